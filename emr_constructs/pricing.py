@@ -1,0 +1,159 @@
+"""On-demand price table and Spot bid prices (guide tip "bid price", T8).
+
+Pure Python: no cdktf import, so the ops command (``ops prices refresh``) reads and
+rewrites the same table the stacks use. The table is a checked-in JSON file with its
+source and retrieval date; prices are kept as decimal strings so no float rounding creeps
+into a bid.
+
+Bid price = on-demand price x factor (default 0.8), rounded to cents half-up on the exact
+decimal product (r5.xlarge 0.304 x 0.8 = 0.2432 -> "0.24"; 0.125 x 1 -> "0.13"). This is
+the guide's ``format("%.2f", ...)`` without binary-float surprises on ties.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Mapping
+
+PRICE_TABLE_PATH = Path(__file__).resolve().parent / "data" / "on_demand_prices.json"
+DEFAULT_BID_FACTOR = Decimal("0.8")
+MIN_BID = Decimal("0.01")
+CENT = Decimal("0.01")
+
+
+class PriceError(ValueError):
+    """A price that cannot be computed or a table that cannot be read."""
+
+
+@dataclass(frozen=True)
+class InstancePrice:
+    """Hourly USD prices of one instance type in one region."""
+
+    ec2: Decimal
+    emr: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.ec2 + self.emr
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    source: str
+    retrieved: str
+    currency: str
+    prices: Mapping[str, Mapping[str, InstancePrice]] = field(default_factory=dict)
+
+    def price(self, region: str, instance_type: str) -> InstancePrice:
+        by_type = self.prices.get(region)
+        if by_type is None or instance_type not in by_type:
+            known = ", ".join(sorted(by_type)) if by_type else "none"
+            raise PriceError(
+                f"no on-demand price for instance_type = {instance_type!r} in region = {region!r} "
+                f"(types priced there: {known}). Add it with "
+                f"`pipenv run python -m ops prices refresh --region {region} --instance-types {instance_type}` "
+                f"or pass bid_price explicitly (a string such as \"0.24\")."
+            )
+        return by_type[instance_type]
+
+    def with_prices(self, region: str, prices: Mapping[str, InstancePrice], *, source: str, retrieved: str) -> "PriceTable":
+        merged = {r: dict(t) for r, t in self.prices.items()}
+        merged.setdefault(region, {}).update(prices)
+        return PriceTable(source=source, retrieved=retrieved, currency=self.currency, prices=merged)
+
+
+def _decimal(value, where: str) -> Decimal:
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        raise PriceError(f"{where} = {value!r}: expected a decimal number") from None
+    if not d.is_finite() or d < 0:
+        raise PriceError(f"{where} = {value!r}: expected a non-negative decimal number")
+    return d
+
+
+def load_price_table(path: str | os.PathLike | None = None) -> PriceTable:
+    path = Path(path or PRICE_TABLE_PATH)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PriceError(f"cannot read price table {path}: {exc}") from None
+    prices = {
+        region: {
+            itype: InstancePrice(
+                ec2=_decimal(p.get("ec2"), f"{region}.{itype}.ec2"),
+                emr=_decimal(p.get("emr"), f"{region}.{itype}.emr"),
+            )
+            for itype, p in by_type.items()
+        }
+        for region, by_type in raw.get("prices", {}).items()
+    }
+    return PriceTable(source=raw["source"], retrieved=raw["retrieved"], currency=raw.get("currency", "USD"), prices=prices)
+
+
+def dump_price_table(table: PriceTable, path: str | os.PathLike | None = None) -> Path:
+    """Write the table deterministically (sorted keys) and atomically (temp file + rename),
+    so a failed refresh never leaves a half-written table."""
+    path = Path(path or PRICE_TABLE_PATH)
+    doc = {
+        "source": table.source,
+        "retrieved": table.retrieved,
+        "currency": table.currency,
+        "prices": {
+            region: {itype: {"ec2": str(p.ec2), "emr": str(p.emr)} for itype, p in sorted(by_type.items())}
+            for region, by_type in sorted(table.prices.items())
+        },
+    }
+    text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def bid_price(
+    instance_type: str,
+    region: str,
+    *,
+    factor: Decimal | float | str = DEFAULT_BID_FACTOR,
+    table: PriceTable | None = None,
+) -> str:
+    """Spot bid (maximum price) for one instance type: on-demand x factor, two decimals."""
+    factor_d = _decimal(factor, "bid factor") if not isinstance(factor, Decimal) else factor
+    if not (Decimal(0) < factor_d <= Decimal(1)):
+        raise PriceError(
+            f"bid factor = {factor!r}: must be greater than 0 and at most 1 "
+            "(a share of the on-demand price; 0.8 bids 80%)"
+        )
+    table = table or load_price_table()
+    on_demand = table.price(region, instance_type).ec2
+    bid = (on_demand * factor_d).quantize(CENT, rounding=ROUND_HALF_UP)
+    if bid < MIN_BID:
+        raise PriceError(
+            f"bid price for {instance_type} in {region} = {on_demand} x {factor_d} = {bid}: "
+            f"below the minimum {MIN_BID}; raise the factor or pass bid_price explicitly"
+        )
+    return f"{bid:.2f}"
+
+
+def check_bid_price(value: str) -> str | None:
+    """Return a problem description for an explicit bid price, or None when it is valid."""
+    try:
+        d = Decimal(value)
+    except (InvalidOperation, TypeError):
+        return f"bid_price = {value!r}: expected a decimal string such as \"0.24\""
+    if not d.is_finite() or d < MIN_BID:
+        return f"bid_price = {value!r}: must be at least {MIN_BID} (USD per hour)"
+    if d != d.quantize(CENT):
+        return f"bid_price = {value!r}: at most two decimals (EMR takes cents)"
+    return None

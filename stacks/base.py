@@ -1,0 +1,52 @@
+"""EmrBaseStack: what every stack of the app has in common.
+
+The AWS provider with the environment's region and default tags, and the backend: local
+state by default, or an encrypted S3 backend with one key per stack (and S3-native
+locking through ``use_lockfile``) when the environment names a state bucket.
+"""
+
+from __future__ import annotations
+
+from cdktf import LocalBackend, S3Backend, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from environments.settings import Settings
+
+PROJECT = "emr-cdktf"
+
+
+class EmrBaseStack(TerraformStack):
+    """Base for all stacks. ``stack_name`` is also the folder under cdktf.out/stacks/ and the
+    state key, so it is a contract: renaming a stack orphans its state."""
+
+    def __init__(self, scope: Construct, stack_name: str, *, settings: Settings) -> None:
+        super().__init__(scope, stack_name)
+        self.settings = settings
+        self.stack_name = stack_name
+        self.tags = {
+            "project": PROJECT,
+            "environment": settings.name,
+            "stack": stack_name,
+            "managed-by": "cdktf",
+        }
+        AwsProvider(
+            self, "aws",
+            region=settings.region,
+            allowed_account_ids=[settings.account_id],
+            default_tags=[AwsProviderDefaultTags(tags=self.tags)],
+        )
+        if settings.state_bucket:
+            backend = S3Backend(
+                self,
+                bucket=settings.state_bucket,
+                key=f"{PROJECT}/{settings.name}/{stack_name}.tfstate",
+                region=settings.region,
+                encrypt=True,
+            )
+            # cdktf 0.21 predates S3-native locking; the option is passed through as is.
+            backend.add_override("use_lockfile", True)
+        else:
+            # Relative to the stack's folder under cdktf.out/stacks/, so state lives in the
+            # project root next to cdktf.json and survives a fresh synth.
+            LocalBackend(self, path=f"../../../terraform.{stack_name}.tfstate")

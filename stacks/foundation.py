@@ -1,0 +1,25 @@
+"""Foundation stack: long-lived things that outlive every cluster.
+
+The bootstrap-assets bucket (scripts that run on EMR nodes) and, with the fixed-IP issue,
+the private-IP reservation for the masters (guide tip T4).
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from emr_constructs.assets_bucket import AssetsBucket
+from environments.settings import Settings
+from stacks.base import EmrBaseStack
+
+FOUNDATION = "foundation"
+
+
+class FoundationStack(EmrBaseStack):
+    def __init__(self, scope: Construct, *, settings: Settings) -> None:
+        super().__init__(scope, FOUNDATION, settings=settings)
+        self.assets_bucket = AssetsBucket(
+            self, "bootstrap-assets",
+            bucket_name=settings.buckets.bootstrap_assets,
+            access_log_bucket=settings.buckets.logs,
+        )
