@@ -94,7 +94,8 @@ class AssetsBucket(Construct):
             self, "lifecycle", bucket=bucket_id,
             rule=[S3BucketLifecycleConfigurationRule(
                 id="expire-old-versions", status="Enabled",
-                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                # An empty filter applies the rule to every object in the bucket.
+                filter=[S3BucketLifecycleConfigurationRuleFilter()],
                 noncurrent_version_expiration=[
                     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
                         noncurrent_days=noncurrent_version_days)],

@@ -1,0 +1,60 @@
+# emr-cdktf: every set-up step lives here, so a fresh machine needs only `make synth` / `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := synth
+
+PYTHON ?= python3
+# Pipenv keeps the virtualenv in .venv/ (cdktf.json and the tests rely on that path).
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+# Pipfile's source is "${PIP_INDEX_URL}" so no index host is written into the repository:
+# take pip's own configured index, else pip's built-in default.
+PIP_INDEX_URL ?= $(shell $(PYTHON) -m pip config get global.index-url 2>/dev/null || $(PYTHON) -c "from pip._internal.models.index import PyPI; print(PyPI.simple_url)")
+export PIP_INDEX_URL
+# Node 22 and the cdktf CLI come from the project's node_modules, never a global install.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+export JSII_NODE := $(CURDIR)/node_modules/.bin/node
+export CHECKPOINT_DISABLE := 1
+# A TF_CLI_CONFIG_FILE naming a missing file makes every terraform call cdktf makes print a
+# warning; only a file that exists is passed on.
+ifneq ($(TF_CLI_CONFIG_FILE),)
+ifeq ($(wildcard $(TF_CLI_CONFIG_FILE)),)
+unexport TF_CLI_CONFIG_FILE
+endif
+endif
+export CDKTF_DISABLE_TELEMETRY := true
+
+PIPENV := $(PYTHON) -m pipenv
+VENV_STAMP := .venv/.synced
+NODE_STAMP := node_modules/.installed
+
+.PHONY: synth test bench review deps clean
+
+deps: $(VENV_STAMP) $(NODE_STAMP)
+
+$(VENV_STAMP): Pipfile Pipfile.lock
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet pipenv
+	$(PIPENV) sync --dev
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	@touch $@
+
+synth: deps
+	rm -rf cdktf.out
+	cdktf synth
+	@ls cdktf.out/stacks
+
+test: deps
+	.venv/bin/python -m pytest
+
+bench: deps
+	.venv/bin/python bench/bench.py
+
+review: deps
+	.venv/bin/python -m review --base $(BASE) $(REVIEW_ARGS)
+
+clean:
+	rm -rf cdktf.out .pytest_cache

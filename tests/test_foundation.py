@@ -1,0 +1,79 @@
+"""Foundation and shared stack plumbing: provider, default tags, backends, the assets bucket."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from stacks.purpose import PURPOSES
+
+ALL_STACKS = ("foundation", *PURPOSES)
+
+
+def test_every_stack_is_synthesized(synth):
+    assert sorted(synth.stacks) == sorted(ALL_STACKS)
+
+
+def test_provider_has_region_account_guard_and_default_tags(synth):
+    for stack in ALL_STACKS:
+        (provider,) = synth[stack]["provider"]["aws"]
+        assert provider["region"] == "ap-northeast-2"
+        assert provider["allowed_account_ids"] == ["123456789012"]
+        assert provider["default_tags"] == [{"tags": {
+            "project": "emr-cdktf", "environment": "example", "stack": stack, "managed-by": "cdktf",
+        }}]
+
+
+def test_local_backend_by_default_keeps_state_in_project_root(synth):
+    for stack in ALL_STACKS:
+        assert synth[stack]["terraform"]["backend"] == {
+            "local": {"path": f"../../../terraform.{stack}.tfstate"}
+        }
+
+
+def test_s3_backend_when_environment_names_a_state_bucket(settings, synth_stack):
+    from stacks.purpose import PurposeStack
+
+    with_state = dataclasses.replace(settings, state_bucket="example-terraform-state")
+    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=with_state))
+    assert doc["terraform"]["backend"] == {"s3": {
+        "bucket": "example-terraform-state",
+        "key": "emr-cdktf/example/spark-batch.tfstate",
+        "region": "ap-northeast-2",
+        "encrypt": True,
+        "use_lockfile": True,
+    }}
+
+
+def _one(synth, rtype):
+    (res,) = synth.resources("foundation", rtype).values()
+    return res
+
+
+def test_bootstrap_bucket_is_versioned_encrypted_and_private(synth):
+    bucket = _one(synth, "aws_s3_bucket")
+    assert bucket["bucket"] == "example-emr-bootstrap-assets"
+    assert _one(synth, "aws_s3_bucket_versioning")["versioning_configuration"] == {"status": "Enabled"}
+    (rule,) = _one(synth, "aws_s3_bucket_server_side_encryption_configuration")["rule"]
+    assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
+    pab = _one(synth, "aws_s3_bucket_public_access_block")
+    assert all(pab[k] is True for k in (
+        "block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+
+
+def test_bootstrap_bucket_refuses_plain_http_and_logs_access(synth):
+    policy = json.loads(_one(synth, "aws_s3_bucket_policy")["policy"])
+    (deny,) = policy["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    logging = _one(synth, "aws_s3_bucket_logging")
+    assert logging["target_bucket"] == "example-emr-logs"
+    assert logging["target_prefix"] == "s3-access/example-emr-bootstrap-assets/"
+
+
+def test_bootstrap_bucket_expires_old_versions_and_aborts_stale_uploads(synth):
+    (rule,) = _one(synth, "aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert rule["status"] == "Enabled"
+    assert rule["filter"] == [{}]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
+    assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
