@@ -1,0 +1,124 @@
+"""Argument parsing and exit codes of ``python -m ops``.
+
+``main(argv, clients=..., runtime=...)`` is also the test entry point: tests inject a
+simulated EMR or stubbed clients and a fake clock, so nothing waits for real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence, TextIO
+
+from ops.aws import AwsClients, aws_errors
+from ops.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, OpsError
+from ops.rotation import DEFAULT_POLL, DEFAULT_TIMEOUT, MIN_POLL, Rotator
+from ops.runtime import Runtime
+
+EPILOG = """exit codes: 0 done (or plan printed without --yes); 1 operation failed (e.g. Spot
+shortage timeout; the old group is left untouched); 2 refused or bad usage (nothing
+changed); 3 AWS credentials or access denied; 130 interrupted (re-run to continue)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 on usage errors, which is our code for it too
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_REFUSED, f"{self.prog}: error: {message}\n")
+
+
+def _seconds(minimum: float):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be at least {minimum:g} seconds")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m ops", description="Operate the emr-cdktf EMR clusters.", epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def aws_options(p, *, region: bool = True):
+        p.add_argument("--profile", help="AWS profile (default: the usual AWS configuration)")
+        if region:
+            p.add_argument("--region", help="AWS region of the cluster (default: the usual AWS configuration)")
+
+    status = sub.add_parser("status", help="instance groups, active static Spot group, fixed IP holder", epilog=EPILOG)
+    status.add_argument("cluster", metavar="CLUSTER", help="cluster name (e.g. spark-batch-production-01) or id (j-...)")
+    aws_options(status)
+
+    rotate = sub.add_parser(
+        "rotate-spot", help="renew the static Spot task instances: grow the idle group, then shrink the active one",
+        epilog=EPILOG,
+    )
+    rotate.add_argument("cluster", metavar="CLUSTER", help="cluster name or id")
+    rotate.add_argument("--yes", action="store_true", help="apply the plan (without it nothing changes)")
+    rotate.add_argument(
+        "--timeout", type=_seconds(0), default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for the new group to be fully running (default {DEFAULT_TIMEOUT:g})",
+    )
+    rotate.add_argument(
+        "--poll", type=_seconds(MIN_POLL), default=DEFAULT_POLL,
+        help=f"seconds between checks while waiting (default {DEFAULT_POLL:g}, minimum {MIN_POLL:g})",
+    )
+    aws_options(rotate)
+
+    prices = sub.add_parser("prices", help="on-demand price table used for Spot bid prices")
+    prices_sub = prices.add_subparsers(dest="prices_command", required=True, parser_class=_Parser)
+    refresh = prices_sub.add_parser(
+        "refresh", help="rewrite the price table from the AWS Price List API", epilog=EPILOG,
+    )
+    refresh.add_argument("--region", required=True, help="region whose prices to refresh, e.g. ap-northeast-2")
+    refresh.add_argument(
+        "--instance-types", nargs="+", metavar="TYPE",
+        help="instance types to (re)price (default: those already in the table for the region)",
+    )
+    refresh.add_argument("--table", help="price table to rewrite (default: emr_constructs/data/on_demand_prices.json)")
+    aws_options(refresh, region=False)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    clients=None,
+    runtime: Runtime | None = None,
+    err: TextIO | None = None,
+) -> int:
+    args = build_parser().parse_args(argv)
+    rt = runtime or Runtime()
+    err = err or sys.stderr
+    if clients is None:
+        clients = AwsClients(profile=args.profile, region=getattr(args, "region", None) if args.command != "prices" else None)
+    try:
+        with aws_errors():
+            if args.command == "status":
+                from ops.status import render_status
+
+                render_status(clients.emr, clients.ec2, args.cluster, rt)
+            elif args.command == "rotate-spot":
+                Rotator(clients.emr, rt, timeout=args.timeout, poll=args.poll).run(args.cluster, yes=args.yes)
+            elif args.command == "prices":
+                from ops.prices import refresh_prices, report
+
+                changes = refresh_prices(
+                    clients.pricing, region=args.region, instance_types=args.instance_types,
+                    table_path=args.table, rt=rt,
+                )
+                report(changes, region=args.region, table_path=args.table, rt=rt)
+    except OpsError as exc:
+        print(f"error: {exc}", file=err, flush=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: nothing was rolled back. Run the same command again to continue from "
+            "where the cluster is (rotate-spot resumes a half-done rotation).",
+            file=err, flush=True,
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_OK

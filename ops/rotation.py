@@ -1,0 +1,370 @@
+"""Safe A/B rotation of the static Spot task groups (guide tip T8).
+
+Why: when a Spot group shrinks, EMR removes the instances it can drain fastest, not the
+oldest, and old Spot instances are the ones reclaimed most often. The guide therefore
+runs two static Spot task groups and alternates them: grow the idle one (B) to the
+active one's (A's) target, then shrink A to 0. Done by hand this has two traps: shrinking
+A before B is really running drops task capacity, and an interrupted rotation leaves
+both groups up with nobody remembering which one is old. This module removes both.
+
+Invariant: the old group is only shrunk after the new group has ``target`` instances
+RUNNING, so running task instances of the static pair never drop below the target
+because of the rotation (Spot reclaims can still take instances at any time; EMR
+replaces those on its own).
+
+Memory: before changing any count the command tags the cluster
+``emr-cdktf:spot-rotation = "from=<old> to=<new> target=<n> started=<UTC time>"``
+(ROTATION_TAG) and removes the tag as its last step. A re-run reads the tag and the
+groups and continues from wherever the cluster is. AWS itself is the only state; the
+command keeps nothing locally, so it can be re-run from another machine.
+
+State machine. R = requested count, N = running count of a group; T = target;
+"settled" = group state RUNNING and N == R. X = old group, Y = new group.
+
+=========================  ===========================================  =====================
+observed                   meaning                                      action (phase)
+=========================  ===========================================  =====================
+no tag; R_A=T>0, R_B=0;    a fresh rotation A -> B (or B -> A,          START: tag, grow Y to
+active settled, idle       symmetric)                                   T, wait, shrink X to 0,
+drained (N=0, RUNNING)                                                  untag
+no tag; active unsettled   a resize or Spot replacement in flight       refuse (2): wait
+no tag; idle has N>0 or    the last rotation's old group still          refuse (2): wait for
+is not RUNNING             draining                                     the drain
+no tag; R_A>0 and R_B>0    both active, nothing says which is old       refuse (2), print both
+                                                                        shrink commands
+no tag; R_A=R_B=0          nothing to rotate                            refuse (2)
+tag; R_X=T, R_Y=0          interrupted after tagging, before growing,   GROW: same checks as
+                           or the operator shrank Y back after a        START, then grow Y,
+                           shortage                                     wait, shrink, untag
+tag; R_X=T, R_Y=T,         Y growing (interrupted or timed out while    WAIT: wait, shrink X,
+Y not fully running        waiting)                                     untag
+tag; R_X=T, R_Y=T,         interrupted after Y was up, before the       SHRINK: shrink X,
+N_Y>=T and Y RUNNING       shrink                                       untag
+tag; R_X=0, R_Y=T          interrupted after the shrink, before         CLEANUP: untag (X
+                           untagging                                    drains on its own)
+tag; any other counts      someone resized during the rotation, or     refuse (2), print how
+                           the tag is malformed                         to clear the tag
+cluster not WAITING or     unsafe to resize                             refuse (2)
+RUNNING; group missing
+=========================  ===========================================  =====================
+
+While waiting (WAIT), every poll re-reads the cluster and both groups and stops with
+exit 1, the old group untouched, when: the cluster leaves WAITING/RUNNING; either
+group's requested count is changed by someone else; Y becomes SUSPENDED, ARRESTED or
+otherwise ends; or the timeout passes with N_Y < T (Spot shortage). The message says
+what happened and prints the commands to retry, or to shrink Y back and clear the tag.
+Ctrl-C leaves everything as is; the same command continues.
+
+Without ``--yes`` the plan is printed (for whatever phase the cluster is in) and nothing
+changes. Refusals happen before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from ops.cluster import (
+    STATIC_A,
+    STATIC_B,
+    Cluster,
+    Group,
+    StaticPair,
+    describe_cluster,
+    find_cluster,
+    list_groups,
+    static_pair,
+)
+from ops.errors import OperationFailed, Refused
+from ops.runtime import Runtime, format_duration
+
+ROTATION_TAG = "emr-cdktf:spot-rotation"
+RESIZABLE_CLUSTER_STATES = ("WAITING", "RUNNING")
+# Group states from which the new side will not come up without someone acting.
+DEAD_GROUP_STATES = ("SUSPENDED", "ARRESTED", "TERMINATING", "TERMINATED", "SHUTTING_DOWN", "ENDED")
+DEFAULT_TIMEOUT = 1800.0
+DEFAULT_POLL = 30.0
+MIN_POLL = 5.0
+
+_MARKER = re.compile(r"^from=(?P<old>\S+) to=(?P<new>\S+) target=(?P<target>\d+) started=(?P<started>\S+)$")
+
+
+class Phase(str, Enum):
+    START = "start"
+    GROW = "grow"
+    WAIT = "wait"
+    SHRINK = "shrink"
+    CLEANUP = "cleanup"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What the rotation tag records (tag values allow letters, digits, spaces and ``_.:/=+-@``)."""
+
+    old: str
+    new: str
+    target: int
+    started: str
+
+    @property
+    def value(self) -> str:
+        return f"from={self.old} to={self.new} target={self.target} started={self.started}"
+
+    @classmethod
+    def parse(cls, value: str) -> "Marker | None":
+        m = _MARKER.match(value.strip())
+        if not m:
+            return None
+        return cls(old=m["old"], new=m["new"], target=int(m["target"]), started=m["started"])
+
+
+@dataclass(frozen=True)
+class Plan:
+    cluster: Cluster
+    old: Group
+    new: Group
+    target: int
+    phase: Phase
+    marker: Marker
+    resumed: bool
+
+    def steps(self, *, timeout: float, poll: float) -> list[str]:
+        wait = (
+            f"wait until {self.target} instances of {self.new.name} are RUNNING "
+            f"(timeout {format_duration(timeout)}, checking every {format_duration(poll)})"
+        )
+        shrink = f"shrink {self.old.name} ({self.old.id}) {self.old.requested} -> 0 (EMR drains it in the background)"
+        untag = f"remove the tag {ROTATION_TAG}"
+        grow = f"grow {self.new.name} ({self.new.id}) {self.new.requested} -> {self.target}"
+        by_phase = {
+            Phase.START: [f"tag the cluster {ROTATION_TAG} = {self.marker.value!r} (lets a re-run resume)", grow, wait, shrink, untag],
+            Phase.GROW: [grow, wait, shrink, untag],
+            Phase.WAIT: [wait, shrink, untag],
+            Phase.SHRINK: [shrink, untag],
+            Phase.CLEANUP: [untag],
+        }
+        return by_phase[self.phase]
+
+
+def _aws_region(emr) -> str | None:
+    meta = getattr(emr, "meta", None)
+    return getattr(meta, "region_name", None)
+
+
+def _cli(emr, cluster: Cluster, *args: str) -> str:
+    region = _aws_region(emr)
+    return " ".join(["aws emr", *args, *(["--region", region] if region else [])])
+
+
+def shrink_command(emr, cluster: Cluster, group: Group) -> str:
+    return _cli(emr, cluster, "modify-instance-groups", "--cluster-id", cluster.id,
+                "--instance-groups", f"InstanceGroupId={group.id},InstanceCount=0")
+
+
+def untag_command(emr, cluster: Cluster) -> str:
+    return _cli(emr, cluster, "remove-tags", "--resource-id", cluster.id, "--tag-keys", ROTATION_TAG)
+
+
+def _describe(g: Group) -> str:
+    return f"{g.name} ({g.id}): requested {g.requested}, running {g.running}, state {g.state}"
+
+
+def plan_rotation(cluster: Cluster, pair: StaticPair, *, started: str, emr=None) -> Plan:
+    """Decide what to do from the observed cluster; raise Refused for unsafe states.
+
+    Pure (no AWS calls): ``emr`` only lends its region to the commands printed in refusals.
+    """
+    if cluster.state not in RESIZABLE_CLUSTER_STATES:
+        raise Refused(
+            f"cluster {cluster.name} ({cluster.id}) is {cluster.state}; rotation needs WAITING or RUNNING. "
+            "Wait until it is up (python -m ops status) and run again."
+        )
+    tag = cluster.tags.get(ROTATION_TAG)
+    if tag is not None:
+        return _plan_resume(cluster, pair, tag, emr)
+
+    active = pair.active
+    if not active:
+        raise Refused(
+            f"neither static Spot group is active ({_describe(pair.a)}; {_describe(pair.b)}): nothing to rotate. "
+            "Give one of them its instance count (the stack's SpotTaskGroupPair) first."
+        )
+    if len(active) == 2:
+        raise Refused(
+            f"both static Spot groups are active ({_describe(pair.a)}; {_describe(pair.b)}) and no "
+            f"{ROTATION_TAG} tag says which one is being replaced. Decide which group to keep "
+            "(python -m ops status shows instance ages) and shrink the other one:\n"
+            f"  {shrink_command(emr, cluster, pair.a)}\n  {shrink_command(emr, cluster, pair.b)}\n"
+            "then run rotate-spot again once it has drained."
+        )
+    old = active[0]
+    new = pair.other(old)
+    _require_ready_to_grow(old, new)
+    marker = Marker(old=old.name, new=new.name, target=old.requested, started=started)
+    return Plan(cluster=cluster, old=old, new=new, target=old.requested, phase=Phase.START, marker=marker, resumed=False)
+
+
+def _require_ready_to_grow(old: Group, new: Group) -> None:
+    problems = []
+    if not old.settled:
+        problems.append(
+            f"{old.name} is resizing ({_describe(old)}): a resize or Spot replacement is in flight"
+        )
+    if new.running != 0 or new.state != "RUNNING":
+        problems.append(
+            f"{new.name} is not idle yet ({_describe(new)}): its instances from the last rotation are still draining"
+        )
+    if problems:
+        raise Refused(
+            "refusing to rotate while a group is resizing: " + "; ".join(problems)
+            + ". Wait until both settle (python -m ops status) and run again."
+        )
+
+
+def _plan_resume(cluster: Cluster, pair: StaticPair, tag: str, emr) -> Plan:
+    marker = Marker.parse(tag)
+    clear = untag_command(emr, cluster)
+    if marker is None or {marker.old, marker.new} != {STATIC_A, STATIC_B} or marker.target < 1:
+        raise Refused(
+            f"the cluster's {ROTATION_TAG} tag is not one this command wrote ({tag!r}). "
+            f"Check the groups with python -m ops status, then clear it with:\n  {clear}"
+        )
+    old, new, target = pair.by_name(marker.old), pair.by_name(marker.new), marker.target
+    counts = (old.requested, new.requested)
+    common = dict(cluster=cluster, old=old, new=new, target=target, marker=marker, resumed=True)
+    if counts == (target, 0):
+        _require_ready_to_grow(old, new)
+        return Plan(phase=Phase.GROW, **common)
+    if counts == (target, target):
+        done = new.running >= target and new.state == "RUNNING"
+        return Plan(phase=Phase.SHRINK if done else Phase.WAIT, **common)
+    if counts == (0, target):
+        return Plan(phase=Phase.CLEANUP, **common)
+    raise Refused(
+        f"a rotation {old.name} -> {new.name} (target {target}, started {marker.started}) was interrupted and "
+        f"the groups were changed since: {_describe(old)}; {_describe(new)}. This command only continues from "
+        f"counts ({target}, 0), ({target}, {target}) or (0, {target}). Set the counts you want by hand, "
+        f"then clear the tag with:\n  {clear}"
+    )
+
+
+class Rotator:
+    """Runs one ``rotate-spot`` invocation against an EMR client (real, moto or simulated)."""
+
+    def __init__(self, emr, runtime: Runtime, *, timeout: float = DEFAULT_TIMEOUT, poll: float = DEFAULT_POLL):
+        self.emr = emr
+        self.rt = runtime
+        self.timeout = timeout
+        self.poll = poll
+
+    def run(self, ref: str, *, yes: bool) -> None:
+        cluster = find_cluster(self.emr, ref)
+        pair = static_pair(cluster, list_groups(self.emr, cluster.id))
+        started = self.rt.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        plan = plan_rotation(cluster, pair, started=started, emr=self.emr)
+        self._print_plan(plan, pair)
+        if not yes:
+            self.rt.say("Dry run: nothing changed. Run again with --yes to apply.")
+            return
+        self._execute(plan)
+
+    def _print_plan(self, plan: Plan, pair: StaticPair) -> None:
+        c = plan.cluster
+        self.rt.say(f"Cluster {c.name} ({c.id}), state {c.state}")
+        for g in pair.groups:
+            self.rt.say(f"  {_describe(g)}, {g.market} {g.instance_type}, bid {g.bid_price or '-'}")
+        if plan.resumed:
+            self.rt.say(
+                f"Resuming the rotation {plan.old.name} -> {plan.new.name} (target {plan.target}) "
+                f"started {plan.marker.started}; phase: {plan.phase.value}"
+            )
+        if plan.old.instance_type != plan.new.instance_type:
+            self.rt.say(
+                f"Note: {plan.new.name} runs {plan.new.instance_type}, {plan.old.name} runs "
+                f"{plan.old.instance_type}; the target is an instance count."
+            )
+        self.rt.say("Plan:")
+        for n, step in enumerate(plan.steps(timeout=self.timeout, poll=self.poll), 1):
+            self.rt.say(f"  {n}. {step}")
+
+    def _execute(self, plan: Plan) -> None:
+        c = plan.cluster
+        if plan.phase == Phase.START:
+            self.emr.add_tags(ResourceId=c.id, Tags=[{"Key": ROTATION_TAG, "Value": plan.marker.value}])
+            self.rt.say(f"Tagged {c.id} {ROTATION_TAG} = {plan.marker.value!r}")
+        if plan.phase in (Phase.START, Phase.GROW):
+            self._resize(c, plan.new, plan.target)
+        if plan.phase in (Phase.START, Phase.GROW, Phase.WAIT):
+            self._wait(plan)
+        if plan.phase in (Phase.START, Phase.GROW, Phase.WAIT, Phase.SHRINK):
+            self._resize(c, plan.old, 0)
+        self.emr.remove_tags(ResourceId=c.id, TagKeys=[ROTATION_TAG])
+        self.rt.say(f"Removed the tag {ROTATION_TAG}.")
+        self.rt.say(
+            f"Done: {plan.new.name} is the active static group ({plan.target} requested); "
+            f"{plan.old.name} is set to 0 and EMR drains its remaining instances."
+        )
+
+    def _resize(self, cluster: Cluster, group: Group, count: int) -> None:
+        self.emr.modify_instance_groups(
+            ClusterId=cluster.id,
+            InstanceGroups=[{"InstanceGroupId": group.id, "InstanceCount": count}],
+        )
+        self.rt.say(f"Requested {group.name} ({group.id}) -> {count}")
+
+    def _wait(self, plan: Plan) -> None:
+        start = self.rt.monotonic()
+        while True:
+            cluster = describe_cluster(self.emr, plan.cluster.id)
+            pair = static_pair(cluster, list_groups(self.emr, cluster.id))
+            old, new = pair.by_name(plan.old.name), pair.by_name(plan.new.name)
+            elapsed = self.rt.monotonic() - start
+            self.rt.say(
+                f"  [{format_duration(elapsed):>7}] {new.name}: {new.running}/{plan.target} running "
+                f"({new.state}); {old.name}: {old.running} running"
+            )
+            self._check_still_safe(plan, cluster, old, new)
+            if new.running >= plan.target and new.state == "RUNNING":
+                return
+            if elapsed >= self.timeout:
+                raise OperationFailed(self._shortage_message(plan, cluster, old, new, elapsed))
+            self.rt.sleep(max(0.0, min(self.poll, self.timeout - elapsed)))
+
+    def _check_still_safe(self, plan: Plan, cluster: Cluster, old: Group, new: Group) -> None:
+        untouched = f"{old.name} was left untouched ({old.requested} requested, {old.running} running)."
+        if cluster.state not in RESIZABLE_CLUSTER_STATES:
+            raise OperationFailed(f"cluster {cluster.id} became {cluster.state} while waiting; stopped. {untouched}")
+        if old.requested != plan.target or new.requested != plan.target:
+            raise OperationFailed(
+                f"someone changed the static groups while waiting ({_describe(old)}; {_describe(new)}); "
+                f"stopped without shrinking anything. {untouched} Re-run to see what the command "
+                "makes of the new state."
+            )
+        if new.state in DEAD_GROUP_STATES:
+            raise OperationFailed(
+                f"{new.name} is {new.state} ({new.state_reason or 'no reason given'}); it will not come up "
+                f"on its own. {untouched}\n" + self._what_now(plan, cluster, new)
+            )
+
+    def _shortage_message(self, plan: Plan, cluster: Cluster, old: Group, new: Group, elapsed: float) -> str:
+        return (
+            f"{new.name} reached only {new.running}/{plan.target} running instances in "
+            f"{format_duration(elapsed)} (state {new.state}; likely no Spot capacity for "
+            f"{new.instance_type} at bid {new.bid_price or '-'}). {old.name} was left untouched "
+            f"({old.requested} requested, {old.running} running), so task capacity is unchanged; "
+            f"{new.name} stays requested at {plan.target} and EMR keeps trying.\n"
+            + self._what_now(plan, cluster, new)
+        )
+
+    def _what_now(self, plan: Plan, cluster: Cluster, new: Group) -> str:
+        return (
+            "What to do:\n"
+            f"  - retry later: python -m ops rotate-spot {cluster.name or cluster.id} --yes   "
+            "(continues waiting from here)\n"
+            f"  - or give up for now: shrink {new.name} back and clear the rotation tag:\n"
+            f"      {shrink_command(self.emr, cluster, new)}\n"
+            f"      {untag_command(self.emr, cluster)}\n"
+            f"  - or move {new.name} to another instance type (SpotTaskGroupPair settings) and deploy, "
+            "then rotate again"
+        )
