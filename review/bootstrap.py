@@ -1,0 +1,163 @@
+"""Bootstrap-script changes and the clusters they replace (guide tips "fixed IP", "tags").
+
+Scripts are uploaded as ``aws_s3_object`` under content-hashed keys
+(``bootstrap/<purpose>/<stem>-<sha256:16><suffix>``), so editing a script changes its key,
+which changes the ``bootstrap_action`` path of every cluster that runs it, which replaces
+those clusters. This module follows that chain backwards: each cluster's resolved
+``bootstrap_action`` path (``s3://bucket/key``) is matched to the ``aws_s3_object`` with
+that bucket and key, in any stack of the same side, and from there to the object's
+``source`` file (a cdktf TerraformAsset copied under the stack's folder), so the report
+can show the script's own diff.
+
+It also warns when the old object is deleted while a cluster keeps running the old
+path (``bootstrap_action`` in ``ignore_changes``): EMR runs bootstrap actions on every new
+node, so that cluster could no longer grow.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from review import rules
+from review.emr import Cluster, clusters
+from review.plan import PlanDiff, Side, Resolver, split_address
+
+
+@dataclass(frozen=True)
+class S3Script:
+    stack: str
+    address: str
+    bucket: str
+    key: str
+    source: str | None
+    root: Path | None
+
+    @property
+    def filename(self) -> str:
+        return Path(self.source).name if self.source else Path(self.key).name
+
+    def text(self) -> str | None:
+        if not (self.source and self.root):
+            return None
+        path = self.root / self.source
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+
+def _objects(side: Side, resolver: Resolver) -> dict[tuple[str, str], S3Script]:
+    out = {}
+    for stack_name, stack in side.stacks.items():
+        for address, raw in stack.resources().items():
+            if split_address(address)[0] != "aws_s3_object":
+                continue
+            config = resolver.resolve(stack_name, raw)
+            bucket, key = config.get("bucket"), config.get("key")
+            if isinstance(bucket, str) and isinstance(key, str):
+                out[(bucket, key)] = S3Script(stack_name, address, bucket, key, config.get("source"), stack.root)
+    return out
+
+
+def _paths(cluster: Cluster) -> list[tuple[str, str]]:
+    out = []
+    for action in cluster.config.get("bootstrap_action") or []:
+        path = action.get("path") if isinstance(action, dict) else None
+        if isinstance(path, str) and path.startswith("s3://"):
+            bucket, _, key = path[len("s3://"):].partition("/")
+            out.append((bucket, key))
+    return out
+
+
+@dataclass
+class ClusterEffect:
+    cluster: Cluster
+    outcome: str  # "replaced" | "not applied (ignore_changes)" | "created" | "keeps the old script"
+
+
+@dataclass
+class ScriptChange:
+    name: str  # file name of the script
+    before: S3Script | None
+    after: S3Script | None
+    clusters: list[ClusterEffect] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def diff(self, limit: int = 80) -> list[str] | None:
+        a = self.before.text() if self.before else ""
+        b = self.after.text() if self.after else ""
+        if a is None or b is None:
+            return None
+        lines = list(difflib.unified_diff(
+            a.splitlines(), b.splitlines(),
+            f"base/{self.before.key if self.before else '/dev/null'}",
+            f"head/{self.after.key if self.after else '/dev/null'}", lineterm="", n=2,
+        ))
+        if len(lines) > limit:
+            lines = lines[:limit] + [f"... {len(lines) - limit} more lines"]
+        return lines
+
+
+def _stem(key: str) -> str:
+    """``bootstrap/spark-batch/tag-instance-0123456789abcdef.py`` -> ``bootstrap/spark-batch/tag-instance.py``."""
+    path = Path(key)
+    stem = path.stem
+    head, _, digest = stem.rpartition("-")
+    if head and len(digest) == 16 and all(c in "0123456789abcdef" for c in digest):
+        stem = head
+    return str(path.with_name(stem + path.suffix))
+
+
+def script_changes(plan: PlanDiff) -> list[ScriptChange]:
+    base_objects = _objects(plan.base, plan.base_resolver)
+    head_objects = _objects(plan.head, plan.head_resolver)
+    base_clusters = clusters(plan.base, plan.base_resolver)
+    head_clusters = clusters(plan.head, plan.head_resolver)
+    cluster_changes = {(s.name, c.address): c for s in plan.stacks for c in s.changes if c.rtype == rules.EMR_CLUSTER}
+
+    used_base = {loc for c in base_clusters.values() for loc in _paths(c)}
+    used_head = {loc for c in head_clusters.values() for loc in _paths(c)}
+    # Pair objects across sides by script identity: bucket + key without the content hash.
+    ident = lambda loc: (loc[0], _stem(loc[1]))  # noqa: E731
+    before_by_id = {ident(loc): obj for loc, obj in base_objects.items() if loc in used_base or loc not in head_objects}
+    after_by_id = {ident(loc): obj for loc, obj in head_objects.items() if loc in used_head or loc not in base_objects}
+
+    out = []
+    for sid in sorted(set(before_by_id) | set(after_by_id)):
+        before, after = before_by_id.get(sid), after_by_id.get(sid)
+        if before and after and before.key == after.key and before.text() == after.text():
+            continue
+        if not ((before and (before.bucket, before.key) in used_base) or
+                (after and (after.bucket, after.key) in used_head)):
+            continue  # an object no cluster runs is not a bootstrap script
+        change = ScriptChange(Path(_stem((after or before).key)).name, before, after)
+        old = (before.bucket, before.key) if before else None
+        new = (after.bucket, after.key) if after else None
+        keeps_old = []
+        for key, cluster in sorted(head_clusters.items()):
+            cc = cluster_changes.get(key)
+            if new and new in _paths(cluster):
+                bootstrap = [a for a in (cc.attrs if cc else []) if a.path == "bootstrap_action"]
+                if cc is not None and cc.action == "added":
+                    outcome = "created"
+                elif bootstrap and bootstrap[0].ignored:
+                    outcome = "not applied (ignore_changes)"
+                    keeps_old.append(cluster)
+                elif bootstrap and bootstrap[0].replaces:
+                    outcome = "replaced"
+                else:
+                    outcome = "same path: not replaced; only nodes launched from now on run the new script"
+                change.clusters.append(ClusterEffect(cluster, outcome))
+            elif old and old in _paths(cluster):
+                change.clusters.append(ClusterEffect(cluster, "keeps the old script"))
+                keeps_old.append(cluster)
+        if old and keeps_old and (old not in head_objects):
+            names = ", ".join(f"`{c.name}`" for c in keeps_old)
+            change.warnings.append(
+                f"`s3://{old[0]}/{old[1]}` is deleted while {names} still run it: new nodes of "
+                "those clusters (resizes, Spot replacements) would fail to bootstrap"
+            )
+        out.append(change)
+    return out

@@ -1,0 +1,244 @@
+"""EMR views of a plan diff: clusters with their instance groups, the replacement guard,
+and the estimated hourly cost (guide tips T3, T6, T8 and "bid price").
+
+Cost model (per cluster, USD per hour, from emr_constructs.pricing's table for the
+region of the stack's AWS provider): master and core instances at the on-demand EC2
+price plus the EMR fee; task groups at their Spot bid cap (``bid_price``) plus the EMR
+fee, or on-demand when they have no bid. It is an upper bound for Spot (the bid is the
+maximum price) and ignores EBS, data transfer and autoscaling beyond the configured
+counts. A price that cannot be found makes the cluster's figure "unknown" with the
+reason; it never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from review import rules
+from review.plan import PlanDiff, ResourceChange, Resolver, Side, split_address
+
+_CLUSTER_REF = re.compile(r"\$\{aws_emr_cluster\.([A-Za-z0-9_\-]+)\.id\}")
+
+
+@dataclass(frozen=True)
+class Group:
+    role: str  # master | core | task
+    name: str
+    instance_type: Any
+    count: int
+    bid_price: str | None
+    address: str  # the cluster's address for master/core, the group's for task
+
+
+@dataclass(frozen=True)
+class Cluster:
+    stack: str
+    address: str
+    name: str
+    region: str | None
+    groups: tuple[Group, ...]
+    protection: tuple[str, ...]  # why it is protected: prevent_destroy, termination_protection
+    config: dict
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.stack, self.address
+
+
+def _block(config: dict, key: str) -> dict:
+    value = config.get(key)
+    if isinstance(value, list):
+        value = value[0] if value and isinstance(value[0], dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: Any, default: int = 1) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def protection(config: dict) -> tuple[str, ...]:
+    reasons = []
+    if (config.get("lifecycle") or {}).get("prevent_destroy") is True:
+        reasons.append("lifecycle.prevent_destroy")
+    if config.get("termination_protection") is True:
+        reasons.append("termination_protection")
+    return tuple(reasons)
+
+
+def clusters(side: Side, resolver: Resolver, overrides: dict[tuple[str, str], dict] | None = None) -> dict[tuple[str, str], Cluster]:
+    """Every aws_emr_cluster of a side with its master, core and task groups.
+
+    ``overrides`` maps (stack, address) to a resolved config to use instead of the
+    side's own (the head as applied, see ``effective_head``)."""
+    overrides = overrides or {}
+    out: dict[tuple[str, str], Cluster] = {}
+    for stack_name, stack in side.stacks.items():
+        resources = stack.resources()
+        tasks: dict[str, list[Group]] = {}
+        for address, raw in resources.items():
+            if split_address(address)[0] != rules.EMR_INSTANCE_GROUP:
+                continue
+            m = _CLUSTER_REF.search(str(raw.get("cluster_id", "")))
+            config = overrides.get((stack_name, address)) or resolver.resolve(stack_name, raw)
+            group = Group(
+                "task", str(config.get("name") or split_address(address)[1]), config.get("instance_type"),
+                _count(config.get("instance_count")), config.get("bid_price"), address,
+            )
+            tasks.setdefault(f"aws_emr_cluster.{m.group(1)}" if m else "", []).append(group)
+        for address, raw in resources.items():
+            if split_address(address)[0] != rules.EMR_CLUSTER:
+                continue
+            config = overrides.get((stack_name, address)) or resolver.resolve(stack_name, raw)
+            groups = []
+            for role in ("master", "core"):
+                block = _block(config, f"{role}_instance_group")
+                if block:
+                    groups.append(Group(
+                        role, str(block.get("name") or role), block.get("instance_type"),
+                        _count(block.get("instance_count")), block.get("bid_price"), address,
+                    ))
+            groups.extend(sorted(tasks.get(address, []), key=lambda g: g.name))
+            out[(stack_name, address)] = Cluster(
+                stack_name, address, str(config.get("name", split_address(address)[1])),
+                stack.region(raw.get("provider")), tuple(groups), protection(config), config,
+            )
+    return out
+
+
+def effective_head(plan: PlanDiff) -> dict[tuple[str, str], Cluster]:
+    """Head clusters as Terraform would leave them: changes in ignore_changes not applied."""
+    overrides = {(c.stack, c.address): c.effective_after() for s in plan.stacks for c in s.changes
+                 if c.action == "changed" and any(a.ignored for a in c.attrs)}
+    return clusters(plan.head, plan.head_resolver, overrides)
+
+
+# --- replacement guard -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GuardHit:
+    cluster: Cluster  # as in the base
+    outcome: str  # "replaced" | "destroyed"
+    causes: tuple[str, ...]  # attribute paths that replace it, or why it is destroyed
+    allowed: bool
+
+
+def guard(plan: PlanDiff, allow: set[str]) -> list[GuardHit]:
+    """Protected clusters of the base that the head would replace or destroy."""
+    base_clusters = clusters(plan.base, plan.base_resolver)
+    changes = {(c.stack, c.moved_from or c.address): c for c in _cluster_changes(plan)}
+    hits = []
+    for key, cluster in sorted(base_clusters.items()):
+        if not cluster.protection:
+            continue
+        change = changes.get(key)
+        if change is None:
+            continue
+        if change.action == "removed":
+            stack_gone = plan.stack(cluster.stack).status == "removed"
+            outcome, causes = "destroyed", ("its stack is removed",) if stack_gone else ("the resource is removed from the code",)
+        elif change.replaced:
+            outcome, causes = "replaced", tuple(a.path for a in change.attrs if a.replaces)
+        else:
+            continue
+        allowed = cluster.name in allow or cluster.address in allow
+        hits.append(GuardHit(cluster, outcome, causes, allowed))
+    return hits
+
+
+def _cluster_changes(plan: PlanDiff) -> list[ResourceChange]:
+    return [c for s in plan.stacks for c in s.changes if c.rtype == rules.EMR_CLUSTER]
+
+
+def unmatched_allowances(hits: list[GuardHit], allow: set[str]) -> list[str]:
+    used = {h.cluster.name for h in hits} | {h.cluster.address for h in hits}
+    return sorted(allow - used)
+
+
+# --- cost ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CostLine:
+    group: Group
+    unit: Decimal | None  # USD per instance-hour
+    subtotal: Decimal | None
+    basis: str  # "on-demand", "bid cap", or why it is unknown
+
+
+@dataclass(frozen=True)
+class Cost:
+    lines: tuple[CostLine, ...]
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def total(self) -> Decimal | None:
+        if self.problems or any(line.subtotal is None for line in self.lines):
+            return None
+        return sum((line.subtotal for line in self.lines), Decimal(0))
+
+    @property
+    def unknown_reasons(self) -> list[str]:
+        return list(self.problems) + [f"{l.group.role} `{l.group.name}`: {l.basis}" for l in self.lines if l.subtotal is None]
+
+
+PriceLookup = Callable[[str, str], Any]  # (region, instance_type) -> object with .ec2, .emr
+
+
+def default_price_lookup() -> tuple[PriceLookup | None, str | None]:
+    """The project's price table, or the reason it cannot be used."""
+    try:
+        from emr_constructs.pricing import load_price_table
+    except ImportError as exc:
+        return None, f"price table module not importable: {exc}"
+    try:
+        table = load_price_table()
+    except Exception as exc:  # PriceError and anything a broken table raises
+        return None, f"price table unreadable: {exc}"
+    return table.price, None
+
+
+def cost(cluster: Cluster, lookup: PriceLookup | None, lookup_problem: str | None = None) -> Cost:
+    if lookup is None:
+        return Cost((), (lookup_problem or "no price table",))
+    if not cluster.region:
+        return Cost((), ("the stack's aws provider block names no region",))
+    lines = []
+    for group in cluster.groups:
+        if group.count == 0:
+            lines.append(CostLine(group, None, Decimal(0), "0 instances"))
+            continue
+        if not isinstance(group.instance_type, str) or group.instance_type.startswith("<") or "${" in group.instance_type:
+            lines.append(CostLine(group, None, None, f"instance type {group.instance_type!r} is not known before apply"))
+            continue
+        try:
+            price = lookup(cluster.region, group.instance_type)
+        except Exception as exc:  # PriceError: no price for that type/region
+            lines.append(CostLine(group, None, None, str(exc)))
+            continue
+        if group.role == "task" and group.bid_price:
+            try:
+                bid = Decimal(str(group.bid_price))
+            except InvalidOperation:
+                lines.append(CostLine(group, None, None, f"bid_price = {group.bid_price!r} is not a number"))
+                continue
+            unit, basis = bid + price.emr, f"bid cap {bid} + EMR fee {price.emr}"
+        else:
+            unit, basis = price.ec2 + price.emr, f"on-demand {price.ec2} + EMR fee {price.emr}"
+        lines.append(CostLine(group, unit, unit * group.count, basis))
+    return Cost(tuple(lines))
+
+
+def money(value: Decimal | None) -> str:
+    if value is None:
+        return "unknown"
+    return f"${value.quantize(Decimal('0.001'))}/h"
+
+
+def signed_money(value: Decimal) -> str:
+    q = value.quantize(Decimal("0.001"))
+    return f"{'+' if q > 0 else ('−' if q < 0 else '±')}${abs(q)}/h"

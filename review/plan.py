@@ -1,0 +1,399 @@
+"""Synthesized plans and the resource-level diff between two of them.
+
+A *side* is every stack's ``cdk.tf.json`` of one synthesis (the base ref or the working
+tree). The diff compares the two sides by Terraform address (``type.name``), ignoring
+the ``//`` metadata cdktf writes.
+
+References are resolved before comparing, because what Terraform sends to AWS is the
+resolved value: ``s3://${aws_s3_object.x.bucket}/${aws_s3_object.x.key}`` becomes the
+literal key when ``x`` declares it, and a computed attribute (``${aws_security_group.x.id}``)
+becomes a placeholder ``<aws_security_group.x.id>`` that reads
+``<aws_security_group.x.id (new)>`` on the head side when ``x`` is replaced or newly
+created. A replacement therefore shows up in every attribute that depends on it, and
+the replacement rules (review.rules) see it: replacing a security group replaces the
+clusters that name it in ``ec2_attributes``. This is computed to a fixed point.
+Cross-stack references (cdktf's ``data.terraform_remote_state`` outputs) are followed
+into the stack that defines the output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from review import rules
+
+MISSING = object()
+
+_INTERPOLATION = re.compile(r"\$\{((?:[^{}]|\{[^{}]*\})*)\}")
+_REFERENCE = re.compile(
+    r"(?<![\w.\-])((?:data\.)?[a-z0-9]+_[a-z0-9_]+)\.([A-Za-z0-9_\-]+)\.([A-Za-z0-9_]+)((?:\[\d+\]|\.[A-Za-z0-9_\-]+)*)"
+)
+_REMOTE_STATE = "data.terraform_remote_state"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One stack's parsed ``cdk.tf.json``; ``root`` is its folder (assets live under it)."""
+
+    name: str
+    doc: Mapping[str, Any]
+    root: Path | None = None
+
+    def resources(self) -> dict[str, dict]:
+        """Every resource and data source by address (``type.name`` / ``data.type.name``)."""
+        out: dict[str, dict] = {}
+        for kind, prefix in (("resource", ""), ("data", "data.")):
+            for rtype, by_name in (self.doc.get(kind) or {}).items():
+                for name, config in (by_name or {}).items():
+                    out[f"{prefix}{rtype}.{name}"] = config
+        return out
+
+    def region(self, provider_ref: str | None = None) -> str | None:
+        """The AWS region of the provider a resource uses (``provider`` meta-argument)."""
+        alias = provider_ref.split(".", 1)[1] if provider_ref and "." in provider_ref else None
+        for block in (self.doc.get("provider") or {}).get("aws") or []:
+            if block.get("alias") == alias:
+                return block.get("region")
+        return None
+
+
+@dataclass(frozen=True)
+class Side:
+    label: str
+    stacks: Mapping[str, Stack]
+
+
+def load_outdir(outdir: str | Path, label: str) -> Side:
+    """Read ``<outdir>/stacks/*/cdk.tf.json``."""
+    stacks = {}
+    for path in sorted(Path(outdir, "stacks").glob("*/cdk.tf.json")):
+        stacks[path.parent.name] = Stack(path.parent.name, json.loads(path.read_text(encoding="utf-8")), path.parent)
+    return Side(label, stacks)
+
+
+def side_from_docs(label: str, docs: Mapping[str, Mapping[str, Any]]) -> Side:
+    return Side(label, {name: Stack(name, doc) for name, doc in docs.items()})
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """``aws_x.name`` -> (``aws_x``, ``name``); ``data.aws_x.name`` -> (``data.aws_x``, ``name``)."""
+    head, _, name = address.rpartition(".")
+    return head, name
+
+
+def _lookup(value: Any, steps: str) -> Any:
+    for step in re.findall(r"\[(\d+)\]|\.([A-Za-z0-9_\-]+)", steps):
+        index, key = step
+        if index:
+            if isinstance(value, list) and int(index) < len(value):
+                value = value[int(index)]
+            elif isinstance(value, dict) and index == "0":
+                continue  # a single block written as an object
+            else:
+                return MISSING
+        else:
+            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+                value = value[0]
+            if not isinstance(value, dict) or key not in value:
+                return MISSING
+            value = value[key]
+    return value
+
+
+class Resolver:
+    """Resolves ``${...}`` references of one side. ``renewed`` holds ``stack/address`` keys
+    of resources whose computed attributes change (replaced or created)."""
+
+    def __init__(self, side: Side, renewed: frozenset[str] = frozenset()):
+        self.side = side
+        self.renewed = renewed
+        self._resources = {name: stack.resources() for name, stack in side.stacks.items()}
+
+    def resource(self, stack: str, address: str) -> dict | None:
+        return self._resources.get(stack, {}).get(address)
+
+    def resolve(self, stack: str, value: Any, depth: int = 0) -> Any:
+        if isinstance(value, dict):
+            return {k: self.resolve(stack, v, depth) for k, v in value.items() if k != "//"}
+        if isinstance(value, list):
+            return [self.resolve(stack, v, depth) for v in value]
+        if isinstance(value, str) and "${" in value:
+            return self._resolve_string(stack, value, depth)
+        return value
+
+    def _resolve_string(self, stack: str, text: str, depth: int) -> Any:
+        whole = _INTERPOLATION.fullmatch(text)
+        if whole:
+            ref = _REFERENCE.fullmatch(whole.group(1).strip())
+            if ref:
+                return self._reference(stack, ref, depth)
+
+        def expression(m: re.Match) -> str:
+            inner = m.group(1)
+            single = _REFERENCE.fullmatch(inner.strip())
+            if single:
+                resolved = self._reference(stack, single, depth)
+                if isinstance(resolved, (str, int, float, bool)):
+                    return str(resolved).lower() if isinstance(resolved, bool) else str(resolved)
+                return json.dumps(resolved, sort_keys=True)
+            return "${" + _REFERENCE.sub(lambda r: self._placeholder(stack, r), inner) + "}"
+
+        return _INTERPOLATION.sub(expression, text)
+
+    def _reference(self, stack: str, ref: re.Match, depth: int) -> Any:
+        rtype, name, attr, rest = ref.groups()
+        address = f"{rtype}.{name}"
+        if address.startswith(_REMOTE_STATE) and attr == "outputs" and depth < 8:
+            output = rest.lstrip(".").split(".")[0].split("[")[0]
+            for other, stack_obj in self.side.stacks.items():
+                outputs = stack_obj.doc.get("output") or {}
+                if output in outputs:
+                    return self.resolve(other, outputs[output].get("value"), depth + 1)
+            return self._placeholder(stack, ref)
+        config = self.resource(stack, address)
+        if config is not None and depth < 8:
+            literal = _lookup(config, f".{attr}{rest}")
+            if literal is not MISSING:
+                return self.resolve(stack, literal, depth + 1)
+        return self._placeholder(stack, ref)
+
+    def _placeholder(self, stack: str, ref: re.Match) -> str:
+        rtype, name, attr, rest = ref.groups()
+        address = f"{rtype}.{name}"
+        text = f"{address}.{attr}{rest}"
+        if f"{stack}/{address}" in self.renewed:
+            return f"<{text} (new)>"
+        return f"<{text}>"
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Leaf paths of a resource config. Objects nest with dots; a single-item block list
+    (``core_instance_group = [{...}]``) is read as its item; other lists are leaves."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key == "//":
+            continue
+        path = f"{prefix}{key}"
+        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) and key in rules.SINGLE_BLOCKS:
+            value = value[0]
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def _set_path(config: dict, path: str, value: Any) -> None:
+    parts = path.split(".")
+    node: Any = config
+    for part in parts[:-1]:
+        nxt = node.get(part) if isinstance(node, dict) else None
+        if isinstance(nxt, list) and len(nxt) == 1 and isinstance(nxt[0], dict):
+            nxt = nxt[0]
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    if value is MISSING:
+        node.pop(parts[-1], None)
+    else:
+        node[parts[-1]] = value
+
+
+def ignore_paths(config: Mapping[str, Any] | None) -> tuple[bool, tuple[str, ...]]:
+    """(ignore all, normalized paths) from ``lifecycle.ignore_changes``."""
+    lifecycle = (config or {}).get("lifecycle") or {}
+    entries = lifecycle.get("ignore_changes")
+    if entries is None:
+        return False, ()
+    if isinstance(entries, str):
+        entries = [entries]
+    paths = []
+    for entry in entries:
+        if entry == "all":
+            return True, ()
+        paths.append(re.sub(r"\[\d+\]|\.\d+(?=\.|$)", "", str(entry)).strip("."))
+    return False, tuple(paths)
+
+
+def is_ignored(path: str, ignore: tuple[bool, tuple[str, ...]]) -> bool:
+    ignore_all, paths = ignore
+    if path.split(".", 1)[0] in rules.META_ARGUMENTS:
+        return False
+    if ignore_all:
+        return True
+    return any(path == p or path.startswith(p + ".") for p in paths)
+
+
+@dataclass
+class AttrChange:
+    path: str
+    before: Any
+    after: Any
+    effect: str
+    source: str
+    ignored: bool
+    via_reference: bool
+
+    @property
+    def applied(self) -> bool:
+        return not self.ignored and self.effect != rules.META
+
+    @property
+    def replaces(self) -> bool:
+        return self.applied and self.effect == rules.REPLACES
+
+
+@dataclass
+class ResourceChange:
+    stack: str
+    address: str
+    action: str  # added | removed | changed
+    before: dict | None
+    after: dict | None
+    attrs: list[AttrChange] = field(default_factory=list)
+    moved_from: str | None = None
+
+    @property
+    def rtype(self) -> str:
+        return split_address(self.address)[0]
+
+    def effective_after(self) -> dict | None:
+        """The head config as Terraform would apply it: ignored attributes keep their base value."""
+        if self.after is None or self.before is None:
+            return self.after
+        out = json.loads(json.dumps(self.after))
+        for a in self.attrs:
+            if a.ignored:
+                _set_path(out, a.path, a.before)
+        return out
+
+    @property
+    def replaced(self) -> bool:
+        return self.action == "changed" and any(a.replaces for a in self.attrs)
+
+    @property
+    def destroyed(self) -> bool:
+        return self.action == "removed" or self.replaced
+
+
+@dataclass
+class StackDiff:
+    name: str
+    status: str  # added | removed | changed | unchanged
+    changes: list[ResourceChange]
+    settings: list[AttrChange]  # provider / terraform block changes
+
+    def by_type(self, rtype: str) -> list[ResourceChange]:
+        return [c for c in self.changes if c.rtype == rtype]
+
+
+@dataclass
+class PlanDiff:
+    base: Side
+    head: Side
+    base_resolver: Resolver
+    head_resolver: Resolver
+    stacks: list[StackDiff]
+
+    def stack(self, name: str) -> StackDiff:
+        return next(s for s in self.stacks if s.name == name)
+
+
+def _attr_changes(rtype: str, before: dict, after: dict, raw_before: dict, raw_after: dict, ignore) -> list[AttrChange]:
+    fb, fa = flatten(before), flatten(after)
+    rb, ra = flatten(raw_before), flatten(raw_after)
+    out = []
+    for path in sorted(set(fb) | set(fa)):
+        b, a = fb.get(path, MISSING), fa.get(path, MISSING)
+        if b == a:
+            continue
+        effect, source = rules.classify(rtype, path)
+        out.append(AttrChange(
+            path=path, before=b, after=a, effect=effect, source=source,
+            ignored=is_ignored(path, ignore),
+            via_reference=rb.get(path, MISSING) == ra.get(path, MISSING),
+        ))
+    return out
+
+
+def _moves(side: Side, stack: str) -> dict[str, str]:
+    """``moved`` blocks of a stack: to-address -> from-address."""
+    moved = side.stacks[stack].doc.get("moved") or []
+    return {m["to"]: m["from"] for m in moved if isinstance(m, dict) and "to" in m and "from" in m}
+
+
+def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[StackDiff]:
+    out = []
+    for name in sorted(set(base.stacks) | set(head.stacks)):
+        in_base, in_head = name in base.stacks, name in head.stacks
+        before = base.stacks[name].resources() if in_base else {}
+        after = head.stacks[name].resources() if in_head else {}
+        moves = _moves(head, name) if in_head else {}
+        changes = []
+        for address in sorted(set(before) | set(after)):
+            if address in after and address not in before:
+                origin = moves.get(address)
+                if origin and origin in before and origin not in after:
+                    rtype = split_address(address)[0]
+                    b = rb.resolve(name, before[origin])
+                    a = rh.resolve(name, after[address])
+                    attrs = _attr_changes(rtype, b, a, before[origin], after[address], ignore_paths(after[address]))
+                    changes.append(ResourceChange(name, address, "changed", b, a, attrs, moved_from=origin))
+                    continue
+                changes.append(ResourceChange(name, address, "added", None, rh.resolve(name, after[address])))
+            elif address in before and address not in after:
+                if address in moves.values():
+                    continue
+                changes.append(ResourceChange(name, address, "removed", rb.resolve(name, before[address]), None))
+            else:
+                b, a = rb.resolve(name, before[address]), rh.resolve(name, after[address])
+                if b == a:
+                    continue
+                rtype = split_address(address)[0]
+                attrs = _attr_changes(rtype, b, a, before[address], after[address], ignore_paths(after[address]))
+                if attrs:
+                    changes.append(ResourceChange(name, address, "changed", b, a, attrs))
+        settings = []
+        if in_base and in_head:
+            for key in ("provider", "terraform"):
+                fb = flatten({key: base.stacks[name].doc.get(key) or {}})
+                fa = flatten({key: head.stacks[name].doc.get(key) or {}})
+                for path in sorted(set(fb) | set(fa)):
+                    if fb.get(path, MISSING) != fa.get(path, MISSING):
+                        settings.append(AttrChange(path, fb.get(path, MISSING), fa.get(path, MISSING), "", "", False, False))
+        status = "changed" if (changes or settings) else "unchanged"
+        if not in_base:
+            status = "added"
+        elif not in_head:
+            status = "removed"
+        out.append(StackDiff(name, status, changes, settings))
+    return out
+
+
+def diff(base: Side, head: Side) -> PlanDiff:
+    """Compare two sides; replacements propagate through references to a fixed point."""
+    renewed: frozenset[str] = frozenset()
+    rb = Resolver(base)
+    for _ in range(32):
+        rh = Resolver(head, renewed)
+        stacks = _diff_once(base, head, rb, rh)
+        now = frozenset(
+            f"{s.name}/{c.address}" for s in stacks for c in s.changes
+            if c.action == "added" or c.replaced
+        )
+        if now == renewed:
+            break
+        renewed = now
+    return PlanDiff(base, head, rb, rh, stacks)
+
+
+def iter_changes(plan: PlanDiff, rtype: str | None = None) -> Iterator[ResourceChange]:
+    for stack in plan.stacks:
+        for change in stack.changes:
+            if rtype is None or change.rtype == rtype:
+                yield change

@@ -1,0 +1,363 @@
+"""The Markdown report: guard verdict first, then one section per stack.
+
+Per stack: resources added / removed / changed; EMR clusters and instance groups with
+each changed attribute marked "in place" or "**replaces the cluster**" /
+"**replaces the group**" (or "not applied" when ``lifecycle.ignore_changes`` lists it);
+instances and Spot; security-group rules; IAM statements; bootstrap scripts; estimated
+hourly cost per cluster. Sections with nothing to say are left out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from review import rules
+from review.bootstrap import ScriptChange, script_changes
+from review.emr import (
+    Cluster, GuardHit, PriceLookup, clusters, cost, effective_head, default_price_lookup, guard, money, signed_money,
+    unmatched_allowances,
+)
+from review.plan import MISSING, AttrChange, PlanDiff, ResourceChange, StackDiff
+from review.security import PolicyChange, RuleChange, iam_changes, rule_changes
+
+VALUE_WIDTH = 90
+
+
+@dataclass
+class Review:
+    plan: PlanDiff
+    hits: list[GuardHit]
+    markdown: str
+
+    @property
+    def blocked(self) -> bool:
+        return any(not h.allowed for h in self.hits)
+
+
+def _code(value: Any, width: int = VALUE_WIDTH) -> str:
+    if value is MISSING:
+        return "—"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    text = text.replace("\n", " ")
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def _json_leaves(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out.update(_json_leaves(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(value, list):
+        out = {}
+        for i, v in enumerate(value):
+            label = v.get("Classification") if isinstance(v, dict) and "Classification" in v else str(i)
+            out.update(_json_leaves(v, f"{prefix}[{label}]" if prefix else f"[{label}]"))
+        return out
+    return {prefix: value}
+
+
+def _json_detail(before: Any, after: Any, limit: int = 12) -> list[str]:
+    """For JSON-string values (configurations_json, policies): which leaves changed."""
+    try:
+        b = json.loads(before) if isinstance(before, str) else None
+        a = json.loads(after) if isinstance(after, str) else None
+    except json.JSONDecodeError:
+        return []
+    if not isinstance(b, (dict, list)) or not isinstance(a, (dict, list)):
+        return []
+    lb, la = _json_leaves(b), _json_leaves(a)
+    lines = []
+    for key in sorted(set(lb) | set(la)):
+        if lb.get(key, MISSING) != la.get(key, MISSING):
+            lines.append(f"`{key}`: {_code(lb.get(key, MISSING), 40)} → {_code(la.get(key, MISSING), 40)}")
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"… {len(lines) - limit} more"]
+    return lines
+
+
+def _effect(change: AttrChange, rtype: str) -> str:
+    what = rules.WHAT_IS_REPLACED.get(rtype, "resource")
+    if change.effect == rules.META:
+        return "meta-argument (changes nothing in AWS)"
+    verdict = {rules.REPLACES: f"**replaces the {what}**", rules.IN_PLACE: "in place"}.get(change.effect, "")
+    if change.ignored:
+        return f"not applied: listed in `lifecycle.ignore_changes` (would be {verdict or 'a change'})"
+    if change.effect == rules.REPLACES and change.source.startswith("not in the rules"):
+        verdict += " (assumed: not in the rules table)"
+    return verdict or "changed"
+
+
+def _attr_table(change: ResourceChange) -> list[str]:
+    lines = ["| attribute | base | head | effect |", "|---|---|---|---|"]
+    notes = []
+    for a in change.attrs:
+        effect = _effect(a, change.rtype)
+        if a.via_reference and a.effect != rules.META:
+            effect += " — unchanged in code; the value it references changes"
+        lines.append(f"| `{a.path}` | {_code(a.before)} | {_code(a.after)} | {effect} |")
+        detail = _json_detail(a.before, a.after)
+        if detail:
+            notes.append(f"- `{a.path}` changes: " + "; ".join(detail))
+    return lines + ([""] + notes if notes else [])
+
+
+def _resource_summary(stack: StackDiff) -> list[str]:
+    out = []
+    for action in ("added", "removed", "changed"):
+        items = [c for c in stack.changes if c.action == action]
+        if not items:
+            continue
+        out.append(f"**{action.capitalize()}** ({len(items)}):")
+        for c in items:
+            tail = ""
+            if action == "changed":
+                verdict = ""
+                if c.rtype in rules.RULES or any(a.effect == rules.REPLACES for a in c.attrs):
+                    verdict = " — **replaced**" if c.replaced else ""
+                moved = f" (moved from `{c.moved_from}`)" if c.moved_from else ""
+                tail = f"{moved}: " + ", ".join(f"`{a.path}`" for a in c.attrs) + verdict
+            out.append(f"- `{c.address}`{tail}")
+    return out
+
+
+def _name(change: ResourceChange) -> str:
+    return str((change.after or change.before or {}).get("name", change.address))
+
+
+def _emr_section(stack: StackDiff, plan: PlanDiff, base_c, head_c) -> list[str]:
+    out = []
+    for rtype, what, heading in ((rules.EMR_CLUSTER, "cluster", "EMR clusters"),
+                                 (rules.EMR_INSTANCE_GROUP, "group", "EMR instance groups")):
+        changes = stack.by_type(rtype)
+        if not changes:
+            continue
+        out += [f"### {heading}", ""]
+        for c in changes:
+            title = f"#### {what} `{_name(c)}` (`{c.address}`)"
+            if c.action == "added":
+                out += [title, "", f"New {what}." + (
+                    " Creating an instance group with `instance_count = 0` launches one instance first"
+                    " (provider issue 38837)." if rtype == rules.EMR_INSTANCE_GROUP
+                    and str((c.after or {}).get("instance_count", "1")) == "0" else ""), ""]
+                continue
+            if c.action == "removed":
+                text = (f"**Destroyed: the {what} is removed.**" if rtype == rules.EMR_CLUSTER else
+                        "Removed: Terraform resizes the group to 0 instances; EMR keeps the empty group.")
+                same = [h for h in head_c.values() if h.stack == stack.name and h.name == _name(c)]
+                if same and rtype == rules.EMR_CLUSTER:
+                    text += (f" A cluster with the same name appears at `{same[0].address}`: the construct id"
+                             " changed, which destroys and re-creates the cluster (keep the id, or add a `moved` block).")
+                out += [title, "", text, ""]
+                continue
+            verdict = f"**replaces the {what}**" if c.replaced else "in place"
+            protected = base_c.get((stack.name, c.moved_from or c.address))
+            extra = f" — protected ({', '.join(protected.protection)})" if protected and protected.protection else ""
+            out += [f"{title}: {verdict}{extra}", ""] + _attr_table(c) + [""]
+            if rtype == rules.EMR_INSTANCE_GROUP and c.replaced:
+                out += ["Replacing a group resizes the old one to 0 and adds a new one.", ""]
+    return out
+
+
+def _group_rows(cluster: Cluster | None) -> dict[str, Any]:
+    if cluster is None:
+        return {}
+    return {f"{g.role}:{g.name}": g for g in cluster.groups}
+
+
+def _market(g) -> str:
+    if g is None:
+        return "—"
+    return f"Spot, bid {g.bid_price}" if g.bid_price else "on-demand"
+
+
+def _instances_section(stack: StackDiff, base_c, head_c) -> list[str]:
+    rows = []
+    for key in sorted(set(base_c) | set(head_c)):
+        if key[0] != stack.name:
+            continue
+        b, h = base_c.get(key), head_c.get(key)
+        gb, gh = _group_rows(b), _group_rows(h)
+        name = (h or b).name
+        for gkey in sorted(set(gb) | set(gh), key=lambda k: ("master", "core", "task").index(k.split(":")[0])):
+            x, y = gb.get(gkey), gh.get(gkey)
+            cells = []
+            changed = False
+            for attr, fmt in (("instance_type", str), ("count", str), (None, None)):
+                vb = (getattr(x, attr) if x else None) if attr else _market(x)
+                vh = (getattr(y, attr) if y else None) if attr else _market(y)
+                if attr and x is None:
+                    vb = "—"
+                if attr and y is None:
+                    vh = "—"
+                if vb != vh:
+                    changed = True
+                    cells.append(f"{vb} → **{vh}**")
+                else:
+                    cells.append(str(vh))
+            if changed:
+                role, gname = gkey.split(":", 1)
+                rows.append(f"| `{name}` | {role} `{gname}` | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return ["### Instances and Spot", "", "| cluster | group | instance type | count | market |",
+            "|---|---|---|---|---|"] + rows + [""]
+
+
+def _rules_section(items: list[RuleChange]) -> list[str]:
+    if not items:
+        return []
+    out = ["### Security-group rules", ""]
+    for r in items:
+        if r.action == "added":
+            out.append(f"- ➕ {r.after.text} (`{r.address}`)")
+        elif r.action == "removed":
+            out.append(f"- ➖ {r.before.text} (`{r.address}`)")
+        else:
+            out.append(f"- ✏️ `{r.address}`: {r.before.text} → {r.after.text}")
+        for w in (r.after.warnings if r.after else ()):
+            out.append(f"  - ⚠️ {w}")
+    return out + [""]
+
+
+def _iam_section(items: list[PolicyChange]) -> list[str]:
+    if not items:
+        return []
+    out = ["### IAM", ""]
+    for p in items:
+        owner = f" (role {_code(p.owner, 60)})" if p.owner and p.attribute != "assume_role_policy" else ""
+        out.append(f"- `{p.address}` {p.attribute}{owner} — {p.action}")
+        if p.statements is None:
+            out.append(f"  - policy not parseable as JSON: {_code(p.raw[0])} → {_code(p.raw[1])}")
+            continue
+        for st in p.statements:
+            head = f"Sid `{st.sid}`" if not st.sid.startswith("#") else f"statement {st.sid}"
+            out.append(f"  - {head} ({st.effect}, {st.action}): " + "; ".join(st.lines))
+            for w in st.warnings:
+                out.append(f"    - ⚠️ {w}")
+    return out + [""]
+
+
+def _bootstrap_section(items: list[ScriptChange]) -> list[str]:
+    if not items:
+        return []
+    out = ["### Bootstrap scripts", ""]
+    for s in items:
+        b = f"`{s.before.key}`" if s.before else "—"
+        a = f"`{s.after.key}`" if s.after else "—"
+        obj = (s.after or s.before)
+        out.append(f"- **{s.name}** (`{obj.stack}` / `{obj.address}`): key {b} → {a}")
+        for e in s.clusters:
+            label = "**replaces the cluster**" if e.outcome == "replaced" else e.outcome
+            out.append(f"  - cluster `{e.cluster.name}` ({e.cluster.stack}): {label}")
+        for w in s.warnings:
+            out.append(f"  - ⚠️ {w}")
+        diff = s.diff()
+        if diff:
+            out += ["", "  <details><summary>script diff</summary>", "", "  ```diff"]
+            out += [f"  {line}" for line in diff]
+            out += ["  ```", "", "  </details>"]
+    return out + [""]
+
+
+def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str], Decimal | None, Decimal | None, bool]:
+    rows, notes = [], []
+    tb, th, unknown = Decimal(0), Decimal(0), False
+    keys = sorted(k for k in set(base_c) | set(head_c) if k[0] == stack)
+    if not keys:
+        return [], None, None, False
+    for key in keys:
+        b, h = base_c.get(key), head_c.get(key)
+        cb = cost(b, lookup, problem) if b else None
+        ch = cost(h, lookup, problem) if h else None
+        vb = cb.total if cb else Decimal(0)
+        vh = ch.total if ch else Decimal(0)
+        sb = money(vb) if cb else "— (absent)"
+        sh = money(vh) if ch else "— (absent)"
+        delta = signed_money(vh - vb) if vb is not None and vh is not None else "unknown"
+        rows.append(f"| `{(h or b).name}` | {sb} | {sh} | {delta} |")
+        for side, c in (("base", cb), ("head", ch)):
+            if c and c.total is None:
+                unknown = True
+                notes.append(f"- `{(h or b).name}` ({side}) unknown: " + "; ".join(c.unknown_reasons))
+        if vb is None or vh is None:
+            tb = th = None
+        elif tb is not None:
+            tb, th = tb + vb, th + vh
+        if ch and ch.total is not None:
+            parts = [f"{l.group.role} `{l.group.name}` {l.group.count} × {money(l.unit) if l.unit is not None else '—'}"
+                     f" ({l.basis})" for l in ch.lines]
+            notes.append(f"- `{h.name}` (head): " + "; ".join(parts))
+    out = ["### Estimated hourly cost", "",
+           "| cluster | base | head | change |", "|---|---|---|---|"] + rows + [""]
+    out += ["<details><summary>how it is computed</summary>", ""] + notes + ["", "</details>", ""]
+    return out, tb, th, unknown
+
+
+def _guard_lines(hits: list[GuardHit], allow: set[str]) -> list[str]:
+    out = []
+    for h in hits:
+        c = h.cluster
+        why = ", ".join(f"`{x}`" for x in h.causes) if h.outcome == "replaced" else "; ".join(h.causes)
+        protection = " and ".join(c.protection)
+        if h.allowed:
+            out.append(f"**⚠️ Protected cluster `{c.name}` (stack `{c.stack}`, {protection}) will be {h.outcome}"
+                       f" ({why}): allowed by `--allow-replace {c.name}`.**")
+        else:
+            out.append(f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
+                       f" would be {h.outcome} ({why}). Blocked: if this is intended, re-run with"
+                       f" `--allow-replace {c.name}`.**")
+    for name in unmatched_allowances(hits, allow):
+        out.append(f"Note: `--allow-replace {name}` matches no protected cluster that this change replaces or destroys.")
+    return out
+
+
+def render(plan: PlanDiff, *, allow: set[str] | None = None, title: str | None = None,
+           price_lookup: PriceLookup | None = None, price_problem: str | None = None) -> Review:
+    allow = set(allow or ())
+    if price_lookup is None and price_problem is None:
+        price_lookup, price_problem = default_price_lookup()
+    hits = guard(plan, allow)
+    base_c = clusters(plan.base, plan.base_resolver)
+    head_c = effective_head(plan)
+    sg = rule_changes(plan)
+    iam = iam_changes(plan)
+    scripts = script_changes(plan)
+
+    out = [f"# {title or f'Plan review: `{plan.base.label}` → `{plan.head.label}`'}", ""]
+    guard_lines = _guard_lines(hits, allow)
+    out += (guard_lines or ["No protected cluster is replaced or destroyed."]) + [""]
+
+    summary = ["| stack | status | added | removed | changed | replaced | est. cost base → head |",
+               "|---|---|---|---|---|---|---|"]
+    sections = []
+    for stack in plan.stacks:
+        cost_lines, tb, th, _ = _cost_section(stack.name, base_c, head_c, price_lookup, price_problem)
+        counts = {a: sum(1 for c in stack.changes if c.action == a) for a in ("added", "removed", "changed")}
+        replaced = sum(1 for c in stack.changes if c.replaced)
+        cost_text = f"{money(tb)} → {money(th)}" if cost_lines else "—"
+        summary.append(f"| `{stack.name}` | {stack.status} | {counts['added']} | {counts['removed']} | "
+                       f"{counts['changed']} | {replaced} | {cost_text} |")
+        if stack.status == "unchanged":
+            continue
+        body = [f"## Stack `{stack.name}` ({stack.status})", ""]
+        body += _resource_summary(stack) + [""]
+        if stack.settings:
+            body += ["### Provider and backend", "", "| setting | base | head |", "|---|---|---|"]
+            body += [f"| `{a.path}` | {_code(a.before)} | {_code(a.after)} |" for a in stack.settings] + [""]
+        body += _emr_section(stack, plan, base_c, head_c)
+        body += _instances_section(stack, base_c, head_c)
+        body += _rules_section([r for r in sg if r.stack == stack.name])
+        body += _iam_section([p for p in iam if p.stack == stack.name])
+        body += _bootstrap_section([s for s in scripts if (s.after or s.before).stack == stack.name])
+        body += cost_lines
+        sections += body
+    out += summary + [""] + sections
+    if all(s.status == "unchanged" for s in plan.stacks):
+        out += ["No resource changes in any stack.", ""]
+    return Review(plan, hits, "\n".join(out).rstrip() + "\n")

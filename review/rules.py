@@ -1,0 +1,161 @@
+"""Which attribute changes replace an EMR cluster or instance group (guide tip T3).
+
+The rules are data: one table per resource type, each row an attribute path (dots for
+nested blocks, no list indexes: ``core_instance_group.instance_count``) and its effect.
+A row covers the path itself and everything below it (``ec2_attributes`` covers
+``ec2_attributes.subnet_id``); the longest matching row wins, so
+``core_instance_group.instance_count`` (in place) beats ``core_instance_group`` (replaces).
+An attribute no row matches is treated as replacing: for these two types almost every
+argument is ForceNew, so the safe guess for an argument the table does not know yet is
+the expensive one, and the report says it was a guess.
+
+Sources: ../shared/DESIGN.md ("Facts worth knowing") and the provider schema
+(terraform-provider-aws internal/service/emr/cluster.go and instance_group.go, AWS
+provider 6.x, the version cdktf-cdktf-provider-aws 21.22.1 binds): attributes with
+``ForceNew: true`` replace; the others are changed by ModifyCluster,
+ModifyInstanceGroups, SetTerminationProtection, PutAutoTerminationPolicy,
+PutAutoScalingPolicy or tagging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IN_PLACE = "in place"
+REPLACES = "replaces"
+META = "meta"
+
+EMR_CLUSTER = "aws_emr_cluster"
+EMR_INSTANCE_GROUP = "aws_emr_instance_group"
+
+
+@dataclass(frozen=True)
+class Rule:
+    path: str
+    effect: str
+    source: str
+
+
+_FORCE_NEW = "provider schema: ForceNew"
+_DESIGN = "DESIGN.md + provider schema"
+_UPDATE = "provider Update"
+
+CLUSTER_RULES: tuple[Rule, ...] = (
+    # DESIGN.md's replace list.
+    Rule("name", REPLACES, _DESIGN),
+    Rule("release_label", REPLACES, _DESIGN),
+    Rule("applications", REPLACES, _DESIGN),
+    Rule("bootstrap_action", REPLACES, _DESIGN),
+    Rule("configurations", REPLACES, _DESIGN),
+    Rule("configurations_json", REPLACES, _DESIGN),
+    Rule("ec2_attributes", REPLACES, _DESIGN),
+    Rule("service_role", REPLACES, _DESIGN),
+    Rule("log_uri", REPLACES, _DESIGN),
+    Rule("ebs_root_volume_size", REPLACES, _DESIGN),
+    Rule("master_instance_group", REPLACES, _DESIGN),
+    Rule("core_instance_group", REPLACES, _DESIGN),
+    Rule("core_instance_group.instance_type", REPLACES, _DESIGN),
+    Rule("core_instance_group.bid_price", REPLACES, _DESIGN),
+    Rule("core_instance_group.ebs_config", REPLACES, _DESIGN),
+    Rule("core_instance_group.name", REPLACES, _DESIGN),
+    # Further ForceNew arguments of the provider schema.
+    Rule("additional_info", REPLACES, _FORCE_NEW),
+    Rule("autoscaling_role", REPLACES, _FORCE_NEW),
+    Rule("custom_ami_id", REPLACES, _FORCE_NEW),
+    Rule("keep_job_flow_alive_when_no_steps", REPLACES, _FORCE_NEW),
+    Rule("kerberos_attributes", REPLACES, _FORCE_NEW),
+    Rule("log_encryption_kms_key_id", REPLACES, _FORCE_NEW),
+    Rule("master_instance_fleet", REPLACES, _FORCE_NEW),
+    Rule("core_instance_fleet", REPLACES, _FORCE_NEW),
+    Rule("placement_group_config", REPLACES, _FORCE_NEW),
+    Rule("scale_down_behavior", REPLACES, _FORCE_NEW),
+    Rule("security_configuration", REPLACES, _FORCE_NEW),
+    Rule("step", REPLACES, _FORCE_NEW),
+    # No EMR API changes the OS release of a running cluster.
+    Rule("os_release_label", REPLACES, "no EMR API modifies it after launch"),
+    # DESIGN.md's in-place list.
+    Rule("core_instance_group.instance_count", IN_PLACE, _DESIGN),
+    Rule("core_instance_group.autoscaling_policy", IN_PLACE, _DESIGN),
+    Rule("step_concurrency_level", IN_PLACE, _DESIGN),
+    Rule("termination_protection", IN_PLACE, _DESIGN),
+    Rule("auto_termination_policy", IN_PLACE, _DESIGN),
+    Rule("tags", IN_PLACE, _DESIGN),
+    Rule("tags_all", IN_PLACE, _DESIGN),
+    Rule("visible_to_all_users", IN_PLACE, _DESIGN),
+    Rule("list_steps_states", IN_PLACE, _UPDATE),
+    Rule("unhealthy_node_replacement", IN_PLACE, _UPDATE),
+)
+
+INSTANCE_GROUP_RULES: tuple[Rule, ...] = (
+    Rule("bid_price", REPLACES, _DESIGN),
+    Rule("instance_type", REPLACES, _DESIGN),
+    Rule("name", REPLACES, _DESIGN),
+    Rule("ebs_config", REPLACES, _DESIGN),
+    Rule("cluster_id", REPLACES, _DESIGN),
+    Rule("ebs_optimized", REPLACES, _FORCE_NEW),
+    Rule("instance_count", IN_PLACE, _DESIGN),
+    Rule("autoscaling_policy", IN_PLACE, _UPDATE),
+    Rule("configurations_json", IN_PLACE, _UPDATE),
+)
+
+RULES: dict[str, tuple[Rule, ...]] = {
+    EMR_CLUSTER: CLUSTER_RULES,
+    EMR_INSTANCE_GROUP: INSTANCE_GROUP_RULES,
+}
+
+# ForceNew arguments of the other types the app uses. Their replacement matters because
+# it changes computed ids that EMR arguments reference (a replaced security group gives
+# the cluster a new ``ec2_attributes`` value, which replaces the cluster).
+OTHER_FORCE_NEW: dict[str, tuple[str, ...]] = {
+    "aws_security_group": ("name", "name_prefix", "vpc_id", "description"),
+    "aws_vpc_security_group_ingress_rule": ("security_group_id",),
+    "aws_vpc_security_group_egress_rule": ("security_group_id",),
+    "aws_security_group_rule": (
+        "type", "security_group_id", "protocol", "from_port", "to_port", "cidr_blocks",
+        "ipv6_cidr_blocks", "prefix_list_ids", "source_security_group_id", "self",
+    ),
+    "aws_iam_role": ("name", "name_prefix", "path"),
+    "aws_iam_instance_profile": ("name", "name_prefix", "path"),
+    "aws_iam_role_policy": ("name", "name_prefix", "role"),
+    "aws_iam_policy": ("name", "name_prefix", "path", "description"),
+    "aws_s3_object": ("bucket", "key"),
+    "aws_s3_bucket": ("bucket", "bucket_prefix"),
+    "aws_emr_security_configuration": ("name", "name_prefix", "configuration"),
+    "aws_network_interface": ("subnet_id",),
+}
+
+# Terraform meta-arguments: changing them changes no attribute of the real resource.
+META_ARGUMENTS = frozenset({"lifecycle", "depends_on", "provider", "count", "for_each", "provisioner", "connection"})
+
+# Blocks with at most one item: synthesized as an object, but ``[0]`` in ignore_changes.
+SINGLE_BLOCKS = frozenset({
+    "master_instance_group", "core_instance_group", "ec2_attributes", "auto_termination_policy",
+    "kerberos_attributes", "master_instance_fleet", "core_instance_fleet",
+})
+
+WHAT_IS_REPLACED = {EMR_CLUSTER: "cluster", EMR_INSTANCE_GROUP: "group"}
+
+
+def classify(resource_type: str, path: str) -> tuple[str, str]:
+    """(effect, source) of a change at ``path`` of a resource of ``resource_type``.
+
+    EMR types get a verdict for every path. Other types get ``REPLACES`` for the
+    arguments listed in ``OTHER_FORCE_NEW`` and ``("", "")`` (no verdict) otherwise.
+    """
+    top = path.split(".", 1)[0]
+    if top in META_ARGUMENTS:
+        return META, "Terraform meta-argument"
+    rules = RULES.get(resource_type)
+    if rules is None:
+        for forced in OTHER_FORCE_NEW.get(resource_type, ()):
+            if path == forced or path.startswith(forced + "."):
+                return REPLACES, _FORCE_NEW
+        return "", ""
+    best: Rule | None = None
+    for rule in rules:
+        if path == rule.path or path.startswith(rule.path + "."):
+            if best is None or len(rule.path) > len(best.path):
+                best = rule
+    if best is None:
+        return REPLACES, "not in the rules table: assumed to force a new resource"
+    return best.effect, best.source
