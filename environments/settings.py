@@ -62,6 +62,16 @@ class Buckets:
 
 
 @dataclass(frozen=True)
+class FixedIpSettings:
+    """Fixed master IPs (guide tip T4): how the block is reserved, in which subnet, and
+    which cluster's master takes which address (cluster name -> IP)."""
+
+    mode: str
+    subnet_id: str
+    masters: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Settings:
     name: str
     region: str
@@ -73,17 +83,28 @@ class Settings:
     office_cidrs: tuple[str, ...]
     buckets: Buckets
     state_bucket: str | None = None
+    fixed_ips: FixedIpSettings | None = None
     source: str = ""
 
     def subnet(self, index: int = 0) -> Subnet:
         return self.private_subnets[index]
 
+    def subnet_by_id(self, subnet_id: str) -> Subnet:
+        return next(s for s in self.private_subnets if s.id == subnet_id)
+
+    def fixed_ip_of(self, cluster: str) -> str | None:
+        if self.fixed_ips is None:
+            return None
+        return dict(self.fixed_ips.masters).get(cluster)
+
 
 _TOP_KEYS = {
     "name", "region", "account_id", "vpc_id", "vpc_cidr", "private_subnets",
-    "admin_cidrs", "office_cidrs", "buckets", "state",
+    "admin_cidrs", "office_cidrs", "buckets", "state", "fixed_ips",
 }
-_OPTIONAL_TOP_KEYS = {"state"}
+_OPTIONAL_TOP_KEYS = {"state", "fixed_ips"}
+_FIXED_IP_KEYS = {"mode", "subnet", "masters"}
+_FIXED_IP_MODES = ("eni", "cidr")
 _SUBNET_KEYS = {"id", "cidr", "availability_zone"}
 _BUCKET_KEYS = {"logs", "bootstrap_assets", "data"}
 _STATE_KEYS = {"bucket"}
@@ -213,12 +234,36 @@ def parse_settings(raw: dict, source: str) -> Settings:
         state_bucket = c.string("state.bucket", table.get("bucket"), _BUCKET,
                                 "an S3 bucket name: 3-63 lower-case letters, digits and '-', no dots")
 
+    fixed_ips = None
+    if "fixed_ips" in raw:
+        table = c.keys("fixed_ips", raw["fixed_ips"], _FIXED_IP_KEYS)
+        mode = table.get("mode")
+        if "mode" in table and mode not in _FIXED_IP_MODES:
+            c.add("fixed_ips.mode", mode, f"one of {', '.join(_FIXED_IP_MODES)}")
+        subnet_id = table.get("subnet")
+        if "subnet" in table and subnet_id not in seen_ids:
+            c.add("fixed_ips.subnet", subnet_id, f"one of the private_subnets ids ({', '.join(sorted(seen_ids)) or 'none valid'})")
+        masters = table.get("masters")
+        pairs: list[tuple[str, str]] = []
+        if "masters" in table:
+            if not isinstance(masters, dict) or not masters:
+                c.add("fixed_ips.masters", masters, 'a table of cluster name = "IP", e.g. "spark-batch-production-01" = "10.20.1.10"')
+            else:
+                for cluster, ip in masters.items():
+                    try:
+                        ipaddress.IPv4Address(ip)
+                        pairs.append((cluster, ip))
+                    except (ValueError, TypeError):
+                        c.add(f"fixed_ips.masters.{cluster}", ip, "an IPv4 address inside fixed_ips.subnet")
+        if not c.problems:
+            fixed_ips = FixedIpSettings(mode=mode, subnet_id=subnet_id, masters=tuple(pairs))
+
     if c.problems:
         raise SettingsError(source, c.problems)
     return Settings(
         name=name, region=region, account_id=account, vpc_id=vpc_id, vpc_cidr=str(vpc_net),
         private_subnets=tuple(subnets), admin_cidrs=admin, office_cidrs=office,
-        buckets=buckets, state_bucket=state_bucket, source=source,
+        buckets=buckets, state_bucket=state_bucket, fixed_ips=fixed_ips, source=source,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from emr_constructs.assets_bucket import AssetsBucket
+from emr_constructs.fixed_ip import FixedIp, FixedIpReservation
 from environments.settings import Settings
 from stacks.base import EmrBaseStack
 
@@ -23,3 +24,14 @@ class FoundationStack(EmrBaseStack):
             bucket_name=settings.buckets.bootstrap_assets,
             access_log_bucket=settings.buckets.logs,
         )
+        self.fixed_ips: FixedIpReservation | None = None
+        if settings.fixed_ips:
+            fixed = settings.fixed_ips
+            self.fixed_ips = FixedIpReservation(
+                self, "master-fixed-ips",
+                subnet_id=fixed.subnet_id,
+                subnet_cidr=settings.subnet_by_id(fixed.subnet_id).cidr,
+                assignments=[FixedIp(cluster=c, ip=ip) for c, ip in fixed.masters],
+                mode=fixed.mode,
+                name=f"{settings.name}-emr-masters",
+            )

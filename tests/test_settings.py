@@ -134,3 +134,31 @@ def test_unknown_environment_names_the_available_ones(monkeypatch):
 def test_invalid_toml_is_reported(tmp_path):
     found, _ = problems(tmp_path, "name = ")
     assert found[0].startswith("not valid TOML")
+
+
+FIXED = '''
+[fixed_ips]
+mode = "eni"
+subnet = "subnet-0123456789abcdef0"
+
+[fixed_ips.masters]
+"spark-batch-production-01" = "10.40.1.16"
+'''
+
+
+def test_fixed_ips_are_read_as_cluster_to_address(tmp_path):
+    settings = load_settings(write(tmp_path, GOOD + FIXED))
+    assert settings.fixed_ips.mode == "eni"
+    assert settings.fixed_ip_of("spark-batch-production-01") == "10.40.1.16"
+    assert settings.fixed_ip_of("spark-stream-01") is None
+
+
+def test_fixed_ips_subnet_mode_and_address_are_checked(tmp_path):
+    text = (GOOD + FIXED).replace('mode = "eni"', 'mode = "elastic"').replace(
+        'subnet = "subnet-0123456789abcdef0"', 'subnet = "subnet-0fffffffffffffff0"').replace('"10.40.1.16"', '"10.40.1.300"')
+    found, _ = problems(tmp_path, text)
+    assert found == [
+        "fixed_ips.mode = 'elastic': one of eni, cidr",
+        "fixed_ips.subnet = 'subnet-0fffffffffffffff0': one of the private_subnets ids (subnet-0123456789abcdef0)",
+        "fixed_ips.masters.spark-batch-production-01 = '10.40.1.300': an IPv4 address inside fixed_ips.subnet",
+    ]
