@@ -1,0 +1,138 @@
+"""BootstrapAssets: upload every bootstrap script of a directory to S3 under content-hashed
+keys (guide tips "fixed IP" and "tags" need their scripts on S3; tip T3 for addresses).
+
+Each file becomes a ``TerraformAsset`` (copied into the synthesized stack) and an
+``aws_s3_object`` in the foundation's bootstrap bucket, key
+``bootstrap/<purpose>/<stem>-<first 16 hex of sha256><suffix>``:
+
+* the content hash in the key means a changed script is a *new object*, and because a
+  cluster's bootstrap actions force a new cluster, every cluster that uses the script is
+  planned for replacement. Nothing is overwritten under a running cluster;
+* the per-stack prefix means two stacks never manage the same key;
+* the old object must stay until the clusters referencing it are replaced, because EMR
+  runs bootstrap actions again on every node added later (core resize, task groups).
+  The object's address derives from the file name (not the hash) and it is created
+  before the old one is destroyed (``create_before_destroy``); Terraform destroys the old
+  object only after the clusters that depend on it have been replaced.
+
+Reading the files it is given is this construct's job; the directory comes from the stack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.s3_object import S3Object
+from constructs import Construct
+
+from emr_constructs.emr_cluster import BootstrapAction, EmrConfigError
+
+KEY_ROOT = "bootstrap"
+HASH_HEX = 16
+_PURPOSE = re.compile(r"^[a-z][a-z0-9-]*$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_CONTENT_TYPES = {".py": "text/x-python", ".sh": "text/x-shellscript"}
+
+
+def content_key(purpose: str, file_name: str, content: bytes) -> str:
+    """``bootstrap/<purpose>/<stem>-<sha256[:16]><suffix>``."""
+    path = Path(file_name)
+    digest = hashlib.sha256(content).hexdigest()[:HASH_HEX]
+    return f"{KEY_ROOT}/{purpose}/{path.stem}-{digest}{path.suffix}"
+
+
+@dataclass(frozen=True)
+class BootstrapScript:
+    """One uploaded script: ``file_name``, ``key``, ``bucket``, ``sha256``, ``s3_uri``
+    (literal) and ``s3_path`` (token of the S3 object, so users depend on the upload)."""
+
+    file_name: str
+    bucket: str
+    key: str
+    sha256: str
+    s3_path: str
+    object: S3Object
+
+    @property
+    def s3_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+class BootstrapAssets(Construct):
+    """Every file of ``directory`` uploaded to ``bucket_name`` under content-hashed keys.
+
+    Inputs (keyword-only):
+      directory: folder of bootstrap scripts (required; the stack passes
+        ``assets/bootstrap``). Every regular file is uploaded, in name order; hidden
+        files and ``__pycache__`` are skipped. An empty folder uploads nothing.
+      bucket_name: the foundation stack's bootstrap bucket (required).
+      purpose: the stack's purpose, used as the key prefix (required).
+
+    Attributes: ``scripts`` (file name -> BootstrapScript), ``prefix``.
+    Method: ``action(file_name, *, args=(), name=None)`` -> BootstrapAction for EmrCluster.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, directory: str | Path, bucket_name: str, purpose: str) -> None:
+        directory = Path(directory)
+        problems = []
+        if not directory.is_dir():
+            problems.append(f"directory = {str(directory)!r}: not a folder; pass the assets/bootstrap folder")
+        if not isinstance(purpose, str) or not _PURPOSE.match(purpose):
+            problems.append(f"purpose = {purpose!r}: lower-case letters, digits and '-'")
+        files = []
+        if directory.is_dir():
+            for path in sorted(directory.iterdir()):
+                if path.name.startswith(".") or path.name == "__pycache__" or not path.is_file():
+                    continue
+                if not _FILE_NAME.match(path.name):
+                    problems.append(f"{path.name!r}: file names of bootstrap scripts use letters, digits, '_', '.', "
+                                    "'-' (they become S3 keys and resource addresses)")
+                    continue
+                files.append(path)
+        stems = [p.stem for p in files]
+        for stem in sorted({s for s in stems if stems.count(s) > 1}):
+            problems.append(f"files {[p.name for p in files if p.stem == stem]!r} share the stem {stem!r}; the stem "
+                            "names the S3 object's Terraform address, so rename one")
+        if problems:
+            raise EmrConfigError(f"BootstrapAssets {id!r}", problems)
+        super().__init__(scope, id)
+        self.prefix = f"{KEY_ROOT}/{purpose}/"
+        self.bucket_name = bucket_name
+        self.scripts: dict[str, BootstrapScript] = {}
+        for path in files:
+            content = path.read_bytes()
+            key = content_key(purpose, path.name, content)
+            asset = TerraformAsset(self, f"asset-{path.name}", path=str(path.resolve()), type=AssetType.FILE)
+            obj = S3Object(
+                self, f"object-{path.name}",
+                bucket=bucket_name,
+                key=key,
+                source=asset.path,
+                source_hash=hashlib.sha256(content).hexdigest(),
+                content_type=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            )
+            obj.override_logical_id(f"bootstrap_{path.stem}")
+            self.scripts[path.name] = BootstrapScript(
+                file_name=path.name, bucket=bucket_name, key=key,
+                sha256=hashlib.sha256(content).hexdigest(),
+                s3_path=f"s3://{obj.bucket}/{obj.key}", object=obj,
+            )
+
+    def action(self, file_name: str, *, args: tuple[str, ...] | list[str] = (), name: str | None = None) -> BootstrapAction:
+        """A BootstrapAction running ``file_name`` with ``args``; name defaults to the
+        file's stem."""
+        script = self.scripts.get(file_name)
+        if script is None:
+            raise EmrConfigError(
+                f"BootstrapAssets {self.node.id!r}",
+                [f"file_name = {file_name!r}: not in the bootstrap folder; available: "
+                 f"{', '.join(sorted(self.scripts)) or 'none'}"])
+        return BootstrapAction(
+            name=name or Path(file_name).stem, bucket=script.bucket, key=script.key,
+            args=tuple(args), path=script.s3_path,
+        )
