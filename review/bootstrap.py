@@ -156,8 +156,8 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
         if old and keeps_old and (old not in head_objects):
             names = ", ".join(f"`{c.name}`" for c in keeps_old)
             change.warnings.append(
-                f"`s3://{old[0]}/{old[1]}` is deleted while {names} still run it: new nodes of "
-                "those clusters (resizes, Spot replacements) would fail to bootstrap"
+                f"`s3://{old[0]}/{old[1]}` is deleted while {names} keep running it: new nodes "
+                "(resizes, Spot replacements) would fail to bootstrap"
             )
         out.append(change)
     return out

@@ -42,8 +42,9 @@ def parser() -> argparse.ArgumentParser:
 def review_trees(base_ref: str, head: Path, *, allow: set[str], synth: Synthesizer) -> Review:
     repo = repo_root(head)
     head_tree = head.resolve()
-    with synthesize_both(repo, base_ref, head_tree, synth) as (base_out, head_out, commit):
-        plan = diff(load_outdir(base_out, f"{base_ref} ({commit[:10]})"), load_outdir(head_out, "working tree"))
+    with synthesize_both(repo, base_ref, head_tree, synth) as (base_out, head_out, commit, base_tree):
+        plan = diff(load_outdir(base_out, f"{base_ref} ({commit[:10]})", base_tree),
+                    load_outdir(head_out, "working tree", head_tree))
         return render(plan, allow=allow)
 
 

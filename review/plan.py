@@ -65,14 +65,23 @@ class Stack:
 class Side:
     label: str
     stacks: Mapping[str, Stack]
+    tree: str | None = None  # folder the side was synthesized from (absolute paths start with it)
 
 
-def load_outdir(outdir: str | Path, label: str) -> Side:
-    """Read ``<outdir>/stacks/*/cdk.tf.json``."""
+def load_outdir(outdir: str | Path, label: str, tree: str | Path | None = None) -> Side:
+    """Read ``<outdir>/stacks/*/cdk.tf.json``; ``tree`` is the synthesized source folder."""
     stacks = {}
     for path in sorted(Path(outdir, "stacks").glob("*/cdk.tf.json")):
         stacks[path.parent.name] = Stack(path.parent.name, json.loads(path.read_text(encoding="utf-8")), path.parent)
-    return Side(label, stacks)
+    return Side(label, stacks, str(tree) if tree else None)
+
+
+def _untree(value: Any, tree: str | None) -> Any:
+    """An absolute path inside the synthesized tree, made relative: the base is synthesized
+    in a temporary worktree, so its absolute paths always differ from the head's."""
+    if tree and isinstance(value, str) and value.startswith(tree.rstrip("/") + "/"):
+        return "<tree>/" + value[len(tree.rstrip("/")) + 1:]
+    return value
 
 
 def side_from_docs(label: str, docs: Mapping[str, Mapping[str, Any]]) -> Side:
@@ -160,6 +169,15 @@ class Resolver:
             if literal is not MISSING:
                 return self.resolve(stack, literal, depth + 1)
         return self._placeholder(stack, ref)
+
+    def label(self, stack: str, value: Any) -> str:
+        """A placeholder ``<aws_x.y.id>`` shown as the resource's name when it has one."""
+        m = re.fullmatch(r"<((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_\-]+)\.[A-Za-z0-9_]+(?: \(new\))?>", str(value))
+        if not m:
+            return str(value)
+        config = self.resource(stack, m.group(1)) or {}
+        name = config.get("name") or (config.get("tags") or {}).get("Name")
+        return str(self.resolve(stack, name)) if name else m.group(1)
 
     def _placeholder(self, stack: str, ref: re.Match) -> str:
         rtype, name, attr, rest = ref.groups()
@@ -361,8 +379,8 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
         settings = []
         if in_base and in_head:
             for key in ("provider", "terraform"):
-                fb = flatten({key: base.stacks[name].doc.get(key) or {}})
-                fa = flatten({key: head.stacks[name].doc.get(key) or {}})
+                fb = {k: _untree(v, base.tree) for k, v in flatten({key: base.stacks[name].doc.get(key) or {}}).items()}
+                fa = {k: _untree(v, head.tree) for k, v in flatten({key: head.stacks[name].doc.get(key) or {}}).items()}
                 for path in sorted(set(fb) | set(fa)):
                     if fb.get(path, MISSING) != fa.get(path, MISSING):
                         settings.append(AttrChange(path, fb.get(path, MISSING), fa.get(path, MISSING), "", "", False, False))

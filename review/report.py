@@ -62,20 +62,25 @@ def _json_leaves(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
+def _parsed(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    return value if isinstance(value, (list, dict)) else None
+
+
 def _json_detail(before: Any, after: Any, limit: int = 12) -> list[str]:
-    """For JSON-string values (configurations_json, policies): which leaves changed."""
-    try:
-        b = json.loads(before) if isinstance(before, str) else None
-        a = json.loads(after) if isinstance(after, str) else None
-    except json.JSONDecodeError:
-        return []
+    """For structured values (lists, configurations_json, policies): which leaves changed."""
+    b, a = _parsed(before), _parsed(after)
     if not isinstance(b, (dict, list)) or not isinstance(a, (dict, list)):
         return []
     lb, la = _json_leaves(b), _json_leaves(a)
     lines = []
     for key in sorted(set(lb) | set(la)):
         if lb.get(key, MISSING) != la.get(key, MISSING):
-            lines.append(f"`{key}`: {_code(lb.get(key, MISSING), 40)} → {_code(la.get(key, MISSING), 40)}")
+            lines.append(f"`{key}`: {_code(lb.get(key, MISSING), 120)} → {_code(la.get(key, MISSING), 120)}")
     if len(lines) > limit:
         lines = lines[:limit] + [f"… {len(lines) - limit} more"]
     return lines
@@ -156,6 +161,8 @@ def _emr_section(stack: StackDiff, plan: PlanDiff, base_c, head_c) -> list[str]:
                 out += [title, "", text, ""]
                 continue
             verdict = f"**replaces the {what}**" if c.replaced else "in place"
+            if not any(a.applied for a in c.attrs):
+                verdict = "no change applied (every change is meta or in `lifecycle.ignore_changes`)"
             protected = base_c.get((stack.name, c.moved_from or c.address))
             extra = f" — protected ({', '.join(protected.protection)})" if protected and protected.protection else ""
             out += [f"{title}: {verdict}{extra}", ""] + _attr_table(c) + [""]

@@ -259,7 +259,9 @@ def iam_changes(plan: PlanDiff) -> list[PolicyChange]:
                 va = (change.after or {}).get(attr, MISSING)
                 if vb == va:
                     continue
-                owner = (change.after or change.before or {}).get("role") or (change.after or change.before or {}).get("name") or ""
+                resolver = plan.head_resolver if change.after else plan.base_resolver
+                config = change.after or change.before or {}
+                owner = resolver.label(stack.name, config.get("role") or config.get("name") or "")
                 out.append(PolicyChange(stack.name, change.address, change.action, attr, str(owner),
                                         statement_changes(vb, va), (vb, va)))
             if rtype == "aws_iam_role":

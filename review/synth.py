@@ -109,8 +109,9 @@ class Synthesizer:
 
 
 @contextmanager
-def synthesize_both(repo: Path, base_ref: str, head_tree: Path, synth: Synthesizer) -> Iterator[tuple[Path, Path, str]]:
-    """Yield (base outdir, head outdir, base commit); every temporary folder is removed after."""
+def synthesize_both(repo: Path, base_ref: str, head_tree: Path, synth: Synthesizer) -> Iterator[tuple[Path, Path, str, Path]]:
+    """Yield (base outdir, head outdir, base commit, base tree path); every temporary
+    folder is removed afterwards (the base tree already when this yields)."""
     commit = resolve_ref(repo, base_ref)
     scratch = Path(tempfile.mkdtemp(prefix="review-out-"))
     try:
@@ -126,6 +127,6 @@ def synthesize_both(repo: Path, base_ref: str, head_tree: Path, synth: Synthesiz
                         errors.append(str(exc))
                 if errors:
                     raise ReviewError("\n\n".join(errors))
-        yield scratch / "base", scratch / "head", commit
+        yield scratch / "base", scratch / "head", commit, base_tree
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
