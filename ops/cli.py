@@ -11,6 +11,7 @@ import sys
 from typing import Sequence, TextIO
 
 from ops.aws import AwsClients, aws_errors
+from ops.cluster import STATIC_A, STATIC_B
 from ops.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, OpsError
 from ops.rotation import DEFAULT_POLL, DEFAULT_TIMEOUT, MIN_POLL, Rotator
 from ops.runtime import Runtime
@@ -39,6 +40,13 @@ def _seconds(minimum: float):
     return parse
 
 
+def _static_group(text: str) -> str:
+    names = {"a": STATIC_A, "b": STATIC_B, STATIC_A: STATIC_A, STATIC_B: STATIC_B}
+    if text not in names:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a, b, {STATIC_A} or {STATIC_B}")
+    return names[text]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m ops", description="Operate the emr-cdktf EMR clusters.", epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -58,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("cluster", metavar="CLUSTER", help="cluster name or id")
     rotate.add_argument("--yes", action="store_true", help="apply the plan (without it nothing changes)")
+    rotate.add_argument(
+        "--from", dest="from_group", type=_static_group, metavar="a|b",
+        help="the group to replace when both static groups are active (e.g. a new cluster, whose idle "
+             "side starts with 1 instance); a, b or the full group name",
+    )
     rotate.add_argument(
         "--timeout", type=_seconds(0), default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for the new group to be fully running (default {DEFAULT_TIMEOUT:g})",
@@ -102,7 +115,9 @@ def main(
 
                 render_status(clients.emr, clients.ec2, args.cluster, rt)
             elif args.command == "rotate-spot":
-                Rotator(clients.emr, rt, timeout=args.timeout, poll=args.poll).run(args.cluster, yes=args.yes)
+                Rotator(clients.emr, rt, timeout=args.timeout, poll=args.poll).run(
+                    args.cluster, yes=args.yes, from_group=args.from_group
+                )
             elif args.command == "prices":
                 from ops.prices import refresh_prices, report
 

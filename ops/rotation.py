@@ -25,25 +25,28 @@ State machine. R = requested count, N = running count of a group; T = target;
 observed                   meaning                                      action (phase)
 =========================  ===========================================  =====================
 no tag; R_A=T>0, R_B=0;    a fresh rotation A -> B (or B -> A,          START: tag, grow Y to
-active settled, idle       symmetric)                                   T, wait, shrink X to 0,
-drained (N=0, RUNNING)                                                  untag
+both settled               symmetric)                                   T, wait, shrink X to 0,
+                                                                        untag
 no tag; active unsettled   a resize or Spot replacement in flight       refuse (2): wait
-no tag; idle has N>0 or    the last rotation's old group still          refuse (2): wait for
-is not RUNNING             draining                                     the drain
+no tag; idle unsettled     the last rotation's old group still          refuse (2): wait for
+(N > R = 0)                draining                                     the drain
 no tag; R_A>0 and R_B>0    both active, nothing says which is old       refuse (2), print both
-                                                                        shrink commands
+                           (e.g. a new cluster: SpotTaskGroupPair       shrink commands and
+                           creates the idle side with 1 instance)       the --from option
+no tag; --from X,          the operator names the old group             START with X old,
+R_X=T>0, R_Y<=T, both                                                   grow Y from R_Y
+settled
 no tag; R_A=R_B=0          nothing to rotate                            refuse (2)
-tag; R_X=T, R_Y=0          interrupted after tagging, before growing,   GROW: same checks as
-                           or the operator shrank Y back after a        START, then grow Y,
-                           shortage                                     wait, shrink, untag
+tag; R_X=T, R_Y<T,         interrupted after tagging, before growing,   GROW: grow Y, wait,
+both settled               or Y shrunk back by hand after a shortage    shrink X, untag
 tag; R_X=T, R_Y=T,         Y growing (interrupted or timed out while    WAIT: wait, shrink X,
 Y not fully running        waiting)                                     untag
 tag; R_X=T, R_Y=T,         interrupted after Y was up, before the       SHRINK: shrink X,
 N_Y>=T and Y RUNNING       shrink                                       untag
 tag; R_X=0, R_Y=T          interrupted after the shrink, before         CLEANUP: untag (X
                            untagging                                    drains on its own)
-tag; any other counts      someone resized during the rotation, or     refuse (2), print how
-                           the tag is malformed                         to clear the tag
+tag; other counts, or      someone resized during the rotation, the     refuse (2), print how
+malformed, or --from Y     tag is not ours, or --from contradicts it    to clear the tag
 cluster not WAITING or     unsafe to resize                             refuse (2)
 RUNNING; group missing
 =========================  ===========================================  =====================
@@ -136,10 +139,14 @@ class Plan:
         )
         shrink = f"shrink {self.old.name} ({self.old.id}) {self.old.requested} -> 0 (EMR drains it in the background)"
         untag = f"remove the tag {ROTATION_TAG}"
-        grow = f"grow {self.new.name} ({self.new.id}) {self.new.requested} -> {self.target}"
+        grow = (
+            [f"grow {self.new.name} ({self.new.id}) {self.new.requested} -> {self.target}"]
+            if self.new.requested < self.target else []
+        )
         by_phase = {
-            Phase.START: [f"tag the cluster {ROTATION_TAG} = {self.marker.value!r} (lets a re-run resume)", grow, wait, shrink, untag],
-            Phase.GROW: [grow, wait, shrink, untag],
+            Phase.START: [f"tag the cluster {ROTATION_TAG} = {self.marker.value!r} (lets a re-run resume)",
+                          *grow, wait, shrink, untag],
+            Phase.GROW: [*grow, wait, shrink, untag],
             Phase.WAIT: [wait, shrink, untag],
             Phase.SHRINK: [shrink, untag],
             Phase.CLEANUP: [untag],
@@ -170,9 +177,12 @@ def _describe(g: Group) -> str:
     return f"{g.name} ({g.id}): requested {g.requested}, running {g.running}, state {g.state}"
 
 
-def plan_rotation(cluster: Cluster, pair: StaticPair, *, started: str, emr=None) -> Plan:
+def plan_rotation(
+    cluster: Cluster, pair: StaticPair, *, started: str, emr=None, from_group: str | None = None
+) -> Plan:
     """Decide what to do from the observed cluster; raise Refused for unsafe states.
 
+    ``from_group`` (the ``--from`` option) names the group to replace when both are active.
     Pure (no AWS calls): ``emr`` only lends its region to the commands printed in refusals.
     """
     if cluster.state not in RESIZABLE_CLUSTER_STATES:
@@ -182,7 +192,19 @@ def plan_rotation(cluster: Cluster, pair: StaticPair, *, started: str, emr=None)
         )
     tag = cluster.tags.get(ROTATION_TAG)
     if tag is not None:
-        return _plan_resume(cluster, pair, tag, emr)
+        plan = _plan_resume(cluster, pair, tag, emr)
+        if from_group and from_group != plan.old.name:
+            raise Refused(
+                f"--from {from_group} contradicts the rotation in progress ({plan.old.name} -> {plan.new.name}, "
+                f"started {plan.marker.started}); run without --from to finish it."
+            )
+        return plan
+
+    if from_group:
+        old = pair.by_name(from_group)
+        if old.requested == 0:
+            raise Refused(f"--from {from_group}: that group is idle ({_describe(old)}); there is nothing to replace.")
+        return _plan_start(cluster, old, pair.other(old), started)
 
     active = pair.active
     if not active:
@@ -191,18 +213,33 @@ def plan_rotation(cluster: Cluster, pair: StaticPair, *, started: str, emr=None)
             "Give one of them its instance count (the stack's SpotTaskGroupPair) first."
         )
     if len(active) == 2:
+        name = cluster.name or cluster.id
         raise Refused(
             f"both static Spot groups are active ({_describe(pair.a)}; {_describe(pair.b)}) and no "
-            f"{ROTATION_TAG} tag says which one is being replaced. Decide which group to keep "
-            "(python -m ops status shows instance ages) and shrink the other one:\n"
-            f"  {shrink_command(emr, cluster, pair.a)}\n  {shrink_command(emr, cluster, pair.b)}\n"
-            "then run rotate-spot again once it has drained."
+            f"{ROTATION_TAG} tag says which one is being replaced. A new cluster starts its idle side with "
+            "1 instance (SpotTaskGroupPair, provider issue 38837). Name the group to replace, e.g.\n"
+            f"  python -m ops rotate-spot {name} --from {_larger(pair).name}\n"
+            "(grows the other group to its count, waits, then shrinks it), or shrink one group yourself "
+            "(python -m ops status shows instance ages):\n"
+            f"  {shrink_command(emr, cluster, pair.a)}\n  {shrink_command(emr, cluster, pair.b)}"
         )
-    old = active[0]
-    new = pair.other(old)
+    return _plan_start(cluster, active[0], pair.other(active[0]), started)
+
+
+def _larger(pair: StaticPair) -> Group:
+    return pair.a if pair.a.requested >= pair.b.requested else pair.b
+
+
+def _plan_start(cluster: Cluster, old: Group, new: Group, started: str) -> Plan:
+    target = old.requested
+    if new.requested > target:
+        raise Refused(
+            f"{new.name} already requests more than {old.name} ({_describe(new)}; {_describe(old)}): replacing "
+            f"{old.name} by it would change the capacity, not rotate it. Did you mean --from {new.name}?"
+        )
     _require_ready_to_grow(old, new)
-    marker = Marker(old=old.name, new=new.name, target=old.requested, started=started)
-    return Plan(cluster=cluster, old=old, new=new, target=old.requested, phase=Phase.START, marker=marker, resumed=False)
+    marker = Marker(old=old.name, new=new.name, target=target, started=started)
+    return Plan(cluster=cluster, old=old, new=new, target=target, phase=Phase.START, marker=marker, resumed=False)
 
 
 def _require_ready_to_grow(old: Group, new: Group) -> None:
@@ -211,9 +248,11 @@ def _require_ready_to_grow(old: Group, new: Group) -> None:
         problems.append(
             f"{old.name} is resizing ({_describe(old)}): a resize or Spot replacement is in flight"
         )
-    if new.running != 0 or new.state != "RUNNING":
+    if not new.settled:
         problems.append(
-            f"{new.name} is not idle yet ({_describe(new)}): its instances from the last rotation are still draining"
+            f"{new.name} is not settled ({_describe(new)}): "
+            + ("its instances from the last rotation are still draining"
+               if new.running > new.requested else "a resize is in flight")
         )
     if problems:
         raise Refused(
@@ -233,7 +272,7 @@ def _plan_resume(cluster: Cluster, pair: StaticPair, tag: str, emr) -> Plan:
     old, new, target = pair.by_name(marker.old), pair.by_name(marker.new), marker.target
     counts = (old.requested, new.requested)
     common = dict(cluster=cluster, old=old, new=new, target=target, marker=marker, resumed=True)
-    if counts == (target, 0):
+    if old.requested == target and new.requested < target:
         _require_ready_to_grow(old, new)
         return Plan(phase=Phase.GROW, **common)
     if counts == (target, target):
@@ -244,7 +283,7 @@ def _plan_resume(cluster: Cluster, pair: StaticPair, tag: str, emr) -> Plan:
     raise Refused(
         f"a rotation {old.name} -> {new.name} (target {target}, started {marker.started}) was interrupted and "
         f"the groups were changed since: {_describe(old)}; {_describe(new)}. This command only continues from "
-        f"counts ({target}, 0), ({target}, {target}) or (0, {target}). Set the counts you want by hand, "
+        f"counts ({target}, fewer than {target}), ({target}, {target}) or (0, {target}). Set the counts you want by hand, "
         f"then clear the tag with:\n  {clear}"
     )
 
@@ -258,11 +297,11 @@ class Rotator:
         self.timeout = timeout
         self.poll = poll
 
-    def run(self, ref: str, *, yes: bool) -> None:
+    def run(self, ref: str, *, yes: bool, from_group: str | None = None) -> None:
         cluster = find_cluster(self.emr, ref)
         pair = static_pair(cluster, list_groups(self.emr, cluster.id))
         started = self.rt.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-        plan = plan_rotation(cluster, pair, started=started, emr=self.emr)
+        plan = plan_rotation(cluster, pair, started=started, emr=self.emr, from_group=from_group)
         self._print_plan(plan, pair)
         if not yes:
             self.rt.say("Dry run: nothing changed. Run again with --yes to apply.")
@@ -293,7 +332,7 @@ class Rotator:
         if plan.phase == Phase.START:
             self.emr.add_tags(ResourceId=c.id, Tags=[{"Key": ROTATION_TAG, "Value": plan.marker.value}])
             self.rt.say(f"Tagged {c.id} {ROTATION_TAG} = {plan.marker.value!r}")
-        if plan.phase in (Phase.START, Phase.GROW):
+        if plan.phase in (Phase.START, Phase.GROW) and plan.new.requested < plan.target:
             self._resize(c, plan.new, plan.target)
         if plan.phase in (Phase.START, Phase.GROW, Phase.WAIT):
             self._wait(plan)

@@ -98,6 +98,7 @@ class SimulatedEmr:
         name: str = "spark-batch-production-01",
         target: int = 4,
         active: str = "task-spot-static-a",
+        idle_count: int = 0,
         provision_delay: float = 90.0,
         stagger: float = 20.0,
         drain_delay: float = 0.0,
@@ -129,6 +130,9 @@ class SimulatedEmr:
         self._start(self.groups["core"], 2)
         if active:
             self._start(self.groups[active], target)
+            idle = "task-spot-static-b" if active == "task-spot-static-a" else "task-spot-static-a"
+            # A freshly deployed SpotTaskGroupPair starts its idle side with 1 instance.
+            self._start(self.groups[idle], idle_count)
         self.history: list[dict] = []
         self.calls: list[tuple[str, dict]] = []
         self.sleeps: list[float] = []

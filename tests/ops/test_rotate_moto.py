@@ -104,3 +104,11 @@ def test_refuses_a_cluster_without_the_static_pair(moto):
     assert f"has no usable static Spot pair: 0 instance groups named '{A}'" in result.err
     assert "core, master" in result.err
     assert ROTATION_TAG not in moto.tags(cid)
+
+
+def test_new_cluster_idle_side_with_one_instance_rotates_with_from(moto):
+    cid = moto.create_cluster(a=4, b=1)
+    assert moto.run("rotate-spot", moto.name(), "--yes").code == EXIT_REFUSED
+    result = moto.run("rotate-spot", moto.name(), "--yes", "--from", "a")
+    assert result.code == EXIT_OK, result.err
+    assert counts(moto, cid) == (0, 4)

@@ -247,7 +247,7 @@ def test_refuses_while_the_idle_group_is_still_draining():
     before = len(sim.mutations())
     result = rotate(sim, "--yes")
     assert result.code == EXIT_REFUSED
-    assert f"{A} is not idle yet" in result.err and "still draining" in result.err
+    assert f"{A} is not settled" in result.err and "still draining" in result.err
     assert len(sim.mutations()) == before
 
 
@@ -281,7 +281,7 @@ def test_refuses_when_cluster_is_not_waiting_or_running(state):
 def test_refuses_a_tag_whose_counts_no_longer_match_and_says_how_to_clear_it():
     sim = SimulatedEmr(target=TARGET)
     sim.tags[ROTATION_TAG] = f"from={A} to={B} target=4 started=2026-11-20T09:00:00Z"
-    sim.set_requested_externally(B, 3)
+    sim.set_requested_externally(A, 6)  # someone resized the old side mid-rotation
     result = rotate(sim, "--yes")
     assert result.code == EXIT_REFUSED
     assert f"aws emr remove-tags --resource-id {sim.cluster_id} --tag-keys {ROTATION_TAG}" in result.err
@@ -328,3 +328,58 @@ def test_someone_else_resizing_the_old_group_while_waiting_stops_the_rotation():
     assert result.code == EXIT_FAILED
     assert "someone changed the static groups while waiting" in result.err
     assert sim.group(A).requested == 6  # not shrunk by the command
+
+
+# --- a new cluster: SpotTaskGroupPair creates the idle side with 1 instance ----------
+
+
+def test_new_cluster_with_both_sides_up_is_refused_with_the_from_hint():
+    sim = SimulatedEmr(target=TARGET, idle_count=1)
+    result = rotate(sim, "--yes")
+    assert result.code == EXIT_REFUSED
+    assert f"python -m ops rotate-spot {sim.cluster_name} --from {A}" in result.err
+    assert sim.mutations() == []
+
+
+def test_from_names_the_old_side_on_a_new_cluster_and_grows_the_other_from_one():
+    sim = SimulatedEmr(target=TARGET, idle_count=1, provision_delay=90, stagger=30)
+    result = rotate(sim, "--yes", "--from", "a")
+    assert result.code == EXIT_OK, result.err
+    assert f"grow {B} ({sim.group(B).id}) 1 -> 4" in result.out
+    assert_rotated(sim)
+    assert_capacity_held(sim)
+
+
+def test_from_after_tagging_interruption_resumes_growing_from_one():
+    sim = SimulatedEmr(target=TARGET, idle_count=1)
+    sim.interrupt_after("AddTags")
+    assert rotate(sim, "--yes", "--from", A).code == EXIT_INTERRUPTED
+    second = rotate(sim, "--yes")
+    assert second.code == EXIT_OK, second.err
+    assert "phase: grow" in second.out
+    assert_rotated(sim)
+    assert_capacity_held(sim)
+
+
+def test_from_an_idle_group_is_refused():
+    sim = SimulatedEmr(target=TARGET)
+    result = rotate(sim, "--yes", "--from", "b")
+    assert result.code == EXIT_REFUSED
+    assert f"--from {B}: that group is idle" in result.err
+
+
+def test_from_a_group_smaller_than_the_other_is_refused():
+    sim = SimulatedEmr(target=TARGET, idle_count=1)
+    result = rotate(sim, "--yes", "--from", "b")
+    assert result.code == EXIT_REFUSED
+    assert f"Did you mean --from {A}?" in result.err
+    assert sim.mutations() == []
+
+
+def test_from_contradicting_a_rotation_in_progress_is_refused():
+    sim = SimulatedEmr(target=TARGET)
+    sim.interrupt_on_sleep = 2
+    rotate(sim, "--yes")
+    result = rotate(sim, "--yes", "--from", "b")
+    assert result.code == EXIT_REFUSED
+    assert "contradicts the rotation in progress" in result.err

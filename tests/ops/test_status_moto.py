@@ -54,7 +54,9 @@ def test_status_names_the_active_static_group(moto):
 
 def test_status_flags_both_static_groups_active(moto):
     moto.create_cluster(a=2, b=3)
-    assert "BOTH active (task-spot-static-a 2, task-spot-static-b 3)" in moto.run("status", moto.name()).out
+    out = moto.run("status", moto.name()).out
+    assert "BOTH active (task-spot-static-a 2, task-spot-static-b 3)" in out
+    assert f"rotate-spot {moto.name()} --from task-spot-static-b" in out
 
 
 def test_status_shows_a_rotation_in_progress(moto):
