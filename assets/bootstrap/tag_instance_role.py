@@ -79,7 +79,7 @@ BACKOFF_BASE = float(os.environ.get("EMR_BOOTSTRAP_BACKOFF_BASE", "1.0"))
 THROTTLING_CODES = frozenset(
     {"RequestLimitExceeded", "Throttling", "ThrottlingException", "RequestThrottled"}
 )
-AWS_ATTEMPTS = 8
+AWS_ATTEMPTS = 6
 
 
 class BootstrapError(Exception):

@@ -56,10 +56,15 @@ CLUSTER_ID = "j-2AXXXXXXGAPLF"
 
 
 def aws_cli_dir() -> str | None:
-    """Directory of the AWS CLI the scripts will call (the project venv's first)."""
-    venv_cli = ROOT / ".venv" / "bin" / "aws"
-    if venv_cli.exists():
-        return str(venv_cli.parent)
+    """Directory of the AWS CLI the scripts will call.
+
+    The project venv's, else the one installed beside the Python the venv was made from
+    (found directly: a version manager's shim on PATH costs a shell start per call), else
+    whatever ``aws`` is on PATH.
+    """
+    for candidate in (ROOT / ".venv" / "bin" / "aws", Path(sys.base_prefix) / "bin" / "aws"):
+        if candidate.exists():
+            return str(candidate.parent)
     found = shutil.which("aws")
     return str(Path(found).parent) if found else None
 
@@ -349,8 +354,9 @@ class Node:
             # Backoffs scaled to hundredths of their real length to keep tests fast.
             "EMR_BOOTSTRAP_BACKOFF_BASE": "0.01",
         }
-        if self.netns:
-            env["EMR_BOOTSTRAP_NETNS"] = self.netns
+        # Without a namespace of its own, a run that unexpectedly reached the OS part would
+        # fail on a namespace that does not exist instead of touching the host's network.
+        env["EMR_BOOTSTRAP_NETNS"] = self.netns or "emrbt-no-such-namespace"
         env.update(self.env_extra)
         return env
 
@@ -408,6 +414,17 @@ def job_flow_info() -> dict:
     }
 
 
+_IMAGE_IDS: dict[str, str] = {}
+
+
+def _any_image_id(ec2) -> str:
+    """An AMI id moto knows; listing moto's images takes seconds, so once per endpoint."""
+    endpoint = ec2.meta.endpoint_url
+    if endpoint not in _IMAGE_IDS:
+        _IMAGE_IDS[endpoint] = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    return _IMAGE_IDS[endpoint]
+
+
 @contextlib.contextmanager
 def emr_node(moto_ec2, moto_url: str, tmp: Path, *, instance_tags=None, with_netns=False):
     """Build a fresh VPC, subnet, master instance, reservation ENI and a foreign ENI in moto.
@@ -437,7 +454,7 @@ def emr_node(moto_ec2, moto_url: str, tmp: Path, *, instance_tags=None, with_net
             "ResourceType": "instance",
             "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
         }]
-    image = ec2.describe_images()["Images"][0]["ImageId"]
+    image = _any_image_id(ec2)
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet,
                                  PrivateIpAddress=MASTER_IP, **run_kwargs)["Instances"][0]
     primary = instance["NetworkInterfaces"][0]
