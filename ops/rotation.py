@@ -89,6 +89,7 @@ DEAD_GROUP_STATES = ("SUSPENDED", "ARRESTED", "TERMINATING", "TERMINATED", "SHUT
 DEFAULT_TIMEOUT = 1800.0
 DEFAULT_POLL = 30.0
 MIN_POLL = 5.0
+PROGRESS_HEARTBEAT = 300.0
 
 _MARKER = re.compile(r"^from=(?P<old>\S+) to=(?P<new>\S+) target=(?P<target>\d+) started=(?P<started>\S+)$")
 
@@ -354,15 +355,17 @@ class Rotator:
 
     def _wait(self, plan: Plan) -> None:
         start = self.rt.monotonic()
+        last_line, last_said = None, None
         while True:
             cluster = describe_cluster(self.emr, plan.cluster.id)
             pair = static_pair(cluster, list_groups(self.emr, cluster.id))
             old, new = pair.by_name(plan.old.name), pair.by_name(plan.new.name)
             elapsed = self.rt.monotonic() - start
-            self.rt.say(
-                f"  [{format_duration(elapsed):>7}] {new.name}: {new.running}/{plan.target} running "
-                f"({new.state}); {old.name}: {old.running} running"
-            )
+            line = f"{new.name}: {new.running}/{plan.target} running ({new.state}); {old.name}: {old.running} running"
+            # A line per change, plus a heartbeat so a long Spot wait visibly is still alive.
+            if line != last_line or elapsed - last_said >= PROGRESS_HEARTBEAT:
+                self.rt.say(f"  [{format_duration(elapsed):>7}] {line}")
+                last_line, last_said = line, elapsed
             self._check_still_safe(plan, cluster, old, new)
             if new.running >= plan.target and new.state == "RUNNING":
                 return

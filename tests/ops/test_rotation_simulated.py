@@ -93,10 +93,19 @@ def test_waiting_shows_elapsed_time_and_running_over_target():
     sim = SimulatedEmr(target=TARGET, provision_delay=90, stagger=20)
     out = rotate(sim, "--yes").out
     progress = [line for line in out.splitlines() if line.strip().startswith("[")]
-    # 90 s delay + 3 x 20 s stagger = the last instance runs at 150 s: polls at 0, 30, ..., 150.
-    assert [line.split("]")[0].strip(" [") for line in progress] == ["0s", "30s", "1m00s", "1m30s", "2m00s", "2m30s"]
-    assert f"{B}: 4/4 running (RUNNING)" in progress[-1]
+    # Instances come up at 90, 110, 130 and 150 s; polls every 30 s print when the count changes.
+    assert [line.split("]")[0].strip(" [") for line in progress] == ["0s", "1m30s", "2m00s", "2m30s"]
     assert f"{B}: 0/4 running (RESIZING)" in progress[0]
+    assert f"{B}: 1/4 running (RESIZING)" in progress[1]
+    assert f"{B}: 4/4 running (RUNNING)" in progress[-1]
+
+
+def test_a_long_wait_without_change_still_reports_every_five_minutes():
+    sim = SimulatedEmr(target=TARGET, provision_delay=60, spot_capacity={B: 2})
+    out = rotate(sim, "--yes", "--timeout", "900").out
+    stamps = [line.split("]")[0].strip(" [") for line in out.splitlines() if line.strip().startswith("[")]
+    # B gets 1 instance at 60 s and its 2nd (and last: shortage) at 80 s, then nothing changes.
+    assert stamps == ["0s", "1m00s", "1m30s", "6m30s", "11m30s"]
 
 
 def test_waiting_polls_at_the_configured_interval_not_in_a_tight_loop():
