@@ -128,6 +128,7 @@ def _resource_summary(stack: StackDiff) -> list[str]:
                 moved = f" (moved from `{c.moved_from}`)" if c.moved_from else ""
                 tail = f"{moved}: " + ", ".join(f"`{a.path}`" for a in c.attrs) + verdict
             out.append(f"- `{c.address}`{tail}")
+        out.append("")
     return out
 
 
@@ -353,7 +354,7 @@ def render(plan: PlanDiff, *, allow: set[str] | None = None, title: str | None =
         if stack.status == "unchanged":
             continue
         body = [f"## Stack `{stack.name}` ({stack.status})", ""]
-        body += _resource_summary(stack) + [""]
+        body += _resource_summary(stack)
         if stack.settings:
             body += ["### Provider and backend", "", "| setting | base | head |", "|---|---|---|"]
             body += [f"| `{a.path}` | {_code(a.before)} | {_code(a.after)} |" for a in stack.settings] + [""]

@@ -1,0 +1,56 @@
+"""The pull-request workflow (.github/workflows/plan-review.yml): its review step's shell
+script is run with a stand-in ``make`` to check the arguments it passes and the exit
+status it records; the structure checks cover what the review needs from CI."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from review.synth import PROJECT_ROOT
+
+WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "plan-review.yml"
+
+
+def _steps():
+    return yaml.safe_load(WORKFLOW.read_text())["jobs"]["review"]["steps"]
+
+
+def _step(name_start):
+    return next(s for s in _steps() if s.get("name", "").startswith(name_start))
+
+
+def test_checkout_fetches_full_history_for_the_base_worktree():
+    checkout = next(s for s in _steps() if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0
+
+
+def _run_review_step(tmp_path: Path, labels: str, make_exit: int) -> tuple[str, str]:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    make = fake / "make"
+    make.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" > "{tmp_path}/make-args"\n'
+                    f'echo "# report" > review.md\nexit {make_exit}\n')
+    make.chmod(make.stat().st_mode | stat.S_IEXEC)
+    output, summary = tmp_path / "out", tmp_path / "summary"
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "LABELS": labels, "BASE_REF": "origin/main",
+           "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+    subprocess.run(["bash", "-e", "-c", _step("Review against")["run"]], cwd=tmp_path, env=env, check=True)
+    return (tmp_path / "make-args").read_text(), output.read_text()
+
+
+def test_review_step_passes_allow_replace_labels_and_records_the_guard_exit(tmp_path):
+    args, output = _run_review_step(tmp_path, "documentation allow-replace:batch-prod-01", 3)
+    assert args.splitlines() == ["review", "BASE=origin/main",
+                                 "REVIEW_ARGS=--output review.md --allow-replace batch-prod-01"]
+    assert output.strip() == "code=3"
+
+
+def test_job_fails_on_a_non_zero_review_exit():
+    final = _step("Fail when")
+    assert final["if"] == "steps.review.outputs.code != '0'"
+    assert final["run"].rstrip().endswith("exit 1")
