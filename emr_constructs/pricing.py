@@ -83,16 +83,21 @@ def load_price_table(path: str | os.PathLike | None = None) -> PriceTable:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise PriceError(f"cannot read price table {path}: {exc}") from None
-    prices = {
-        region: {
-            itype: InstancePrice(
-                ec2=_decimal(p.get("ec2"), f"{region}.{itype}.ec2"),
-                emr=_decimal(p.get("emr"), f"{region}.{itype}.emr"),
-            )
-            for itype, p in by_type.items()
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("source", "retrieved")):
+        raise PriceError(f"price table {path}: expected a JSON object with string 'source' and 'retrieved'")
+    try:
+        prices = {
+            region: {
+                itype: InstancePrice(
+                    ec2=_decimal(p.get("ec2"), f"{region}.{itype}.ec2"),
+                    emr=_decimal(p.get("emr"), f"{region}.{itype}.emr"),
+                )
+                for itype, p in by_type.items()
+            }
+            for region, by_type in raw.get("prices", {}).items()
         }
-        for region, by_type in raw.get("prices", {}).items()
-    }
+    except AttributeError:
+        raise PriceError(f"price table {path}: 'prices' must map region -> instance type -> {{ec2, emr}}") from None
     return PriceTable(source=raw["source"], retrieved=raw["retrieved"], currency=raw.get("currency", "USD"), prices=prices)
 
 

@@ -266,3 +266,12 @@ def test_region_without_types_needs_instance_types(prices):
     code, _, err = prices.run("--region", "eu-west-1")
     assert code == EXIT_REFUSED
     assert "no instance types for eu-west-1" in err and "--instance-types" in err
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"prices": {}}', '{"source": "s", "retrieved": "d", "prices": []}'])
+def test_unreadable_table_is_refused_and_left_as_is(prices, content):
+    prices.table.write_text(content)
+    code, _, err = prices.run("--region", REGION, "--instance-types", "r5.xlarge")
+    assert code == EXIT_REFUSED
+    assert f"price table {prices.table}" in err and "--table PATH" in err
+    assert prices.table.read_text() == content
