@@ -230,9 +230,10 @@ def cluster_id(tags):
     return job_flow.get("jobFlowId")
 
 
-def new_name(current, role, cluster):
+def new_name(current, role, tags):
     """The Name to write: ``current`` without trailing role suffixes, then ``-ROLE``."""
     if current is None or not current.strip():
+        cluster = cluster_id(tags)
         if not cluster:
             raise BootstrapError(
                 "the instance has no Name tag and no cluster id (neither the %s tag nor "
@@ -265,7 +266,7 @@ def tag(args):
             "files in %s do not say" % (ROLE_TAG, instance_id, " or ".join(INFO_DIRS))
         )
     current = tags.get("Name")
-    name = new_name(current, role, cluster_id(tags))
+    name = new_name(current, role, tags)
     log("instance %s in %s: role %s (from %s), Name %r"
         % (instance_id, region, role, source, current))
     if name == current:
