@@ -2,12 +2,26 @@
 
 ``spark-batch``, ``spark-stream`` and ``service-presto``. Each owns its clusters, security
 groups and roles, so deploying one purpose never touches another.
+
+Security groups (tips T0-T2): the web UIs of each purpose open to the office CIDRs
+(Spark History 18080 and YARN ResourceManager 8088 on the Spark stacks, Trino/Presto 8889
+on service-presto), SSH 22 only to the admin CIDRs; all on master-additional.
+
+Roles (tip T0): the instance role writes logs under ``s3://<logs>/emr/<purpose>/``, reads
+bootstrap scripts under ``s3://<bootstrap-assets>/bootstrap/<purpose>/``, reads and writes
+the data bucket, and puts CloudWatch metrics; clusters add their own grants. The
+autoscaling role exists only where clusters may carry custom automatic scaling policies:
+the frozen clusters of spark-batch and service-presto, whose scaling rules operators edit
+in the console (the role is fixed at cluster creation, so it must exist beforehand).
+spark-stream runs a fixed-size cluster; EMR managed scaling needs no such role.
 """
 
 from __future__ import annotations
 
 from constructs import Construct
 
+from emr_constructs.iam_roles import EmrRoles
+from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
 from environments.settings import Settings
 from stacks.base import EmrBaseStack
 
@@ -16,6 +30,26 @@ SPARK_STREAM = "spark-stream"
 SERVICE_PRESTO = "service-presto"
 PURPOSES = (SPARK_BATCH, SPARK_STREAM, SERVICE_PRESTO)
 
+SSH_PORT = 22
+# (description, port) of the web UIs people open from the office, per purpose.
+WEB_UIS: dict[str, tuple[tuple[str, int], ...]] = {
+    SPARK_BATCH: (("Spark History Server UI", 18080), ("YARN ResourceManager UI", 8088)),
+    SPARK_STREAM: (("Spark History Server UI", 18080), ("YARN ResourceManager UI", 8088)),
+    SERVICE_PRESTO: (("Trino/Presto coordinator", 8889),),
+}
+# Purposes whose clusters may carry custom automatic scaling policies (see module docstring).
+AUTOSCALING_PURPOSES = frozenset({SPARK_BATCH, SERVICE_PRESTO})
+
+
+def people_rules(purpose: str, settings: Settings) -> tuple[IngressRule, ...]:
+    """Inbound rules for people into master-additional (tip T2)."""
+    rules = [
+        IngressRule(f"{ui} from the office", port, cidr=cidr)
+        for ui, port in WEB_UIS[purpose] for cidr in settings.office_cidrs
+    ]
+    rules += [IngressRule("SSH from the admins", SSH_PORT, cidr=cidr) for cidr in settings.admin_cidrs]
+    return tuple(rules)
+
 
 class PurposeStack(EmrBaseStack):
     def __init__(self, scope: Construct, purpose: str, *, settings: Settings) -> None:
@@ -23,3 +57,21 @@ class PurposeStack(EmrBaseStack):
             raise ValueError(f"purpose = {purpose!r}: allowed purposes are {', '.join(PURPOSES)}")
         super().__init__(scope, purpose, settings=settings)
         self.purpose = purpose
+        name_prefix = f"{settings.name}-{purpose}"
+        self.security_groups = EmrSecurityGroups(
+            self, "security-groups",
+            vpc_id=settings.vpc_id, name_prefix=name_prefix,
+            master_ingress=people_rules(purpose, settings),
+        )
+        self.roles = EmrRoles(
+            self, "roles",
+            name_prefix=name_prefix, account_id=settings.account_id, region=settings.region,
+            autoscaling=purpose in AUTOSCALING_PURPOSES,
+        )
+        buckets = settings.buckets
+        self.log_prefix = f"emr/{purpose}/"
+        self.bootstrap_prefix = f"bootstrap/{purpose}/"
+        self.roles.grant_log_write(buckets.logs, self.log_prefix)
+        self.roles.grant_bootstrap_read(buckets.bootstrap_assets, self.bootstrap_prefix)
+        self.roles.grant_read_write(buckets.data)
+        self.roles.grant_put_metric_data()

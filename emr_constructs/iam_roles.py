@@ -1,0 +1,514 @@
+"""EmrRoles: custom IAM roles for one EMR cluster purpose (guide tip T0).
+
+``aws emr create-default-roles`` makes three roles, and the default EC2 role can read and
+write every S3 bucket of the account. This construct makes the same three roles with
+permissions derived from what the clusters declare they need:
+
+- service role: trusted by ``elasticmapreduce.amazonaws.com`` only for this account and
+  region (``aws:SourceAccount`` / ``aws:SourceArn``, against the confused deputy);
+  ``AmazonEMRServicePolicy_v2``; and ``iam:PassRole`` for exactly this construct's instance
+  role (to EC2) and autoscaling role (to Application Auto Scaling), because the v2 policy's
+  own PassRole statements cover only the default role names.
+- instance role and an instance profile of the same name (EMR refuses different names):
+  one inline policy built from grant calls (S3 read, read-write, log write, bootstrap
+  read, ``cloudwatch:PutMetricData``, and ``add_statement`` for later needs such as the
+  fixed-IP and tagging bootstrap scripts). Every statement has a Sid naming its need.
+- autoscaling role, only with ``autoscaling=True`` (custom automatic scaling policies;
+  EMR managed scaling does not use it).
+
+Grants may be called after construction (clusters created later in the stack add what
+they need), so the instance policy document is produced lazily at synthesis, sorted
+(statements by Sid, actions and resources alphabetically, keys sorted): the same grants in
+any order give the same plan. No ``*`` action, no service-wide wildcard such as ``s3:*``,
+no S3 action on resource ``*``, no wildcard bucket: such grants are refused with an error
+listing every problem of the call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Mapping, Sequence
+
+import jsii
+from cdktf import IResolveContext, IStringProducer, Lazy, TerraformResource, Token
+from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from constructs import Construct, IValidation
+
+SERVICE_POLICY = "AmazonEMRServicePolicy_v2"
+AUTOSCALING_POLICY = "AmazonElasticMapReduceforAutoScalingRole"
+#: IAM's limit for all inline policies of one role, in characters without whitespace.
+INLINE_POLICY_LIMIT = 10_240
+
+# Actions each grant gives. Chosen from the AWS EMR Management Guide page "Service role for
+# cluster EC2 instances (EC2 instance profile)", least-privilege section.
+READ_OBJECT_ACTIONS = ("s3:GetObject",)
+WRITE_OBJECT_ACTIONS = (
+    "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
+    "s3:ListMultipartUploadParts", "s3:PutObject",
+)
+# EMRFS asks for the bucket's region; read-write also lists unfinished multipart uploads
+# so that committers can clean them up. Neither action accepts an s3:prefix condition.
+READ_BUCKET_ACTIONS = ("s3:GetBucketLocation",)
+WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
+LOG_WRITE_ACTIONS = ("s3:PutObject",)
+
+_NAME_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,48}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_SID = re.compile(r"^[A-Za-z0-9]+$")
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[^/]*)")
+_CONDITION_OPERATOR = re.compile(r"^[A-Za-z]+$")
+
+
+class IamGrantError(ValueError):
+    """Every problem found in one EmrRoles call, reported together; nothing was granted."""
+
+    def __init__(self, construct_path: str, call: str, problems: list[str]):
+        self.call = call
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"EmrRoles {construct_path}: {call}: {len(problems)} problem(s); nothing was granted:\n{lines}"
+        )
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _camel(text: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", text) if part)
+
+
+def _policy(statements: Sequence[Mapping[str, Any]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+@jsii.implements(IStringProducer)
+class _InstancePolicyProducer:
+    """Produces the instance policy at synthesis, after every grant has been made."""
+
+    def __init__(self, roles: "EmrRoles") -> None:
+        self._roles = roles
+
+    def produce(self, context: IResolveContext) -> str:
+        return self._roles.instance_policy_json()
+
+
+@jsii.implements(IValidation)
+class _InstancePolicySize:
+    def __init__(self, roles: "EmrRoles") -> None:
+        self._roles = roles
+
+    def validate(self) -> list[str]:
+        size = len(re.sub(r"\s", "", self._roles.instance_policy_json()))
+        if size > INLINE_POLICY_LIMIT:
+            return [f"instance policy is {size} characters; IAM allows {INLINE_POLICY_LIMIT} of inline "
+                    "policy per role: grant whole prefixes instead of many small ones, or split the purpose"]
+        return []
+
+
+class EmrRoles(Construct):
+    """Service role, instance role + profile, and (optionally) autoscaling role for EMR.
+
+    Inputs (keyword-only):
+      name_prefix: prefix of the role names, e.g. ``production-spark-batch`` (required; at
+        most 48 characters of letters, digits and ``+=,.@_-``). Roles are named
+        ``<prefix>-emr-service``, ``<prefix>-emr-instance`` (also the instance profile),
+        ``<prefix>-emr-autoscaling``.
+      account_id: the 12-digit account the roles live in (required; trust conditions).
+      region: the clusters' region (required; ``aws:SourceArn`` of the trust policies).
+      autoscaling: also create the autoscaling role; default False. Only clusters with
+        custom automatic scaling policies need it; managed scaling does not.
+      tags: tags for the roles and the instance profile; default none (the stack's tags
+        come from the provider's default tags).
+
+    Attributes: ``service_role_arn``, ``service_role_name``, ``instance_role_arn``,
+    ``instance_role_name``, ``instance_profile_arn``, ``instance_profile_name`` (tokens),
+    ``autoscaling_role_arn`` (token, or None without autoscaling), and
+    ``cluster_dependencies`` (the policy resources a cluster should depend on, so that it
+    is created only once its roles carry their permissions).
+
+    Grants (each raises IamGrantError listing every problem before anything is granted):
+      ``grant_read(bucket, prefix="")``, ``grant_read_write(bucket, prefix="")``,
+      ``grant_log_write(bucket, prefix)``, ``grant_bootstrap_read(bucket, prefix)``,
+      ``grant_put_metric_data(namespaces=())``, ``add_statement(sid=, actions=, resources=,
+      conditions=None)``. A prefix is ``""`` (the whole bucket) or ends with ``/``. The same
+      grant twice is a no-op; a different statement under an existing Sid is refused.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name_prefix: str,
+        account_id: str,
+        region: str,
+        autoscaling: bool = False,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self._validate(name_prefix, account_id, region, autoscaling)
+        self.name_prefix = name_prefix
+        self.account_id = account_id
+        self.region = region
+        self.partition = partition_of(region)
+        self._tags = dict(tags or {})
+        self._statements: dict[str, dict] = {}
+        self._instance_policy: IamRolePolicy | None = None
+        suffix = ".cn" if self.partition == "aws-cn" else ""
+        managed = f"arn:{self.partition}:iam::aws:policy/service-role"
+        emr_source_arn = f"arn:{self.partition}:elasticmapreduce:{region}:{account_id}:*"
+
+        self.service_role = IamRole(
+            self, "service-role",
+            name=f"{name_prefix}-emr-service",
+            description="EMR service role: provisions this purpose's clusters (tip T0)",
+            assume_role_policy=_policy([{
+                "Sid": "EmrAssumesServiceRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "elasticmapreduce.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": emr_source_arn},
+                },
+            }]),
+            tags=self._tags or None,
+        )
+        service_attachment = IamRolePolicyAttachment(
+            self, "service-role-policy",
+            role=self.service_role.name, policy_arn=f"{managed}/{SERVICE_POLICY}",
+        )
+
+        self.instance_role = IamRole(
+            self, "instance-role",
+            name=f"{name_prefix}-emr-instance",
+            description="EMR instance role: what this purpose's cluster nodes may do (tip T0)",
+            assume_role_policy=_policy([{
+                "Sid": "Ec2AssumesInstanceRole",
+                "Effect": "Allow",
+                "Principal": {"Service": f"ec2.amazonaws.com{suffix}"},
+                "Action": "sts:AssumeRole",
+            }]),
+            tags=self._tags or None,
+        )
+        # EMR rejects an instance profile whose name differs from its role's.
+        self.instance_profile = IamInstanceProfile(
+            self, "instance-profile",
+            name=f"{name_prefix}-emr-instance", role=self.instance_role.name, tags=self._tags or None,
+        )
+
+        pass_role = [{
+            "Sid": "PassInstanceRoleToEc2",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [self.instance_role.arn],
+            "Condition": {"StringEquals": {"iam:PassedToService": f"ec2.amazonaws.com{suffix}"}},
+        }]
+        self._cluster_dependencies: list[TerraformResource] = [service_attachment]
+        self.autoscaling_role: IamRole | None = None
+        if autoscaling:
+            self.autoscaling_role = IamRole(
+                self, "autoscaling-role",
+                name=f"{name_prefix}-emr-autoscaling",
+                description="EMR autoscaling role: custom automatic scaling policies (tip T0)",
+                assume_role_policy=_policy([
+                    {
+                        "Sid": "EmrAssumesAutoscalingRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "elasticmapreduce.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": account_id},
+                            "ArnLike": {"aws:SourceArn": emr_source_arn},
+                        },
+                    },
+                    {
+                        "Sid": "ApplicationAutoscalingAssumesAutoscalingRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "application-autoscaling.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": account_id},
+                            "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:application-autoscaling:"
+                                                         f"{region}:{account_id}:scalable-target/*"},
+                        },
+                    },
+                ]),
+                tags=self._tags or None,
+            )
+            self._cluster_dependencies.append(IamRolePolicyAttachment(
+                self, "autoscaling-role-policy",
+                role=self.autoscaling_role.name, policy_arn=f"{managed}/{AUTOSCALING_POLICY}",
+            ))
+            pass_role.append({
+                "Sid": "PassAutoscalingRoleToApplicationAutoscaling",
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": [self.autoscaling_role.arn],
+                "Condition": {"StringEquals": {"iam:PassedToService": "application-autoscaling.amazonaws.com"}},
+            })
+        self._cluster_dependencies.append(IamRolePolicy(
+            self, "service-role-pass-role",
+            name=f"{name_prefix}-emr-service-pass-role",
+            role=self.service_role.id,
+            policy=_policy(pass_role),
+        ))
+
+        self.service_role_arn: str = self.service_role.arn
+        self.service_role_name: str = self.service_role.name
+        self.instance_role_arn: str = self.instance_role.arn
+        self.instance_role_name: str = self.instance_role.name
+        self.instance_profile_arn: str = self.instance_profile.arn
+        self.instance_profile_name: str = self.instance_profile.name
+        self.autoscaling_role_arn: str | None = self.autoscaling_role.arn if self.autoscaling_role else None
+        self.node.add_validation(_InstancePolicySize(self))
+
+    @property
+    def cluster_dependencies(self) -> list[TerraformResource]:
+        """Policy resources a cluster should list in ``depends_on``: EMR validates the roles'
+        permissions when the cluster is created, not when it is planned."""
+        extra = [self._instance_policy] if self._instance_policy is not None else []
+        return [*self._cluster_dependencies, *extra]
+
+    # --- grants ------------------------------------------------------------------------------
+
+    def grant_read(self, bucket: str, prefix: str = "", *, sid: str | None = None) -> None:
+        """List and read objects under ``s3://bucket/prefix`` (prefix "" = whole bucket).
+        Statements ``<sid>Bucket``, ``<sid>List``, ``<sid>Objects``; default sid
+        ``Read<Bucket><Prefix>`` in CamelCase."""
+        self._grant_objects("grant_read", "Read", bucket, prefix, sid,
+                            READ_BUCKET_ACTIONS, READ_OBJECT_ACTIONS)
+
+    def grant_read_write(self, bucket: str, prefix: str = "", *, sid: str | None = None) -> None:
+        """List, read, write and delete objects under ``s3://bucket/prefix``, including
+        multipart uploads. Default sid ``ReadWrite<Bucket><Prefix>``."""
+        self._grant_objects("grant_read_write", "ReadWrite", bucket, prefix, sid,
+                            WRITE_BUCKET_ACTIONS, WRITE_OBJECT_ACTIONS)
+
+    def grant_log_write(self, bucket: str, prefix: str) -> None:
+        """``s3:PutObject`` under the cluster's log URI (EMR's log pusher only uploads).
+        Sid ``WriteLogs<Bucket><Prefix>``."""
+        call = f"grant_log_write(bucket={bucket!r}, prefix={prefix!r})"
+        problems = self._location_problems(bucket, prefix, None)
+        if problems:
+            raise IamGrantError(self.node.path, call, problems)
+        sid = f"WriteLogs{_camel(bucket)}{_camel(prefix)}"
+        self._add(call, [self._statement(sid, LOG_WRITE_ACTIONS, [self._objects_arn(bucket, prefix)])])
+
+    def grant_bootstrap_read(self, bucket: str, prefix: str) -> None:
+        """``s3:GetObject`` on bootstrap scripts (EMR downloads each bootstrap action with
+        the instance profile): every object under ``prefix`` when it ends with ``/``,
+        otherwise exactly the one object whose key is ``prefix`` (a content-hashed script).
+        Sid ``ReadBootstrap<Bucket><Prefix>``."""
+        call = f"grant_bootstrap_read(bucket={bucket!r}, prefix={prefix!r})"
+        problems = self._location_problems(bucket, prefix, None, allow_key=True)
+        if problems:
+            raise IamGrantError(self.node.path, call, problems)
+        sid = f"ReadBootstrap{_camel(bucket)}{_camel(prefix)}"
+        self._add(call, [self._statement(sid, READ_OBJECT_ACTIONS, [self._objects_arn(bucket, prefix)])])
+
+    def grant_put_metric_data(self, *, namespaces: Sequence[str] = ()) -> None:
+        """``cloudwatch:PutMetricData`` (the action has no resource type, so the resource is
+        ``*``); with ``namespaces``, only into those namespaces. Sid ``PutMetricData``."""
+        call = f"grant_put_metric_data(namespaces={tuple(namespaces)!r})"
+        problems = [f"namespaces[{i}] = {ns!r}: a non-empty CloudWatch namespace without wildcards"
+                    for i, ns in enumerate(namespaces)
+                    if not isinstance(ns, str) or not ns.strip() or "*" in ns or ns.startswith("AWS/")]
+        if problems:
+            raise IamGrantError(self.node.path, call, problems)
+        conditions = {"StringEquals": {"cloudwatch:namespace": list(namespaces)}} if namespaces else None
+        self._add(call, [self._statement("PutMetricData", ["cloudwatch:PutMetricData"], ["*"], conditions)])
+
+    def add_statement(
+        self,
+        *,
+        sid: str,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        conditions: Mapping | None = None,
+    ) -> None:
+        """Allow ``actions`` on ``resources`` (optionally under ``conditions``, IAM's
+        ``{operator: {key: value(s)}}`` shape) for needs the named grants do not cover,
+        e.g. ``ec2:AssignPrivateIpAddresses`` for the fixed-IP bootstrap script."""
+        call = f"add_statement(sid={sid!r})"
+        self._add(call, [self._statement(sid, actions, resources, conditions)])
+
+    # --- the policy document -------------------------------------------------------------------
+
+    def instance_policy_statements(self) -> list[dict]:
+        """The instance policy's statements as they stand now, sorted by Sid."""
+        return [self._statements[sid] for sid in sorted(self._statements)]
+
+    def instance_policy_json(self) -> str:
+        return _policy(self.instance_policy_statements())
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _validate(self, name_prefix, account_id, region, autoscaling) -> None:
+        problems = []
+        if not isinstance(name_prefix, str) or not _NAME_PREFIX.match(name_prefix):
+            problems.append(f"name_prefix = {name_prefix!r}: 1-48 letters, digits or +=,.@_- "
+                            "(role names add up to 16 characters and IAM allows 64)")
+        if not isinstance(account_id, str) or not _ACCOUNT.match(account_id):
+            problems.append(f"account_id = {account_id!r}: twelve digits, as a string")
+        if not isinstance(region, str) or not _REGION.match(region):
+            problems.append(f"region = {region!r}: an AWS region code such as ap-northeast-2")
+        if not isinstance(autoscaling, bool):
+            problems.append(f"autoscaling = {autoscaling!r}: True or False")
+        if problems:
+            raise IamGrantError(self.node.path, "EmrRoles(...)", problems)
+
+    def _grant_objects(self, method, verb, bucket, prefix, sid, bucket_actions, object_actions) -> None:
+        call = f"{method}(bucket={bucket!r}, prefix={prefix!r})"
+        problems = self._location_problems(bucket, prefix, sid)
+        if problems:
+            raise IamGrantError(self.node.path, call, problems)
+        base = sid or f"{verb}{_camel(bucket)}{_camel(prefix)}"
+        bucket_arn = f"arn:{self.partition}:s3:::{bucket}"
+        list_conditions = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None
+        self._add(call, [
+            self._statement(f"{base}Bucket", bucket_actions, [bucket_arn]),
+            self._statement(f"{base}List", ["s3:ListBucket"], [bucket_arn], list_conditions),
+            self._statement(f"{base}Objects", object_actions, [self._objects_arn(bucket, prefix)]),
+        ])
+
+    def _objects_arn(self, bucket: str, prefix: str) -> str:
+        if prefix and not prefix.endswith("/"):
+            return f"arn:{self.partition}:s3:::{bucket}/{prefix}"  # one object key
+        return f"arn:{self.partition}:s3:::{bucket}/{prefix}*"
+
+    @staticmethod
+    def _location_problems(bucket: Any, prefix: Any, sid: str | None, *, allow_key: bool = False) -> list[str]:
+        problems = []
+        if not isinstance(bucket, str) or not bucket.strip():
+            problems.append(f"bucket = {bucket!r}: empty; name the bucket")
+        elif bucket == "*":
+            problems.append("bucket = '*': every bucket of the account is never granted (that is what "
+                            "EMR's default EC2 role does); name the bucket")
+        elif "*" in bucket or "?" in bucket:
+            problems.append(f"bucket = {bucket!r}: wildcards in bucket names are never granted; "
+                            "name each bucket")
+        elif Token.is_unresolved(bucket):
+            if sid is None:
+                problems.append(f"bucket = {bucket!r} is only known at deploy time: pass sid= to name "
+                                "the statements")
+        elif not _BUCKET.match(bucket):
+            problems.append(f"bucket = {bucket!r}: an S3 bucket name, 3-63 lower-case letters, digits, "
+                            "'.' and '-'")
+        if not isinstance(prefix, str):
+            problems.append(f"prefix = {prefix!r}: a key prefix such as 'logs/spark-batch/', or ''")
+        elif prefix:
+            if prefix.startswith("/"):
+                problems.append(f"prefix = {prefix!r}: S3 keys do not start with '/'; drop the leading '/'")
+            if not prefix.endswith("/") and not allow_key:
+                problems.append(f"prefix = {prefix!r}: end it with '/', so that {prefix!r} does not also "
+                                f"grant {prefix + '-other/'!r}")
+            if any(c in prefix for c in "*?") or "${" in prefix:
+                problems.append(f"prefix = {prefix!r}: wildcards and policy variables are not granted; "
+                                "give a literal prefix")
+        return problems
+
+    @staticmethod
+    def _statement(sid, actions, resources, conditions=None) -> dict:
+        statement: dict[str, Any] = {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": sorted(actions) if _is_str_list(actions) else actions,
+            "Resource": sorted(resources) if _is_str_list(resources) else resources,
+        }
+        if conditions:
+            statement["Condition"] = {
+                op: {key: sorted(v) if _is_str_list(v) else v for key, v in dict(block).items()}
+                if isinstance(block, Mapping) else block
+                for op, block in dict(conditions).items()
+            } if isinstance(conditions, Mapping) else conditions
+        return statement
+
+    def _add(self, call: str, statements: list[dict]) -> None:
+        problems = []
+        for statement in statements:
+            problems.extend(_statement_problems(statement))
+            sid = statement["Sid"]
+            existing = self._statements.get(sid)
+            if existing is not None and existing != statement:
+                problems.append(f"Sid {sid!r} already grants {json.dumps(existing, sort_keys=True)}; "
+                                "a different statement needs its own sid=")
+        if problems:
+            raise IamGrantError(self.node.path, call, problems)
+        for statement in statements:
+            self._statements[statement["Sid"]] = statement
+        if self._instance_policy is None:
+            # Created on the first grant: an inline policy must hold at least one statement.
+            self._instance_policy = IamRolePolicy(
+                self, "instance-role-policy",
+                name=f"{self.name_prefix}-emr-instance",
+                role=self.instance_role.id,
+                policy=Lazy.string_value(_InstancePolicyProducer(self)),
+            )
+            # Clusters reference the profile: they then wait for the permissions as well.
+            self.instance_profile.depends_on = [self._instance_policy.fqn]
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def _statement_problems(statement: Mapping[str, Any]) -> list[str]:
+    """Least-privilege checks shared by every grant: the statement names its need (Sid),
+    names its actions, and never opens S3 to every bucket."""
+    sid = statement["Sid"]
+    problems = []
+    if not isinstance(sid, str) or not _SID.match(sid):
+        problems.append(f"sid = {sid!r}: letters and digits only, naming the need, e.g. 'AssignFixedMasterIp'")
+    actions, resources = statement["Action"], statement["Resource"]
+    if not _is_str_list(actions) or not actions:
+        problems.append(f"{sid}: actions = {actions!r}: a non-empty list of actions such as 's3:GetObject'")
+        actions = []
+    if not _is_str_list(resources) or not resources:
+        problems.append(f"{sid}: resources = {resources!r}: a non-empty list of ARNs")
+        resources = []
+    for action in actions:
+        if action == "*":
+            problems.append(f"{sid}: action '*' (every action of every service) is never granted; "
+                            "name the actions")
+        elif action.endswith(":*"):
+            problems.append(f"{sid}: action {action!r} (every action of the service) is never granted; "
+                            "name the actions, e.g. 's3:GetObject'")
+        elif "*" in action or "?" in action:
+            problems.append(f"{sid}: action {action!r}: wildcard actions are not granted; name each action")
+        elif not _ACTION.match(action):
+            problems.append(f"{sid}: action {action!r}: expected service:Action, e.g. 'ec2:CreateTags'")
+    s3_actions = [a for a in actions if a.lower().startswith("s3:")]
+    for resource in resources:
+        if not resource:
+            problems.append(f"{sid}: empty resource; give an ARN")
+        elif resource == "*" and s3_actions:
+            problems.append(f"{sid}: S3 action(s) {', '.join(s3_actions)} on resource '*' (every bucket) "
+                            "are never granted; name the bucket ARN")
+        elif (m := _S3_ARN.match(resource)) and ("*" in m.group("bucket") or "?" in m.group("bucket")
+                                                 or not m.group("bucket")):
+            problems.append(f"{sid}: resource {resource!r}: a wildcard bucket is never granted; "
+                            "name the bucket")
+    conditions = statement.get("Condition")
+    if conditions is not None:
+        if not isinstance(conditions, Mapping) or not all(
+            isinstance(op, str) and _CONDITION_OPERATOR.match(op) and isinstance(block, Mapping)
+            and all(isinstance(k, str) and (isinstance(v, str) or _is_str_list(v)) for k, v in block.items())
+            for op, block in conditions.items()
+        ):
+            problems.append(f"{sid}: conditions = {conditions!r}: expected "
+                            "{operator: {condition key: value or list of values}}")
+    return problems
