@@ -86,8 +86,11 @@ class ScriptChange:
     warnings: list[str] = field(default_factory=list)
 
     def diff(self, limit: int = 80) -> list[str] | None:
-        a = self.before.text() if self.before else ""
-        b = self.after.text() if self.after else ""
+        """Unified diff of the script's source, when both versions exist and are readable
+        (a new or deleted script's whole text is not a review aid)."""
+        if not (self.before and self.after):
+            return None
+        a, b = self.before.text(), self.after.text()
         if a is None or b is None:
             return None
         lines = list(difflib.unified_diff(
@@ -156,7 +159,7 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
         if old and keeps_old and (old not in head_objects):
             names = ", ".join(f"`{c.name}`" for c in keeps_old)
             change.warnings.append(
-                f"`s3://{old[0]}/{old[1]}` is deleted while {names} keep running it: new nodes "
+                f"`s3://{old[0]}/{old[1]}` is deleted while {names} keep{'s' if len(keeps_old) == 1 else ''} running it: new nodes "
                 "(resizes, Spot replacements) would fail to bootstrap"
             )
         out.append(change)

@@ -76,6 +76,21 @@ def load_outdir(outdir: str | Path, label: str, tree: str | Path | None = None) 
     return Side(label, stacks, str(tree) if tree else None)
 
 
+def _flatten_settings(value: Any, prefix: str) -> dict[str, Any]:
+    """Provider and terraform blocks down to leaves, list items by index (``provider.aws[0].region``)."""
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten_settings(v, f"{prefix}.{k}"))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_flatten_settings(v, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
 def _untree(value: Any, tree: str | None) -> Any:
     """An absolute path inside the synthesized tree, made relative: the base is synthesized
     in a temporary worktree, so its absolute paths always differ from the head's."""
@@ -379,8 +394,8 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
         settings = []
         if in_base and in_head:
             for key in ("provider", "terraform"):
-                fb = {k: _untree(v, base.tree) for k, v in flatten({key: base.stacks[name].doc.get(key) or {}}).items()}
-                fa = {k: _untree(v, head.tree) for k, v in flatten({key: head.stacks[name].doc.get(key) or {}}).items()}
+                fb = {k: _untree(v, base.tree) for k, v in _flatten_settings(base.stacks[name].doc.get(key) or {}, key).items()}
+                fa = {k: _untree(v, head.tree) for k, v in _flatten_settings(head.stacks[name].doc.get(key) or {}, key).items()}
                 for path in sorted(set(fb) | set(fa)):
                     if fb.get(path, MISSING) != fa.get(path, MISSING):
                         settings.append(AttrChange(path, fb.get(path, MISSING), fa.get(path, MISSING), "", "", False, False))

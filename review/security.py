@@ -40,6 +40,10 @@ def _ports(protocol: str, low: Any, high: Any) -> str:
     proto = {"6": "tcp", "17": "udp", "1": "icmp"}.get(str(protocol), str(protocol))
     if low in (None, MISSING) and high in (None, MISSING):
         return proto
+    if proto == "icmp" and str(low) == "-1":
+        return "icmp (all types)"
+    if str(low) == "0" and str(high) == "65535":
+        return f"{proto} all ports"
     if low == high or high in (None, MISSING):
         return f"{proto} {low}"
     return f"{proto} {low}-{high}"

@@ -99,7 +99,7 @@ def test_bootstrap_script_change_names_the_script_and_the_clusters_it_replaces(s
     assert "cluster `batch-prod-01` (analytics): **replaces the cluster**" in section
     # batch-dev-01 ignores bootstrap_action: it keeps running the old key, which is deleted.
     assert "cluster `batch-dev-01` (analytics): not applied (ignore_changes)" in section
-    assert "still run it: new nodes of those clusters" in section
+    assert "is deleted while `batch-dev-01` keeps running it: new nodes" in section
     assert "+echo 'also tag the root volume'" in section
 
 
