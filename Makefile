@@ -52,6 +52,7 @@ test: deps
 
 bench: deps
 	.venv/bin/python bench/bench.py
+	.venv/bin/python bench/bench_scaling.py
 
 review: deps
 	.venv/bin/python -m review --base $(BASE) $(REVIEW_ARGS)

@@ -599,7 +599,12 @@ class EmrCluster(Construct):
       roles: EmrRoles: ``service_role_arn``, ``instance_profile_arn``,
         ``autoscaling_role_arn`` (or None) and the grant helpers. The cluster grants its
         instance role write on its log prefix and read on its bootstrap scripts.
-      log_bucket: the environment's log bucket; logs go to ``s3://<bucket>/emr/<name>/``.
+      log_bucket: the environment's log bucket (required).
+      log_prefix: folder for the stack's cluster logs, ending with '/'; default
+        ``emr/<purpose>/``. Logs go to ``s3://<log_bucket>/<log_prefix><name>/``. The
+        instance role is granted write on ``log_prefix`` (one statement for all clusters
+        of a stack: they share the role, and a statement per cluster would outgrow IAM's
+        10240-character inline policy at about 50 clusters).
       security_configuration: name of an EMR security configuration
         (EmrSecurityConfiguration.name); default None. Changing it replaces the cluster.
 
@@ -622,6 +627,7 @@ class EmrCluster(Construct):
         security_groups,
         roles,
         log_bucket: str,
+        log_prefix: str | None = None,
         security_configuration: str | None = None,
     ) -> None:
         resolved = validate_cluster_spec(spec)
@@ -641,7 +647,11 @@ class EmrCluster(Construct):
         self.applications = resolved.applications
         self.dfs_replication = resolved.dfs_replication
         self.configurations_json = render_configurations(resolved.configurations, resolved.dfs_replication)
-        self.log_uri = f"s3://{log_bucket}/emr/{spec.name}/"
+        log_prefix = f"emr/{purpose}/" if log_prefix is None else log_prefix
+        if not log_prefix.endswith("/") or log_prefix.startswith("/"):
+            raise EmrConfigError(f"EmrCluster {spec.name!r}",
+                                 [f"log_prefix = {log_prefix!r}: a folder such as 'emr/spark-batch/' (ends with '/')"])
+        self.log_uri = f"s3://{log_bucket}/{log_prefix}{spec.name}/"
         self.roles = roles
         self._bootstrap_actions: list[BootstrapAction] = []
         self._task_group_names: set[str] = set()
@@ -659,7 +669,7 @@ class EmrCluster(Construct):
             ignore += ["core_instance_group[0].autoscaling_policy", "step_concurrency_level", "auto_termination_policy"]
 
         # Grant before creating the cluster: the roles' policies are what it depends on.
-        roles.grant_log_write(log_bucket, f"emr/{spec.name}/")
+        roles.grant_log_write(log_bucket, log_prefix)
 
         master, core = spec.master, spec.core
         self.resource = EmrClusterResource(

@@ -1,0 +1,139 @@
+"""The named clusters of each purpose stack (guide tip T3: one named resource per cluster).
+
+Each function below defines one cluster and what hangs off it (Spot task groups), in the
+stack it is given. ``CLUSTERS`` lists them per purpose; order does not matter, since every
+Terraform address derives from the cluster's name. To add a cluster, write a function and
+add it to its purpose's tuple; to retire one, remove it (protected clusters first need
+``protected=False`` applied on its own, because ``prevent_destroy`` stops the plan).
+
+Each cluster shows a different, realistic use of the options:
+
+* ``spark-batch-production-01``: scheduled batch. Protected and frozen (operators resize
+  core and tune auto-scaling from the console), Spot pair A/B for task capacity, YARN
+  application masters pinned to core nodes, gp3 disks.
+* ``spark-batch-operation-01``: N-day backfills. Terraform-managed (not frozen), shuts
+  itself down after an idle hour, its own dynamic Spot task group resized by hand, gp2
+  disks sized from the IOPS wanted, explicit HDFS replication above EMR's default.
+* ``spark-stream-01``: long-running streaming. Protected, three masters (HA), no Spot at
+  all, dynamic allocation off, explicit replication for checkpoints.
+* ``service-presto-01``: interactive SQL on Trino with the Glue catalog. Frozen
+  (operators add workers at peak), not protected (stateless: tables live in S3/Glue).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from emr_constructs.emr_cluster import ClusterSpec, Configuration, EbsSpec, EmrCluster, InstanceGroupSpec
+from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup, SpotTaskGroupPair
+
+RELEASE = "emr-7.5.0"
+TAG_SCRIPT = "tag_instance_role.py"
+
+# T6 on current releases: keep every YARN application master on core (on-demand) nodes,
+# so a Spot reclaim on a task node never kills a whole job.
+AM_ON_CORE = Configuration("yarn-site", {
+    "yarn.node-labels.enabled": "true",
+    "yarn.node-labels.am.default-node-label-expression": "CORE",
+})
+
+ClusterDefinition = Callable[["PurposeStack"], EmrCluster]  # noqa: F821 (stacks.purpose)
+
+
+def spark_batch_production_01(stack) -> EmrCluster:
+    cluster = stack.add_cluster(ClusterSpec(
+        name="spark-batch-production-01",
+        release_label=RELEASE,
+        applications=("Hadoop", "Spark", "Hive", "Livy"),
+        master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
+        core=InstanceGroupSpec("r5.2xlarge", instance_count=4,
+                               ebs=EbsSpec.gp3(500, iops=6000, throughput=250)),
+        configurations=(
+            AM_ON_CORE,
+            Configuration("spark-defaults", {
+                "spark.dynamicAllocation.enabled": "true",
+                "spark.sql.adaptive.enabled": "true",
+            }),
+        ),
+        bootstrap_actions=(stack.bootstrap.action(TAG_SCRIPT),),
+        step_concurrency_level=4,
+        frozen=True,
+        protected=True,
+    ))
+    # r5.2xlarge and m5.4xlarge both have 64 GiB: same YARN memory per node, two Spot pools.
+    SpotTaskGroupPair(
+        cluster, "spot-task-groups", cluster=cluster, region=stack.settings.region,
+        static_a=SpotGroupSpec("r5.2xlarge", ebs=EbsSpec.gp3(128)),
+        static_b=SpotGroupSpec("m5.4xlarge", ebs=EbsSpec.gp3(128)),
+        active="a", active_count=6,
+    )
+    return cluster
+
+
+def spark_batch_operation_01(stack) -> EmrCluster:
+    cluster = stack.add_cluster(ClusterSpec(
+        name="spark-batch-operation-01",
+        release_label=RELEASE,
+        applications=("Hadoop", "Spark", "Hive"),
+        master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
+        # Backfills spill shuffle data to disk: gp2 sized for 3000 IOPS is 1000 GiB (T5).
+        core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp2_for_iops(3000)),
+        configurations=(AM_ON_CORE,),
+        # EMR's rule gives 1 below four core nodes; a lost node would lose backfill output.
+        dfs_replication=2,
+        bootstrap_actions=(stack.bootstrap.action(TAG_SCRIPT),),
+        auto_termination_idle_seconds=3600,
+        step_concurrency_level=10,
+    ))
+    # Operators size this group for each backfill; a higher bid than production trades
+    # cost for fewer interruptions of long backfill days.
+    SpotTaskGroup(
+        cluster, cluster=cluster, group_name=DYNAMIC, region=stack.settings.region,
+        spec=SpotGroupSpec("r5.2xlarge", ebs=EbsSpec.gp3(128)), instance_count=1, bid_factor="0.9",
+    )
+    return cluster
+
+
+def spark_stream_01(stack) -> EmrCluster:
+    return stack.add_cluster(ClusterSpec(
+        name="spark-stream-01",
+        release_label=RELEASE,
+        applications=("Hadoop", "Spark"),
+        master=InstanceGroupSpec("m5.xlarge", instance_count=3, ebs=EbsSpec.gp3(64)),
+        core=InstanceGroupSpec("r5.xlarge", instance_count=3, ebs=EbsSpec.gp3(256)),
+        configurations=(
+            AM_ON_CORE,
+            Configuration("spark-defaults", {
+                "spark.dynamicAllocation.enabled": "false",
+                "spark.yarn.am.attemptFailuresValidityInterval": "1h",
+                "spark.yarn.maxAppAttempts": "4",
+            }),
+        ),
+        # Streaming checkpoints live in HDFS: two copies, not EMR's default 1 for 3 nodes.
+        dfs_replication=2,
+        bootstrap_actions=(stack.bootstrap.action(TAG_SCRIPT),),
+        step_concurrency_level=4,
+        protected=True,
+    ))
+
+
+def service_presto_01(stack) -> EmrCluster:
+    return stack.add_cluster(ClusterSpec(
+        name="service-presto-01",
+        release_label=RELEASE,
+        applications=("Hadoop", "Trino"),
+        master=InstanceGroupSpec("m5.2xlarge", ebs=EbsSpec.gp3(64)),
+        core=InstanceGroupSpec("r5.2xlarge", instance_count=3, ebs=EbsSpec.gp3(128)),
+        configurations=(
+            Configuration("trino-connector-hive", {"hive.metastore": "glue"}),
+        ),
+        bootstrap_actions=(stack.bootstrap.action(TAG_SCRIPT),),
+        frozen=True,
+    ))
+
+
+CLUSTERS: dict[str, tuple[ClusterDefinition, ...]] = {
+    "spark-batch": (spark_batch_production_01, spark_batch_operation_01),
+    "spark-stream": (spark_stream_01,),
+    "service-presto": (service_presto_01,),
+}
