@@ -8,12 +8,15 @@ locking through ``use_lockfile``) when the environment names a state bucket.
 from __future__ import annotations
 
 from cdktf import LocalBackend, S3Backend, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderIgnoreTags
 from constructs import Construct
 
 from environments.settings import Settings
 
 PROJECT = "emr-cdktf"
+# Tags that operations write on running clusters and Terraform must not remove:
+# ``python -m ops rotate-spot`` marks a rotation in progress so a re-run can resume it.
+OPERATIONS_TAGS = ("emr-cdktf:spot-rotation",)
 
 
 class EmrBaseStack(TerraformStack):
@@ -35,6 +38,7 @@ class EmrBaseStack(TerraformStack):
             region=settings.region,
             allowed_account_ids=[settings.account_id],
             default_tags=[AwsProviderDefaultTags(tags=self.tags)],
+            ignore_tags=[AwsProviderIgnoreTags(keys=list(OPERATIONS_TAGS))],
         )
         if settings.state_bucket:
             backend = S3Backend(

@@ -18,17 +18,25 @@ spark-stream runs a fixed-size cluster; EMR managed scaling needs no such role.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Sequence
+
 from constructs import Construct
 
+from emr_constructs.bootstrap_assets import BootstrapAssets
+from emr_constructs.emr_cluster import ClusterSpec, EmrCluster
 from emr_constructs.iam_roles import EmrRoles
+from emr_constructs.security_configuration import EmrSecurityConfiguration
 from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
 from environments.settings import Settings
 from stacks.base import EmrBaseStack
+from stacks.clusters import CLUSTERS, ClusterDefinition
 
 SPARK_BATCH = "spark-batch"
 SPARK_STREAM = "spark-stream"
 SERVICE_PRESTO = "service-presto"
 PURPOSES = (SPARK_BATCH, SPARK_STREAM, SERVICE_PRESTO)
+BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "assets" / "bootstrap"
 
 SSH_PORT = 22
 # (description, port) of the web UIs people open from the office, per purpose.
@@ -52,7 +60,16 @@ def people_rules(purpose: str, settings: Settings) -> tuple[IngressRule, ...]:
 
 
 class PurposeStack(EmrBaseStack):
-    def __init__(self, scope: Construct, purpose: str, *, settings: Settings) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        purpose: str,
+        *,
+        settings: Settings,
+        clusters: Sequence[ClusterDefinition] | None = None,
+    ) -> None:
+        """``clusters``: the cluster definitions to build (default: this purpose's entry in
+        ``stacks.clusters.CLUSTERS``; tests pass variants)."""
         if purpose not in PURPOSES:
             raise ValueError(f"purpose = {purpose!r}: allowed purposes are {', '.join(PURPOSES)}")
         super().__init__(scope, purpose, settings=settings)
@@ -75,3 +92,28 @@ class PurposeStack(EmrBaseStack):
         self.roles.grant_bootstrap_read(buckets.bootstrap_assets, self.bootstrap_prefix)
         self.roles.grant_read_write(buckets.data)
         self.roles.grant_put_metric_data()
+
+        # Every bootstrap script, uploaded under this purpose's prefix (tips T4, tags).
+        self.bootstrap = BootstrapAssets(
+            self, "bootstrap-assets",
+            directory=BOOTSTRAP_DIR, bucket_name=buckets.bootstrap_assets, purpose=purpose,
+        )
+        # Encryption at rest for EMRFS writes, shared by the stack's clusters.
+        self.security_configuration = EmrSecurityConfiguration(
+            self, "security-configuration", name=f"{name_prefix}-emr")
+        self.clusters: dict[str, EmrCluster] = {}
+        for define in CLUSTERS[purpose] if clusters is None else clusters:
+            define(self)
+
+    def add_cluster(self, spec: ClusterSpec) -> EmrCluster:
+        """Build one named cluster in this stack's subnet, with its security groups, roles
+        and log bucket (tip T3: one construct per named cluster)."""
+        cluster = EmrCluster(
+            self, spec=spec, purpose=self.purpose,
+            subnet_id=self.settings.subnet(0).id,
+            security_groups=self.security_groups, roles=self.roles,
+            log_bucket=self.settings.buckets.logs,
+            security_configuration=self.security_configuration.name,
+        )
+        self.clusters[spec.name] = cluster
+        return cluster

@@ -24,6 +24,14 @@ def test_provider_has_region_account_guard_and_default_tags(synth):
         }}]
 
 
+def test_provider_leaves_the_rotation_marker_tag_to_operations(synth):
+    from ops.rotation import ROTATION_TAG
+
+    for stack in ALL_STACKS:
+        (provider,) = synth[stack]["provider"]["aws"]
+        assert provider["ignore_tags"] == [{"keys": [ROTATION_TAG]}]
+
+
 def test_local_backend_by_default_keeps_state_in_project_root(synth):
     for stack in ALL_STACKS:
         assert synth[stack]["terraform"]["backend"] == {
