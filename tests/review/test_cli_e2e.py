@@ -72,9 +72,9 @@ def repo(tmp_path_factory) -> Path:
     _git(repo, "tag", "v2")
 
     data = base_data()
-    data["security_groups"]["master-additional"][0]["port"] = 18081
-    data["instance_policy"][0]["actions"].append("s3:GetObjectVersion")
-    data["clusters"][0]["tasks"][0]["bid_price"] = "0.26"
+    data["office_ingress"][0]["port"] = 18081
+    data["data_access"] = "read_write"
+    data["clusters"][0]["spot"]["bid_price"] = "0.26"
     _write_data(repo, data)
     return repo
 
@@ -141,18 +141,22 @@ def test_security_group_rule_change_is_readable(uncommitted_review):
 def test_iam_grant_is_reported_per_statement(uncommitted_review):
     _, report = uncommitted_review
     section = report.split("### IAM", 1)[1].split("###", 1)[0]
-    assert "Sid `ReadData` (Allow, changed): actions + `s3:GetObjectVersion`" in section
+    line = next(l for l in section.splitlines() if "Sid `DataObjects`" in l)
+    assert line.strip().startswith("- Sid `DataObjects` (Allow, changed): actions + ")
+    assert "`s3:PutObject`" in line and "`s3:DeleteObject`" in line
 
 
 def test_bid_price_change_replaces_the_group_and_changes_the_cost(uncommitted_review):
     _, report = uncommitted_review
     assert "| `bid_price` | `0.24` | `0.26` | **replaces the group** |" in report
     assert "| `batch-prod-01` | task `task-spot-static-a` | r5.xlarge | 2 | Spot, bid 0.24 → **Spot, bid 0.26** |" in report
-    # Hand-computed (ap-northeast-2 table): 2 instances x (0.26 - 0.24) = +0.04 per hour.
-    base = Decimal("0.284") + 2 * Decimal("0.367") + 2 * (Decimal("0.24") + Decimal("0.063")) \
-        + (Decimal("0.19") + Decimal("0.048"))
-    assert base == Decimal("1.862")
-    assert "| `batch-prod-01` | $1.862/h | $1.902/h | +$0.040/h |" in report
+    # Hand-computed from the ap-northeast-2 table: master m5.xlarge 0.236 + 0.048 fee;
+    # core 2 x r5.xlarge (0.304 + 0.063); static A 2 and idle B 1 x (bid 0.24 + 0.063 fee);
+    # dynamic 1 x m5.xlarge (bid 0.19 + 0.048 fee). The bid change: 3 instances x 0.02.
+    base = Decimal("0.284") + 2 * Decimal("0.367") + 3 * Decimal("0.303") + Decimal("0.238")
+    head = base + 3 * Decimal("0.02")
+    assert (base, head) == (Decimal("2.165"), Decimal("2.225"))
+    assert "| `batch-prod-01` | $2.165/h | $2.225/h | +$0.060/h |" in report
 
 
 def test_unknown_base_ref_is_a_usage_error(repo, capsys):
