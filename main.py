@@ -18,9 +18,16 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 2
     # Imported after validation: the provider bindings cost seconds to load.
+    from emr_constructs.emr_cluster import EmrConfigError
+    from emr_constructs.fixed_ip import FixedIpError
     from stacks.app import build_app
 
-    build_app(settings).synth()
+    try:
+        app = build_app(settings)
+    except (EmrConfigError, FixedIpError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    app.synth()
     return 0
 
 

@@ -93,6 +93,8 @@ APPLICATIONS = {
 #: Tags every cluster carries; callers may not override them.
 MANAGED_POLICY_TAG = "for-use-with-amazon-emr-managed-policies"
 RESERVED_TAGS = ("Name", "purpose", MANAGED_POLICY_TAG)
+# Cluster tag naming the master's fixed private IP; ``python -m ops status`` reads it.
+FIXED_IP_TAG = "fixed-private-ip"
 
 #: Web UIs on the master node: (output suffix, port, application that must be present).
 #: YARN's ResourceManager runs whenever Hadoop does, and EMR always installs Hadoop.
@@ -786,6 +788,58 @@ class EmrCluster(Construct):
         self.ui_host = host
         for suffix, url in ui_urls(host, self.applications).items():
             self.outputs[suffix].value = url
+
+    def use_fixed_ip(self, *, ip: str, action: BootstrapAction, region: str, account_id: str,
+                     subnet_id: str, ssh_user: str = "hadoop") -> None:
+        """Give the master the fixed private IP ``ip`` (guide tip T4).
+
+        ``action`` runs ``assign_private_ip.py`` with the IP (and, in ``eni`` mode, the
+        reservation interface). The instance role may then find who holds the address
+        (``ec2:DescribeNetworkInterfaces``, which has no resource-level permissions) and
+        assign it to an interface of the cluster's subnet only (``ec2:Subnet``). The
+        cluster is tagged ``fixed-private-ip`` (read by ``ops status``), its UI outputs
+        move to the IP, and an ``ssh`` output gives the login line.
+        """
+        from emr_constructs.fixed_ip import three_master_problem
+
+        problem = three_master_problem(self.name, self.spec.master.instance_count)
+        if problem:
+            raise EmrConfigError(f"EmrCluster {self.name!r}", [problem])
+        self.add_bootstrap_action(action)
+        self.roles.add_statement(
+            sid="FixedIpFindHolder", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])
+        self.roles.add_statement(
+            sid="FixedIpAssignInSubnet",
+            actions=["ec2:AssignPrivateIpAddresses"],
+            resources=[f"arn:aws:ec2:{region}:{account_id}:network-interface/*"],
+            conditions={"StringEquals": {"ec2:Subnet": f"arn:aws:ec2:{region}:{account_id}:subnet/{subnet_id}"}},
+        )
+        self.add_tag(FIXED_IP_TAG, ip)
+        self.set_ui_host(ip)
+        self._output("ssh", f"ssh {ssh_user}@{ip}", "SSH to the master on its fixed private IP")
+
+    def tag_nodes_with_role(self, *, action: BootstrapAction, region: str, account_id: str) -> None:
+        """Append -MASTER / -CORE / -TASK to every node's Name tag at boot.
+
+        ``action`` runs ``tag_instance_role.py``. The instance role may read instances
+        (``ec2:DescribeInstances`` has no resource-level permissions) and write only the
+        ``Name`` tag, only on EMR instances of this purpose (EMR copies the cluster's tags,
+        ``purpose`` among them, to its instances and adds the job-flow id tag). The script
+        overwrites Name with CreateTags, so no ``ec2:DeleteTags`` is granted.
+        """
+        self.add_bootstrap_action(action)
+        self.roles.add_statement(
+            sid="RoleTagsReadInstance", actions=["ec2:DescribeInstances"], resources=["*"])
+        self.roles.add_statement(
+            sid="RoleTagsWriteName",
+            actions=["ec2:CreateTags"],
+            resources=[f"arn:aws:ec2:{region}:{account_id}:instance/*"],
+            conditions={
+                "StringEquals": {"aws:ResourceTag/purpose": self.purpose},
+                "StringLike": {"aws:ResourceTag/aws:elasticmapreduce:job-flow-id": "j-*"},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["Name"]},
+            },
+        )
 
     def register_task_group(self, group_name: str) -> None:
         """Reserve an instance-group name on this cluster (used by SpotTaskGroup)."""

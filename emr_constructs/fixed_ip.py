@@ -35,6 +35,19 @@ from typing import Mapping, Sequence
 from constructs import Construct
 
 MODES = ("eni", "cidr")
+# Tag on the holding interface; purpose stacks find it by this tag (no cross-stack state).
+HOLDER_TAG = "emr-cdktf:fixed-ip-reservation"
+
+
+def three_master_problem(cluster: str, master_count: int) -> str | None:
+    """Why a multi-master cluster cannot take a fixed IP (None when it can)."""
+    if master_count == 1:
+        return None
+    return (
+        f"cluster {cluster!r} asks for a fixed IP but runs {master_count} master nodes: the bootstrap action "
+        "moves the address to the one primary node, and after a failover EMR's new primary would not "
+        "have it; use one master, or reach the cluster through its HA endpoints instead"
+    )
 _CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
@@ -139,12 +152,8 @@ def validate_fixed_ips(
                 )
 
     for cluster, count in sorted((master_counts or {}).items()):
-        if cluster in ips_of and count != 1:
-            problems.append(
-                f"cluster {cluster!r} asks for a fixed IP but runs {count} master nodes: the bootstrap action "
-                "moves the address to the one primary node, and after a failover EMR's new primary would not "
-                "have it; use the cluster's own HA endpoint instead"
-            )
+        if cluster in ips_of and (problem := three_master_problem(cluster, count)):
+            problems.append(problem)
     return problems
 
 
@@ -208,7 +217,7 @@ class FixedIpReservation(Construct):
                 private_ip_list=[self.holder_ip, *(a.ip for a in ordered)],
                 security_groups=list(security_group_ids) or None,
                 description=f"{name}: reserved EMR master IPs, never attach ({owners})"[:255],
-                tags={"Name": f"{name}-fixed-ip-reservation"},
+                tags={"Name": f"{name}-fixed-ip-reservation", HOLDER_TAG: name},
                 # Masters take their address away with AllowReassignment; Terraform must
                 # not put it back (and so take it from a running master).
                 lifecycle=TerraformResourceLifecycle(
@@ -228,3 +237,30 @@ class FixedIpReservation(Construct):
                 reservation_type="explicit",
                 description=f"{name}: EMR master IPs ({owners})"[:255],
             )
+
+
+class ReservedIpHolder(Construct):
+    """Finds the holding interface of an ``eni``-mode reservation from another stack.
+
+    A data source filtered by the holder's tag and subnet: the purpose stacks need the
+    interface id for the bootstrap action, and a lookup keeps stacks independent of each
+    other's state backends. Deploy the foundation stack first.
+
+    Attribute: ``network_interface_id`` (token, known at plan time).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, name: str, subnet_id: str) -> None:
+        super().__init__(scope, id)
+        from cdktf_cdktf_provider_aws.data_aws_network_interface import (
+            DataAwsNetworkInterface,
+            DataAwsNetworkInterfaceFilter,
+        )
+
+        found = DataAwsNetworkInterface(
+            self, "holder",
+            filter=[
+                DataAwsNetworkInterfaceFilter(name=f"tag:{HOLDER_TAG}", values=[name]),
+                DataAwsNetworkInterfaceFilter(name="subnet-id", values=[subnet_id]),
+            ],
+        )
+        self.network_interface_id: str = found.id

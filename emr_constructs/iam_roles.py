@@ -63,7 +63,8 @@ _SID = re.compile(r"^[A-Za-z0-9]+$")
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[^/]*)")
-_CONDITION_OPERATOR = re.compile(r"^[A-Za-z]+$")
+# e.g. StringEquals, ArnLikeIfExists, ForAllValues:StringEquals
+_CONDITION_OPERATOR = re.compile(r"^(ForAllValues:|ForAnyValue:)?[A-Za-z]+$")
 
 
 class IamGrantError(ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cdktf import App
 
+from emr_constructs.fixed_ip import FixedIpError
 from environments.settings import Settings
 from stacks.foundation import FoundationStack
 from stacks.purpose import PURPOSES, PurposeStack
@@ -12,6 +13,19 @@ from stacks.purpose import PURPOSES, PurposeStack
 def build_app(settings: Settings, *, outdir: str | None = None) -> App:
     app = App(outdir=outdir) if outdir else App()
     FoundationStack(app, settings=settings)
-    for purpose in PURPOSES:
-        PurposeStack(app, purpose, settings=settings)
+    stacks = [PurposeStack(app, purpose, settings=settings) for purpose in PURPOSES]
+    _check_fixed_ip_owners(settings, {name for stack in stacks for name in stack.clusters})
     return app
+
+
+def _check_fixed_ip_owners(settings: Settings, cluster_names: set[str]) -> None:
+    """Every reserved address belongs to a cluster that exists (no IP without an owner)."""
+    if settings.fixed_ips is None:
+        return
+    problems = [
+        f"fixed_ips.masters.{cluster} = {ip!r}: no stack defines a cluster named {cluster!r} "
+        f"(clusters: {', '.join(sorted(cluster_names))}); fix the name or drop the address"
+        for cluster, ip in settings.fixed_ips.masters if cluster not in cluster_names
+    ]
+    if problems:
+        raise FixedIpError(settings.source or settings.name, problems)

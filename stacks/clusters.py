@@ -28,7 +28,6 @@ from emr_constructs.emr_cluster import ClusterSpec, Configuration, EbsSpec, EmrC
 from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup, SpotTaskGroupPair
 
 RELEASE = "emr-7.5.0"
-TAG_SCRIPT = "tag_instance_role.py"
 
 # T6 on current releases: keep every YARN application master on core (on-demand) nodes,
 # so a Spot reclaim on a task node never kills a whole job.
@@ -55,7 +54,6 @@ def spark_batch_production_01(stack) -> EmrCluster:
                 "spark.sql.adaptive.enabled": "true",
             }),
         ),
-        bootstrap_actions=(stack.bootstrap.action(TAG_SCRIPT),),
         step_concurrency_level=4,
         frozen=True,
         protected=True,
@@ -81,7 +79,6 @@ def spark_batch_operation_01(stack) -> EmrCluster:
         configurations=(AM_ON_CORE,),
         # EMR's rule gives 1 below four core nodes; a lost node would lose backfill output.
         dfs_replication=2,
-        bootstrap_actions=(stack.bootstrap.action(TAG_SCRIPT),),
         auto_termination_idle_seconds=3600,
         step_concurrency_level=10,
     ))
@@ -111,7 +108,6 @@ def spark_stream_01(stack) -> EmrCluster:
         ),
         # Streaming checkpoints live in HDFS: two copies, not EMR's default 1 for 3 nodes.
         dfs_replication=2,
-        bootstrap_actions=(stack.bootstrap.action(TAG_SCRIPT),),
         step_concurrency_level=4,
         protected=True,
     ))
@@ -127,7 +123,6 @@ def service_presto_01(stack) -> EmrCluster:
         configurations=(
             Configuration("trino-connector-hive", {"hive.metastore": "glue"}),
         ),
-        bootstrap_actions=(stack.bootstrap.action(TAG_SCRIPT),),
         frozen=True,
     ))
 

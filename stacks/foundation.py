@@ -16,6 +16,11 @@ from stacks.base import EmrBaseStack
 FOUNDATION = "foundation"
 
 
+def fixed_ip_reservation_name(settings: Settings) -> str:
+    """Name (and lookup tag) of the masters' IP reservation; purpose stacks find it by this."""
+    return f"{settings.name}-emr-masters"
+
+
 class FoundationStack(EmrBaseStack):
     def __init__(self, scope: Construct, *, settings: Settings) -> None:
         super().__init__(scope, FOUNDATION, settings=settings)
@@ -33,5 +38,5 @@ class FoundationStack(EmrBaseStack):
                 subnet_cidr=settings.subnet_by_id(fixed.subnet_id).cidr,
                 assignments=[FixedIp(cluster=c, ip=ip) for c, ip in fixed.masters],
                 mode=fixed.mode,
-                name=f"{settings.name}-emr-masters",
+                name=fixed_ip_reservation_name(settings),
             )

@@ -25,6 +25,7 @@ from constructs import Construct
 
 from emr_constructs.bootstrap_assets import BootstrapAssets
 from emr_constructs.emr_cluster import ClusterSpec, EmrCluster
+from emr_constructs.fixed_ip import ReservedIpHolder
 from emr_constructs.iam_roles import EmrRoles
 from emr_constructs.security_configuration import EmrSecurityConfiguration
 from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
@@ -37,6 +38,8 @@ SPARK_STREAM = "spark-stream"
 SERVICE_PRESTO = "service-presto"
 PURPOSES = (SPARK_BATCH, SPARK_STREAM, SERVICE_PRESTO)
 BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "assets" / "bootstrap"
+FIXED_IP_SCRIPT = "assign_private_ip.py"
+TAG_SCRIPT = "tag_instance_role.py"
 
 SSH_PORT = 22
 # (description, port) of the web UIs people open from the office, per purpose.
@@ -101,19 +104,49 @@ class PurposeStack(EmrBaseStack):
         # Encryption at rest for EMRFS writes, shared by the stack's clusters.
         self.security_configuration = EmrSecurityConfiguration(
             self, "security-configuration", name=f"{name_prefix}-emr")
+        self._reservation_holder: ReservedIpHolder | None = None
         self.clusters: dict[str, EmrCluster] = {}
         for define in CLUSTERS[purpose] if clusters is None else clusters:
             define(self)
 
-    def add_cluster(self, spec: ClusterSpec) -> EmrCluster:
-        """Build one named cluster in this stack's subnet, with its security groups, roles
-        and log bucket (tip T3: one construct per named cluster)."""
+    def add_cluster(self, spec: ClusterSpec, *, tag_node_roles: bool = True) -> EmrCluster:
+        """Build one named cluster with its security groups, roles and log bucket (tip T3:
+        one construct per named cluster).
+
+        A cluster named in the environment's ``fixed_ips.masters`` runs in the
+        reservation's subnet and its master takes that address at bootstrap (tip T4);
+        other clusters run in the first private subnet. ``tag_node_roles`` (default on)
+        suffixes each node's Name tag with its role.
+        """
+        settings = self.settings
+        fixed_ip = settings.fixed_ip_of(spec.name)
+        subnet_id = settings.fixed_ips.subnet_id if fixed_ip else settings.subnet(0).id
         cluster = EmrCluster(
             self, spec=spec, purpose=self.purpose,
-            subnet_id=self.settings.subnet(0).id,
+            subnet_id=subnet_id,
             security_groups=self.security_groups, roles=self.roles,
             log_bucket=self.settings.buckets.logs,
             security_configuration=self.security_configuration.name,
         )
+        if fixed_ip:
+            args = ["--ip", fixed_ip]
+            if settings.fixed_ips.mode == "eni":
+                args += ["--reservation-eni", self._reservation_interface()]
+            cluster.use_fixed_ip(
+                ip=fixed_ip, action=self.bootstrap.action(FIXED_IP_SCRIPT, args=args),
+                region=settings.region, account_id=settings.account_id, subnet_id=subnet_id,
+            )
+        if tag_node_roles:
+            cluster.tag_nodes_with_role(
+                action=self.bootstrap.action(TAG_SCRIPT), region=settings.region, account_id=settings.account_id)
         self.clusters[spec.name] = cluster
         return cluster
+
+    def _reservation_interface(self) -> str:
+        if self._reservation_holder is None:
+            from stacks.foundation import fixed_ip_reservation_name
+
+            self._reservation_holder = ReservedIpHolder(
+                self, "fixed-ip-reservation",
+                name=fixed_ip_reservation_name(self.settings), subnet_id=self.settings.fixed_ips.subnet_id)
+        return self._reservation_holder.network_interface_id

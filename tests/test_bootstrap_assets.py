@@ -75,8 +75,8 @@ def test_old_object_outlives_its_replacement(synth):
 
 def test_clusters_reference_the_uploaded_object(synth):
     cluster = synth.resources("spark-batch", "aws_emr_cluster")["spark-batch-production-01"]
-    (action,) = cluster["bootstrap_action"]
-    assert action["name"] == "tag_instance_role"
+    assert [a["name"] for a in cluster["bootstrap_action"]] == ["assign_private_ip", "tag_instance_role"]
+    action = cluster["bootstrap_action"][1]
     assert action["path"] == ("s3://${aws_s3_object.bootstrap_tag_instance_role.bucket}/"
                               "${aws_s3_object.bootstrap_tag_instance_role.key}")
 

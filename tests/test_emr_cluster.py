@@ -361,12 +361,20 @@ def test_outputs_give_id_dns_and_the_uis_of_the_apps_present(synth):
         return {k.removeprefix(f"{name}_"): v["value"] for k, v in synth[stack]["output"].items()
                 if k.startswith(f"{name}_")}
 
-    dns = "${aws_emr_cluster.service-presto-01.master_public_dns}"
-    assert outputs("service-presto", "service-presto-01") == {
-        "cluster_id": "${aws_emr_cluster.service-presto-01.id}",
+    dns = "${aws_emr_cluster.spark-stream-01.master_public_dns}"
+    assert outputs("spark-stream", "spark-stream-01") == {
+        "cluster_id": "${aws_emr_cluster.spark-stream-01.id}",
         "master_private_dns": dns,
         "yarn_resourcemanager_url": f"http://{dns}:8088",
-        "trino_url": f"http://{dns}:8889",
+        "spark_history_url": f"http://{dns}:18080",
+    }
+    # service-presto-01 has a fixed master IP (tip T4): its UIs and SSH use the address.
+    assert outputs("service-presto", "service-presto-01") == {
+        "cluster_id": "${aws_emr_cluster.service-presto-01.id}",
+        "master_private_dns": "${aws_emr_cluster.service-presto-01.master_public_dns}",
+        "yarn_resourcemanager_url": "http://10.20.1.18:8088",
+        "trino_url": "http://10.20.1.18:8889",
+        "ssh": "ssh hadoop@10.20.1.18",
     }
     batch = outputs("spark-batch", "spark-batch-production-01")
     assert batch["spark_history_url"].endswith(":18080") and "trino_url" not in batch
@@ -394,7 +402,8 @@ def test_bootstrap_action_added_later_keeps_order(synth_stack, settings):
     from stacks.purpose import PurposeStack
 
     def two(stack):
-        cluster = stack.add_cluster(spec(bootstrap_actions=(stack.bootstrap.action("tag_instance_role.py"),)))
+        cluster = stack.add_cluster(spec(bootstrap_actions=(stack.bootstrap.action("tag_instance_role.py"),)),
+                                    tag_node_roles=False)
         cluster.add_bootstrap_action(BootstrapAction("second", bucket=settings.buckets.bootstrap_assets,
                                                      key="bootstrap/spark-batch/second.sh", args=("x",)))
 

@@ -94,18 +94,124 @@ def test_foundation_reserves_the_block_on_a_holding_interface(synth, settings):
     assert eni["subnet_id"] == settings.fixed_ips.subnet_id
     assert eni["private_ip_list_enabled"] is True
     # The interface's own primary address sits just below the block and never moves.
-    assert eni["private_ip_list"] == ["10.20.1.15", "10.20.1.16", "10.20.1.17", "10.20.1.18", "10.20.1.19"]
+    assert eni["private_ip_list"] == ["10.20.1.15", "10.20.1.16", "10.20.1.17", "10.20.1.18"]
+    assert eni["tags"]["emr-cdktf:fixed-ip-reservation"] == "example-emr-masters"
     assert eni["lifecycle"]["ignore_changes"] == ["private_ips", "private_ips_count", "private_ip_list"]
     assert "never attach" in eni["description"]
+
+
+def _cidr_settings(settings):
+    """Two masters at .16/.17: the block is the CIDR 10.20.1.16/31."""
+    masters = (("spark-batch-production-01", "10.20.1.16"), ("spark-batch-operation-01", "10.20.1.17"))
+    return dataclasses.replace(settings, fixed_ips=dataclasses.replace(settings.fixed_ips, mode="cidr", masters=masters))
 
 
 def test_cidr_mode_makes_an_explicit_subnet_reservation(synth_stack, settings):
     from stacks.foundation import FoundationStack
 
-    cidr = dataclasses.replace(settings, fixed_ips=dataclasses.replace(settings.fixed_ips, mode="cidr"))
-    doc = synth_stack(lambda app: FoundationStack(app, settings=cidr))
+    doc = synth_stack(lambda app: FoundationStack(app, settings=_cidr_settings(settings)))
     assert "aws_network_interface" not in doc["resource"]
     (reservation,) = doc["resource"]["aws_ec2_subnet_cidr_reservation"].values()
-    assert reservation["cidr_block"] == "10.20.1.16/30"
+    assert reservation["cidr_block"] == "10.20.1.16/31"
     assert reservation["reservation_type"] == "explicit"
     assert reservation["subnet_id"] == settings.fixed_ips.subnet_id
+
+
+def test_cidr_mode_clusters_take_the_address_without_a_holding_interface(synth_stack, settings):
+    from stacks.purpose import PurposeStack
+
+    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=_cidr_settings(settings)))
+    assert "data" not in doc
+    action = doc["resource"]["aws_emr_cluster"]["spark-batch-operation-01"]["bootstrap_action"][0]
+    assert action["name"] == "assign_private_ip" and action["args"] == ["--ip", "10.20.1.17"]
+
+
+# --------------------------------------------------------------------------- the cluster side
+
+
+def _cluster(synth, stack, name):
+    return synth.resources(stack, "aws_emr_cluster")[name]
+
+
+def test_fixed_ip_cluster_runs_the_script_first_with_ip_and_reservation(synth, settings):
+    cluster = _cluster(synth, "spark-batch", "spark-batch-production-01")
+    first = cluster["bootstrap_action"][0]
+    assert first["name"] == "assign_private_ip"
+    (holder,) = synth["spark-batch"]["data"]["aws_network_interface"]
+    assert first["args"] == ["--ip", "10.20.1.16", "--reservation-eni", f"${{data.aws_network_interface.{holder}.id}}"]
+    assert first["path"].startswith("s3://${aws_s3_object.bootstrap_assign_private_ip.bucket}/")
+    assert cluster["ec2_attributes"]["subnet_id"] == settings.fixed_ips.subnet_id
+    assert cluster["tags"]["fixed-private-ip"] == "10.20.1.16"
+
+
+def test_purpose_stack_finds_the_reservation_by_tag_and_subnet(synth, settings):
+    (lookup,) = synth["spark-batch"]["data"]["aws_network_interface"].values()
+    assert {f["name"]: f["values"] for f in lookup["filter"]} == {
+        "tag:emr-cdktf:fixed-ip-reservation": ["example-emr-masters"],
+        "subnet-id": [settings.fixed_ips.subnet_id],
+    }
+    (eni,) = synth.resources("foundation", "aws_network_interface").values()
+    assert eni["tags"]["emr-cdktf:fixed-ip-reservation"] == "example-emr-masters"
+
+
+def test_fixed_ip_outputs_give_uis_and_ssh_on_the_address(synth):
+    outputs = {k: v["value"] for k, v in synth["spark-batch"]["output"].items()}
+    assert outputs["spark-batch-production-01_yarn_resourcemanager_url"] == "http://10.20.1.16:8088"
+    assert outputs["spark-batch-production-01_spark_history_url"] == "http://10.20.1.16:18080"
+    assert outputs["spark-batch-production-01_ssh"] == "ssh hadoop@10.20.1.16"
+
+
+def _instance_statements(doc):
+    import json
+
+    (policy,) = [p for k, p in doc["resource"]["aws_iam_role_policy"].items() if "instance" in k]
+    return {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+
+
+def test_fixed_ip_grants_are_scoped_to_the_subnet(synth, settings):
+    statements = _instance_statements(synth["spark-batch"])
+    assert statements["FixedIpFindHolder"]["Action"] == ["ec2:DescribeNetworkInterfaces"]
+    assign = statements["FixedIpAssignInSubnet"]
+    assert assign["Action"] == ["ec2:AssignPrivateIpAddresses"]
+    assert assign["Resource"] == ["arn:aws:ec2:ap-northeast-2:123456789012:network-interface/*"]
+    assert assign["Condition"] == {"StringEquals": {
+        "ec2:Subnet": f"arn:aws:ec2:ap-northeast-2:123456789012:subnet/{settings.fixed_ips.subnet_id}"}}
+
+
+def test_cluster_without_fixed_ip_gets_no_fixed_ip_grant(synth):
+    statements = _instance_statements(synth["spark-stream"])
+    assert not any(sid.startswith("FixedIp") for sid in statements)
+    assert "fixed-private-ip" not in _cluster(synth, "spark-stream", "spark-stream-01")["tags"]
+
+
+def test_fixed_ip_on_a_three_master_cluster_is_refused_by_the_stack(synth_stack, settings):
+    from emr_constructs.emr_cluster import EmrConfigError
+    from stacks.purpose import PurposeStack
+
+    masters = settings.fixed_ips.masters + (("spark-stream-01", "10.20.1.19"),)
+    ha = dataclasses.replace(settings, fixed_ips=dataclasses.replace(settings.fixed_ips, masters=masters))
+    with pytest.raises(EmrConfigError, match="runs 3 master nodes"):
+        synth_stack(lambda app: PurposeStack(app, "spark-stream", settings=ha))
+
+
+def test_fixed_ip_for_an_unknown_cluster_is_refused(settings, tmp_path):
+    from stacks.app import build_app
+
+    masters = settings.fixed_ips.masters + (("spark-batch-nightly-09", "10.20.1.19"),)
+    typo = dataclasses.replace(settings, fixed_ips=dataclasses.replace(settings.fixed_ips, masters=masters))
+    with pytest.raises(FixedIpError, match="no stack defines a cluster named 'spark-batch-nightly-09'"):
+        build_app(typo, outdir=str(tmp_path))
+
+
+def test_tag_script_may_only_write_the_name_tag_of_this_purposes_emr_nodes(synth):
+    statements = _instance_statements(synth["spark-stream"])
+    assert statements["RoleTagsReadInstance"]["Action"] == ["ec2:DescribeInstances"]
+    write = statements["RoleTagsWriteName"]
+    assert write["Action"] == ["ec2:CreateTags"]
+    assert write["Resource"] == ["arn:aws:ec2:ap-northeast-2:123456789012:instance/*"]
+    assert write["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/purpose": "spark-stream"},
+        "StringLike": {"aws:ResourceTag/aws:elasticmapreduce:job-flow-id": "j-*"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["Name"]},
+    }
+    assert not any("ec2:DeleteTags" in s["Action"] for s in statements.values())

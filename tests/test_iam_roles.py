@@ -148,7 +148,12 @@ def test_stack_grants_logs_bootstrap_data_and_metrics(synth, settings, purpose):
     assert by_resource[f"arn:aws:s3:::{b.bootstrap_assets}/bootstrap/{purpose}/*"] == {"s3:GetObject"}
     assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= by_resource[f"arn:aws:s3:::{b.data}/*"]
     assert "s3:ListBucket" in by_resource[f"arn:aws:s3:::{b.data}"]
-    assert by_resource["*"] == {"cloudwatch:PutMetricData"}
+    # Only calls without resource-level permissions run on "*": metrics, and the describe
+    # calls of the node scripts (tag script everywhere; fixed-IP script where a cluster
+    # has a fixed master IP).
+    fixed_ip = any(settings.fixed_ip_of(c) for c in synth.resources(purpose, "aws_emr_cluster"))
+    assert by_resource["*"] == {"cloudwatch:PutMetricData", "ec2:DescribeInstances"} | (
+        {"ec2:DescribeNetworkInterfaces"} if fixed_ip else set())
 
 
 @pytest.mark.parametrize("purpose", PURPOSES)
