@@ -22,7 +22,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from review import rules
 
@@ -423,10 +423,3 @@ def diff(base: Side, head: Side) -> PlanDiff:
             break
         renewed = now
     return PlanDiff(base, head, rb, rh, stacks)
-
-
-def iter_changes(plan: PlanDiff, rtype: str | None = None) -> Iterator[ResourceChange]:
-    for stack in plan.stacks:
-        for change in stack.changes:
-            if rtype is None or change.rtype == rtype:
-                yield change

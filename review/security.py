@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from review.plan import MISSING, PlanDiff, Resolver, split_address
+from review.plan import MISSING, PlanDiff, Resolver
 
 RULE_TYPES = ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule", "aws_security_group_rule")
 _SG_REF = re.compile(r"^<(aws_security_group\.[A-Za-z0-9_\-]+)\.id(?: \(new\))?>$")
@@ -277,7 +277,3 @@ def iam_changes(plan: PlanDiff) -> list[PolicyChange]:
                                                 str((change.after or change.before or {}).get("name", "")),
                                                 statement_changes(ib.get(name), ia.get(name)), (ib.get(name), ia.get(name))))
     return out
-
-
-def role_label(address: str) -> str:
-    return split_address(address)[1]

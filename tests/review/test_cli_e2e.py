@@ -168,3 +168,16 @@ def test_cli_module_exits_2_without_base():
     result = subprocess.run([sys.executable, "-m", "review"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == EXIT_USAGE
     assert "--base" in result.stderr
+
+
+def test_failed_synth_exits_1_with_its_error_and_removes_the_worktree(tmp_path, capsys):
+    repo = tmp_path / "broken"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "main.py").write_text('raise SystemExit("settings: region = \'mars-1\' is not a region")\n')
+    _commit(repo, "broken app")
+    code = main(["--base", "HEAD", "--head", str(repo)], synth=SYNTH)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "synth of base HEAD failed (exit 1)" in err and "mars-1" in err
+    assert _git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
