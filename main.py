@@ -6,7 +6,10 @@ The environment is ``environments/example.toml`` unless ``EMR_CDKTF_ENV`` names 
 construct is created, so bad settings write nothing.
 """
 
+import os
+import shutil
 import sys
+from pathlib import Path
 
 from environments.settings import SettingsError, load_environment
 
@@ -18,13 +21,19 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 2
     # Imported after validation: the provider bindings cost seconds to load.
-    from emr_constructs.emr_cluster import EmrConfigError
-    from emr_constructs.fixed_ip import FixedIpError
+    from emr_constructs.errors import ConstructInputError
+    from emr_constructs.pricing import PriceError
     from stacks.app import build_app
 
+    # cdktf's App creates its output folder as soon as it is constructed; a build that
+    # fails must not leave a new, empty one behind.
+    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+    existed = outdir.exists()
     try:
         app = build_app(settings)
-    except (EmrConfigError, FixedIpError) as exc:
+    except (ConstructInputError, PriceError) as exc:
+        if not existed:
+            shutil.rmtree(outdir, ignore_errors=True)
         print(exc, file=sys.stderr)
         return 2
     app.synth()

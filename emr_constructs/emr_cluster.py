@@ -70,6 +70,8 @@ from cdktf_cdktf_provider_aws.emr_managed_scaling_policy import (
 )
 from constructs import Construct
 
+from emr_constructs.errors import ConstructInputError
+
 from emr_constructs.pricing import check_bid_price
 
 # --------------------------------------------------------------------------- constants
@@ -117,15 +119,8 @@ EBS_MAX_GIB = 16384
 AUTO_TERMINATION_SECONDS = (60, 604800)
 
 
-class EmrConfigError(ValueError):
-    """Every problem found in one construct's inputs, reported together, before anything
-    is synthesized."""
-
-    def __init__(self, subject: str, problems: list[str]):
-        self.subject = subject
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{subject}: {len(problems)} problem(s); nothing was synthesized:\n{lines}")
+class EmrConfigError(ConstructInputError):
+    """Every problem found in a cluster's (or its task groups') inputs."""
 
 
 # --------------------------------------------------------------------------- inputs

@@ -34,6 +34,8 @@ from typing import Mapping, Sequence
 
 from constructs import Construct
 
+from emr_constructs.errors import ConstructInputError
+
 MODES = ("eni", "cidr")
 # Tag on the holding interface; purpose stacks find it by this tag (no cross-stack state).
 HOLDER_TAG = "emr-cdktf:fixed-ip-reservation"
@@ -51,11 +53,8 @@ def three_master_problem(cluster: str, master_count: int) -> str | None:
 _CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
-class FixedIpError(ValueError):
-    def __init__(self, subject: str, problems: list[str]):
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{subject}: {len(problems)} problem(s); nothing was synthesized:\n{lines}")
+class FixedIpError(ConstructInputError):
+    """Every problem found in a fixed-IP reservation or its owners."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct, IValidation
 
+from emr_constructs.errors import ConstructInputError
+
 SERVICE_POLICY = "AmazonEMRServicePolicy_v2"
 AUTOSCALING_POLICY = "AmazonElasticMapReduceforAutoScalingRole"
 #: IAM's limit for all inline policies of one role, in characters without whitespace.
@@ -67,16 +69,12 @@ _S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[^/]*)")
 _CONDITION_OPERATOR = re.compile(r"^(ForAllValues:|ForAnyValue:)?[A-Za-z]+$")
 
 
-class IamGrantError(ValueError):
+class IamGrantError(ConstructInputError):
     """Every problem found in one EmrRoles call, reported together; nothing was granted."""
 
     def __init__(self, construct_path: str, call: str, problems: list[str]):
         self.call = call
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"EmrRoles {construct_path}: {call}: {len(problems)} problem(s); nothing was granted:\n{lines}"
-        )
+        super().__init__(f"EmrRoles {construct_path}: {call}", problems, outcome="nothing was granted")
 
 
 def partition_of(region: str) -> str:

@@ -43,6 +43,8 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from emr_constructs.errors import ConstructInputError
+
 #: The tag AmazonEMRServicePolicy_v2 requires on every resource it acts on.
 EMR_MANAGED_POLICY_TAG = "for-use-with-amazon-emr-managed-policies"
 
@@ -91,16 +93,12 @@ class IngressRule:
         return self.from_port if self.to_port is None else self.to_port
 
 
-class SecurityGroupRuleError(ValueError):
+class SecurityGroupRuleError(ConstructInputError):
     """Every problem found in the rules given to one EmrSecurityGroups, reported together."""
 
     def __init__(self, construct_path: str, problems: list[str]):
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"EmrSecurityGroups {construct_path}: {len(problems)} problem(s); "
-            f"no security group was created:\n{lines}"
-        )
+        super().__init__(f"EmrSecurityGroups {construct_path}", problems,
+                         outcome="no security group was created")
 
 
 @dataclass(frozen=True)
