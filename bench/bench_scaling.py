@@ -41,7 +41,6 @@ def synthesize(extra: int, outdir: str) -> None:
                 name=f"spark-batch-scale-{n:03d}", release_label="emr-7.5.0", applications=("Hadoop", "Spark"),
                 master=InstanceGroupSpec("m5.xlarge"),
                 core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp3(128)),
-                bootstrap_actions=(stack.bootstrap.action("tag_instance_role.py"),),
             ))
         return define
 
