@@ -275,3 +275,33 @@ def test_unreadable_table_is_refused_and_left_as_is(prices, content):
     assert code == EXIT_REFUSED
     assert f"price table {prices.table}" in err and "--table PATH" in err
     assert prices.table.read_text() == content
+
+
+def test_refreshed_table_round_trips_into_a_synthesized_bid_price(prices, settings, synth_stack):
+    """The table `prices refresh` writes is the one the stacks read: a Spot pair built from
+    it carries the bid computed from the refreshed on-demand price."""
+    from emr_constructs.emr_cluster import ClusterSpec, EbsSpec, InstanceGroupSpec
+    from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
+    from stacks.purpose import PurposeStack
+
+    for instance_type, on_demand, fee in (("r5.xlarge", "0.3375", "0.067"), ("m5.xlarge", "0.2500", "0.048")):
+        prices.expect_type(instance_type, on_demand, fee)
+        code, _, err = prices.run("--region", REGION, "--instance-types", instance_type)
+        assert code == EXIT_OK, err
+    table = load_price_table(prices.table)
+
+    def cluster_with_spot_pair(stack):
+        cluster = stack.add_cluster(ClusterSpec(
+            name="spark-batch-prices-01", release_label="emr-7.5.0", applications=("Spark",),
+            master=InstanceGroupSpec("m5.xlarge"), core=InstanceGroupSpec("r5.xlarge", ebs=EbsSpec.gp3(64)),
+        ))
+        SpotTaskGroupPair(cluster, "spot-task-groups", cluster=cluster, region=REGION,
+                          static_a=SpotGroupSpec("r5.xlarge"), static_b=SpotGroupSpec("m5.xlarge"),
+                          active_count=2, price_table=table)
+        return cluster
+
+    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings,
+                                               clusters=(cluster_with_spot_pair,)))
+    bids = {g["name"]: g["bid_price"] for g in doc["resource"]["aws_emr_instance_group"].values()}
+    assert bids == {"task-spot-static-a": expected_bid("0.3375"), "task-spot-static-b": expected_bid("0.2500")}
+    assert bids["task-spot-static-a"] == "0.27"
