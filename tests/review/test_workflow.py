@@ -29,24 +29,27 @@ def test_checkout_fetches_full_history_for_the_base_worktree():
     assert checkout["with"]["fetch-depth"] == 0
 
 
-def _run_review_step(tmp_path: Path, labels: str, make_exit: int) -> tuple[str, str]:
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    make = fake / "make"
-    make.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" > "{tmp_path}/make-args"\n'
-                    f'echo "# report" > review.md\nexit {make_exit}\n')
-    make.chmod(make.stat().st_mode | stat.S_IEXEC)
+def _run_review_step(tmp_path: Path, labels: str, review_exit: int) -> tuple[str, str]:
+    """Run the step's script in a folder whose ``.venv/bin/python`` is a stand-in that
+    records its arguments, writes a report and exits with ``review_exit``."""
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    python = venv_bin / "python"
+    python.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" > "{tmp_path}/review-args"\n'
+                      f'echo "# report" > review.md\nexit {review_exit}\n')
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
     output, summary = tmp_path / "out", tmp_path / "summary"
-    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "LABELS": labels, "BASE_REF": "origin/main",
+    env = {**os.environ, "LABELS": labels, "BASE_REF": "origin/main",
            "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
     subprocess.run(["bash", "-e", "-c", _step("Review against")["run"]], cwd=tmp_path, env=env, check=True)
-    return (tmp_path / "make-args").read_text(), output.read_text()
+    return (tmp_path / "review-args").read_text(), output.read_text()
 
 
 def test_review_step_passes_allow_replace_labels_and_records_the_guard_exit(tmp_path):
     args, output = _run_review_step(tmp_path, "documentation allow-replace:batch-prod-01", 3)
-    assert args.splitlines() == ["review", "BASE=origin/main",
-                                 "REVIEW_ARGS=--output review.md --allow-replace batch-prod-01"]
+    assert args.splitlines() == ["-m", "review", "--base", "origin/main",
+                                 "--output", "review.md", "--allow-replace", "batch-prod-01"]
+    # The guard's own exit status reaches the last step (make would have turned it into 2).
     assert output.strip() == "code=3"
 
 
