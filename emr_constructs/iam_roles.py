@@ -77,6 +77,18 @@ class IamGrantError(ConstructInputError):
         super().__init__(f"EmrRoles {construct_path}: {call}", problems, outcome="nothing was granted")
 
 
+def _trust(sid: str, service: str, account_id: str | None = None, source_arn: str | None = None) -> dict:
+    """A trust statement for an AWS service; with ``account_id`` it holds only for calls
+    on behalf of this account and its resources (confused-deputy guard)."""
+    statement = {"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if account_id is not None:
+        statement["Condition"] = {
+            "StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": source_arn},
+        }
+    return statement
+
+
 def partition_of(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"
@@ -174,16 +186,8 @@ class EmrRoles(Construct):
             self, "service-role",
             name=f"{name_prefix}-emr-service",
             description="EMR service role: provisions this purpose's clusters (tip T0)",
-            assume_role_policy=_policy([{
-                "Sid": "EmrAssumesServiceRole",
-                "Effect": "Allow",
-                "Principal": {"Service": "elasticmapreduce.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account_id},
-                    "ArnLike": {"aws:SourceArn": emr_source_arn},
-                },
-            }]),
+            assume_role_policy=_policy([
+                _trust("EmrAssumesServiceRole", "elasticmapreduce.amazonaws.com", account_id, emr_source_arn)]),
             tags=self._tags or None,
         )
         service_attachment = IamRolePolicyAttachment(
@@ -195,12 +199,7 @@ class EmrRoles(Construct):
             self, "instance-role",
             name=f"{name_prefix}-emr-instance",
             description="EMR instance role: what this purpose's cluster nodes may do (tip T0)",
-            assume_role_policy=_policy([{
-                "Sid": "Ec2AssumesInstanceRole",
-                "Effect": "Allow",
-                "Principal": {"Service": f"ec2.amazonaws.com{suffix}"},
-                "Action": "sts:AssumeRole",
-            }]),
+            assume_role_policy=_policy([_trust("Ec2AssumesInstanceRole", f"ec2.amazonaws.com{suffix}")]),
             tags=self._tags or None,
         )
         # EMR rejects an instance profile whose name differs from its role's.
@@ -224,27 +223,10 @@ class EmrRoles(Construct):
                 name=f"{name_prefix}-emr-autoscaling",
                 description="EMR autoscaling role: custom automatic scaling policies (tip T0)",
                 assume_role_policy=_policy([
-                    {
-                        "Sid": "EmrAssumesAutoscalingRole",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "elasticmapreduce.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": account_id},
-                            "ArnLike": {"aws:SourceArn": emr_source_arn},
-                        },
-                    },
-                    {
-                        "Sid": "ApplicationAutoscalingAssumesAutoscalingRole",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "application-autoscaling.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": account_id},
-                            "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:application-autoscaling:"
-                                                         f"{region}:{account_id}:scalable-target/*"},
-                        },
-                    },
+                    _trust("EmrAssumesAutoscalingRole", "elasticmapreduce.amazonaws.com",
+                           account_id, emr_source_arn),
+                    _trust("ApplicationAutoscalingAssumesAutoscalingRole", "application-autoscaling.amazonaws.com",
+                           account_id, f"arn:{self.partition}:application-autoscaling:{region}:{account_id}:scalable-target/*"),
                 ]),
                 tags=self._tags or None,
             )
