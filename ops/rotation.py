@@ -49,6 +49,9 @@ tag; other counts, or      someone resized during the rotation, the     refuse (
 malformed, or --from Y     tag is not ours, or --from contradicts it    to clear the tag
 cluster not WAITING or     unsafe to resize                             refuse (2)
 RUNNING; group missing
+a group ARRESTED or        EMR stopped resizing it; waiting never       refuse (2), print the
+SUSPENDED (any phase       helps                                        command that resets
+before WAIT)                                                            its count once fixed
 =========================  ===========================================  =====================
 
 While waiting (WAIT), every poll re-reads the cluster and both groups and stops with
@@ -165,9 +168,13 @@ def _cli(emr, cluster: Cluster, *args: str) -> str:
     return " ".join(["aws emr", *args, *(["--region", region] if region else [])])
 
 
-def shrink_command(emr, cluster: Cluster, group: Group) -> str:
+def resize_command(emr, cluster: Cluster, group: Group, count: int) -> str:
     return _cli(emr, cluster, "modify-instance-groups", "--cluster-id", cluster.id,
-                "--instance-groups", f"InstanceGroupId={group.id},InstanceCount=0")
+                "--instance-groups", f"InstanceGroupId={group.id},InstanceCount={count}")
+
+
+def shrink_command(emr, cluster: Cluster, group: Group) -> str:
+    return resize_command(emr, cluster, group, 0)
 
 
 def untag_command(emr, cluster: Cluster) -> str:
@@ -205,7 +212,7 @@ def plan_rotation(
         old = pair.by_name(from_group)
         if old.requested == 0:
             raise Refused(f"--from {from_group}: that group is idle ({_describe(old)}); there is nothing to replace.")
-        return _plan_start(cluster, old, pair.other(old), started)
+        return _plan_start(cluster, old, pair.other(old), started, emr)
 
     active = pair.active
     if not active:
@@ -224,26 +231,42 @@ def plan_rotation(
             "(python -m ops status shows instance ages):\n"
             f"  {shrink_command(emr, cluster, pair.a)}\n  {shrink_command(emr, cluster, pair.b)}"
         )
-    return _plan_start(cluster, active[0], pair.other(active[0]), started)
+    return _plan_start(cluster, active[0], pair.other(active[0]), started, emr)
 
 
 def _larger(pair: StaticPair) -> Group:
     return pair.a if pair.a.requested >= pair.b.requested else pair.b
 
 
-def _plan_start(cluster: Cluster, old: Group, new: Group, started: str) -> Plan:
+def _plan_start(cluster: Cluster, old: Group, new: Group, started: str, emr=None) -> Plan:
     target = old.requested
     if new.requested > target:
         raise Refused(
             f"{new.name} already requests more than {old.name} ({_describe(new)}; {_describe(old)}): replacing "
             f"{old.name} by it would change the capacity, not rotate it. Did you mean --from {new.name}?"
         )
-    _require_ready_to_grow(old, new)
+    _require_ready_to_grow(old, new, cluster, emr)
     marker = Marker(old=old.name, new=new.name, target=target, started=started)
     return Plan(cluster=cluster, old=old, new=new, target=target, phase=Phase.START, marker=marker, resumed=False)
 
 
-def _require_ready_to_grow(old: Group, new: Group) -> None:
+def _require_ready_to_grow(old: Group, new: Group, cluster: Cluster, emr=None) -> None:
+    stuck = [g for g in (old, new) if g.state in DEAD_GROUP_STATES]
+    if stuck:
+        # EMR stops resizing an ARRESTED/SUSPENDED group until someone fixes the cause and
+        # sets its count again; waiting would never help, so say what to do instead.
+        fixes = "\n".join(
+            f"  {g.name}: {_describe(g)} ({g.state_reason or 'no reason given'}); after fixing the cause:\n"
+            f"    {resize_command(emr, cluster, g, g.requested)}"
+            for g in stuck
+        )
+        raise Refused(
+            f"refusing to rotate: {', '.join(f'{g.name} is {g.state}' for g in stuck)}, and EMR does not "
+            "resize such a group again on its own. Read the reason (python -m ops status, or the "
+            "console's instance group details), fix its cause (bootstrap failure, bid, instance type or "
+            "quota), then set the group's count again, which makes EMR resume it:\n"
+            f"{fixes}\nRun this command again once the group is RUNNING."
+        )
     problems = []
     if not old.settled:
         problems.append(
@@ -274,7 +297,7 @@ def _plan_resume(cluster: Cluster, pair: StaticPair, tag: str, emr) -> Plan:
     counts = (old.requested, new.requested)
     common = dict(cluster=cluster, old=old, new=new, target=target, marker=marker, resumed=True)
     if old.requested == target and new.requested < target:
-        _require_ready_to_grow(old, new)
+        _require_ready_to_grow(old, new, cluster, emr)
         return Plan(phase=Phase.GROW, **common)
     if counts == (target, target):
         done = new.running >= target and new.state == "RUNNING"

@@ -392,3 +392,28 @@ def test_from_contradicting_a_rotation_in_progress_is_refused():
     result = rotate(sim, "--yes", "--from", "b")
     assert result.code == EXIT_REFUSED
     assert "contradicts the rotation in progress" in result.err
+
+
+# --- a group EMR has stopped resizing (ARRESTED/SUSPENDED) -----------------------------
+
+
+def test_arrested_idle_group_is_refused_with_how_to_resume_it_not_told_to_wait():
+    sim = SimulatedEmr(target=TARGET)
+    sim.force_state(B, "ARRESTED")  # e.g. the last grow failed its bootstrap actions
+    result = rotate(sim, "--yes")
+    assert result.code == EXIT_REFUSED
+    assert f"{B} is ARRESTED" in result.err
+    assert "Wait until both settle" not in result.err
+    assert f"InstanceGroupId={sim.group(B).id},InstanceCount=0" in result.err
+    assert sim.mutations() == []
+
+
+def test_suspended_old_group_mid_rotation_is_refused_with_its_current_count_to_reset():
+    sim = SimulatedEmr(target=TARGET)
+    sim.tags[ROTATION_TAG] = f"from={A} to={B} target={TARGET} started=2026-11-20T09:00:00Z"
+    sim.force_state(A, "SUSPENDED")
+    result = rotate(sim, "--yes")
+    assert result.code == EXIT_REFUSED
+    assert f"{A} is SUSPENDED" in result.err
+    assert f"InstanceGroupId={sim.group(A).id},InstanceCount={TARGET}" in result.err
+    assert sim.mutations() == []
