@@ -29,6 +29,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # S3 bucket naming rules (general purpose buckets), without the dotted variants: dots
 # break virtual-hosted TLS and are never needed here.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_ANY_AZ = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d(-[a-z]+-\d+)?[a-z]$")
 
 
 class SettingsError(ValueError):
@@ -109,6 +110,32 @@ _SUBNET_KEYS = {"id", "cidr", "availability_zone"}
 _BUCKET_KEYS = {"logs", "bootstrap_assets", "data"}
 _STATE_KEYS = {"bucket"}
 
+_BUCKET_RULE = "an S3 bucket name: 3-63 lower-case letters, digits and '-', no dots"
+_CIDR_RULE = "an IPv4 CIDR block with no host bits set, e.g. 10.20.0.0/16"
+# What each key holds, by its place in the file ("table.key"); a missing key's message
+# says what to write, as a wrong value's does.
+_EXPECTED = {
+    "name": "lower-case letters, digits and '-', starting with a letter, at most 31 characters",
+    "region": "an AWS region code such as ap-northeast-2",
+    "account_id": "twelve digits",
+    "vpc_id": "vpc- followed by 8 or 17 hexadecimal digits",
+    "vpc_cidr": _CIDR_RULE,
+    "private_subnets": "one or more [[private_subnets]] tables with id, cidr and availability_zone",
+    "admin_cidrs": "a non-empty list of IPv4 CIDR blocks (who may SSH to the masters)",
+    "office_cidrs": "a non-empty list of IPv4 CIDR blocks (who may open the web UIs)",
+    "buckets": "a [buckets] table with logs, bootstrap_assets and data",
+    "private_subnets.id": "subnet- followed by 8 or 17 hexadecimal digits",
+    "private_subnets.cidr": _CIDR_RULE + ", inside vpc_cidr",
+    "private_subnets.availability_zone": "an availability zone of the region, e.g. ap-northeast-2a",
+    "buckets.logs": _BUCKET_RULE,
+    "buckets.bootstrap_assets": _BUCKET_RULE,
+    "buckets.data": _BUCKET_RULE,
+    "state.bucket": _BUCKET_RULE,
+    "fixed_ips.mode": "one of eni, cidr",
+    "fixed_ips.subnet": "the id of one of the private_subnets",
+    "fixed_ips.masters": 'a table of cluster name = "IP"',
+}
+
 
 class _Collector:
     def __init__(self) -> None:
@@ -126,8 +153,10 @@ class _Collector:
             self.problems.append(
                 f"{prefix}{key}: unknown key; allowed keys here are {', '.join(sorted(known))}"
             )
+        table_name = re.sub(r"\[\d+\]$", "", where)
         for key in sorted(known - optional - set(table)):
-            self.problems.append(f"{prefix}{key}: missing; add it to the file")
+            expected = _EXPECTED[f"{table_name}.{key}" if table_name else key]
+            self.problems.append(f"{prefix}{key}: missing; add it to the file: {expected}")
         return table
 
     def string(self, key: str, value: Any, pattern: re.Pattern, allowed: str) -> str | None:
@@ -146,7 +175,7 @@ class _Collector:
                 raise ValueError
             return ipaddress.IPv4Network(value, strict=True)
         except ValueError:
-            self.add(key, value, "expected an IPv4 CIDR block with no host bits set, e.g. 10.20.0.0/16")
+            self.add(key, value, f"expected {_CIDR_RULE}")
             return None
 
     def cidr_list(self, key: str, value: Any) -> tuple[str, ...]:
@@ -155,7 +184,7 @@ class _Collector:
         if not isinstance(value, list) or not value:
             self.add(key, value, "expected a non-empty list of IPv4 CIDR blocks")
             return ()
-        out = []
+        first_index: dict[str, int] = {}
         for i, item in enumerate(value):
             net = self.network(f"{key}[{i}]", item)
             if net is None:
@@ -163,8 +192,13 @@ class _Collector:
             if net.prefixlen == 0:
                 self.add(f"{key}[{i}]", item, "the whole internet is never allowed; name the office or VPN range")
                 continue
-            out.append(str(net))
-        return tuple(out)
+            if str(net) in first_index:
+                # Each block becomes one security-group rule per port and EC2 refuses a
+                # duplicate rule: say so here, naming the key, not later in a construct.
+                self.add(f"{key}[{i}]", item, f"already listed as {key}[{first_index[str(net)]}]; list each block once")
+                continue
+            first_index[str(net)] = i
+        return tuple(first_index)
 
 
 def load_settings(path: str | os.PathLike) -> Settings:
@@ -195,22 +229,38 @@ def parse_settings(raw: dict, source: str) -> Settings:
         c.add("private_subnets", raw_subnets, "expected one or more [[private_subnets]] tables")
         raw_subnets = []
     seen_ids: set[str] = set()
+    seen_nets: list[tuple[int, ipaddress.IPv4Network]] = []
+    subnet_cidrs: dict[str, ipaddress.IPv4Network] = {}
     for i, sub in enumerate(raw_subnets or []):
         where = f"private_subnets[{i}]"
         sub = c.keys(where, sub, _SUBNET_KEYS)
         sid = c.string(f"{where}.id", sub.get("id"), _SUBNET_ID, "subnet- followed by 8 or 17 hexadecimal digits")
         net = c.network(f"{where}.cidr", sub.get("cidr"))
         az = sub.get("availability_zone")
-        if "availability_zone" in sub and (not isinstance(az, str) or (region and not az.startswith(region))):
-            c.add(f"{where}.availability_zone", az, f"an availability zone of region {region}, e.g. {region}a")
+        # <region><letter>, or a Local Zone <region>-<zone group>-<n><letter>.
+        az_pattern = re.compile(rf"^{re.escape(region or '')}(-[a-z]+-\d+)?[a-z]$") if region else _ANY_AZ
+        if "availability_zone" in sub and (not isinstance(az, str) or not az_pattern.match(az)):
+            allowed = f"an availability zone of region {region}, e.g. {region}a" if region \
+                else "an availability zone such as ap-northeast-2a"
+            c.add(f"{where}.availability_zone", az, allowed)
             az = None
         if net is not None and vpc_net is not None and not net.subnet_of(vpc_net):
             c.add(f"{where}.cidr", str(net), f"must lie inside vpc_cidr {vpc_net}")
             net = None
+        if net is not None:
+            clash = next(((j, other) for j, other in seen_nets if net.overlaps(other)), None)
+            if clash is not None:
+                c.add(f"{where}.cidr", str(net), f"overlaps private_subnets[{clash[0]}].cidr {clash[1]}; "
+                      "subnets of one VPC never overlap: check for a copied line")
+                net = None
+            else:
+                seen_nets.append((i, net))
         if sid is not None and sid in seen_ids:
             c.add(f"{where}.id", sid, "each subnet is listed once")
         if sid is not None:
             seen_ids.add(sid)
+            if net is not None:
+                subnet_cidrs.setdefault(sid, net)
         if sid and net and az:
             subnets.append(Subnet(id=sid, cidr=str(net), availability_zone=az))
 
@@ -222,7 +272,7 @@ def parse_settings(raw: dict, source: str) -> Settings:
         table = c.keys("buckets", raw["buckets"], _BUCKET_KEYS)
         values = {
             key: c.string(f"buckets.{key}", table.get(key), _BUCKET,
-                          "an S3 bucket name: 3-63 lower-case letters, digits and '-', no dots")
+                          _BUCKET_RULE)
             for key in sorted(_BUCKET_KEYS)
         }
         if all(values.values()):
@@ -232,7 +282,7 @@ def parse_settings(raw: dict, source: str) -> Settings:
     if "state" in raw:
         table = c.keys("state", raw["state"], _STATE_KEYS)
         state_bucket = c.string("state.bucket", table.get("bucket"), _BUCKET,
-                                "an S3 bucket name: 3-63 lower-case letters, digits and '-', no dots")
+                                _BUCKET_RULE)
 
     fixed_ips = None
     if "fixed_ips" in raw:
@@ -249,12 +299,18 @@ def parse_settings(raw: dict, source: str) -> Settings:
             if not isinstance(masters, dict) or not masters:
                 c.add("fixed_ips.masters", masters, 'a table of cluster name = "IP", e.g. "spark-batch-production-01" = "10.20.1.10"')
             else:
+                subnet_net = subnet_cidrs.get(subnet_id) if isinstance(subnet_id, str) else None
                 for cluster, ip in masters.items():
+                    inside = f"an IPv4 address inside fixed_ips.subnet{f' ({subnet_net})' if subnet_net else ''}"
                     try:
-                        ipaddress.IPv4Address(ip)
-                        pairs.append((cluster, ip))
+                        address = ipaddress.IPv4Address(ip)
                     except (ValueError, TypeError):
-                        c.add(f"fixed_ips.masters.{cluster}", ip, "an IPv4 address inside fixed_ips.subnet")
+                        c.add(f"fixed_ips.masters.{cluster}", ip, inside)
+                        continue
+                    if subnet_net is not None and address not in subnet_net:
+                        c.add(f"fixed_ips.masters.{cluster}", ip, inside)
+                        continue
+                    pairs.append((cluster, ip))
         if not c.problems:
             fixed_ips = FixedIpSettings(mode=mode, subnet_id=subnet_id, masters=tuple(pairs))
 

@@ -81,7 +81,7 @@ def test_unknown_and_missing_keys_are_all_reported(tmp_path):
     text = GOOD.replace('account_id = "210987654321"\n', "").replace("[buckets]", 'colour = "blue"\n[buckets]')
     text = text.replace('data = "prod-data-lake"', 'data = "prod-data-lake"\nlog = "typo"')
     found, message = problems(tmp_path, text)
-    assert "account_id: missing; add it to the file" in found
+    assert "account_id: missing; add it to the file: twelve digits" in found
     assert any(p.startswith("private_subnets[0].colour: unknown key") for p in found)
     assert any(p.startswith("buckets.log: unknown key") for p in found)
     assert len(found) == 3
@@ -161,4 +161,62 @@ def test_fixed_ips_subnet_mode_and_address_are_checked(tmp_path):
         "fixed_ips.mode = 'elastic': one of eni, cidr",
         "fixed_ips.subnet = 'subnet-0fffffffffffffff0': one of the private_subnets ids (subnet-0123456789abcdef0)",
         "fixed_ips.masters.spark-batch-production-01 = '10.40.1.300': an IPv4 address inside fixed_ips.subnet",
+    ]
+
+
+def test_every_missing_key_says_what_to_write(tmp_path):
+    text = 'state = {}\nfixed_ips = {}\nbuckets = {}\n[[private_subnets]]\n'
+    found, _ = problems(tmp_path, text)
+    missing = [p for p in found if ": missing; add it to the file: " in p]
+    assert len(missing) == len(found) == 17
+    assert "private_subnets[0].cidr: missing; add it to the file: an IPv4 CIDR block with no host bits set, " \
+        "e.g. 10.20.0.0/16, inside vpc_cidr" in found
+    assert "state.bucket: missing; add it to the file: an S3 bucket name: 3-63 lower-case letters, digits " \
+        "and '-', no dots" in found
+    assert all(p.split(": missing; add it to the file: ")[1].strip() for p in missing)
+
+
+def test_availability_zone_needs_its_zone_letter(tmp_path):
+    found, _ = problems(tmp_path, GOOD.replace('"ap-northeast-2a"', '"ap-northeast-2"'))
+    assert found == [
+        "private_subnets[0].availability_zone = 'ap-northeast-2': an availability zone of region "
+        "ap-northeast-2, e.g. ap-northeast-2a"
+    ]
+
+
+def test_local_zone_of_the_region_is_accepted(tmp_path):
+    text = GOOD.replace('region = "ap-northeast-2"', 'region = "us-west-2"').replace(
+        '"ap-northeast-2a"', '"us-west-2-lax-1a"')
+    assert load_settings(write(tmp_path, text)).subnet().availability_zone == "us-west-2-lax-1a"
+
+
+def test_a_cidr_listed_twice_is_refused_with_both_positions(tmp_path):
+    found, _ = problems(tmp_path, GOOD.replace(
+        'office_cidrs = ["192.168.0.0/20"]', 'office_cidrs = ["192.168.0.0/20", "10.1.0.0/16", "192.168.0.0/20"]'))
+    assert found == [
+        "office_cidrs[2] = '192.168.0.0/20': already listed as office_cidrs[0]; list each block once"
+    ]
+
+
+SECOND_SUBNET = """
+[[private_subnets]]
+id = "subnet-0123456789abcdef1"
+cidr = "10.40.1.128/25"
+availability_zone = "ap-northeast-2c"
+"""
+
+
+def test_overlapping_private_subnets_are_refused(tmp_path):
+    found, _ = problems(tmp_path, GOOD.replace("[buckets]", SECOND_SUBNET + "\n[buckets]"))
+    assert found == [
+        "private_subnets[1].cidr = '10.40.1.128/25': overlaps private_subnets[0].cidr 10.40.1.0/24; "
+        "subnets of one VPC never overlap: check for a copied line"
+    ]
+
+
+def test_fixed_master_ip_outside_its_subnet_names_the_key_and_the_subnet(tmp_path):
+    found, _ = problems(tmp_path, (GOOD + FIXED).replace('"10.40.1.16"', '"10.40.2.16"'))
+    assert found == [
+        "fixed_ips.masters.spark-batch-production-01 = '10.40.2.16': an IPv4 address inside "
+        "fixed_ips.subnet (10.40.1.0/24)"
     ]
