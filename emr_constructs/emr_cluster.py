@@ -748,15 +748,16 @@ class EmrCluster(Construct):
 
     # -- hooks ------------------------------------------------------------------------
 
-    def add_bootstrap_action(self, action: BootstrapAction) -> None:
-        """Append a bootstrap action (run after those already added) and grant the
-        instance role read on its object. Changing the list replaces the cluster."""
+    def add_bootstrap_action(self, action: BootstrapAction, *, first: bool = False) -> None:
+        """Append a bootstrap action (run after those already added; with ``first=True``
+        run before all of them) and grant the instance role read on its object. Changing
+        the list replaces the cluster."""
         if not isinstance(action, BootstrapAction):
             raise EmrConfigError(f"EmrCluster {self.name!r}", [f"bootstrap action {action!r}: expected a BootstrapAction"])
         if any(a.name == action.name for a in self._bootstrap_actions):
             raise EmrConfigError(f"EmrCluster {self.name!r}",
                                  [f"bootstrap action name {action.name!r} is already used on this cluster"])
-        self._bootstrap_actions.append(action)
+        self._bootstrap_actions.insert(0 if first else len(self._bootstrap_actions), action)
         self.roles.grant_bootstrap_read(action.bucket, action.grant_prefix)
         self.resource.put_bootstrap_action([
             EmrClusterBootstrapAction(name=a.name, path=a.s3_path, args=list(a.args) or None)
@@ -789,7 +790,9 @@ class EmrCluster(Construct):
         """Give the master the fixed private IP ``ip`` (guide tip T4).
 
         ``action`` runs ``assign_private_ip.py`` with the IP (and, in ``eni`` mode, the
-        reservation interface). The instance role may then find who holds the address
+        reservation interface). It runs before every other bootstrap action: EMR runs them
+        in order and stops at the first failure, so no other action runs on a master that
+        will not get its address, and later actions may rely on it. The instance role may then find who holds the address
         (``ec2:DescribeNetworkInterfaces``, which has no resource-level permissions) and
         assign it to an interface of the cluster's subnet only (``ec2:Subnet``). The
         cluster is tagged ``fixed-private-ip`` (read by ``ops status``), its UI outputs
@@ -800,7 +803,7 @@ class EmrCluster(Construct):
         problem = three_master_problem(self.name, self.spec.master.instance_count)
         if problem:
             raise EmrConfigError(f"EmrCluster {self.name!r}", [problem])
-        self.add_bootstrap_action(action)
+        self.add_bootstrap_action(action, first=True)
         self.roles.add_statement(
             sid="FixedIpFindHolder", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])
         self.roles.add_statement(

@@ -215,3 +215,21 @@ def test_tag_script_may_only_write_the_name_tag_of_this_purposes_emr_nodes(synth
         "ForAllValues:StringEquals": {"aws:TagKeys": ["Name"]},
     }
     assert not any("ec2:DeleteTags" in s["Action"] for s in statements.values())
+
+
+def test_fixed_ip_script_runs_before_the_clusters_own_bootstrap_actions(synth_stack, settings):
+    # EMR runs bootstrap actions in order and stops at the first failure: the address must
+    # be in place (or the cluster stopped) before any other action runs on the master.
+    from emr_constructs.emr_cluster import ClusterSpec, InstanceGroupSpec
+    from stacks.purpose import PurposeStack
+
+    def with_own_action(stack):
+        stack.add_cluster(ClusterSpec(
+            name="spark-batch-production-01", release_label="emr-7.5.0", applications=("Hadoop", "Spark"),
+            master=InstanceGroupSpec("m5.xlarge"), core=InstanceGroupSpec("r5.xlarge", instance_count=2),
+            bootstrap_actions=(stack.bootstrap.action("tag_instance_role.py", name="own-action"),),
+        ), tag_node_roles=False)
+
+    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(with_own_action,)))
+    actions = doc["resource"]["aws_emr_cluster"]["spark-batch-production-01"]["bootstrap_action"]
+    assert [a["name"] for a in actions] == ["assign_private_ip", "own-action"]
