@@ -331,7 +331,7 @@ class EmrSecurityGroups(Construct):
 
     # Rules whose peer is a CIDR block are aws_vpc_security_group_{ingress,egress}_rule (one
     # rule per resource, with its own id). Rules whose peer is a security group are
-    # aws_security_group_rule with source_security_group_id: checkov 3.2 ignores the newer
+    # aws_security_group_rule with source_security_group_id: checkov 3.1 ignores the newer
     # resource's referenced_security_group_id and reports such a rule as open to 0.0.0.0/0
     # (CKV_AWS_24, 25, 260, 277); skipping those checks suite-wide would hide real findings,
     # and checkov offers no per-resource skip in Terraform JSON. Both resource types are
