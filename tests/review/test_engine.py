@@ -230,3 +230,15 @@ def test_backend_path_inside_the_tree_is_not_a_change(tree_paths, reported):
 
     plan = diff(side("b", "/tmp/a", tree_paths[0]), side("h", "/work/x", tree_paths[1]))
     assert bool(plan.stacks[0].settings) is reported
+
+
+def test_dropping_protection_in_the_change_that_replaces_the_cluster_still_trips_the_guard():
+    # Protection is read from the base: a PR cannot unprotect and replace in one step.
+    head = _base()
+    cluster = head["resource"]["aws_emr_cluster"]["stream-prod-01"]
+    cluster["release_label"] = "emr-7.2.0"
+    cluster["termination_protection"] = False
+    del cluster["lifecycle"]
+    review = _review({"s": _base()}, {"s": head})
+    assert review.blocked
+    assert "protected cluster `stream-prod-01`" in review.markdown
