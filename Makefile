@@ -42,10 +42,14 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-fund --no-audit --loglevel=error
 	@touch $@
 
+# Output folder of `make synth`. Not emptied first: the cdktf CLI removes stack folders
+# that are no longer synthesized, and a run stopped by bad settings keeps the last good
+# output (and any `terraform init` done in it).
+CDKTF_OUT ?= cdktf.out
+
 synth: deps
-	rm -rf cdktf.out
-	cdktf synth
-	@ls cdktf.out/stacks
+	cdktf synth --output $(CDKTF_OUT)
+	@ls $(CDKTF_OUT)/stacks
 
 test: deps
 	.venv/bin/python -m pytest

@@ -92,3 +92,26 @@ def test_construct_level_problems_also_stop_the_app_with_exit_2(tmp_path):
     assert "fixed_ips.masters.service-presto-09 = '10.20.1.18': no stack defines a cluster named" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_make_synth_with_bad_settings_keeps_the_previous_output(tmp_path):
+    """The README's switch (`EMR_CDKTF_ENV=... make synth`) with a broken file: make fails
+    with the settings problem and the last good cdktf.out (and its terraform init) stays."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text((ROOT / "environments" / "example.toml").read_text().replace(
+        'admin_cidrs = ["10.20.250.0/28"]', 'admin_cidrs = ["0.0.0.0/0"]'))
+    out = tmp_path / "out"
+    previous = out / "stacks" / "spark-batch"
+    (previous / ".terraform").mkdir(parents=True)
+    (previous / "cdk.tf.json").write_text("{}")
+    plan = subprocess.run(["make", "-n", "synth", f"CDKTF_OUT={out}"], cwd=ROOT, env=user_env(),
+                          capture_output=True, text=True, timeout=60).stdout
+    assert f"cdktf synth --output {out}" in plan and "rm -rf" not in plan, plan
+    result = subprocess.run(
+        ["make", "-s", "synth", f"CDKTF_OUT={out}"],
+        cwd=ROOT, env=user_env(EMR_CDKTF_ENV=str(bad)), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode != 0
+    assert "admin_cidrs[0] = '0.0.0.0/0'" in result.stdout + result.stderr
+    assert (previous / "cdk.tf.json").read_text() == "{}"
+    assert (previous / ".terraform").is_dir()
