@@ -130,6 +130,12 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
     out = []
     for sid in sorted(set(before_by_id) | set(after_by_id)):
         before, after = before_by_id.get(sid), after_by_id.get(sid)
+        # A cluster that stops (or starts) running an object which itself stays as it is
+        # changes the cluster, not the script: pair it with its unchanged self.
+        if before and not after:
+            after = head_objects.get((before.bucket, before.key))
+        if after and not before:
+            before = base_objects.get((after.bucket, after.key))
         if before and after and before.key == after.key and before.text() == after.text():
             continue
         if not ((before and (before.bucket, before.key) in used_base) or

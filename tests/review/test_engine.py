@@ -242,3 +242,20 @@ def test_dropping_protection_in_the_change_that_replaces_the_cluster_still_trips
     review = _review({"s": _base()}, {"s": head})
     assert review.blocked
     assert "protected cluster `stream-prod-01`" in review.markdown
+
+
+def _with_script(doc, *, cluster=True):
+    doc["resource"]["aws_s3_object"] = {"bootstrap_tag": {
+        "bucket": "assets", "key": "bootstrap/s/tag-0123456789abcdef.py", "source": "assets/tag.py"}}
+    if cluster:
+        doc["resource"]["aws_emr_cluster"]["dev-01"] = {
+            **copy.deepcopy(CLUSTER), "name": "dev-01", "termination_protection": False, "lifecycle": {},
+            "bootstrap_action": [{"name": "tag", "path": "s3://assets/${aws_s3_object.bootstrap_tag.key}"}],
+        }
+    return doc
+
+
+def test_removing_the_only_cluster_of_an_unchanged_script_is_not_a_script_change():
+    review = _review({"s": _with_script(_base())}, {"s": _with_script(_base(), cluster=False)})
+    assert [c.address for c in review.plan.stacks[0].changes] == ["aws_emr_cluster.dev-01"]
+    assert "### Bootstrap scripts" not in review.markdown
