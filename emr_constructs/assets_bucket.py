@@ -33,6 +33,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from emr_constructs.errors import ConstructInputError
+
 
 class AssetsBucket(Construct):
     """A private, versioned, encrypted bucket.
@@ -43,8 +45,11 @@ class AssetsBucket(Construct):
       access_log_prefix: key prefix for those logs; default ``s3-access/<bucket_name>/``.
       noncurrent_version_days: days an overwritten version is kept; default 90.
 
-    Attributes: ``bucket_name``, ``bucket_arn``, ``bucket`` (the S3Bucket resource, for
+    Attributes: ``bucket_name``, ``bucket_arn`` (a token: the bucket resource's ARN, so
+    the partition is right in every region), ``bucket`` (the S3Bucket resource, for
     dependencies).
+
+    Raises ConstructInputError when ``noncurrent_version_days`` is below 1.
     """
 
     def __init__(
@@ -58,14 +63,15 @@ class AssetsBucket(Construct):
         noncurrent_version_days: int = 90,
     ) -> None:
         super().__init__(scope, id)
-        if noncurrent_version_days < 1:
-            raise ValueError(
-                f"AssetsBucket {id}: noncurrent_version_days = {noncurrent_version_days!r}; "
-                "must be at least 1"
-            )
+        if isinstance(noncurrent_version_days, bool) or not isinstance(noncurrent_version_days, int) \
+                or noncurrent_version_days < 1:
+            raise ConstructInputError(f"AssetsBucket {self.node.path}", [
+                f"noncurrent_version_days = {noncurrent_version_days!r}: a whole number of days, at least 1"])
         self.bucket = S3Bucket(self, "bucket", bucket=bucket_name)
         self.bucket_name = bucket_name
-        self.bucket_arn = f"arn:aws:s3:::{bucket_name}"
+        # The resource's own ARN, not "arn:aws:s3:::<name>": that is wrong in aws-cn and
+        # aws-us-gov regions, which the environment settings accept.
+        self.bucket_arn: str = self.bucket.arn
         bucket_id = self.bucket.id
 
         S3BucketPublicAccessBlock(

@@ -85,3 +85,27 @@ def test_bootstrap_bucket_expires_old_versions_and_aborts_stale_uploads(synth):
     assert rule["filter"] == [{}]
     assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
     assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+
+
+def test_bootstrap_bucket_policy_names_the_bucket_resources_own_arn(synth):
+    """The ARN comes from the bucket resource, so it carries the right partition in every
+    region (a literal 'arn:aws:s3:::' would be wrong in aws-cn and aws-us-gov)."""
+    (logical,) = synth.resources("foundation", "aws_s3_bucket")
+    (deny,) = json.loads(_one(synth, "aws_s3_bucket_policy")["policy"])["Statement"]
+    arn = f"${{aws_s3_bucket.{logical}.arn}}"
+    assert deny["Resource"] == [arn, f"{arn}/*"]
+
+
+def test_assets_bucket_refuses_a_retention_below_one_day():
+    import pytest
+    from cdktf import TerraformStack, Testing
+
+    from emr_constructs.assets_bucket import AssetsBucket
+    from emr_constructs.errors import ConstructInputError
+
+    stack = TerraformStack(Testing.app(), "bucket-test")
+    with pytest.raises(ConstructInputError) as err:
+        AssetsBucket(stack, "assets", bucket_name="example-assets", access_log_bucket="example-logs",
+                     noncurrent_version_days=0)
+    assert "noncurrent_version_days = 0: a whole number of days, at least 1" in str(err.value)
+    assert not [c for c in stack.node.find_all() if type(c).__name__ == "S3Bucket"]
