@@ -65,6 +65,8 @@ _SID = re.compile(r"^[A-Za-z0-9]+$")
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[^/]*)")
+# S3 resources in a named region and account (access points, Object Lambda, Outposts).
+_S3_REGIONAL_ARN = re.compile(r"^arn:aws[a-z-]*:s3[a-z-]*:[a-z0-9-]+:\d{12}:[^*?]")
 # e.g. StringEquals, ArnLikeIfExists, ForAllValues:StringEquals
 _CONDITION_OPERATOR = re.compile(r"^(ForAllValues:|ForAnyValue:)?[A-Za-z]+$")
 
@@ -483,6 +485,10 @@ def _statement_problems(statement: Mapping[str, Any]) -> list[str]:
                                                  or not m.group("bucket")):
             problems.append(f"{sid}: resource {resource!r}: a wildcard bucket is never granted; "
                             "name the bucket")
+        elif s3_actions and not m and not _S3_REGIONAL_ARN.match(resource) and not Token.is_unresolved(resource):
+            # e.g. 'arn:*:s3:::*', 'arn:aws:s3:*:*:*' or 'arn:aws:*': every bucket under another spelling.
+            problems.append(f"{sid}: S3 action(s) {', '.join(s3_actions)} on resource {resource!r}: S3 actions "
+                            "are granted only on ARNs that name a bucket, arn:aws:s3:::<bucket>[/<key prefix>]")
     conditions = statement.get("Condition")
     if conditions is not None:
         if not isinstance(conditions, Mapping) or not all(

@@ -357,3 +357,27 @@ def test_refuses_bad_constructor_inputs():
         _roles_stack(Testing.app(), name_prefix="x" * 49, account_id="1234")
     message = str(err.value)
     assert "name_prefix = 'xxxxxxxxx" in message and "account_id = '1234': twelve digits" in message
+
+
+@pytest.mark.parametrize("resource", ["arn:*:s3:::*", "arn:aws:s3:*:*:*", "arn:aws:*", "arn:*"])
+def test_refuses_an_s3_action_on_every_bucket_spelled_another_way(resource):
+    message = refused(lambda r: r.add_statement(sid="ReadAnything", actions=["s3:GetObject"], resources=[resource]))
+    assert f"S3 action(s) s3:GetObject on resource {resource!r}: S3 actions are granted only on ARNs " \
+        "that name a bucket" in message
+
+
+def test_s3_actions_on_a_named_access_point_or_a_bucket_token_are_granted(synth_stack):
+    from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+
+    access_point = "arn:aws:s3:ap-northeast-2:123456789012:accesspoint/reference-data/object/*"
+
+    def build(app):
+        stack = _roles_stack(app)
+        bucket = S3Bucket(stack, "scratch", bucket="example-scratch")
+        stack.roles.add_statement(sid="ReadReferenceAccessPoint", actions=["s3:GetObject"], resources=[access_point])
+        stack.roles.add_statement(sid="WriteScratch", actions=["s3:PutObject"], resources=[f"{bucket.arn}/*"])
+        return stack
+
+    statements = _statements(synth_stack(build))
+    assert statements["ReadReferenceAccessPoint"]["Resource"] == [access_point]
+    assert statements["WriteScratch"]["Resource"] == ["${aws_s3_bucket.scratch.arn}/*"]
