@@ -214,6 +214,9 @@ def _rule_problems(where: str, rule: object) -> list[str]:
                         f"{rule.source_security_group_id!r}: give exactly one of the two")
     elif rule.cidr is not None:
         try:
+            # ip_network() also takes an int (10 -> 0.0.0.10/32): only text is a CIDR here.
+            if not isinstance(rule.cidr, str):
+                raise TypeError(rule.cidr)
             net = ipaddress.ip_network(rule.cidr, strict=True)
         except (ValueError, TypeError):
             problems.append(f"{label}: cidr = {rule.cidr!r}: expected an IPv4 or IPv6 CIDR block with "

@@ -332,3 +332,8 @@ def test_reports_every_problem_at_once():
     for part in ("vpc_id = 'vpc-nothex'", "master_ingress[0]", "master_ingress[1] (''): description is empty",
                  "master_ingress[1] (''): from_port = 99999", "slave_ingress[0]"):
         assert part in message
+
+
+def test_refuses_a_cidr_that_is_not_text():
+    # ipaddress would read the number 10 as 0.0.0.10/32; a typo must not become a rule.
+    assert "cidr = 10: expected an IPv4 or IPv6 CIDR block" in refused(master_ingress=[_rule(cidr=10)])
