@@ -1,9 +1,10 @@
 """On-demand price table and Spot bid prices (guide tip "bid price", T8).
 
 Pure Python: no cdktf import, so the ops command (``ops prices refresh``) reads and
-rewrites the same table the stacks use. The table is a checked-in JSON file with its
-source and retrieval date; prices are kept as decimal strings so no float rounding creeps
-into a bid.
+rewrites the same table the stacks use. The table is a checked-in JSON file in which every
+price carries its source (a key of ``sources``) and retrieval date, so a refresh of one
+region or a few types never re-dates the rest; prices are kept as decimal strings so no
+float rounding creeps into a bid.
 
 Bid price = on-demand price x factor (default 0.8), rounded to cents half-up on the exact
 decimal product (r5.xlarge 0.304 x 0.8 = 0.2432 -> "0.24"; 0.125 x 1 -> "0.13"). This is
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
@@ -32,10 +33,13 @@ class PriceError(ValueError):
 
 @dataclass(frozen=True)
 class InstancePrice:
-    """Hourly USD prices of one instance type in one region."""
+    """Hourly USD prices of one instance type in one region, with where and when they were
+    read: ``source`` is a key of ``PriceTable.sources``, ``retrieved`` an ISO date."""
 
     ec2: Decimal
     emr: Decimal
+    source: str = ""
+    retrieved: str = ""
 
     @property
     def total(self) -> Decimal:
@@ -44,9 +48,11 @@ class InstancePrice:
 
 @dataclass(frozen=True)
 class PriceTable:
-    source: str
-    retrieved: str
+    """On-demand prices per region and instance type. Every price carries its own source
+    and date, so refreshing one region (or a few types) never re-dates the others."""
+
     currency: str
+    sources: Mapping[str, str] = field(default_factory=dict)
     prices: Mapping[str, Mapping[str, InstancePrice]] = field(default_factory=dict)
 
     def price(self, region: str, instance_type: str) -> InstancePrice:
@@ -61,10 +67,16 @@ class PriceTable:
             )
         return by_type[instance_type]
 
-    def with_prices(self, region: str, prices: Mapping[str, InstancePrice], *, source: str, retrieved: str) -> "PriceTable":
+    def with_prices(self, region: str, prices: Mapping[str, InstancePrice], *, source_key: str, source: str,
+                    retrieved: str) -> "PriceTable":
+        """A copy with ``prices`` for ``region`` replaced, each stamped with the source and date."""
         merged = {r: dict(t) for r, t in self.prices.items()}
-        merged.setdefault(region, {}).update(prices)
-        return PriceTable(source=source, retrieved=retrieved, currency=self.currency, prices=merged)
+        merged.setdefault(region, {}).update({
+            itype: replace(p, source=source_key, retrieved=retrieved) for itype, p in prices.items()
+        })
+        used = {p.source for by_type in merged.values() for p in by_type.values()}
+        sources = {k: v for k, v in {**self.sources, source_key: source}.items() if k in used}
+        return PriceTable(currency=self.currency, sources=sources, prices=merged)
 
 
 def _decimal(value, where: str) -> Decimal:
@@ -83,22 +95,29 @@ def load_price_table(path: str | os.PathLike | None = None) -> PriceTable:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise PriceError(f"cannot read price table {path}: {exc}") from None
-    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("source", "retrieved")):
-        raise PriceError(f"price table {path}: expected a JSON object with string 'source' and 'retrieved'")
+    shape = (f"price table {path}: expected {{'currency', 'sources': {{key: description}}, 'prices': "
+             "{region: {instance type: {ec2, emr, source, retrieved}}}}")
+    if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict) or not isinstance(raw.get("prices"), dict):
+        raise PriceError(shape)
+    sources = raw["sources"]
     try:
         prices = {
             region: {
                 itype: InstancePrice(
                     ec2=_decimal(p.get("ec2"), f"{region}.{itype}.ec2"),
                     emr=_decimal(p.get("emr"), f"{region}.{itype}.emr"),
+                    source=p["source"], retrieved=p["retrieved"],
                 )
                 for itype, p in by_type.items()
             }
-            for region, by_type in raw.get("prices", {}).items()
+            for region, by_type in raw["prices"].items()
         }
-    except AttributeError:
-        raise PriceError(f"price table {path}: 'prices' must map region -> instance type -> {{ec2, emr}}") from None
-    return PriceTable(source=raw["source"], retrieved=raw["retrieved"], currency=raw.get("currency", "USD"), prices=prices)
+    except (AttributeError, KeyError, TypeError):
+        raise PriceError(shape) from None
+    unknown = sorted({p.source for t in prices.values() for p in t.values()} - set(sources))
+    if unknown:
+        raise PriceError(f"price table {path}: prices name sources not described under 'sources': {', '.join(unknown)}")
+    return PriceTable(currency=raw.get("currency", "USD"), sources=sources, prices=prices)
 
 
 def dump_price_table(table: PriceTable, path: str | os.PathLike | None = None) -> Path:
@@ -106,11 +125,13 @@ def dump_price_table(table: PriceTable, path: str | os.PathLike | None = None) -
     so a failed refresh never leaves a half-written table."""
     path = Path(path or PRICE_TABLE_PATH)
     doc = {
-        "source": table.source,
-        "retrieved": table.retrieved,
         "currency": table.currency,
+        "sources": dict(sorted(table.sources.items())),
         "prices": {
-            region: {itype: {"ec2": str(p.ec2), "emr": str(p.emr)} for itype, p in sorted(by_type.items())}
+            region: {
+                itype: {"ec2": str(p.ec2), "emr": str(p.emr), "source": p.source, "retrieved": p.retrieved}
+                for itype, p in sorted(by_type.items())
+            }
             for region, by_type in sorted(table.prices.items())
         },
     }

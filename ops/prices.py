@@ -40,10 +40,11 @@ from ops.runtime import Runtime
 
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+SOURCE_KEY = "price-list-api"
 SOURCE = (
     "AWS Price List API (pricing:GetProducts): Amazon EC2 on-demand, Linux, shared tenancy, "
-    "no pre-installed software, capacitystatus Used; Amazon EMR fee (softwareType EMR). "
-    "Last refresh: {region}, {count} instance types, by `python -m ops prices refresh`"
+    "no pre-installed software, capacitystatus Used; Amazon EMR fee (softwareType EMR); "
+    "read by `python -m ops prices refresh`"
 )
 
 
@@ -168,8 +169,7 @@ def refresh_prices(
             + "\nCheck the instance type names and region (the Price List only has types offered there)."
         )
     new_table = table.with_prices(
-        region, prices, source=SOURCE.format(region=region, count=len(types)),
-        retrieved=rt.now().date().isoformat(),
+        region, prices, source_key=SOURCE_KEY, source=SOURCE, retrieved=rt.now().date().isoformat(),
     )
     dump_price_table(new_table, path)
     return [Change(t, current.get(t), prices[t]) for t in types]
@@ -178,7 +178,8 @@ def refresh_prices(
 def report(changes: list[Change], *, region: str, table_path: str | Path | None, rt: Runtime) -> None:
     path = Path(table_path) if table_path else PRICE_TABLE_PATH
     table = load_price_table(path)
-    rt.say(f"Rewrote {path} ({region}, retrieved {table.retrieved}):")
+    retrieved = sorted({table.price(region, c.instance_type).retrieved for c in changes})
+    rt.say(f"Rewrote {path} ({region}, retrieved {', '.join(retrieved)}):")
     rows = [("TYPE", "EC2 USD/h", "EMR USD/h", "SPOT BID x0.8")]
     for c in changes:
         def cell(old, new):

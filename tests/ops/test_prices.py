@@ -164,15 +164,29 @@ def test_refresh_records_source_and_date(prices):
     prices.expect_type("r5.xlarge", "0.304", "0.063")
     prices.run("--region", REGION, "--instance-types", "r5.xlarge")
     raw = json.loads(prices.table.read_text())
-    assert raw["retrieved"] == "2026-12-01"
-    assert raw["source"].startswith("AWS Price List API (pricing:GetProducts)")
-    assert f"Last refresh: {REGION}, 1 instance types" in raw["source"]
+    entry = raw["prices"][REGION]["r5.xlarge"]
+    assert entry["retrieved"] == "2026-12-01" and entry["source"] == "price-list-api"
+    assert raw["sources"]["price-list-api"].startswith("AWS Price List API (pricing:GetProducts)")
+
+
+def test_refresh_of_one_type_keeps_the_others_source_and_date(prices):
+    before = json.loads(prices.table.read_text())
+    prices.expect_type("r5.xlarge", "0.304", "0.063")
+    prices.run("--region", REGION, "--instance-types", "r5.xlarge")
+    after = json.loads(prices.table.read_text())
+    untouched = [(r, t) for r, types in before["prices"].items() for t in types if (r, t) != (REGION, "r5.xlarge")]
+    assert untouched
+    for region, itype in untouched:
+        assert after["prices"][region][itype] == before["prices"][region][itype]
+    # Sources still used by some price stay described.
+    assert set(after["sources"]) == {e["source"] for types in after["prices"].values() for e in types.values()}
 
 
 def test_prices_are_stored_as_plain_decimals(prices):
     prices.expect_type("r5.xlarge", "10", "0.063")  # the API sends "10.0000000000"
     prices.run("--region", REGION, "--instance-types", "r5.xlarge")
-    assert json.loads(prices.table.read_text())["prices"][REGION]["r5.xlarge"] == {"ec2": "10", "emr": "0.063"}
+    entry = json.loads(prices.table.read_text())["prices"][REGION]["r5.xlarge"]
+    assert (entry["ec2"], entry["emr"]) == ("10", "0.063")
 
 
 def test_default_instance_types_are_those_already_in_the_table_for_the_region(prices):
@@ -268,7 +282,13 @@ def test_region_without_types_needs_instance_types(prices):
     assert "no instance types for eu-west-1" in err and "--instance-types" in err
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"prices": {}}', '{"source": "s", "retrieved": "d", "prices": []}'])
+@pytest.mark.parametrize("content", [
+    "{not json",
+    '{"prices": {}}',
+    '{"sources": {}, "prices": []}',
+    '{"sources": {}, "prices": {"ap-northeast-2": {"r5.xlarge": {"ec2": "1", "emr": "0.1"}}}}',
+    '{"sources": {}, "prices": {"ap-northeast-2": {"r5.xlarge": {"ec2": "1", "emr": "0.1", "source": "x", "retrieved": "d"}}}}',
+])
 def test_unreadable_table_is_refused_and_left_as_is(prices, content):
     prices.table.write_text(content)
     code, _, err = prices.run("--region", REGION, "--instance-types", "r5.xlarge")
