@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cdktf import App
 
+from emr_constructs.errors import ConstructInputError
 from emr_constructs.fixed_ip import FixedIpError
 from environments.settings import Settings
 from stacks.foundation import FoundationStack
@@ -15,7 +16,17 @@ def build_app(settings: Settings, *, outdir: str | None = None) -> App:
     FoundationStack(app, settings=settings)
     stacks = [PurposeStack(app, purpose, settings=settings) for purpose in PURPOSES]
     _check_fixed_ip_owners(settings, {name for stack in stacks for name in stack.clusters})
+    _run_validations(app)
     return app
+
+
+def _run_validations(app: App) -> None:
+    """Run every construct's validations now (e.g. an instance policy over IAM's size
+    limit), so they are reported like any other input problem instead of failing inside
+    synthesis."""
+    problems = [f"{c.node.path}: {message}" for c in app.node.find_all() for message in c.node.validate()]
+    if problems:
+        raise ConstructInputError("app", problems)
 
 
 def _check_fixed_ip_owners(settings: Settings, cluster_names: set[str]) -> None:

@@ -267,6 +267,24 @@ def test_policy_too_large_for_iam_is_reported_at_synthesis():
     assert "IAM allows 10240 of inline policy per role" in problem
 
 
+def test_the_app_reports_construct_validations_before_synthesis():
+    """build_app runs every validation, so main.py reports the oversize policy with exit 2
+    like any input problem instead of a traceback from inside synthesis."""
+    from cdktf import Testing
+
+    from emr_constructs.errors import ConstructInputError
+    from stacks.app import _run_validations
+
+    app = Testing.app()
+    _roles_stack(app, [lambda r, i=i: r.grant_read("example-data-lake", f"tables/table-{i:03d}/")
+                       for i in range(60)])
+    with pytest.raises(ConstructInputError) as info:
+        _run_validations(app)
+    (problem,) = info.value.problems
+    assert "/roles: instance policy is " in problem  # names the construct that failed
+    assert "IAM allows 10240 of inline policy per role" in problem
+
+
 # --- refused grants: one test each ----------------------------------------------------------------
 
 
