@@ -25,16 +25,25 @@ endif
 endif
 export CDKTF_DISABLE_TELEMETRY := true
 
-PIPENV := $(PYTHON) -m pipenv
+# Pipenv itself lives in a small tool environment of the project (.tools/), pinned to the
+# version that wrote Pipfile.lock: nothing is installed into the system Python (which
+# may refuse it, PEP 668), and a different global pipenv never re-resolves the lock.
+PIPENV_VERSION := 2026.10.3
+TOOLS := .tools
+PIPENV := $(TOOLS)/bin/python -m pipenv
 VENV_STAMP := .venv/.synced
 NODE_STAMP := node_modules/.installed
 
-.PHONY: synth test bench review deps clean
+.PHONY: synth test bench review deps clean distclean
 
 deps: $(VENV_STAMP) $(NODE_STAMP)
 
-$(VENV_STAMP): Pipfile Pipfile.lock
-	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet pipenv
+$(TOOLS)/.pipenv-$(PIPENV_VERSION):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
+	@touch $@
+
+$(VENV_STAMP): Pipfile Pipfile.lock $(TOOLS)/.pipenv-$(PIPENV_VERSION)
 	$(PIPENV) sync --dev
 	@touch $@
 
@@ -63,3 +72,6 @@ review: deps
 
 clean:
 	rm -rf cdktf.out .pytest_cache
+
+distclean: clean
+	rm -rf .venv .tools node_modules

@@ -62,7 +62,7 @@ class PriceTable:
             raise PriceError(
                 f"no on-demand price for instance_type = {instance_type!r} in region = {region!r} "
                 f"(types priced there: {known}). Add it with "
-                f"`pipenv run python -m ops prices refresh --region {region} --instance-types {instance_type}` "
+                f"`.venv/bin/python -m ops prices refresh --region {region} --instance-types {instance_type}` "
                 f"or pass bid_price explicitly (a string such as \"0.24\")."
             )
         return by_type[instance_type]
