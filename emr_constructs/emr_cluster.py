@@ -71,7 +71,7 @@ from cdktf_cdktf_provider_aws.emr_managed_scaling_policy import (
 from constructs import Construct
 
 from emr_constructs.errors import ConstructInputError
-from emr_constructs.iam_roles import partition_of
+from emr_constructs.iam_roles import regional_arn
 
 from emr_constructs.pricing import check_bid_price
 
@@ -810,9 +810,8 @@ class EmrCluster(Construct):
         self.roles.add_statement(
             sid="FixedIpAssignInSubnet",
             actions=["ec2:AssignPrivateIpAddresses"],
-            resources=[f"arn:{partition_of(region)}:ec2:{region}:{account_id}:network-interface/*"],
-            conditions={"StringEquals": {
-                "ec2:Subnet": f"arn:{partition_of(region)}:ec2:{region}:{account_id}:subnet/{subnet_id}"}},
+            resources=[regional_arn("ec2", region, account_id, "network-interface/*")],
+            conditions={"StringEquals": {"ec2:Subnet": regional_arn("ec2", region, account_id, f"subnet/{subnet_id}")}},
         )
         self.add_tag(FIXED_IP_TAG, ip)
         self.set_ui_host(ip)
@@ -833,7 +832,7 @@ class EmrCluster(Construct):
         self.roles.add_statement(
             sid="RoleTagsWriteName",
             actions=["ec2:CreateTags"],
-            resources=[f"arn:{partition_of(region)}:ec2:{region}:{account_id}:instance/*"],
+            resources=[regional_arn("ec2", region, account_id, "instance/*")],
             conditions={
                 "StringEquals": {"aws:ResourceTag/purpose": self.purpose},
                 "StringLike": {"aws:ResourceTag/aws:elasticmapreduce:job-flow-id": "j-*"},

@@ -99,6 +99,12 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+def regional_arn(service: str, region: str, account_id: str, resource: str) -> str:
+    """``arn:<partition>:<service>:<region>:<account>:<resource>``, the partition taken
+    from the region (aws-cn and aws-us-gov regions are accepted)."""
+    return f"arn:{partition_of(region)}:{service}:{region}:{account_id}:{resource}"
+
+
 def _camel(text: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", text) if part)
 
@@ -182,7 +188,7 @@ class EmrRoles(Construct):
         self._instance_policy: IamRolePolicy | None = None
         suffix = ".cn" if self.partition == "aws-cn" else ""
         managed = f"arn:{self.partition}:iam::aws:policy/service-role"
-        emr_source_arn = f"arn:{self.partition}:elasticmapreduce:{region}:{account_id}:*"
+        emr_source_arn = regional_arn("elasticmapreduce", region, account_id, "*")
 
         self.service_role = IamRole(
             self, "service-role",
@@ -228,7 +234,7 @@ class EmrRoles(Construct):
                     _trust("EmrAssumesAutoscalingRole", "elasticmapreduce.amazonaws.com",
                            account_id, emr_source_arn),
                     _trust("ApplicationAutoscalingAssumesAutoscalingRole", "application-autoscaling.amazonaws.com",
-                           account_id, f"arn:{self.partition}:application-autoscaling:{region}:{account_id}:scalable-target/*"),
+                           account_id, regional_arn("application-autoscaling", region, account_id, "scalable-target/*")),
                 ]),
                 tags=self._tags or None,
             )
