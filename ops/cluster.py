@@ -203,6 +203,11 @@ class StaticPair:
     def by_name(self, name: str) -> Group:
         return self.a if name == self.a.name else self.b
 
+    @property
+    def larger(self) -> Group:
+        """The group requesting more instances (A on a tie): the one to replace when both are active."""
+        return self.a if self.a.requested >= self.b.requested else self.b
+
 
 def static_pair(cluster: Cluster, groups: list[Group]) -> StaticPair:
     by_name: dict[str, list[Group]] = {}

@@ -226,16 +226,12 @@ def plan_rotation(
             f"both static Spot groups are active ({_describe(pair.a)}; {_describe(pair.b)}) and no "
             f"{ROTATION_TAG} tag says which one is being replaced. A new cluster starts its idle side with "
             "1 instance (SpotTaskGroupPair, provider issue 38837). Name the group to replace, e.g.\n"
-            f"  python -m ops rotate-spot {name} --from {_larger(pair).name}\n"
+            f"  python -m ops rotate-spot {name} --from {pair.larger.name}\n"
             "(grows the other group to its count, waits, then shrinks it), or shrink one group yourself "
             "(python -m ops status shows instance ages):\n"
             f"  {shrink_command(emr, cluster, pair.a)}\n  {shrink_command(emr, cluster, pair.b)}"
         )
     return _plan_start(cluster, active[0], pair.other(active[0]), started, emr)
-
-
-def _larger(pair: StaticPair) -> Group:
-    return pair.a if pair.a.requested >= pair.b.requested else pair.b
 
 
 def _plan_start(cluster: Cluster, old: Group, new: Group, started: str, emr=None) -> Plan:

@@ -159,9 +159,8 @@ def _static_pair_line(cluster: Cluster, groups: list[Group]) -> str:
         )
     if not active:
         return "Static Spot pair: neither group is active (both requested 0)"
-    larger = pair.a if pair.a.requested >= pair.b.requested else pair.b
     return (
         f"Static Spot pair: BOTH active ({pair.a.name} {pair.a.requested}, {pair.b.name} {pair.b.requested}) "
         "without a rotation in progress (a new cluster starts its idle side with 1 instance); "
-        f"rotate with `python -m ops rotate-spot {cluster.name or cluster.id} --from {larger.name}`"
+        f"rotate with `python -m ops rotate-spot {cluster.name or cluster.id} --from {pair.larger.name}`"
     )
