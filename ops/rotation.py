@@ -134,7 +134,11 @@ class Plan:
     target: int
     phase: Phase
     marker: Marker
-    resumed: bool
+
+    @property
+    def resumed(self) -> bool:
+        """Continuing a rotation a tag records: every phase but START comes from the tag."""
+        return self.phase != Phase.START
 
     def steps(self, *, timeout: float, poll: float) -> list[str]:
         wait = (
@@ -243,7 +247,7 @@ def _plan_start(cluster: Cluster, old: Group, new: Group, started: str, emr=None
         )
     _require_ready_to_grow(old, new, cluster, emr)
     marker = Marker(old=old.name, new=new.name, target=target, started=started)
-    return Plan(cluster=cluster, old=old, new=new, target=target, phase=Phase.START, marker=marker, resumed=False)
+    return Plan(cluster=cluster, old=old, new=new, target=target, phase=Phase.START, marker=marker)
 
 
 def _require_ready_to_grow(old: Group, new: Group, cluster: Cluster, emr=None) -> None:
@@ -291,7 +295,7 @@ def _plan_resume(cluster: Cluster, pair: StaticPair, tag: str, emr) -> Plan:
         )
     old, new, target = pair.by_name(marker.old), pair.by_name(marker.new), marker.target
     counts = (old.requested, new.requested)
-    common = dict(cluster=cluster, old=old, new=new, target=target, marker=marker, resumed=True)
+    common = dict(cluster=cluster, old=old, new=new, target=target, marker=marker)
     if old.requested == target and new.requested < target:
         _require_ready_to_grow(old, new, cluster, emr)
         return Plan(phase=Phase.GROW, **common)
