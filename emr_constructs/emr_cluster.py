@@ -71,8 +71,7 @@ from cdktf_cdktf_provider_aws.emr_managed_scaling_policy import (
 from constructs import Construct
 
 from emr_constructs.errors import ConstructInputError
-from emr_constructs.iam_roles import regional_arn
-
+from emr_constructs.iam_roles import MANAGED_POLICY_TAG, regional_arn
 from emr_constructs.pricing import check_bid_price
 
 # --------------------------------------------------------------------------- constants
@@ -94,7 +93,6 @@ APPLICATIONS = {
 }
 
 #: Tags every cluster carries; callers may not override them.
-MANAGED_POLICY_TAG = "for-use-with-amazon-emr-managed-policies"
 RESERVED_TAGS = ("Name", "purpose", MANAGED_POLICY_TAG)
 # Cluster tag naming the master's fixed private IP; ``python -m ops status`` reads it.
 FIXED_IP_TAG = "fixed-private-ip"

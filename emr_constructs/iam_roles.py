@@ -42,6 +42,8 @@ from emr_constructs.errors import ConstructInputError
 
 SERVICE_POLICY = "AmazonEMRServicePolicy_v2"
 AUTOSCALING_POLICY = "AmazonElasticMapReduceforAutoScalingRole"
+#: The tag SERVICE_POLICY requires on every resource it acts on (clusters, security groups).
+MANAGED_POLICY_TAG = "for-use-with-amazon-emr-managed-policies"
 #: IAM's limit for all inline policies of one role, in characters without whitespace.
 INLINE_POLICY_LIMIT = 10_240
 

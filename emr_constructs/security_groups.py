@@ -44,9 +44,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from emr_constructs.errors import ConstructInputError
-
-#: The tag AmazonEMRServicePolicy_v2 requires on every resource it acts on.
-EMR_MANAGED_POLICY_TAG = "for-use-with-amazon-emr-managed-policies"
+from emr_constructs.iam_roles import MANAGED_POLICY_TAG as EMR_MANAGED_POLICY_TAG
 
 MASTER_MANAGED = "master-managed"
 SLAVE_MANAGED = "slave-managed"
