@@ -185,6 +185,11 @@ def untag_command(emr, cluster: Cluster) -> str:
     return _cli(emr, cluster, "remove-tags", "--resource-id", cluster.id, "--tag-keys", ROTATION_TAG)
 
 
+def _is_up(new: Group, target: int) -> bool:
+    """The new group has ``target`` instances RUNNING: the only moment the old one may shrink."""
+    return new.running >= target and new.state == "RUNNING"
+
+
 def _describe(g: Group) -> str:
     return f"{g.name} ({g.id}): requested {g.requested}, running {g.running}, state {g.state}"
 
@@ -300,8 +305,7 @@ def _plan_resume(cluster: Cluster, pair: StaticPair, tag: str, emr) -> Plan:
         _require_ready_to_grow(old, new, cluster, emr)
         return Plan(phase=Phase.GROW, **common)
     if counts == (target, target):
-        done = new.running >= target and new.state == "RUNNING"
-        return Plan(phase=Phase.SHRINK if done else Phase.WAIT, **common)
+        return Plan(phase=Phase.SHRINK if _is_up(new, target) else Phase.WAIT, **common)
     if counts == (0, target):
         return Plan(phase=Phase.CLEANUP, **common)
     raise Refused(
@@ -390,7 +394,7 @@ class Rotator:
                 self.rt.say(f"  [{format_duration(elapsed):>7}] {line}")
                 last_line, last_said = line, elapsed
             self._check_still_safe(plan, cluster, old, new)
-            if new.running >= plan.target and new.state == "RUNNING":
+            if _is_up(new, plan.target):
                 return
             if elapsed >= self.timeout:
                 raise OperationFailed(self._shortage_message(plan, cluster, old, new, elapsed))
