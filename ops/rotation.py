@@ -162,18 +162,14 @@ class Plan:
         return by_phase[self.phase]
 
 
-def _aws_region(emr) -> str | None:
-    meta = getattr(emr, "meta", None)
-    return getattr(meta, "region_name", None)
-
-
-def _cli(emr, cluster: Cluster, *args: str) -> str:
-    region = _aws_region(emr)
+def _cli(emr, *args: str) -> str:
+    """An ``aws emr`` command line in the client's region (a fake client may have none)."""
+    region = getattr(getattr(emr, "meta", None), "region_name", None)
     return " ".join(["aws emr", *args, *(["--region", region] if region else [])])
 
 
 def resize_command(emr, cluster: Cluster, group: Group, count: int) -> str:
-    return _cli(emr, cluster, "modify-instance-groups", "--cluster-id", cluster.id,
+    return _cli(emr, "modify-instance-groups", "--cluster-id", cluster.id,
                 "--instance-groups", f"InstanceGroupId={group.id},InstanceCount={count}")
 
 
@@ -182,7 +178,7 @@ def shrink_command(emr, cluster: Cluster, group: Group) -> str:
 
 
 def untag_command(emr, cluster: Cluster) -> str:
-    return _cli(emr, cluster, "remove-tags", "--resource-id", cluster.id, "--tag-keys", ROTATION_TAG)
+    return _cli(emr, "remove-tags", "--resource-id", cluster.id, "--tag-keys", ROTATION_TAG)
 
 
 def _is_up(new: Group, target: int) -> bool:
