@@ -89,18 +89,20 @@ class PurposeStack(EmrBaseStack):
             autoscaling=purpose in AUTOSCALING_PURPOSES,
         )
         buckets = settings.buckets
-        self.log_prefix = f"emr/{purpose}/"
-        self.bootstrap_prefix = f"bootstrap/{purpose}/"
-        self.roles.grant_log_write(buckets.logs, self.log_prefix)
-        self.roles.grant_bootstrap_read(buckets.bootstrap_assets, self.bootstrap_prefix)
-        self.roles.grant_read_write(buckets.data)
-        self.roles.grant_put_metric_data()
-
         # Every bootstrap script, uploaded under this purpose's prefix (tips T4, tags).
         self.bootstrap = BootstrapAssets(
             self, "bootstrap-assets",
             directory=BOOTSTRAP_DIR, bucket_name=buckets.bootstrap_assets, purpose=purpose,
         )
+        # The one place the stack's prefixes are spelled: clusters log under log_prefix,
+        # and the scripts' folder is the one BootstrapAssets uploads to.
+        self.log_prefix = f"emr/{purpose}/"
+        self.bootstrap_prefix = self.bootstrap.prefix
+        self.roles.grant_log_write(buckets.logs, self.log_prefix)
+        self.roles.grant_bootstrap_read(buckets.bootstrap_assets, self.bootstrap_prefix)
+        self.roles.grant_read_write(buckets.data)
+        self.roles.grant_put_metric_data()
+
         # Encryption at rest for EMRFS writes, shared by the stack's clusters.
         self.security_configuration = EmrSecurityConfiguration(
             self, "security-configuration", name=f"{name_prefix}-emr")
@@ -125,7 +127,7 @@ class PurposeStack(EmrBaseStack):
             self, spec=spec, purpose=self.purpose,
             subnet_id=subnet_id,
             security_groups=self.security_groups, roles=self.roles,
-            log_bucket=self.settings.buckets.logs,
+            log_bucket=settings.buckets.logs, log_prefix=self.log_prefix,
             security_configuration=self.security_configuration.name,
         )
         if fixed_ip:
