@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from ops.aws import translate
 from ops.cluster import (
     DYNAMIC_GROUP,
+    FIXED_IP_TAG,
     STATIC_PAIR,
     Cluster,
     Group,
@@ -49,7 +50,7 @@ class FixedIpHolder:
 def fixed_ip_holder(ec2, cluster: Cluster, instances: list[Instance], master_group_ids: set[str]) -> FixedIpHolder:
     ip = cluster.fixed_ip
     if not ip:
-        return FixedIpHolder("none", f"no fixed IP (the cluster has no {'fixed-private-ip'} tag)")
+        return FixedIpHolder("none", f"no fixed IP (the cluster has no {FIXED_IP_TAG} tag)")
     filters = [{"Name": "addresses.private-ip-address", "Values": [ip]}]
     if cluster.subnet_id:
         filters.append({"Name": "subnet-id", "Values": [cluster.subnet_id]})
