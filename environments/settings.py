@@ -131,7 +131,7 @@ _EXPECTED = {
     "buckets.bootstrap_assets": _BUCKET_RULE,
     "buckets.data": _BUCKET_RULE,
     "state.bucket": _BUCKET_RULE,
-    "fixed_ips.mode": "one of eni, cidr",
+    "fixed_ips.mode": f"one of {', '.join(_FIXED_IP_MODES)}",
     "fixed_ips.subnet": "the id of one of the private_subnets",
     "fixed_ips.masters": 'a table of cluster name = "IP"',
 }
@@ -217,10 +217,10 @@ def load_settings(path: str | os.PathLike) -> Settings:
 def parse_settings(raw: dict, source: str) -> Settings:
     c = _Collector()
     c.keys("", raw, _TOP_KEYS, _OPTIONAL_TOP_KEYS)
-    name = c.string("name", raw.get("name"), _NAME, "lower-case letters, digits and '-', starting with a letter, at most 31 characters")
-    region = c.string("region", raw.get("region"), _REGION, "an AWS region code such as ap-northeast-2")
-    account = c.string("account_id", raw.get("account_id"), _ACCOUNT, "twelve digits")
-    vpc_id = c.string("vpc_id", raw.get("vpc_id"), _VPC_ID, "vpc- followed by 8 or 17 hexadecimal digits")
+    name = c.string("name", raw.get("name"), _NAME, _EXPECTED["name"])
+    region = c.string("region", raw.get("region"), _REGION, _EXPECTED["region"])
+    account = c.string("account_id", raw.get("account_id"), _ACCOUNT, _EXPECTED["account_id"])
+    vpc_id = c.string("vpc_id", raw.get("vpc_id"), _VPC_ID, _EXPECTED["vpc_id"])
     vpc_net = c.network("vpc_cidr", raw.get("vpc_cidr"))
 
     subnets: list[Subnet] = []
@@ -234,7 +234,7 @@ def parse_settings(raw: dict, source: str) -> Settings:
     for i, sub in enumerate(raw_subnets or []):
         where = f"private_subnets[{i}]"
         sub = c.keys(where, sub, _SUBNET_KEYS)
-        sid = c.string(f"{where}.id", sub.get("id"), _SUBNET_ID, "subnet- followed by 8 or 17 hexadecimal digits")
+        sid = c.string(f"{where}.id", sub.get("id"), _SUBNET_ID, _EXPECTED["private_subnets.id"])
         net = c.network(f"{where}.cidr", sub.get("cidr"))
         az = sub.get("availability_zone")
         # <region><letter>, or a Local Zone <region>-<zone group>-<n><letter>.
@@ -271,8 +271,7 @@ def parse_settings(raw: dict, source: str) -> Settings:
     if "buckets" in raw:
         table = c.keys("buckets", raw["buckets"], _BUCKET_KEYS)
         values = {
-            key: c.string(f"buckets.{key}", table.get(key), _BUCKET,
-                          _BUCKET_RULE)
+            key: c.string(f"buckets.{key}", table.get(key), _BUCKET, _BUCKET_RULE)
             for key in sorted(_BUCKET_KEYS)
         }
         if all(values.values()):
@@ -281,15 +280,14 @@ def parse_settings(raw: dict, source: str) -> Settings:
     state_bucket = None
     if "state" in raw:
         table = c.keys("state", raw["state"], _STATE_KEYS)
-        state_bucket = c.string("state.bucket", table.get("bucket"), _BUCKET,
-                                _BUCKET_RULE)
+        state_bucket = c.string("state.bucket", table.get("bucket"), _BUCKET, _BUCKET_RULE)
 
     fixed_ips = None
     if "fixed_ips" in raw:
         table = c.keys("fixed_ips", raw["fixed_ips"], _FIXED_IP_KEYS)
         mode = table.get("mode")
         if "mode" in table and mode not in _FIXED_IP_MODES:
-            c.add("fixed_ips.mode", mode, f"one of {', '.join(_FIXED_IP_MODES)}")
+            c.add("fixed_ips.mode", mode, _EXPECTED["fixed_ips.mode"])
         subnet_id = table.get("subnet")
         if "subnet" in table and subnet_id not in seen_ids:
             c.add("fixed_ips.subnet", subnet_id, f"one of the private_subnets ids ({', '.join(sorted(seen_ids)) or 'none valid'})")
