@@ -121,11 +121,11 @@ def main(
             elif args.command == "prices":
                 from ops.prices import refresh_prices, report
 
-                changes = refresh_prices(
+                refreshed = refresh_prices(
                     clients.pricing, region=args.region, instance_types=args.instance_types,
                     table_path=args.table, rt=rt,
                 )
-                report(changes, region=args.region, table_path=args.table, rt=rt)
+                report(refreshed, region=args.region, rt=rt)
     except OpsError as exc:
         print(f"error: {exc}", file=err, flush=True)
         return exc.exit_code

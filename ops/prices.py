@@ -31,6 +31,7 @@ from emr_constructs.pricing import (
     PRICE_TABLE_PATH,
     InstancePrice,
     PriceError,
+    PriceTable,
     bid_price,
     dump_price_table,
     load_price_table,
@@ -125,6 +126,15 @@ class Change:
     new: InstancePrice
 
 
+@dataclass(frozen=True)
+class Refresh:
+    """What ``refresh_prices`` wrote: the table (as written) at ``path`` and the types it repriced."""
+
+    path: Path
+    table: PriceTable
+    changes: list[Change]
+
+
 def refresh_prices(
     pricing,
     *,
@@ -132,7 +142,7 @@ def refresh_prices(
     instance_types: list[str] | None,
     table_path: str | Path | None,
     rt: Runtime,
-) -> list[Change]:
+) -> Refresh:
     problems = []
     if not REGION.match(region):
         problems.append(f"--region {region!r}: expected an AWS region code such as ap-northeast-2")
@@ -172,12 +182,11 @@ def refresh_prices(
         region, prices, source_key=SOURCE_KEY, source=SOURCE, retrieved=rt.now().date().isoformat(),
     )
     dump_price_table(new_table, path)
-    return [Change(t, current.get(t), prices[t]) for t in types]
+    return Refresh(path, new_table, [Change(t, current.get(t), prices[t]) for t in types])
 
 
-def report(changes: list[Change], *, region: str, table_path: str | Path | None, rt: Runtime) -> None:
-    path = Path(table_path) if table_path else PRICE_TABLE_PATH
-    table = load_price_table(path)
+def report(refresh: Refresh, *, region: str, rt: Runtime) -> None:
+    path, table, changes = refresh.path, refresh.table, refresh.changes
     retrieved = sorted({table.price(region, c.instance_type).retrieved for c in changes})
     rt.say(f"Rewrote {path} ({region}, retrieved {', '.join(retrieved)}):")
     rows = [("TYPE", "EC2 USD/h", "EMR USD/h", "SPOT BID x0.8")]
