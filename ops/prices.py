@@ -49,21 +49,23 @@ SOURCE = (
 )
 
 
-def ec2_filters(instance_type: str, region: str) -> list[dict[str, str]]:
-    terms = {
-        "instanceType": instance_type,
-        "regionCode": region,
-        "operatingSystem": "Linux",
-        "tenancy": "Shared",
-        "preInstalledSw": "NA",
-        "capacitystatus": "Used",
-    }
+def _term_match(**terms: str) -> list[dict[str, str]]:
     return [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in terms.items()]
+
+
+def ec2_filters(instance_type: str, region: str) -> list[dict[str, str]]:
+    return _term_match(
+        instanceType=instance_type,
+        regionCode=region,
+        operatingSystem="Linux",
+        tenancy="Shared",
+        preInstalledSw="NA",
+        capacitystatus="Used",
+    )
 
 
 def emr_filters(instance_type: str, region: str) -> list[dict[str, str]]:
-    terms = {"softwareType": "EMR", "instanceType": instance_type, "regionCode": region}
-    return [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in terms.items()]
+    return _term_match(softwareType="EMR", instanceType=instance_type, regionCode=region)
 
 
 class PriceProblem(Exception):
