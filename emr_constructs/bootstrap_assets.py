@@ -40,9 +40,12 @@ _CONTENT_TYPES = {".py": "text/x-python", ".sh": "text/x-shellscript"}
 
 def content_key(purpose: str, file_name: str, content: bytes) -> str:
     """``bootstrap/<purpose>/<stem>-<sha256[:16]><suffix>``."""
+    return _key(purpose, file_name, hashlib.sha256(content).hexdigest())
+
+
+def _key(purpose: str, file_name: str, sha256: str) -> str:
     path = Path(file_name)
-    digest = hashlib.sha256(content).hexdigest()[:HASH_HEX]
-    return f"{KEY_ROOT}/{purpose}/{path.stem}-{digest}{path.suffix}"
+    return f"{KEY_ROOT}/{purpose}/{path.stem}-{sha256[:HASH_HEX]}{path.suffix}"
 
 
 @dataclass(frozen=True)
@@ -104,22 +107,22 @@ class BootstrapAssets(Construct):
         self.bucket_name = bucket_name
         self.scripts: dict[str, BootstrapScript] = {}
         for path in files:
-            content = path.read_bytes()
-            key = content_key(purpose, path.name, content)
+            sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+            key = _key(purpose, path.name, sha256)
             asset = TerraformAsset(self, f"asset-{path.name}", path=str(path.resolve()), type=AssetType.FILE)
             obj = S3Object(
                 self, f"object-{path.name}",
                 bucket=bucket_name,
                 key=key,
                 source=asset.path,
-                source_hash=hashlib.sha256(content).hexdigest(),
+                source_hash=sha256,
                 content_type=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
             obj.override_logical_id(f"bootstrap_{path.stem}")
             self.scripts[path.name] = BootstrapScript(
                 file_name=path.name, bucket=bucket_name, key=key,
-                sha256=hashlib.sha256(content).hexdigest(),
+                sha256=sha256,
                 s3_path=f"s3://{obj.bucket}/{obj.key}", object=obj,
             )
 
