@@ -19,8 +19,6 @@ from typing import Any, Mapping
 
 from ops.errors import Refused
 
-MASTER_GROUP = "master"
-CORE_GROUP = "core"
 STATIC_A = "task-spot-static-a"
 STATIC_B = "task-spot-static-b"
 DYNAMIC_GROUP = "task-spot-dynamic"
@@ -74,7 +72,6 @@ class Instance:
     group_id: str
     state: str
     created: datetime | None
-    private_ip: str | None = None
 
 
 def _pages(call, key: str, **kwargs) -> list[dict[str, Any]]:
@@ -178,7 +175,6 @@ def list_live_instances(emr, cluster_id: str) -> list[Instance]:
                 group_id=i.get("InstanceGroupId", ""),
                 state=state,
                 created=(status.get("Timeline") or {}).get("CreationDateTime"),
-                private_ip=i.get("PrivateIpAddress"),
             )
         )
     return instances
