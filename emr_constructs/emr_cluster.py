@@ -71,6 +71,7 @@ from cdktf_cdktf_provider_aws.emr_managed_scaling_policy import (
 from constructs import Construct
 
 from emr_constructs.errors import ConstructInputError
+from emr_constructs.fixed_ip import three_master_problem
 from emr_constructs.iam_roles import MANAGED_POLICY_TAG, regional_arn
 from emr_constructs.pricing import check_bid_price
 
@@ -797,8 +798,6 @@ class EmrCluster(Construct):
         cluster is tagged ``fixed-private-ip`` (read by ``ops status``), its UI outputs
         move to the IP, and an ``ssh`` output gives the login line.
         """
-        from emr_constructs.fixed_ip import three_master_problem
-
         problem = three_master_problem(self.name, self.spec.master.instance_count)
         if problem:
             raise EmrConfigError(f"EmrCluster {self.name!r}", [problem])

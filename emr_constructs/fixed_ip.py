@@ -32,6 +32,13 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.data_aws_network_interface import (
+    DataAwsNetworkInterface,
+    DataAwsNetworkInterfaceFilter,
+)
+from cdktf_cdktf_provider_aws.ec2_subnet_cidr_reservation import Ec2SubnetCidrReservation
+from cdktf_cdktf_provider_aws.network_interface import NetworkInterface
 from constructs import Construct
 
 from emr_constructs.errors import ConstructInputError
@@ -203,9 +210,6 @@ class FixedIpReservation(Construct):
         self.cidr_block: str | None = None
         owners = ", ".join(f"{a.ip}={a.cluster}" for a in ordered)
         if mode == "eni":
-            from cdktf import TerraformResourceLifecycle
-            from cdktf_cdktf_provider_aws.network_interface import NetworkInterface
-
             self.holder_ip = str(ipaddress.IPv4Address(ordered[0].ip) - 1)
             eni = NetworkInterface(
                 self, "holder",
@@ -224,8 +228,6 @@ class FixedIpReservation(Construct):
             )
             self.network_interface_id = eni.id
         else:
-            from cdktf_cdktf_provider_aws.ec2_subnet_cidr_reservation import Ec2SubnetCidrReservation
-
             first = ipaddress.IPv4Address(ordered[0].ip)
             (block,) = ipaddress.summarize_address_range(first, ipaddress.IPv4Address(ordered[-1].ip))
             self.cidr_block = str(block)
@@ -250,11 +252,6 @@ class ReservedIpHolder(Construct):
 
     def __init__(self, scope: Construct, id: str, *, name: str, subnet_id: str) -> None:
         super().__init__(scope, id)
-        from cdktf_cdktf_provider_aws.data_aws_network_interface import (
-            DataAwsNetworkInterface,
-            DataAwsNetworkInterfaceFilter,
-        )
-
         found = DataAwsNetworkInterface(
             self, "holder",
             filter=[

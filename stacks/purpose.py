@@ -32,6 +32,7 @@ from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
 from environments.settings import Settings
 from stacks.base import EmrBaseStack
 from stacks.clusters import CLUSTERS, ClusterDefinition
+from stacks.foundation import fixed_ip_reservation_name
 
 SPARK_BATCH = "spark-batch"
 SPARK_STREAM = "spark-stream"
@@ -146,8 +147,6 @@ class PurposeStack(EmrBaseStack):
 
     def _reservation_interface(self) -> str:
         if self._reservation_holder is None:
-            from stacks.foundation import fixed_ip_reservation_name
-
             self._reservation_holder = ReservedIpHolder(
                 self, "fixed-ip-reservation",
                 name=fixed_ip_reservation_name(self.settings), subnet_id=self.settings.fixed_ips.subnet_id)
