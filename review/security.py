@@ -26,11 +26,9 @@ _WORLD = {"0.0.0.0/0", "::/0"}
 def _sg_label(resolver: Resolver, stack: str, value: Any) -> str:
     if not isinstance(value, str):
         return str(value)
-    m = _SG_REF.match(value)
-    if m:
-        config = resolver.resource(stack, m.group(1)) or {}
-        name = config.get("name") or (config.get("tags") or {}).get("Name") or m.group(1)
-        return f"sg `{resolver.resolve(stack, name)}`"
+    # A security group's id is only known after apply: show its name (Resolver.label).
+    if _SG_REF.match(value):
+        return f"sg `{resolver.label(stack, value)}`"
     return f"sg `{value}`"
 
 
