@@ -292,10 +292,7 @@ class EmrRoles(Construct):
     def grant_log_write(self, bucket: str, prefix: str) -> None:
         """``s3:PutObject`` under the cluster's log URI (EMR's log pusher only uploads).
         Sid ``WriteLogs<Bucket><Prefix>``."""
-        call = f"grant_log_write(bucket={bucket!r}, prefix={prefix!r})"
-        problems = self._location_problems(bucket, prefix, None)
-        if problems:
-            raise IamGrantError(self.node.path, call, problems)
+        call = self._checked_call("grant_log_write", bucket, prefix)
         sid = f"WriteLogs{_camel(bucket)}{_camel(prefix)}"
         self._add(call, [self._statement(sid, LOG_WRITE_ACTIONS, [self._objects_arn(bucket, prefix)])])
 
@@ -304,10 +301,7 @@ class EmrRoles(Construct):
         the instance profile): every object under ``prefix`` when it ends with ``/``,
         otherwise exactly the one object whose key is ``prefix`` (a content-hashed script).
         Sid ``ReadBootstrap<Bucket><Prefix>``."""
-        call = f"grant_bootstrap_read(bucket={bucket!r}, prefix={prefix!r})"
-        problems = self._location_problems(bucket, prefix, None, allow_key=True)
-        if problems:
-            raise IamGrantError(self.node.path, call, problems)
+        call = self._checked_call("grant_bootstrap_read", bucket, prefix, allow_key=True)
         sid = f"ReadBootstrap{_camel(bucket)}{_camel(prefix)}"
         self._add(call, [self._statement(sid, READ_OBJECT_ACTIONS, [self._objects_arn(bucket, prefix)])])
 
@@ -362,13 +356,20 @@ class EmrRoles(Construct):
         if problems:
             raise IamGrantError(self.node.path, "EmrRoles(...)", problems)
 
-    def _grant_objects(self, method, verb, bucket, prefix, sid, bucket_actions, object_actions) -> None:
+    def _checked_call(self, method: str, bucket: Any, prefix: Any, sid: str | None = None, *,
+                      allow_key: bool = False) -> str:
+        """The grant call as errors name it; raises IamGrantError listing every problem
+        with ``bucket`` and ``prefix``."""
         call = f"{method}(bucket={bucket!r}, prefix={prefix!r})"
-        problems = self._location_problems(bucket, prefix, sid)
+        problems = self._location_problems(bucket, prefix, sid, allow_key=allow_key)
         if problems:
             raise IamGrantError(self.node.path, call, problems)
+        return call
+
+    def _grant_objects(self, method, verb, bucket, prefix, sid, bucket_actions, object_actions) -> None:
+        call = self._checked_call(method, bucket, prefix, sid)
         base = sid or f"{verb}{_camel(bucket)}{_camel(prefix)}"
-        bucket_arn = f"arn:{self.partition}:s3:::{bucket}"
+        bucket_arn = self._bucket_arn(bucket)
         list_conditions = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None
         self._add(call, [
             self._statement(f"{base}Bucket", bucket_actions, [bucket_arn]),
@@ -376,10 +377,13 @@ class EmrRoles(Construct):
             self._statement(f"{base}Objects", object_actions, [self._objects_arn(bucket, prefix)]),
         ])
 
+    def _bucket_arn(self, bucket: str) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}"
+
     def _objects_arn(self, bucket: str, prefix: str) -> str:
         if prefix and not prefix.endswith("/"):
-            return f"arn:{self.partition}:s3:::{bucket}/{prefix}"  # one object key
-        return f"arn:{self.partition}:s3:::{bucket}/{prefix}*"
+            return f"{self._bucket_arn(bucket)}/{prefix}"  # one object key
+        return f"{self._bucket_arn(bucket)}/{prefix}*"
 
     @staticmethod
     def _location_problems(bucket: Any, prefix: Any, sid: str | None, *, allow_key: bool = False) -> list[str]:
