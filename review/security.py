@@ -182,6 +182,17 @@ _FIELDS = (("Action", "actions"), ("NotAction", "not-actions"), ("Resource", "re
            ("NotResource", "not-resources"))
 
 
+def _delta(lines: list[str], label: str, before: list, after: list) -> list:
+    """Append ``label + added`` / ``label − removed`` lines; return the added items."""
+    plus = [x for x in after if x not in before]
+    minus = [x for x in before if x not in after]
+    if plus:
+        lines.append(f"{label} + {_fmt(plus)}")
+    if minus:
+        lines.append(f"{label} − {_fmt(minus)}")
+    return plus
+
+
 def statement_changes(before: Any, after: Any) -> list[StatementChange] | None:
     """Statement-level diff of two policy documents; None when one cannot be parsed."""
     b = _statements(before) if before not in (None, MISSING) else {}
@@ -196,25 +207,11 @@ def statement_changes(before: Any, after: Any) -> list[StatementChange] | None:
         action = "added" if sb is None else "removed" if sa is None else "changed"
         lines, warnings = [], []
         for key, label in _FIELDS:
-            vb = [] if sb is None else _as_list(sb.get(key))
-            va = [] if sa is None else _as_list(sa.get(key))
-            plus = [x for x in va if x not in vb]
-            minus = [x for x in vb if x not in va]
-            if plus:
-                lines.append(f"{label} + {_fmt(plus)}")
-            if minus:
-                lines.append(f"{label} − {_fmt(minus)}")
+            plus = _delta(lines, label, [] if sb is None else _as_list(sb.get(key)),
+                          [] if sa is None else _as_list(sa.get(key)))
             if sa is not None and key in ("Action", "Resource") and any(x == "*" or str(x).endswith(":*") for x in plus):
                 warnings.append(f"wildcard {label[:-1]} added")
-        pb = [] if sb is None else _principals(sb)
-        pa = [] if sa is None else _principals(sa)
-        if pb != pa:
-            plus = [x for x in pa if x not in pb]
-            minus = [x for x in pb if x not in pa]
-            if plus:
-                lines.append(f"principals + {_fmt(plus)}")
-            if minus:
-                lines.append(f"principals − {_fmt(minus)}")
+        _delta(lines, "principals", [] if sb is None else _principals(sb), [] if sa is None else _principals(sa))
         for key in ("Effect", "Condition"):
             vb = None if sb is None else sb.get(key)
             va = None if sa is None else sa.get(key)
