@@ -635,6 +635,12 @@ class EmrCluster(Construct):
                 f"EmrCluster {spec.name!r}",
                 [f"name = {spec.name!r}: a cluster of that name already exists in stack "
                  f"{stack.node.id!r}; cluster names are unique per stack (they are its Terraform addresses)"])
+        # Checked before the construct exists: a refused prefix leaves no half-built
+        # cluster in the tree and its name free.
+        log_prefix = f"emr/{purpose}/" if log_prefix is None else log_prefix
+        if not log_prefix.endswith("/") or log_prefix.startswith("/"):
+            raise EmrConfigError(f"EmrCluster {spec.name!r}",
+                                 [f"log_prefix = {log_prefix!r}: a folder such as 'emr/spark-batch/' (ends with '/')"])
         super().__init__(scope, spec.name)
         used.add(spec.name)
 
@@ -644,10 +650,6 @@ class EmrCluster(Construct):
         self.applications = resolved.applications
         self.dfs_replication = resolved.dfs_replication
         self.configurations_json = render_configurations(resolved.configurations, resolved.dfs_replication)
-        log_prefix = f"emr/{purpose}/" if log_prefix is None else log_prefix
-        if not log_prefix.endswith("/") or log_prefix.startswith("/"):
-            raise EmrConfigError(f"EmrCluster {spec.name!r}",
-                                 [f"log_prefix = {log_prefix!r}: a folder such as 'emr/spark-batch/' (ends with '/')"])
         self.log_uri = f"s3://{log_bucket}/{log_prefix}{spec.name}/"
         self.roles = roles
         self._bootstrap_actions: list[BootstrapAction] = []
