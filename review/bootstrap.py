@@ -34,10 +34,6 @@ class S3Script:
     source: str | None
     root: Path | None
 
-    @property
-    def filename(self) -> str:
-        return Path(self.source).name if self.source else Path(self.key).name
-
     def text(self) -> str | None:
         if not (self.source and self.root):
             return None
@@ -95,8 +91,7 @@ class ScriptChange:
             return None
         lines = list(difflib.unified_diff(
             a.splitlines(), b.splitlines(),
-            f"base/{self.before.key if self.before else '/dev/null'}",
-            f"head/{self.after.key if self.after else '/dev/null'}", lineterm="", n=2,
+            f"base/{self.before.key}", f"head/{self.after.key}", lineterm="", n=2,
         ))
         if len(lines) > limit:
             lines = lines[:limit] + [f"... {len(lines) - limit} more lines"]

@@ -30,7 +30,6 @@ class Group:
     instance_type: Any
     count: int
     bid_price: str | None
-    address: str  # the cluster's address for master/core, the group's for task
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,6 @@ class Cluster:
     groups: tuple[Group, ...]
     protection: tuple[str, ...]  # why it is protected: prevent_destroy, termination_protection
     config: dict
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.stack, self.address
 
 
 def _block(config: dict, key: str) -> dict:
@@ -88,7 +83,7 @@ def clusters(side: Side, resolver: Resolver, overrides: dict[tuple[str, str], di
             config = overrides.get((stack_name, address)) or resolver.resolve(stack_name, raw)
             group = Group(
                 "task", str(config.get("name") or split_address(address)[1]), config.get("instance_type"),
-                _count(config.get("instance_count")), config.get("bid_price"), address,
+                _count(config.get("instance_count")), config.get("bid_price"),
             )
             tasks.setdefault(f"aws_emr_cluster.{m.group(1)}" if m else "", []).append(group)
         for address, raw in resources.items():
@@ -101,7 +96,7 @@ def clusters(side: Side, resolver: Resolver, overrides: dict[tuple[str, str], di
                 if block:
                     groups.append(Group(
                         role, str(block.get("name") or role), block.get("instance_type"),
-                        _count(block.get("instance_count")), block.get("bid_price"), address,
+                        _count(block.get("instance_count")), block.get("bid_price"),
                     ))
             groups.extend(sorted(tasks.get(address, []), key=lambda g: g.name))
             out[(stack_name, address)] = Cluster(

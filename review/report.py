@@ -136,7 +136,7 @@ def _name(change: ResourceChange) -> str:
     return str((change.after or change.before or {}).get("name", change.address))
 
 
-def _emr_section(stack: StackDiff, plan: PlanDiff, base_c, head_c) -> list[str]:
+def _emr_section(stack: StackDiff, base_c, head_c) -> list[str]:
     out = []
     for rtype, what, heading in ((rules.EMR_CLUSTER, "cluster", "EMR clusters"),
                                  (rules.EMR_INSTANCE_GROUP, "group", "EMR instance groups")):
@@ -196,7 +196,7 @@ def _instances_section(stack: StackDiff, base_c, head_c) -> list[str]:
             x, y = gb.get(gkey), gh.get(gkey)
             cells = []
             changed = False
-            for attr, fmt in (("instance_type", str), ("count", str), (None, None)):
+            for attr in ("instance_type", "count", None):
                 vb = (getattr(x, attr) if x else None) if attr else _market(x)
                 vh = (getattr(y, attr) if y else None) if attr else _market(y)
                 if attr and x is None:
@@ -273,12 +273,12 @@ def _bootstrap_section(items: list[ScriptChange]) -> list[str]:
     return out + [""]
 
 
-def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str], Decimal | None, Decimal | None, bool]:
+def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str], Decimal | None, Decimal | None]:
     rows, notes = [], []
-    tb, th, unknown = Decimal(0), Decimal(0), False
+    tb, th = Decimal(0), Decimal(0)
     keys = sorted(k for k in set(base_c) | set(head_c) if k[0] == stack)
     if not keys:
-        return [], None, None, False
+        return [], None, None
     for key in keys:
         b, h = base_c.get(key), head_c.get(key)
         cb = cost(b, lookup, problem) if b else None
@@ -291,7 +291,6 @@ def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str
         rows.append(f"| `{(h or b).name}` | {sb} | {sh} | {delta} |")
         for side, c in (("base", cb), ("head", ch)):
             if c and c.total is None:
-                unknown = True
                 notes.append(f"- `{(h or b).name}` ({side}) unknown: " + "; ".join(c.unknown_reasons))
         if vb is None or vh is None:
             tb = th = None
@@ -304,7 +303,7 @@ def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str
     out = ["### Estimated hourly cost", "",
            "| cluster | base | head | change |", "|---|---|---|---|"] + rows + [""]
     out += ["<details><summary>how it is computed</summary>", ""] + notes + ["", "</details>", ""]
-    return out, tb, th, unknown
+    return out, tb, th
 
 
 def _guard_lines(hits: list[GuardHit], allow: set[str]) -> list[str]:
@@ -345,7 +344,7 @@ def render(plan: PlanDiff, *, allow: set[str] | None = None, title: str | None =
                "|---|---|---|---|---|---|---|"]
     sections = []
     for stack in plan.stacks:
-        cost_lines, tb, th, _ = _cost_section(stack.name, base_c, head_c, price_lookup, price_problem)
+        cost_lines, tb, th = _cost_section(stack.name, base_c, head_c, price_lookup, price_problem)
         counts = {a: sum(1 for c in stack.changes if c.action == a) for a in ("added", "removed", "changed")}
         replaced = sum(1 for c in stack.changes if c.replaced)
         cost_text = f"{money(tb)} → {money(th)}" if cost_lines else "—"
@@ -358,7 +357,7 @@ def render(plan: PlanDiff, *, allow: set[str] | None = None, title: str | None =
         if stack.settings:
             body += ["### Provider and backend", "", "| setting | base | head |", "|---|---|---|"]
             body += [f"| `{a.path}` | {_code(a.before)} | {_code(a.after)} |" for a in stack.settings] + [""]
-        body += _emr_section(stack, plan, base_c, head_c)
+        body += _emr_section(stack, base_c, head_c)
         body += _instances_section(stack, base_c, head_c)
         body += _rules_section([r for r in sg if r.stack == stack.name])
         body += _iam_section([p for p in iam if p.stack == stack.name])

@@ -86,12 +86,13 @@ def describe_rule(resolver: Resolver, stack: str, rtype: str, config: dict) -> R
     return RuleView(text, tuple(warnings))
 
 
-def _inline_rules(config: dict) -> list[tuple[str, dict]]:
+def _inline_rules(config: dict) -> list[dict]:
+    """Inline ``ingress``/``egress`` blocks as ``aws_security_group_rule`` configs."""
     out = []
     for direction in ("ingress", "egress"):
         for block in config.get(direction) or []:
             if isinstance(block, dict):
-                out.append((direction, {"type": direction, **block, "security_group_id": None}))
+                out.append({"type": direction, **block, "security_group_id": None})
     return out
 
 
@@ -116,8 +117,8 @@ def rule_changes(plan: PlanDiff) -> list[RuleChange]:
                     continue
                 out.append(RuleChange(stack.name, change.address, change.action, before, after))
             elif rtype == "aws_security_group":
-                b = {json.dumps(r, sort_keys=True): r for _, r in _inline_rules(change.before or {})}
-                a = {json.dumps(r, sort_keys=True): r for _, r in _inline_rules(change.after or {})}
+                b = {json.dumps(r, sort_keys=True): r for r in _inline_rules(change.before or {})}
+                a = {json.dumps(r, sort_keys=True): r for r in _inline_rules(change.after or {})}
                 for key in sorted(set(b) - set(a)):
                     out.append(RuleChange(stack.name, change.address, "removed",
                                           describe_rule(plan.base_resolver, stack.name, "aws_security_group_rule", b[key]), None))
