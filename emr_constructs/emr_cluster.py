@@ -677,7 +677,7 @@ class EmrCluster(Construct):
             release_label=spec.release_label,
             applications=list(resolved.applications),
             service_role=roles.service_role_arn,
-            autoscaling_role=getattr(roles, "autoscaling_role_arn", None),
+            autoscaling_role=roles.autoscaling_role_arn,
             log_uri=self.log_uri,
             security_configuration=security_configuration,
             configurations_json=self.configurations_json,
@@ -714,7 +714,7 @@ class EmrCluster(Construct):
             tags=dict(self._tags),
             lifecycle=TerraformResourceLifecycle(ignore_changes=ignore, prevent_destroy=spec.protected or None),
             # EMR checks the roles' permissions when it creates the cluster, not at plan time.
-            depends_on=list(getattr(roles, "cluster_dependencies", None) or []) or None,
+            depends_on=roles.cluster_dependencies,
         )
         self.resource.override_logical_id(spec.name)
         self.cluster_id: str = self.resource.id
