@@ -178,10 +178,11 @@ def _group_rows(cluster: Cluster | None) -> dict[str, Any]:
     return {f"{g.role}:{g.name}": g for g in cluster.groups}
 
 
-def _market(g) -> str:
+def _cells(g) -> tuple:
+    """(instance type, count, market) of a group; dashes on the side that lacks it."""
     if g is None:
-        return "—"
-    return f"Spot, bid {g.bid_price}" if g.bid_price else "on-demand"
+        return ("—", "—", "—")
+    return (g.instance_type, g.count, f"Spot, bid {g.bid_price}" if g.bid_price else "on-demand")
 
 
 def _instances_section(stack: StackDiff, base_c, head_c) -> list[str]:
@@ -193,22 +194,9 @@ def _instances_section(stack: StackDiff, base_c, head_c) -> list[str]:
         gb, gh = _group_rows(b), _group_rows(h)
         name = (h or b).name
         for gkey in sorted(set(gb) | set(gh), key=lambda k: ("master", "core", "task").index(k.split(":")[0])):
-            x, y = gb.get(gkey), gh.get(gkey)
-            cells = []
-            changed = False
-            for attr in ("instance_type", "count", None):
-                vb = (getattr(x, attr) if x else None) if attr else _market(x)
-                vh = (getattr(y, attr) if y else None) if attr else _market(y)
-                if attr and x is None:
-                    vb = "—"
-                if attr and y is None:
-                    vh = "—"
-                if vb != vh:
-                    changed = True
-                    cells.append(f"{vb} → **{vh}**")
-                else:
-                    cells.append(str(vh))
-            if changed:
+            cb, ch = _cells(gb.get(gkey)), _cells(gh.get(gkey))
+            if cb != ch:
+                cells = [str(vh) if vb == vh else f"{vb} → **{vh}**" for vb, vh in zip(cb, ch)]
                 role, gname = gkey.split(":", 1)
                 rows.append(f"| `{name}` | {role} `{gname}` | " + " | ".join(cells) + " |")
     if not rows:
