@@ -189,11 +189,9 @@ class SpotTaskGroupPair(Construct):
         problems: list[str] = []
         if active not in SIDES:
             problems.append(f"active = {active!r}: 'a' or 'b', the side that starts with active_count instances")
-        counts = {
-            "a": active_count if active == "a" else IDLE_SIDE_COUNT,
-            "b": active_count if active == "b" else IDLE_SIDE_COUNT,
-        }
-        plan = [(STATIC_A, static_a, counts["a"]), (STATIC_B, static_b, counts["b"])]
+        specs = {"a": static_a, "b": static_b}
+        plan = [(group, specs[side], active_count if side == active else IDLE_SIDE_COUNT)
+                for side, group in SIDES.items()]
         if dynamic is not None:
             plan.append((DYNAMIC, dynamic, dynamic_count))
         for name, spec, count in plan:
