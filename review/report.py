@@ -138,8 +138,8 @@ def _name(change: ResourceChange) -> str:
 
 def _emr_section(stack: StackDiff, base_c, head_c) -> list[str]:
     out = []
-    for rtype, what, heading in ((rules.EMR_CLUSTER, "cluster", "EMR clusters"),
-                                 (rules.EMR_INSTANCE_GROUP, "group", "EMR instance groups")):
+    for rtype, heading in ((rules.EMR_CLUSTER, "EMR clusters"), (rules.EMR_INSTANCE_GROUP, "EMR instance groups")):
+        what = rules.WHAT_IS_REPLACED[rtype]
         changes = stack.by_type(rtype)
         if not changes:
             continue
