@@ -20,8 +20,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from review import rules
-from review.emr import Cluster, clusters
+from review.emr import Cluster, cluster_changes_of, clusters
 from review.plan import PlanDiff, Side, Resolver, split_address
 
 
@@ -113,7 +112,7 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
     head_objects = _objects(plan.head, plan.head_resolver)
     base_clusters = clusters(plan.base, plan.base_resolver)
     head_clusters = clusters(plan.head, plan.head_resolver)
-    cluster_changes = {(s.name, c.address): c for s in plan.stacks for c in s.changes if c.rtype == rules.EMR_CLUSTER}
+    cluster_changes = {(c.stack, c.address): c for c in cluster_changes_of(plan)}
 
     used_base = {loc for c in base_clusters.values() for loc in _paths(c)}
     used_head = {loc for c in head_clusters.values() for loc in _paths(c)}

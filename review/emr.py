@@ -126,7 +126,7 @@ class GuardHit:
 def guard(plan: PlanDiff, allow: set[str]) -> list[GuardHit]:
     """Protected clusters of the base that the head would replace or destroy."""
     base_clusters = clusters(plan.base, plan.base_resolver)
-    changes = {(c.stack, c.moved_from or c.address): c for c in _cluster_changes(plan)}
+    changes = {(c.stack, c.moved_from or c.address): c for c in cluster_changes_of(plan)}
     hits = []
     for key, cluster in sorted(base_clusters.items()):
         if not cluster.protection:
@@ -146,7 +146,8 @@ def guard(plan: PlanDiff, allow: set[str]) -> list[GuardHit]:
     return hits
 
 
-def _cluster_changes(plan: PlanDiff) -> list[ResourceChange]:
+def cluster_changes_of(plan: PlanDiff) -> list[ResourceChange]:
+    """Every aws_emr_cluster change of the plan, in any stack."""
     return [c for s in plan.stacks for c in s.changes if c.rtype == rules.EMR_CLUSTER]
 
 
