@@ -63,31 +63,30 @@ def test_no_node_end_of_life_banner(cli_synth):
     assert "end-of-life" not in output and "no longer supported" not in output
 
 
-def test_bad_environment_stops_before_anything_is_written(tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text((ROOT / "environments" / "example.toml").read_text().replace(
-        'vpc_cidr = "10.20.0.0/16"', 'vpc_cidr = "10.20.0.0/33"'))
-    out = tmp_path / "out"
-    result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "main.py"],
-        cwd=ROOT, env=user_env(EMR_CDKTF_ENV=str(bad), CDKTF_OUTDIR=str(out)),
-        capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 2
-    assert "vpc_cidr = '10.20.0.0/33'" in result.stderr
-    assert not out.exists()
-
-
-def test_construct_level_problems_also_stop_the_app_with_exit_2(tmp_path):
-    env_file = tmp_path / "typo.toml"
-    env_file.write_text((ROOT / "environments" / "example.toml").read_text().replace(
-        '"service-presto-01" = "10.20.1.18"', '"service-presto-09" = "10.20.1.18"'))
+def run_main_with_edited_example(tmp_path, old: str, new: str):
+    """Run main.py on a copy of example.toml with ``old`` replaced by ``new``; returns the
+    finished process and the output folder it was pointed at."""
+    env_file = tmp_path / "edited.toml"
+    env_file.write_text((ROOT / "environments" / "example.toml").read_text().replace(old, new))
     out = tmp_path / "out"
     result = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "main.py"],
         cwd=ROOT, env=user_env(EMR_CDKTF_ENV=str(env_file), CDKTF_OUTDIR=str(out)),
         capture_output=True, text=True, timeout=300,
     )
+    return result, out
+
+
+def test_bad_environment_stops_before_anything_is_written(tmp_path):
+    result, out = run_main_with_edited_example(tmp_path, 'vpc_cidr = "10.20.0.0/16"', 'vpc_cidr = "10.20.0.0/33"')
+    assert result.returncode == 2
+    assert "vpc_cidr = '10.20.0.0/33'" in result.stderr
+    assert not out.exists()
+
+
+def test_construct_level_problems_also_stop_the_app_with_exit_2(tmp_path):
+    result, out = run_main_with_edited_example(
+        tmp_path, '"service-presto-01" = "10.20.1.18"', '"service-presto-09" = "10.20.1.18"')
     assert result.returncode == 2, result.stderr[-2000:]
     assert "fixed_ips.masters.service-presto-09 = '10.20.1.18': no stack defines a cluster named" in result.stderr
     assert "Traceback" not in result.stderr
