@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf import App
 
 from emr_constructs.errors import ConstructInputError
 from emr_constructs.fixed_ip import FixedIpError
 from environments.settings import Settings
+from stacks.clusters import PURPOSE_DECLARATIONS
+from stacks.declaration import Purpose, check_purposes
 from stacks.foundation import FoundationStack
-from stacks.purpose import PURPOSES, PurposeStack
+from stacks.purpose import PurposeStack
 
 
-def build_app(settings: Settings, *, outdir: str | None = None) -> App:
+def build_app(settings: Settings, *, outdir: str | None = None,
+              purposes: Sequence[Purpose] = PURPOSE_DECLARATIONS) -> App:
+    """The foundation stack and one stack per declared purpose (default: the app's
+    declarations; tests pass variants). The declarations are checked before the App
+    exists, so a bad one writes nothing."""
+    check_purposes(purposes)
     app = App(outdir=outdir) if outdir else App()
     FoundationStack(app, settings=settings)
-    stacks = [PurposeStack(app, purpose, settings=settings) for purpose in PURPOSES]
+    stacks = [PurposeStack(app, purpose, settings=settings) for purpose in purposes]
     _check_fixed_ip_owners(settings, {name for stack in stacks for name in stack.clusters})
     _run_validations(app)
     return app

@@ -2,7 +2,8 @@
 
 The AWS provider with the environment's region and default tags, and the backend: local
 state by default, or an encrypted S3 backend with one key per stack (and S3-native
-locking through ``use_lockfile``) when the environment names a state bucket.
+locking through ``use_lockfile``) when the environment names a state bucket. Both carry
+the environment's name, so two environments never share a state.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ PROJECT = "emr-cdktf"
 # Tags that operations write on running clusters and Terraform must not remove:
 # ``python -m ops rotate-spot`` marks a rotation in progress so a re-run can resume it.
 OPERATIONS_TAGS = ("emr-cdktf:spot-rotation",)
+
+
+def local_state_file(environment: str, stack_name: str) -> str:
+    """File name of a stack's local state in the project root: the environment's name comes
+    first, so ``example`` and ``acme`` never point at the same state."""
+    return f"terraform.{environment}.{stack_name}.tfstate"
 
 
 class EmrBaseStack(TerraformStack):
@@ -53,4 +60,4 @@ class EmrBaseStack(TerraformStack):
         else:
             # Relative to the stack's folder under cdktf.out/stacks/, so state lives in the
             # project root next to cdktf.json and survives a fresh synth.
-            LocalBackend(self, path=f"../../../terraform.{stack_name}.tfstate")
+            LocalBackend(self, path=f"../../../{local_state_file(settings.name, stack_name)}")

@@ -1,10 +1,15 @@
-"""The named clusters of each purpose stack (guide tip T3: one named resource per cluster).
+"""The purposes of the app and their named clusters (guide tips T0-T3: one named resource
+per cluster, one declaration per purpose).
 
 Each function below defines one cluster and what hangs off it (Spot task groups), in the
-stack it is given. ``CLUSTERS`` lists them per purpose; order does not matter, since every
-Terraform address derives from the cluster's name. To add a cluster, write a function and
-add it to its purpose's tuple; to retire one, remove it (protected clusters first need
-``protected=False`` applied on its own, because ``prevent_destroy`` stops the plan).
+stack it is given. ``PURPOSE_DECLARATIONS`` at the end declares each purpose stack once:
+its clusters, the web UIs its masters serve, whether it needs the autoscaling role, and
+its access to the data bucket (``stacks.declaration.Purpose``). Order does not matter,
+since every Terraform address derives from the cluster's name. To add a cluster, write a
+function and add it to its purpose's ``clusters``; to add a purpose, add a ``Purpose``
+(every field is required and checked before anything is synthesized); to retire a
+cluster, remove it (protected clusters first need ``protected=False`` applied on its own,
+because ``prevent_destroy`` stops the plan).
 
 Each cluster shows a different, realistic use of the options:
 
@@ -22,10 +27,19 @@ Each cluster shows a different, realistic use of the options:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from types import MappingProxyType
 
 from emr_constructs.emr_cluster import ClusterSpec, Configuration, EbsSpec, EmrCluster, InstanceGroupSpec
 from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup, SpotTaskGroupPair
+from stacks.declaration import (
+    DATA_READ_WRITE,
+    SPARK_HISTORY_UI,
+    TRINO_UI,
+    YARN_RESOURCEMANAGER_UI,
+    DataAccess,
+    Purpose,
+)
 
 RELEASE = "emr-7.5.0"
 
@@ -127,8 +141,36 @@ def service_presto_01(stack) -> EmrCluster:
     ))
 
 
-CLUSTERS: dict[str, tuple[ClusterDefinition, ...]] = {
-    "spark-batch": (spark_batch_production_01, spark_batch_operation_01),
-    "spark-stream": (spark_stream_01,),
-    "service-presto": (service_presto_01,),
-}
+PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
+    Purpose(
+        name="spark-batch",
+        summary="scheduled Spark batch and N-day backfills",
+        clusters=(spark_batch_production_01, spark_batch_operation_01),
+        web_uis=(SPARK_HISTORY_UI, YARN_RESOURCEMANAGER_UI),
+        # Operators edit the frozen production cluster's scaling rules in the console.
+        autoscaling=True,
+        data_access=DataAccess(DATA_READ_WRITE),
+    ),
+    Purpose(
+        name="spark-stream",
+        summary="long-running Spark streaming",
+        clusters=(spark_stream_01,),
+        web_uis=(SPARK_HISTORY_UI, YARN_RESOURCEMANAGER_UI),
+        # A fixed-size cluster; EMR managed scaling would need no role either.
+        autoscaling=False,
+        data_access=DataAccess(DATA_READ_WRITE),
+    ),
+    Purpose(
+        name="service-presto",
+        summary="interactive SQL on Trino with the Glue catalog",
+        clusters=(service_presto_01,),
+        web_uis=(TRINO_UI,),
+        # Operators add workers at peak; scaling rules are edited in the console.
+        autoscaling=True,
+        data_access=DataAccess(DATA_READ_WRITE),
+    ),
+)
+
+# A read-only view per purpose name, for tools and benchmarks; declare clusters above.
+CLUSTERS: MappingProxyType[str, tuple[ClusterDefinition, ...]] = MappingProxyType(
+    {p.name: tuple(p.clusters or ()) for p in PURPOSE_DECLARATIONS if isinstance(p, Purpose)})

@@ -1,25 +1,25 @@
-"""Purpose stacks: one stack per cluster purpose (guide tip T3 splits clusters by purpose).
+"""Purpose stacks: one stack per declared purpose (guide tip T3 splits clusters by purpose).
 
-``spark-batch``, ``spark-stream`` and ``service-presto``. Each owns its clusters, security
-groups and roles, so deploying one purpose never touches another.
+What each purpose is (its clusters, web UIs, autoscaling need and data access) is declared
+once, in ``stacks.clusters.PURPOSE_DECLARATIONS`` (``stacks.declaration.Purpose``); this
+module builds a stack from a declaration. Each stack owns its clusters, security groups
+and roles, so deploying one purpose never touches another.
 
-Security groups (tips T0-T2): the web UIs of each purpose open to the office CIDRs
-(Spark History 18080 and YARN ResourceManager 8088 on the Spark stacks, Trino/Presto 8889
-on service-presto), SSH 22 only to the admin CIDRs; all on master-additional.
+Security groups (tips T0-T2): the purpose's web UIs open to the office CIDRs, SSH 22 only
+to the admin CIDRs; all on master-additional.
 
 Roles (tip T0): the instance role writes logs under ``s3://<logs>/emr/<purpose>/``, reads
-bootstrap scripts under ``s3://<bootstrap-assets>/bootstrap/<purpose>/``, reads and writes
-the data bucket, and puts CloudWatch metrics; clusters add their own grants. The
-autoscaling role exists only where clusters may carry custom automatic scaling policies:
-the frozen clusters of spark-batch and service-presto, whose scaling rules operators edit
-in the console (the role is fixed at cluster creation, so it must exist beforehand).
-spark-stream runs a fixed-size cluster; EMR managed scaling needs no such role.
+bootstrap scripts under ``s3://<bootstrap-assets>/bootstrap/<purpose>/``, has the
+purpose's declared access to the data bucket, and puts CloudWatch metrics; clusters add
+their own grants. The autoscaling role exists only for purposes that declare
+``autoscaling=True``: clusters whose custom automatic scaling rules operators edit in the
+console (the role is fixed at cluster creation, so it must exist beforehand).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from constructs import Construct
 
@@ -31,33 +31,36 @@ from emr_constructs.security_configuration import EmrSecurityConfiguration
 from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
 from environments.settings import Settings
 from stacks.base import EmrBaseStack
-from stacks.clusters import CLUSTERS, ClusterDefinition
+from stacks.clusters import PURPOSE_DECLARATIONS, ClusterDefinition
+from stacks.declaration import (
+    DATA_NONE,
+    DATA_READ,
+    SSH_PORT,
+    DataAccess,
+    Purpose,
+    WebUi,
+    check_purposes,
+    find_purpose,
+)
 from stacks.foundation import fixed_ip_reservation_name
 
 SPARK_BATCH = "spark-batch"
 SPARK_STREAM = "spark-stream"
 SERVICE_PRESTO = "service-presto"
-PURPOSES = (SPARK_BATCH, SPARK_STREAM, SERVICE_PRESTO)
+# Names of the declared purposes, i.e. of the purpose stacks (derived, never edited here).
+PURPOSES = tuple(p.name for p in PURPOSE_DECLARATIONS)
+# Purposes whose clusters may carry custom automatic scaling policies (derived).
+AUTOSCALING_PURPOSES = frozenset(p.name for p in PURPOSE_DECLARATIONS if p.autoscaling)
 BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "assets" / "bootstrap"
 FIXED_IP_SCRIPT = "assign_private_ip.py"
 TAG_SCRIPT = "tag_instance_role.py"
 
-SSH_PORT = 22
-# (description, port) of the web UIs people open from the office, per purpose.
-WEB_UIS: dict[str, tuple[tuple[str, int], ...]] = {
-    SPARK_BATCH: (("Spark History Server UI", 18080), ("YARN ResourceManager UI", 8088)),
-    SPARK_STREAM: (("Spark History Server UI", 18080), ("YARN ResourceManager UI", 8088)),
-    SERVICE_PRESTO: (("Trino/Presto coordinator", 8889),),
-}
-# Purposes whose clusters may carry custom automatic scaling policies (see module docstring).
-AUTOSCALING_PURPOSES = frozenset({SPARK_BATCH, SERVICE_PRESTO})
 
-
-def people_rules(purpose: str, settings: Settings) -> tuple[IngressRule, ...]:
+def people_rules(web_uis: Sequence[WebUi], settings: Settings) -> tuple[IngressRule, ...]:
     """Inbound rules for people into master-additional (tip T2)."""
     rules = [
-        IngressRule(f"{ui} from the office", port, cidr=cidr)
-        for ui, port in WEB_UIS[purpose] for cidr in settings.office_cidrs
+        IngressRule(f"{ui.description} from the office", ui.port, cidr=cidr)
+        for ui in web_uis for cidr in settings.office_cidrs
     ]
     rules += [IngressRule("SSH from the admins", SSH_PORT, cidr=cidr) for cidr in settings.admin_cidrs]
     return tuple(rules)
@@ -67,41 +70,49 @@ class PurposeStack(EmrBaseStack):
     def __init__(
         self,
         scope: Construct,
-        purpose: str,
+        purpose: str | Purpose,
         *,
         settings: Settings,
         clusters: Sequence[ClusterDefinition] | None = None,
     ) -> None:
-        """``clusters``: the cluster definitions to build (default: this purpose's entry in
-        ``stacks.clusters.CLUSTERS``; tests pass variants)."""
-        if purpose not in PURPOSES:
-            raise ValueError(f"purpose = {purpose!r}: allowed purposes are {', '.join(PURPOSES)}")
-        super().__init__(scope, purpose, settings=settings)
-        self.purpose = purpose
-        name_prefix = f"{settings.name}-{purpose}"
+        """``purpose``: a declared purpose's name, or a ``Purpose`` (checked here).
+        ``clusters``: the cluster definitions to build (default: the declaration's; tests
+        pass variants)."""
+        if isinstance(purpose, Purpose):
+            check_purposes((purpose,))
+            declaration = purpose
+        else:
+            declaration = find_purpose(PURPOSE_DECLARATIONS, purpose)
+        super().__init__(scope, declaration.name, settings=settings)
+        self.declaration = declaration
+        self.purpose = declaration.name
+        # What this stack opens and grants: the declaration's defaults.
+        self.web_uis: tuple[WebUi, ...] = tuple(declaration.web_uis)
+        self.data_access: DataAccess = declaration.data_access
+        name_prefix = f"{settings.name}-{self.purpose}"
         self.security_groups = EmrSecurityGroups(
             self, "security-groups",
             vpc_id=settings.vpc_id, name_prefix=name_prefix,
-            master_ingress=people_rules(purpose, settings),
+            master_ingress=people_rules(self.web_uis, settings),
         )
         self.roles = EmrRoles(
             self, "roles",
             name_prefix=name_prefix, account_id=settings.account_id, region=settings.region,
-            autoscaling=purpose in AUTOSCALING_PURPOSES,
+            autoscaling=declaration.autoscaling,
         )
         buckets = settings.buckets
         # Every bootstrap script, uploaded under this purpose's prefix (tips T4, tags).
         self.bootstrap = BootstrapAssets(
             self, "bootstrap-assets",
-            directory=BOOTSTRAP_DIR, bucket_name=buckets.bootstrap_assets, purpose=purpose,
+            directory=BOOTSTRAP_DIR, bucket_name=buckets.bootstrap_assets, purpose=self.purpose,
         )
         # The one place the stack's prefixes are spelled: clusters log under log_prefix,
         # and the scripts' folder is the one BootstrapAssets uploads to.
-        self.log_prefix = f"emr/{purpose}/"
+        self.log_prefix = f"emr/{self.purpose}/"
         self.bootstrap_prefix = self.bootstrap.prefix
         self.roles.grant_log_write(buckets.logs, self.log_prefix)
         self.roles.grant_bootstrap_read(buckets.bootstrap_assets, self.bootstrap_prefix)
-        self.roles.grant_read_write(buckets.data)
+        self._grant_data_access(buckets.data)
         self.roles.grant_put_metric_data()
 
         # Encryption at rest for EMRFS writes, shared by the stack's clusters.
@@ -109,8 +120,16 @@ class PurposeStack(EmrBaseStack):
             self, "security-configuration", name=f"{name_prefix}-emr")
         self._reservation_holder: ReservedIpHolder | None = None
         self.clusters: dict[str, EmrCluster] = {}
-        for define in CLUSTERS[purpose] if clusters is None else clusters:
+        for define in declaration.clusters if clusters is None else clusters:
             define(self)
+
+    def _grant_data_access(self, bucket: str) -> None:
+        access = self.data_access
+        if access.mode == DATA_NONE:
+            return
+        grant = self.roles.grant_read if access.mode == DATA_READ else self.roles.grant_read_write
+        for prefix in access.prefixes:
+            grant(bucket, prefix)
 
     def add_cluster(self, spec: ClusterSpec, *, tag_node_roles: bool = True) -> EmrCluster:
         """Build one named cluster with its security groups, roles and log bucket (tip T3:
