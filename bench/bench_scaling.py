@@ -29,7 +29,8 @@ def synthesize(extra: int, outdir: str) -> None:
     sys.path.insert(0, str(ROOT))
     from cdktf import App
 
-    from emr_constructs.emr_cluster import ClusterSpec, EbsSpec, InstanceGroupSpec
+    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.ebs import EbsSpec
     from environments.settings import load_environment
     from stacks.clusters import CLUSTERS
     from stacks.foundation import FoundationStack

@@ -29,7 +29,8 @@ from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.s3_object import S3Object
 from constructs import Construct
 
-from emr_constructs.emr_cluster import BootstrapAction, EmrConfigError
+from emr_constructs.cluster_spec import BootstrapAction
+from emr_constructs.errors import EmrConfigError
 
 KEY_ROOT = "bootstrap"
 HASH_HEX = 16

@@ -14,3 +14,7 @@ class ConstructInputError(ValueError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{subject}: {len(problems)} problem(s); {outcome}:\n{lines}")
+
+
+class EmrConfigError(ConstructInputError):
+    """Every problem found in a cluster's (or its task groups') inputs."""

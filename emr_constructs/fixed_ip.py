@@ -30,7 +30,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_network_interface import (
@@ -41,7 +41,13 @@ from cdktf_cdktf_provider_aws.ec2_subnet_cidr_reservation import Ec2SubnetCidrRe
 from cdktf_cdktf_provider_aws.network_interface import NetworkInterface
 from constructs import Construct
 
-from emr_constructs.errors import ConstructInputError
+from emr_constructs.cluster_spec import BootstrapAction
+from emr_constructs.contract import FIXED_IP_TAG
+from emr_constructs.errors import ConstructInputError, EmrConfigError
+from emr_constructs.iam_roles import regional_arn
+
+if TYPE_CHECKING:
+    from emr_constructs.emr_cluster import EmrCluster
 
 MODES = ("eni", "cidr")
 # Tag on the holding interface; purpose stacks find it by this tag (no cross-stack state).
@@ -260,3 +266,33 @@ class ReservedIpHolder(Construct):
             ],
         )
         self.network_interface_id: str = found.id
+
+
+def use_fixed_ip(cluster: EmrCluster, *, ip: str, action: BootstrapAction, region: str, account_id: str,
+                 subnet_id: str, ssh_user: str = "hadoop") -> None:
+    """Give ``cluster``'s master the fixed private IP ``ip`` (guide tip T4).
+
+    ``action`` runs ``assign_private_ip.py`` with the IP (and, in ``eni`` mode, the
+    reservation interface). It runs before every other bootstrap action: EMR runs them
+    in order and stops at the first failure, so no other action runs on a master that
+    will not get its address, and later actions may rely on it. The instance role may
+    then find who holds the address (``ec2:DescribeNetworkInterfaces``, which has no
+    resource-level permissions) and assign it to an interface of the cluster's subnet
+    only (``ec2:Subnet``). The cluster is tagged ``fixed-private-ip`` (read by ``ops
+    status``), its UI outputs move to the IP, and an ``ssh`` output gives the login line.
+    """
+    problem = three_master_problem(cluster.name, cluster.spec.master.instance_count)
+    if problem:
+        raise EmrConfigError(f"EmrCluster {cluster.name!r}", [problem])
+    cluster.add_bootstrap_action(action, first=True)
+    cluster.roles.add_statement(
+        sid="FixedIpFindHolder", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])
+    cluster.roles.add_statement(
+        sid="FixedIpAssignInSubnet",
+        actions=["ec2:AssignPrivateIpAddresses"],
+        resources=[regional_arn("ec2", region, account_id, "network-interface/*")],
+        conditions={"StringEquals": {"ec2:Subnet": regional_arn("ec2", region, account_id, f"subnet/{subnet_id}")}},
+    )
+    cluster.add_tag(FIXED_IP_TAG, ip)
+    cluster.set_ui_host(ip)
+    cluster.add_output("ssh", f"ssh {ssh_user}@{ip}", "SSH to the master on its fixed private IP")

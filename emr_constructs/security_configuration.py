@@ -19,7 +19,7 @@ import re
 from cdktf_cdktf_provider_aws.emr_security_configuration import EmrSecurityConfiguration as _Resource
 from constructs import Construct
 
-from emr_constructs.emr_cluster import EmrConfigError
+from emr_constructs.errors import EmrConfigError
 
 S3_MODES = ("SSE-S3", "SSE-KMS")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")

@@ -38,12 +38,14 @@ from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.emr_instance_group import EmrInstanceGroup, EmrInstanceGroupEbsConfig
 from constructs import Construct
 
-from emr_constructs.emr_cluster import INSTANCE_TYPE_PATTERN, EbsSpec, EmrCluster, EmrConfigError
+from emr_constructs.cluster_spec import INSTANCE_TYPE_PATTERN
+from emr_constructs.contract import DYNAMIC_GROUP, STATIC_A, STATIC_B
+from emr_constructs.ebs import EbsSpec
+from emr_constructs.emr_cluster import EmrCluster
+from emr_constructs.errors import EmrConfigError
 from emr_constructs.pricing import DEFAULT_BID_FACTOR, PriceError, PriceTable, bid_price, check_bid_price
 
-STATIC_A = "task-spot-static-a"
-STATIC_B = "task-spot-static-b"
-DYNAMIC = "task-spot-dynamic"
+DYNAMIC = DYNAMIC_GROUP
 SIDES = {"a": STATIC_A, "b": STATIC_B}
 IDLE_SIDE_COUNT = 1
 _GROUP_NAME = re.compile(r"^task-[a-z0-9]+(-[a-z0-9]+)*$")

@@ -30,7 +30,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import MappingProxyType
 
-from emr_constructs.emr_cluster import ClusterSpec, Configuration, EbsSpec, EmrCluster, InstanceGroupSpec
+from emr_constructs.cluster_spec import ClusterSpec, Configuration, InstanceGroupSpec
+from emr_constructs.ebs import EbsSpec
+from emr_constructs.emr_cluster import EmrCluster
 from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup, SpotTaskGroupPair
 from stacks.declaration import (
     DATA_READ_WRITE,

@@ -24,9 +24,11 @@ from pathlib import Path
 from constructs import Construct
 
 from emr_constructs.bootstrap_assets import BootstrapAssets
-from emr_constructs.emr_cluster import ClusterSpec, EmrCluster
-from emr_constructs.fixed_ip import ReservedIpHolder
+from emr_constructs.cluster_spec import ClusterSpec
+from emr_constructs.emr_cluster import EmrCluster
+from emr_constructs.fixed_ip import ReservedIpHolder, use_fixed_ip
 from emr_constructs.iam_roles import EmrRoles
+from emr_constructs.node_role_tags import tag_nodes_with_role
 from emr_constructs.security_configuration import EmrSecurityConfiguration
 from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
 from environments.settings import Settings
@@ -154,13 +156,13 @@ class PurposeStack(EmrBaseStack):
             args = ["--ip", fixed_ip]
             if settings.fixed_ips.mode == "eni":
                 args += ["--reservation-eni", self._reservation_interface()]
-            cluster.use_fixed_ip(
-                ip=fixed_ip, action=self.bootstrap.action(FIXED_IP_SCRIPT, args=args),
+            use_fixed_ip(
+                cluster, ip=fixed_ip, action=self.bootstrap.action(FIXED_IP_SCRIPT, args=args),
                 region=settings.region, account_id=settings.account_id, subnet_id=subnet_id,
             )
         if tag_node_roles:
-            cluster.tag_nodes_with_role(
-                action=self.bootstrap.action(TAG_SCRIPT), region=settings.region, account_id=settings.account_id)
+            tag_nodes_with_role(
+                cluster, action=self.bootstrap.action(TAG_SCRIPT), region=settings.region, account_id=settings.account_id)
         self.clusters[spec.name] = cluster
         return cluster
 

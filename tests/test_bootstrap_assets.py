@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from emr_constructs.bootstrap_assets import content_key
-from emr_constructs.emr_cluster import EmrConfigError
+from emr_constructs.errors import EmrConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP = ROOT / "assets" / "bootstrap"

@@ -8,12 +8,10 @@ import math
 
 import pytest
 
-from emr_constructs.emr_cluster import (
+from emr_constructs.cluster_spec import (
     BootstrapAction,
     ClusterSpec,
     Configuration,
-    EbsSpec,
-    EmrConfigError,
     InstanceGroupSpec,
     ManagedScalingSpec,
     default_dfs_replication,
@@ -21,6 +19,8 @@ from emr_constructs.emr_cluster import (
     ui_urls,
     validate_cluster_spec,
 )
+from emr_constructs.ebs import EbsSpec
+from emr_constructs.errors import EmrConfigError
 
 NAMED = {
     "spark-batch": ("spark-batch-production-01", "spark-batch-operation-01"),

@@ -185,7 +185,7 @@ def test_cluster_without_fixed_ip_gets_no_fixed_ip_grant(synth):
 
 
 def test_fixed_ip_on_a_three_master_cluster_is_refused_by_the_stack(synth_stack, settings):
-    from emr_constructs.emr_cluster import EmrConfigError
+    from emr_constructs.errors import EmrConfigError
     from stacks.purpose import PurposeStack
 
     masters = settings.fixed_ips.masters + (("spark-stream-01", "10.20.1.19"),)
@@ -220,7 +220,7 @@ def test_tag_script_may_only_write_the_name_tag_of_this_purposes_emr_nodes(synth
 def test_fixed_ip_script_runs_before_the_clusters_own_bootstrap_actions(synth_stack, settings):
     # EMR runs bootstrap actions in order and stops at the first failure: the address must
     # be in place (or the cluster stopped) before any other action runs on the master.
-    from emr_constructs.emr_cluster import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
     from stacks.purpose import PurposeStack
 
     def with_own_action(stack):

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from emr_constructs.emr_cluster import ClusterSpec, EbsSpec, EmrConfigError, InstanceGroupSpec
+from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
+from emr_constructs.ebs import EbsSpec
+from emr_constructs.errors import EmrConfigError
 from emr_constructs.pricing import load_price_table
 from emr_constructs.spot_task_groups import (
     DYNAMIC,

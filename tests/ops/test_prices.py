@@ -300,7 +300,8 @@ def test_unreadable_table_is_refused_and_left_as_is(prices, content):
 def test_refreshed_table_round_trips_into_a_synthesized_bid_price(prices, settings, synth_stack):
     """The table `prices refresh` writes is the one the stacks read: a Spot pair built from
     it carries the bid computed from the refreshed on-demand price."""
-    from emr_constructs.emr_cluster import ClusterSpec, EbsSpec, InstanceGroupSpec
+    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.ebs import EbsSpec
     from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
     from stacks.purpose import PurposeStack
 

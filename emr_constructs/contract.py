@@ -1,0 +1,37 @@
+"""Names shared by the deploy side (constructs, stacks) and the ops side (``ops/``).
+
+Both sides must spell these exactly alike: the stacks create instance groups and tags
+under these names, and ``python -m ops`` finds groups and reads or writes tags by them.
+Keeping them in one module, imported by both, turns a rename into one edit instead of a
+silent mismatch (for example the provider would stop ignoring a tag that ops writes, and
+the next plan would remove it from a running cluster mid-rotation).
+
+This module imports nothing, so ``ops`` (which never loads cdktf) can import it freely.
+Guide tips: T8 (the A/B static Spot pair and its rotation) and T4 (the fixed master IP).
+"""
+
+# Instance groups of every cluster (EmrCluster names master and core explicitly, because
+# EMR reports the name back and an unset one would differ on every plan).
+MASTER_GROUP = "master"
+CORE_GROUP = "core"
+
+# Spot task groups (guide tip T8): a static pair A/B that ``ops rotate-spot`` alternates,
+# and an optional dynamic group resized by hand.
+STATIC_A = "task-spot-static-a"
+STATIC_B = "task-spot-static-b"
+STATIC_PAIR = (STATIC_A, STATIC_B)
+DYNAMIC_GROUP = "task-spot-dynamic"
+
+# Cluster tag holding the master's fixed private IP (guide tip T4); ``ops status`` reads it.
+FIXED_IP_TAG = "fixed-private-ip"
+
+# Cluster tag ``ops rotate-spot`` writes while a rotation is in progress, so a re-run can
+# resume it. The AWS provider ignores it (``ignore_tags``), or a plan would remove it.
+ROTATION_TAG = "emr-cdktf:spot-rotation"
+
+# Tags operations write on running clusters and Terraform must therefore not manage.
+OPERATIONS_TAGS = (ROTATION_TAG,)
+
+# The tag AmazonEMRServicePolicy_v2 requires on every resource it acts on (clusters,
+# security groups); EmrCluster and EmrSecurityGroups always set it to "true".
+MANAGED_POLICY_TAG = "for-use-with-amazon-emr-managed-policies"
