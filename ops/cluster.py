@@ -17,13 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
+from emr_constructs.contract import DYNAMIC_GROUP, FIXED_IP_TAG, STATIC_A, STATIC_B, STATIC_PAIR  # noqa: F401
 from ops.errors import Refused
-
-STATIC_A = "task-spot-static-a"
-STATIC_B = "task-spot-static-b"
-DYNAMIC_GROUP = "task-spot-dynamic"
-STATIC_PAIR = (STATIC_A, STATIC_B)
-FIXED_IP_TAG = "fixed-private-ip"
 
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 ENDED_CLUSTER_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")

@@ -71,6 +71,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from emr_constructs.contract import ROTATION_TAG
 from ops.cluster import (
     STATIC_A,
     STATIC_B,
@@ -85,7 +86,6 @@ from ops.cluster import (
 from ops.errors import OperationFailed, Refused
 from ops.runtime import Runtime, format_duration
 
-ROTATION_TAG = "emr-cdktf:spot-rotation"
 RESIZABLE_CLUSTER_STATES = ("WAITING", "RUNNING")
 # Group states from which the new side will not come up without someone acting.
 DEAD_GROUP_STATES = ("SUSPENDED", "ARRESTED", "TERMINATING", "TERMINATED", "SHUTTING_DOWN", "ENDED")

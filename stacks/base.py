@@ -12,12 +12,10 @@ from cdktf import LocalBackend, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderIgnoreTags
 from constructs import Construct
 
+from emr_constructs.contract import OPERATIONS_TAGS
 from environments.settings import Settings
 
 PROJECT = "emr-cdktf"
-# Tags that operations write on running clusters and Terraform must not remove:
-# ``python -m ops rotate-spot`` marks a rotation in progress so a re-run can resume it.
-OPERATIONS_TAGS = ("emr-cdktf:spot-rotation",)
 
 
 def local_state_file(environment: str, stack_name: str) -> str:
