@@ -34,7 +34,7 @@ PIPENV := $(TOOLS)/bin/python -m pipenv
 VENV_STAMP := .venv/.synced
 NODE_STAMP := node_modules/.installed
 
-.PHONY: synth test bench review deps clean distclean
+.PHONY: synth test bench review deps clean distclean validate
 
 deps: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -63,6 +63,13 @@ synth: deps
 test: deps
 	.venv/bin/python -m pytest
 
+# terraform init + validate on every stack of $(CDKTF_OUT), as synthesized: each stack is
+# copied to .terraform-local/validate/ with an override pinning the aws provider to the
+# version found in the local filesystem mirror (EMR_CDKTF_PROVIDER_MIRROR, else the usual
+# plugin folders); cdktf.out itself is not written to.
+validate: synth
+	.venv/bin/python -m tests.terraform.toolchain validate $(CDKTF_OUT)
+
 bench: deps
 	.venv/bin/python bench/bench.py
 	.venv/bin/python bench/bench_scaling.py
@@ -71,7 +78,7 @@ review: deps
 	.venv/bin/python -m review --base $(BASE) $(REVIEW_ARGS)
 
 clean:
-	rm -rf cdktf.out .pytest_cache
+	rm -rf cdktf.out .pytest_cache .terraform-local
 
 distclean: clean
 	rm -rf .venv .tools node_modules

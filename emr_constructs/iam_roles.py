@@ -455,7 +455,13 @@ class EmrRoles(Construct):
                 policy=Lazy.string_value(_InstancePolicyProducer(self)),
             )
             # Clusters reference the profile: they then wait for the permissions as well.
-            self.instance_profile.depends_on = [self._instance_policy.fqn]
+            # depends_on takes a bare address ("type.name"): ``fqn`` is a reference token
+            # that synthesizes as "${type.name}", which Terraform rejects ("A single static
+            # variable reference is required"). The constructor's depends_on= strips the
+            # braces; a late assignment must give the address itself.
+            policy = self._instance_policy
+            self.instance_profile.depends_on = [
+                f"{policy.terraform_resource_type}.{policy.friendly_unique_id}"]
 
 
 def _is_str_list(value: Any) -> bool:

@@ -1,0 +1,358 @@
+"""Real Terraform, offline: find the CLI and the AWS provider plugin, write the project's own
+CLI configuration and override files, and run terraform in a synthesized stack folder.
+
+Used by the terraform test tier (``tests/terraform/``), by ``make validate`` and by
+``make sandbox``. Nothing here rewrites a synthesized ``cdk.tf.json``: everything Terraform
+needs to run offline goes into files of its own.
+
+Where things come from:
+
+- ``terraform``: ``$EMR_CDKTF_TERRAFORM`` if set, else ``terraform`` on ``PATH``.
+- The ``hashicorp/aws`` plugin: a *filesystem mirror* (a folder laid out as
+  ``registry.terraform.io/hashicorp/aws/<version>/<os>_<arch>/terraform-provider-aws_*``,
+  which ``terraform providers mirror DIR`` writes on a machine with registry access).
+  ``$EMR_CDKTF_PROVIDER_MIRROR`` names it; otherwise the usual places are searched:
+  Terraform's implied local mirrors (``~/.terraform.d/plugins``,
+  ``$XDG_DATA_HOME/terraform/plugins`` and each ``$XDG_DATA_DIRS/terraform/plugins``),
+  ``$TF_PLUGIN_CACHE_DIR``, ``<prefix>/share/terraform/plugins`` beside the terraform
+  binary, and any direct sub-folder of ``/opt`` that holds such a layout (machine images
+  often keep one there). The newest version found wins.
+- The CLI configuration: ``write_cli_config`` writes one that installs every
+  ``registry.terraform.io`` provider from that mirror only (never the network) and shares
+  one plugin cache (``plugin_cache_dir``), so each stack's ``terraform init`` only links
+  the provider instead of copying its ~700 MB. ``TF_CLI_CONFIG_FILE`` points at it for
+  every run.
+- The provider version: the synthesized JSON pins the version the Python bindings were
+  generated from; the mirror may hold another. ``write_override`` writes
+  ``zz_offline_override.tf.json`` beside ``cdk.tf.json`` (Terraform merges ``*_override``
+  files over the configuration) pinning ``required_providers.aws`` to the mirror's
+  version, plus whatever else the caller needs (a local backend, stand-in provider
+  settings). The pin in ``cdk.tf.json`` stays for users.
+
+API:
+
+- ``find_toolchain() -> Toolchain`` (raises ``ToolchainMissing`` whose message says what is
+  missing and how to get it); ``Toolchain.terraform``, ``.mirror``, ``.provider_version``,
+  ``.describe()``.
+- ``Toolchain.cli_config(workdir) -> Path``: writes ``terraformrc`` and the shared plugin
+  cache under ``workdir`` (idempotent).
+- ``write_override(stack_dir, provider_version, *, backend_path=None, provider=None)``.
+- ``Terraform(toolchain, stack_dir, cli_config)``: ``init()``, ``validate()``,
+  ``plan(out=..., detailed_exitcode=...)``, ``show_json(planfile)``, ``apply()``,
+  ``destroy()``, ``state_list()``, ``run(*args)``; each raises ``TerraformFailed`` with the
+  command and its output when terraform fails.
+- ``validate_stacks(stacks_root, workdir)``: copy every stack folder of a synthesized app
+  (``cdktf.out/stacks/*``) into ``workdir`` untouched, add the override, ``init`` and
+  ``validate`` each; the user's ``cdktf.out`` is never written to. ``python -m
+  tests.terraform.toolchain validate [cdktf.out]`` runs it (``make validate``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM_VARIABLE = "EMR_CDKTF_TERRAFORM"
+MIRROR_VARIABLE = "EMR_CDKTF_PROVIDER_MIRROR"
+PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws"
+OVERRIDE_FILE = "zz_offline_override.tf.json"
+# Where make validate / make sandbox keep the CLI config and plugin cache (git-ignored).
+DEFAULT_WORKDIR = ROOT / ".terraform-local"
+
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+class ToolchainMissing(RuntimeError):
+    """terraform or the provider plugin is not available; the message says how to get it."""
+
+
+class TerraformFailed(RuntimeError):
+    def __init__(self, args: list[str], cwd: Path, returncode: int, output: str):
+        self.args_run = args
+        self.returncode = returncode
+        self.output = output
+        super().__init__(
+            f"`terraform {' '.join(args)}` in {cwd} exited {returncode}:\n{output[-6000:]}")
+
+
+def _platform() -> str:
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    return f"{sys.platform.replace('linux2', 'linux')}_{arch}"
+
+
+def mirror_candidates() -> list[Path]:
+    """Folders that may hold a filesystem mirror, in the order they are searched."""
+    home = Path.home()
+    places: list[Path] = [home / ".terraform.d" / "plugins"]
+    data_home = os.environ.get("XDG_DATA_HOME") or str(home / ".local" / "share")
+    places.append(Path(data_home) / "terraform" / "plugins")
+    for data_dir in (os.environ.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":"):
+        if data_dir:
+            places.append(Path(data_dir) / "terraform" / "plugins")
+    if os.environ.get("TF_PLUGIN_CACHE_DIR"):
+        places.append(Path(os.environ["TF_PLUGIN_CACHE_DIR"]))
+    found = shutil.which("terraform")
+    if found:
+        places.append(Path(found).resolve().parent.parent / "share" / "terraform" / "plugins")
+    opt = Path("/opt")
+    if opt.is_dir():
+        places.extend(sorted(p for p in opt.iterdir() if p.is_dir()))
+    return places
+
+
+def provider_versions(mirror: Path) -> list[str]:
+    """Versions of hashicorp/aws for this platform in an (unpacked) filesystem mirror."""
+    versions = []
+    base = mirror / PROVIDER_ADDRESS
+    if not base.is_dir():
+        return []
+    for version_dir in base.iterdir():
+        if _VERSION.match(version_dir.name) and any(
+                (version_dir / _platform()).glob("terraform-provider-aws_*")):
+            versions.append(version_dir.name)
+    return sorted(versions, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    terraform: str
+    terraform_version: str
+    mirror: Path
+    provider_version: str
+
+    def describe(self) -> str:
+        return (f"terraform {self.terraform_version} ({self.terraform}), "
+                f"hashicorp/aws {self.provider_version} from the filesystem mirror {self.mirror}")
+
+    def cli_config(self, workdir: Path) -> Path:
+        """Write the project's CLI configuration (offline install from the mirror, one shared
+        plugin cache) under ``workdir``; return its path for ``TF_CLI_CONFIG_FILE``."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        cache = workdir / "plugin-cache"
+        cache.mkdir(exist_ok=True)
+        config = workdir / "terraformrc"
+        text = (
+            "# Written by tests/terraform/toolchain.py: providers come from the local mirror only.\n"
+            f"plugin_cache_dir = {json.dumps(str(cache))}\n"
+            "provider_installation {\n"
+            "  filesystem_mirror {\n"
+            f"    path    = {json.dumps(str(self.mirror))}\n"
+            '    include = ["registry.terraform.io/*/*"]\n'
+            "  }\n"
+            "  direct {\n"
+            '    exclude = ["registry.terraform.io/*/*"]\n'
+            "  }\n"
+            "}\n"
+        )
+        if not config.exists() or config.read_text() != text:
+            config.write_text(text)
+        return config
+
+
+def find_toolchain() -> Toolchain:
+    problems = []
+    terraform = os.environ.get(TERRAFORM_VARIABLE) or shutil.which("terraform")
+    version = ""
+    if not terraform or not Path(terraform).exists():
+        problems.append(
+            "the terraform CLI is not on PATH: install Terraform 1.5 or newer (the HashiCorp "
+            f"release zip or your OS package), or set {TERRAFORM_VARIABLE} to its path")
+    else:
+        try:
+            out = subprocess.run([terraform, "version", "-json"], capture_output=True, text=True,
+                                 timeout=60, env=_base_env(None)).stdout
+            version = json.loads(out)["terraform_version"]
+        except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
+            problems.append(f"{terraform} does not run (`terraform version -json`: {exc})")
+    override = os.environ.get(MIRROR_VARIABLE)
+    searched = [Path(override)] if override else mirror_candidates()
+    mirror, provider = None, None
+    for place in searched:
+        versions = provider_versions(place)
+        if versions and (provider is None or _newer(versions[-1], provider)):
+            mirror, provider = place, versions[-1]
+    if mirror is None:
+        where = (f"{MIRROR_VARIABLE}={override}" if override
+                 else "searched " + ", ".join(str(p) for p in searched))
+        problems.append(
+            f"no hashicorp/aws provider plugin for {_platform()} in a filesystem mirror ({where}). "
+            "On a machine with registry access run `terraform providers mirror DIR` in a "
+            f"synthesized stack folder (or unpack the provider release into "
+            f"DIR/{PROVIDER_ADDRESS}/<version>/{_platform()}/), then set {MIRROR_VARIABLE}=DIR")
+    if problems:
+        raise ToolchainMissing("real-Terraform tier unavailable: " + "; ".join(problems))
+    return Toolchain(terraform=str(terraform), terraform_version=version, mirror=mirror,
+                     provider_version=provider)
+
+
+def _newer(a: str, b: str) -> bool:
+    return tuple(int(x) for x in a.split(".")) > tuple(int(x) for x in b.split("."))
+
+
+def write_override(stack_dir: Path, provider_version: str, *, backend_path: Path | None = None,
+                   provider: dict | None = None) -> Path:
+    """Write ``zz_offline_override.tf.json`` beside ``cdk.tf.json``.
+
+    ``provider_version``: the aws version to require instead of the synthesized pin.
+    ``backend_path``: replace the backend with a local one keeping state at this path (an
+    absolute path lets another synthesis of the same stack plan against the same state).
+    ``provider``: arguments merged over the stack's ``provider.aws`` block (stand-in
+    endpoints and the like; Terraform merges override blocks argument by argument, and a
+    nested block given here replaces the original's).
+    """
+    override: dict = {"terraform": {"required_providers": {
+        "aws": {"source": "hashicorp/aws", "version": provider_version}}}}
+    if backend_path is not None:
+        override["terraform"]["backend"] = {"local": {"path": str(backend_path)}}
+    if provider:
+        override["provider"] = {"aws": [provider]}
+    path = stack_dir / OVERRIDE_FILE
+    path.write_text(json.dumps(override, indent=2) + "\n")
+    return path
+
+
+def _base_env(cli_config: Path | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    # The caller's TF_* settings (another CLI config, a data dir, workspace) stay out;
+    # logging switches are kept for debugging.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TF_") or k in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER")}
+    env.update({"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"})
+    if cli_config is not None:
+        env["TF_CLI_CONFIG_FILE"] = str(cli_config)
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Terraform:
+    """terraform commands in one stack folder, with the project's CLI configuration."""
+
+    toolchain: Toolchain
+    stack_dir: Path
+    cli_config: Path
+    env: dict[str, str] = field(default_factory=dict)
+    timeout: float = 900
+    log: list[tuple[str, float]] = field(default_factory=list)
+
+    def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+        start = time.monotonic()
+        result = subprocess.run(
+            [self.toolchain.terraform, *args], cwd=self.stack_dir, capture_output=True, text=True,
+            env=_base_env(self.cli_config, self.env), timeout=self.timeout)
+        self.log.append((" ".join(args[:1]), time.monotonic() - start))
+        if result.returncode not in ok_codes:
+            raise TerraformFailed(list(args), self.stack_dir, result.returncode,
+                                  result.stdout + result.stderr)
+        return result
+
+    def init(self, *, backend: bool = True) -> None:
+        args = ["init", "-input=false", "-no-color"]
+        if not backend:
+            args.append("-backend=false")
+        self.run(*args)
+
+    def validate(self) -> dict:
+        """``terraform validate -json``; raises with the diagnostics when invalid."""
+        result = self.run("validate", "-json", "-no-color", ok_codes=(0, 1))
+        report = json.loads(result.stdout)
+        if not report.get("valid"):
+            raise TerraformFailed(["validate"], self.stack_dir, result.returncode,
+                                  json.dumps(report.get("diagnostics"), indent=2))
+        return report
+
+    def plan(self, *, out: Path | None = None, detailed_exitcode: bool = False,
+             destroy: bool = False, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+        """``terraform plan``; with ``detailed_exitcode`` the result's returncode is 0 (no
+        changes) or 2 (changes)."""
+        args = ["plan", "-input=false", "-no-color", "-lock=false", *extra]
+        if out is not None:
+            args.append(f"-out={out}")
+        if destroy:
+            args.append("-destroy")
+        if detailed_exitcode:
+            args.append("-detailed-exitcode")
+        return self.run(*args, ok_codes=(0, 2) if detailed_exitcode else (0,))
+
+    def show_json(self, planfile: Path | None = None) -> dict:
+        args = ["show", "-json", "-no-color"] + ([str(planfile)] if planfile else [])
+        return json.loads(self.run(*args).stdout)
+
+    def apply(self, *extra: str) -> subprocess.CompletedProcess:
+        return self.run("apply", "-input=false", "-no-color", "-auto-approve", *extra)
+
+    def destroy(self, *extra: str) -> subprocess.CompletedProcess:
+        return self.run("destroy", "-input=false", "-no-color", "-auto-approve", *extra)
+
+    def state_list(self) -> list[str]:
+        result = self.run("state", "list", ok_codes=(0, 1))
+        return result.stdout.split() if result.returncode == 0 else []
+
+
+def validate_stacks(stacks_root: Path, workdir: Path, toolchain: Toolchain | None = None,
+                    *, echo=print) -> dict[str, float]:
+    """``terraform validate`` every stack under ``stacks_root`` as synthesized.
+
+    Each stack folder is copied (without any ``.terraform``) into ``workdir/<stack>`` and
+    the override added there, so the synthesized folder is never written to. Returns the
+    seconds each stack took; raises ``TerraformFailed`` naming the first invalid stack after
+    trying them all.
+    """
+    toolchain = toolchain or find_toolchain()
+    cli_config = toolchain.cli_config(workdir)
+    stacks = sorted(p.parent for p in stacks_root.glob("*/cdk.tf.json"))
+    if not stacks:
+        raise FileNotFoundError(f"no synthesized stack (*/cdk.tf.json) under {stacks_root}: run `make synth`")
+    echo(f"terraform validate with {toolchain.describe()}")
+    timings, failures = {}, []
+    for stack in stacks:
+        copy = workdir / "validate" / stack.name
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(stack, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", OVERRIDE_FILE))
+        write_override(copy, toolchain.provider_version)
+        start = time.monotonic()
+        tf = Terraform(toolchain, copy, cli_config)
+        try:
+            tf.init(backend=False)
+            tf.validate()
+        except TerraformFailed as exc:
+            failures.append(f"{stack.name}: {exc}")
+            echo(f"  {stack.name}: INVALID")
+            continue
+        timings[stack.name] = time.monotonic() - start
+        echo(f"  {stack.name}: valid ({timings[stack.name]:.1f} s)")
+    if failures:
+        raise TerraformFailed(["validate"], stacks_root, 1, "\n".join(failures))
+    return timings
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 1 or argv[0] != "validate":
+        print("usage: python -m tests.terraform.toolchain validate [STACKS_ROOT_OR_CDKTF_OUT]",
+              file=sys.stderr)
+        return 2
+    root = Path(argv[1] if len(argv) > 1 else "cdktf.out")
+    if (root / "stacks").is_dir():
+        root = root / "stacks"
+    try:
+        validate_stacks(root, DEFAULT_WORKDIR)
+    except ToolchainMissing as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    except (TerraformFailed, FileNotFoundError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
