@@ -48,6 +48,7 @@ IAM_ACTIONS = {
     "AddTags": "elasticmapreduce:AddTags",
     "RemoveTags": "elasticmapreduce:RemoveTags",
     "DescribeNetworkInterfaces": "ec2:DescribeNetworkInterfaces",
+    "GetObject": "s3:GetObject",
     "GetProducts": "pricing:GetProducts",
 }
 
@@ -93,6 +94,10 @@ class AwsClients:
     @cached_property
     def ec2(self):
         return self._session.client("ec2", config=RETRY_CONFIG)
+
+    @cached_property
+    def s3(self):
+        return self._session.client("s3", config=RETRY_CONFIG)
 
     @cached_property
     def pricing(self):

@@ -56,8 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
         if region:
             p.add_argument("--region", help="AWS region of the cluster (default: the usual AWS configuration)")
 
+    def state_option(p):
+        p.add_argument(
+            "--state", metavar="PATH|s3://BUCKET/KEY",
+            help="the stack's Terraform state, which names the instance groups Terraform manages (default: "
+                 "terraform.<environment>.<stack>.tfstate in the project root, from the cluster's tags, if it "
+                 "exists; else the newest group of each name is taken as the live one)",
+        )
+
     status = sub.add_parser("status", help="instance groups, active static Spot group, fixed IP holder", epilog=EPILOG)
     status.add_argument("cluster", metavar="CLUSTER", help="cluster name (e.g. spark-batch-production-01) or id (j-...)")
+    state_option(status)
     aws_options(status)
 
     rotate = sub.add_parser(
@@ -79,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll", type=_seconds(MIN_POLL), default=DEFAULT_POLL,
         help=f"seconds between checks while waiting (default {DEFAULT_POLL:g}, minimum {MIN_POLL:g})",
     )
+    state_option(rotate)
     aws_options(rotate)
 
     prices = sub.add_parser("prices", help="on-demand price table used for Spot bid prices")
@@ -113,9 +123,11 @@ def main(
             if args.command == "status":
                 from ops.status import render_status
 
-                render_status(clients.emr, clients.ec2, args.cluster, rt)
+                render_status(clients.emr, clients.ec2, args.cluster, rt, state=args.state,
+                              s3=lambda: clients.s3)
             elif args.command == "rotate-spot":
-                Rotator(clients.emr, rt, timeout=args.timeout, poll=args.poll).run(
+                Rotator(clients.emr, rt, timeout=args.timeout, poll=args.poll, state=args.state,
+                        s3=lambda: clients.s3).run(
                     args.cluster, yes=args.yes, from_group=args.from_group
                 )
             elif args.command == "prices":

@@ -8,6 +8,12 @@ Contracts with the stacks (``SpotTaskGroupPair`` and the cluster construct):
   ``task-spot-static-b`` and optionally ``task-spot-dynamic``; the static pair is found by
   these names and the *active* static group is the one whose requested count is > 0;
 - a cluster with a fixed master IP carries the tag ``fixed-private-ip`` = the IP.
+
+After Terraform replaces a group (a new bid or instance type), EMR keeps the old one
+under the same name at 0 instances until the cluster ends: it cannot be deleted. Of
+several groups with one name, the *live* one is the group Terraform manages (its id in
+the stack's state, ``ops.state``), or else the newest that has not ended; the others
+are *leftovers*, shown by ``status`` and ignored by the rotation (guide tip T8).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from typing import Any, Mapping
 from emr_constructs.contract import DYNAMIC_GROUP, FIXED_IP_TAG, STATIC_A, STATIC_B, STATIC_PAIR  # noqa: F401
 from ops.errors import Refused
 
+# Instance-group states of a group that is gone or going (never the live group of a name).
+ENDED_GROUP_STATES = ("TERMINATING", "TERMINATED", "SHUTTING_DOWN", "ENDED")
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 ENDED_CLUSTER_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
 CLUSTER_ID = re.compile(r"^j-[0-9A-Z]{1,64}$")
@@ -54,6 +62,7 @@ class Group:
     running: int
     state: str
     state_reason: str = ""
+    created: datetime | None = None
 
     @property
     def settled(self) -> bool:
@@ -151,6 +160,7 @@ def list_groups(emr, cluster_id: str) -> list[Group]:
                 running=int(g.get("RunningInstanceCount", 0)),
                 state=status.get("State", "UNKNOWN"),
                 state_reason=(status.get("StateChangeReason") or {}).get("Message", "") or "",
+                created=(status.get("Timeline") or {}).get("CreationDateTime"),
             )
         )
     return groups
@@ -176,9 +186,73 @@ def list_live_instances(emr, cluster_id: str) -> list[Instance]:
 
 
 @dataclass(frozen=True)
+class GroupsByName:
+    """Every group of a cluster sorted into the live group of each name and the leftovers.
+
+    ``found_by`` says how the live groups were told apart from the leftovers, for the
+    operator: the Terraform state's name, or "newest" when no state was available.
+    """
+
+    live: Mapping[str, Group]
+    leftovers: tuple[Group, ...]
+    found_by: str
+    ambiguous: Mapping[str, tuple[Group, ...]]
+
+    def leftovers_of(self, name: str) -> tuple[Group, ...]:
+        return tuple(g for g in self.leftovers if g.name == name)
+
+
+def sort_groups(groups: list[Group], managed=None) -> GroupsByName:
+    """Pick the live group of each name: the one whose id Terraform manages (``managed``:
+    ``ops.state.ManagedGroups`` or None), else the newest that has not ended. Groups of a
+    name that stay tied (no state, same creation time) are ``ambiguous``."""
+    managed_ids = set(managed.ids) if managed is not None else set()
+    by_name: dict[str, list[Group]] = {}
+    for g in groups:
+        by_name.setdefault(g.name, []).append(g)
+    live: dict[str, Group] = {}
+    leftovers: list[Group] = []
+    ambiguous: dict[str, tuple[Group, ...]] = {}
+    used_state = used_newest = False
+    for name, same in by_name.items():
+        candidates = [g for g in same if g.state not in ENDED_GROUP_STATES]
+        leftovers += [g for g in same if g.state in ENDED_GROUP_STATES]
+        if not candidates:
+            continue
+        chosen = None
+        if len(candidates) == 1:
+            chosen = candidates[0]
+        else:
+            in_state = [g for g in candidates if g.id in managed_ids]
+            if len(in_state) == 1:
+                chosen, used_state = in_state[0], True
+            else:
+                dated = sorted((g for g in candidates if g.created is not None), key=lambda g: g.created)
+                if len(dated) == len(candidates) and dated[-1].created != dated[-2].created:
+                    chosen, used_newest = dated[-1], True
+        if chosen is None:
+            ambiguous[name] = tuple(candidates)
+            continue
+        live[name] = chosen
+        leftovers += [g for g in candidates if g is not chosen]
+    if used_state and used_newest:
+        found_by = f"Terraform state {managed.source}, else the newest group"
+    elif used_state:
+        found_by = f"Terraform state {managed.source}"
+    elif used_newest:
+        found_by = "the newest group of each name" + (
+            f" ({managed.source} lists none of them)" if managed is not None else " (no Terraform state given)")
+    else:
+        found_by = ""
+    return GroupsByName(live=live, leftovers=tuple(leftovers), found_by=found_by, ambiguous=ambiguous)
+
+
+@dataclass(frozen=True)
 class StaticPair:
     a: Group
     b: Group
+    leftovers: tuple[Group, ...] = ()
+    found_by: str = ""
 
     @property
     def groups(self) -> tuple[Group, Group]:
@@ -200,15 +274,20 @@ class StaticPair:
         return self.a if self.a.requested >= self.b.requested else self.b
 
 
-def static_pair(cluster: Cluster, groups: list[Group]) -> StaticPair:
-    by_name: dict[str, list[Group]] = {}
-    for g in groups:
-        by_name.setdefault(g.name, []).append(g)
+def static_pair(cluster: Cluster, groups: list[Group], managed=None) -> StaticPair:
+    """The live static groups A and B (see ``sort_groups``) and the leftovers of both names."""
+    sorted_groups = sort_groups(groups, managed)
     problems = []
     for name in STATIC_PAIR:
-        found = by_name.get(name, [])
-        if len(found) != 1:
-            problems.append(f"{len(found)} instance groups named {name!r} (expected exactly 1)")
+        if name in sorted_groups.ambiguous:
+            tied = sorted_groups.ambiguous[name]
+            problems.append(
+                f"{len(tied)} instance groups named {name!r} ({', '.join(g.id for g in tied)}) and nothing tells "
+                "which one Terraform manages (no Terraform state lists one of them, and they have the same "
+                "creation time); pass the stack's state with --state"
+            )
+        elif name not in sorted_groups.live:
+            problems.append(f"0 instance groups named {name!r} that have not ended")
     if problems:
         names = ", ".join(sorted(g.name for g in groups)) or "none"
         raise Refused(
@@ -216,4 +295,6 @@ def static_pair(cluster: Cluster, groups: list[Group]) -> StaticPair:
             + "; ".join(problems)
             + f". Its instance groups: {names}. The pair is created by SpotTaskGroupPair."
         )
-    return StaticPair(a=by_name[STATIC_A][0], b=by_name[STATIC_B][0])
+    leftovers = tuple(g for g in sorted_groups.leftovers if g.name in STATIC_PAIR)
+    return StaticPair(a=sorted_groups.live[STATIC_A], b=sorted_groups.live[STATIC_B], leftovers=leftovers,
+                      found_by=sorted_groups.found_by if leftovers else "")

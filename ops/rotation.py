@@ -63,6 +63,13 @@ Ctrl-C leaves everything as is; the same command continues.
 
 Without ``--yes`` the plan is printed (for whatever phase the cluster is in) and nothing
 changes. Refusals happen before anything is written.
+
+After a replacement (a deploy that changed a side's bid or instance type), each side's
+name may have a leftover group at 0 next to the live one. The rotation acts on the live
+groups only (``ops.cluster.static_pair``: the ids in the stack's Terraform state, else
+the newest group), lists the leftovers, and prints the command that empties one that
+still has instances. EMR cannot delete an instance group of a running cluster: an empty
+leftover stays listed, at no cost, until the cluster ends.
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ from enum import Enum
 
 from emr_constructs.contract import ROTATION_TAG
 from ops.cluster import (
+    ENDED_GROUP_STATES,
     STATIC_A,
     STATIC_B,
     Cluster,
@@ -85,6 +93,7 @@ from ops.cluster import (
 )
 from ops.errors import OperationFailed, Refused
 from ops.runtime import Runtime, format_duration
+from ops.state import ManagedGroups, find_managed_groups
 
 RESIZABLE_CLUSTER_STATES = ("WAITING", "RUNNING")
 # Group states from which the new side will not come up without someone acting.
@@ -179,6 +188,26 @@ def shrink_command(emr, cluster: Cluster, group: Group) -> str:
 
 def untag_command(emr, cluster: Cluster) -> str:
     return _cli(emr, "remove-tags", "--resource-id", cluster.id, "--tag-keys", ROTATION_TAG)
+
+
+def leftover_lines(emr, cluster: Cluster, leftovers: tuple[Group, ...]) -> list[str]:
+    """What each leftover group is and what, if anything, to do about it."""
+    lines = []
+    for g in leftovers:
+        created = g.created.strftime("%Y-%m-%d %H:%M UTC") if g.created else "unknown"
+        line = (f"{g.name} ({g.id}): requested {g.requested}, running {g.running}, state {g.state}, "
+                f"bid {g.bid_price or '-'}, {g.instance_type}, created {created}: ")
+        if g.state in ENDED_GROUP_STATES:
+            line += "ended; nothing to do."
+        elif g.requested > 0:
+            line += (f"still requests {g.requested} instance(s) that no Terraform configuration manages; "
+                     f"remove them with:\n      {resize_command(emr, cluster, g, 0)}")
+        elif g.running > 0:
+            line += f"its {g.running} instance(s) are draining; nothing to do."
+        else:
+            line += "empty; nothing to do (EMR lists it until the cluster ends, at no cost)."
+        lines.append(line)
+    return lines
 
 
 def _is_up(new: Group, target: int) -> bool:
@@ -315,15 +344,22 @@ def _plan_resume(cluster: Cluster, pair: StaticPair, tag: str, emr) -> Plan:
 class Rotator:
     """Runs one ``rotate-spot`` invocation against an EMR client (real, moto or simulated)."""
 
-    def __init__(self, emr, runtime: Runtime, *, timeout: float = DEFAULT_TIMEOUT, poll: float = DEFAULT_POLL):
+    def __init__(self, emr, runtime: Runtime, *, timeout: float = DEFAULT_TIMEOUT, poll: float = DEFAULT_POLL,
+                 state: str | None = None, s3=None):
+        """``state``: the stack's Terraform state (path or s3://BUCKET/KEY; default: the local
+        state found from the cluster's tags, if any); ``s3``: client or factory for S3 state."""
         self.emr = emr
         self.rt = runtime
         self.timeout = timeout
         self.poll = poll
+        self.state = state
+        self.s3 = s3
+        self.managed: ManagedGroups | None = None
 
     def run(self, ref: str, *, yes: bool, from_group: str | None = None) -> None:
         cluster = find_cluster(self.emr, ref)
-        pair = static_pair(cluster, list_groups(self.emr, cluster.id))
+        self.managed = find_managed_groups(cluster.id, cluster.tags, state=self.state, s3_client=self.s3)
+        pair = static_pair(cluster, list_groups(self.emr, cluster.id), self.managed)
         started = self.rt.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         plan = plan_rotation(cluster, pair, started=started, emr=self.emr, from_group=from_group)
         self._print_plan(plan, pair)
@@ -337,6 +373,10 @@ class Rotator:
         self.rt.say(f"Cluster {c.name} ({c.id}), state {c.state}")
         for g in pair.groups:
             self.rt.say(f"  {_describe(g)}, {g.market} {g.instance_type}, bid {g.bid_price or '-'}")
+        if pair.leftovers:
+            self.rt.say(f"Leftover groups (replaced; live groups found by {pair.found_by}), not rotated:")
+            for line in leftover_lines(self.emr, c, pair.leftovers):
+                self.rt.say(f"  {line}")
         if plan.resumed:
             self.rt.say(
                 f"Resuming the rotation {plan.old.name} -> {plan.new.name} (target {plan.target}) "
@@ -381,7 +421,7 @@ class Rotator:
         last_line, last_said = None, None
         while True:
             cluster = describe_cluster(self.emr, plan.cluster.id)
-            pair = static_pair(cluster, list_groups(self.emr, cluster.id))
+            pair = static_pair(cluster, list_groups(self.emr, cluster.id), self.managed)
             old, new = pair.by_name(plan.old.name), pair.by_name(plan.new.name)
             elapsed = self.rt.monotonic() - start
             line = f"{new.name}: {new.running}/{plan.target} running ({new.state}); {old.name}: {old.running} running"

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from ops.aws import translate
 from ops.cluster import (
     DYNAMIC_GROUP,
+    GroupsByName,
     FIXED_IP_TAG,
     STATIC_PAIR,
     Cluster,
@@ -32,11 +33,13 @@ from ops.cluster import (
     find_cluster,
     list_groups,
     list_live_instances,
+    sort_groups,
     static_pair,
 )
 from ops.errors import AccessProblem, Refused
-from ops.rotation import ROTATION_TAG, Marker
+from ops.rotation import ROTATION_TAG, Marker, leftover_lines
 from ops.runtime import Runtime, format_duration
+from ops.state import ManagedGroups, find_managed_groups
 
 ROLE_ORDER = {"MASTER": 0, "CORE": 1, "TASK": 2}
 
@@ -103,9 +106,17 @@ def _ages(instances: list[Instance], rt: Runtime) -> str:
     return f"oldest {format_duration(oldest.total_seconds())}, newest {format_duration(newest.total_seconds())}"
 
 
-def render_status(emr, ec2, ref: str, rt: Runtime) -> None:
+def render_status(emr, ec2, ref: str, rt: Runtime, *, state: str | None = None, s3=None) -> None:
+    """``state``: the stack's Terraform state (path or s3://...; default: the local state
+    found from the cluster's tags), which tells live groups from leftovers."""
     cluster = find_cluster(emr, ref)
-    groups = sorted(list_groups(emr, cluster.id), key=lambda g: (ROLE_ORDER.get(g.role, 9), g.name))
+    managed = find_managed_groups(cluster.id, cluster.tags, state=state, s3_client=s3)
+    all_groups = list_groups(emr, cluster.id)
+    sorted_groups = sort_groups(all_groups, managed)
+    leftover_ids = {g.id for g in sorted_groups.leftovers}
+    # Live group first, then its leftovers, newest first.
+    groups = sorted(all_groups, key=lambda g: (
+        ROLE_ORDER.get(g.role, 9), g.name, g.id in leftover_ids, -(g.created.timestamp() if g.created else 0)))
     instances = list_live_instances(emr, cluster.id)
     by_group: dict[str, list[Instance]] = {}
     for i in instances:
@@ -118,24 +129,40 @@ def render_status(emr, ec2, ref: str, rt: Runtime) -> None:
     rows = [("GROUP", "ROLE", "MARKET", "TYPE", "BID", "REQ", "RUN", "STATE", "INSTANCE AGES")]
     for g in groups:
         rows.append((
-            g.name, g.role, g.market, g.instance_type, g.bid_price or "-",
-            str(g.requested), str(g.running), g.state, _ages(by_group.get(g.id, []), rt),
+            g.name, g.role, g.market, g.instance_type, g.bid_price or "-", str(g.requested), str(g.running),
+            g.state + (" leftover" if g.id in leftover_ids else ""), _ages(by_group.get(g.id, []), rt),
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         cells = [c.rjust(w) if k in (5, 6) else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))]
         rt.say("  " + "  ".join(cells) + "  " + r[-1])
 
-    rt.say(_static_pair_line(cluster, groups))
+    rt.say(_static_pair_line(cluster, groups, managed))
+    _leftover_section(emr, cluster, sorted_groups, managed, rt)
     if not any(g.name == DYNAMIC_GROUP for g in groups):
         rt.say(f"Dynamic task group: none ({DYNAMIC_GROUP} not present)")
     master_ids = {g.id for g in groups if g.role == "MASTER"}
     rt.say("Fixed IP: " + fixed_ip_holder(ec2, cluster, instances, master_ids).text)
 
 
-def _static_pair_line(cluster: Cluster, groups: list[Group]) -> str:
+def _leftover_section(emr, cluster: Cluster, sorted_groups: GroupsByName, managed: ManagedGroups | None,
+                      rt: Runtime) -> None:
+    if sorted_groups.leftovers:
+        rt.say(f"Leftover groups: {len(sorted_groups.leftovers)} (a deploy replaced them; live groups found by "
+               f"{sorted_groups.found_by or 'their state'}):")
+        for line in leftover_lines(emr, cluster, sorted_groups.leftovers):
+            rt.say(f"  {line}")
+    for name, tied in sorted(sorted_groups.ambiguous.items()):
+        rt.say(f"Several live-looking groups named {name} ({', '.join(g.id for g in tied)}): nothing tells which "
+               "one Terraform manages; pass the stack's state with --state")
+    if sorted_groups.leftovers and managed is None:
+        rt.say("  (no Terraform state read: pass --state terraform.<environment>.<stack>.tfstate or "
+               "--state s3://BUCKET/emr-cdktf/<environment>/<stack>.tfstate to tell them apart by id)")
+
+
+def _static_pair_line(cluster: Cluster, groups: list[Group], managed: ManagedGroups | None = None) -> str:
     try:
-        pair = static_pair(cluster, groups)
+        pair = static_pair(cluster, groups, managed)
     except Refused:
         present = [g.name for g in groups if g.name in STATIC_PAIR]
         return f"Static Spot pair: not present (found {', '.join(present) or 'neither group'})"

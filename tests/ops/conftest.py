@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -119,6 +120,27 @@ class MotoAws:
             Instances={"KeepJobFlowAliveWhenNoSteps": True, "Ec2SubnetId": self.subnet, "InstanceGroups": groups},
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )["JobFlowId"]
+
+    def group_list(self, cluster_id: str) -> list[dict]:
+        return self.emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
+
+    def replace_group(self, cluster_id: str, name: str, *, count: int, bid: str | None = None,
+                      instance_type: str | None = None) -> tuple[str, str]:
+        """What ``terraform apply`` does when a group's bid or instance type changes: the
+        provider's delete resizes the old group to 0 (EMR keeps it, same name), then a new
+        group with that name is created with the configured count. Returns (old id, new id).
+        moto's AddInstanceGroups answers without the new id, so it is found by listing."""
+        before = {g["Id"]: g for g in self.group_list(cluster_id)}
+        (old,) = [g for g in before.values() if g["Name"] == name and g["RequestedInstanceCount"] > 0] or [
+            max((g for g in before.values() if g["Name"] == name), key=lambda g: g["Status"]["Timeline"]["CreationDateTime"])]
+        self.emr.modify_instance_groups(ClusterId=cluster_id, InstanceGroups=[
+            {"InstanceGroupId": old["Id"], "InstanceCount": 0}])
+        time.sleep(0.01)  # a later creation time, as a real deploy has
+        self.emr.add_instance_groups(JobFlowId=cluster_id, InstanceGroups=[{
+            "Name": name, "InstanceRole": "TASK", "InstanceType": instance_type or old["InstanceType"],
+            "InstanceCount": count, "Market": "SPOT", "BidPrice": bid or old["BidPrice"]}])
+        (new,) = [g["Id"] for g in self.group_list(cluster_id) if g["Id"] not in before]
+        return old["Id"], new
 
     def groups(self, cluster_id: str) -> dict[str, dict]:
         return {g["Name"]: g for g in self.emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]}

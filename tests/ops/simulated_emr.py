@@ -20,7 +20,10 @@ ListInstanceGroups, ModifyInstanceGroups, AddTags, RemoveTags):
 - a group can be forced into a state (``force_state``, e.g. ARRESTED);
 - interruption: ``interrupt_after(op)`` raises KeyboardInterrupt right after the nth
   call of ``op`` took effect (the process dies after AWS accepted the request), and
-  ``interrupt_on_sleep`` raises it from the nth sleep (Ctrl-C while waiting).
+  ``interrupt_on_sleep`` raises it from the nth sleep (Ctrl-C while waiting);
+- a Terraform replacement (``replace_group``: a new bid or instance type): the old group
+  is resized to 0 and stays listed under its name, as EMR keeps it, and a new group with
+  that name is created with the configured count; groups carry their creation time.
 
 Every request and response is validated against botocore's EMR service model, so the
 fake stays shaped like the real client. ``history`` records, after every API call and
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import botocore.session
@@ -71,6 +74,7 @@ class SimGroup:
     requested: int = 0
     instances: list[SimInstance] = field(default_factory=list)
     forced_state: str | None = None
+    created: float = 0.0
 
     def live(self) -> list[SimInstance]:
         return [i for i in self.instances if i.state in ("PROVISIONING", "RUNNING")]
@@ -105,6 +109,7 @@ class SimulatedEmr:
         spot_capacity: dict[str, int] | None = None,
         cluster_state: str = "WAITING",
         region: str = "ap-northeast-2",
+        tags: dict[str, str] | None = None,
     ):
         self.now = 0.0
         self.provision_delay = provision_delay
@@ -114,11 +119,13 @@ class SimulatedEmr:
         self.cluster_id = "j-SIM" + f"{next(_ids):08d}"
         self.cluster_name = name
         self.cluster_state = cluster_state
-        self.tags: dict[str, str] = {"Name": name}
+        self.tags: dict[str, str] = {"Name": name, **(tags or {})}
         # boto3 clients expose their region as client.meta.region_name; the command prints it
         # in the `aws emr ...` commands it suggests.
         self.meta = SimpleNamespace(region_name=region)
+        # The live group of each name; groups a replacement left behind are in ``replaced``.
         self.groups: dict[str, SimGroup] = {}
+        self.replaced: list[SimGroup] = []
         for gname, role, market, itype, bid in (
             ("master", "MASTER", "ON_DEMAND", "m5.xlarge", None),
             ("core", "CORE", "ON_DEMAND", "r5.xlarge", None),
@@ -145,6 +152,9 @@ class SimulatedEmr:
     def group(self, name: str) -> SimGroup:
         return self.groups[name]
 
+    def all_groups(self) -> list[SimGroup]:
+        return [*self.replaced, *self.groups.values()]
+
     def running(self, name: str) -> int:
         return self.groups[name].count("RUNNING")
 
@@ -164,6 +174,32 @@ class SimulatedEmr:
         self._resize(self.groups[name], count)
         self._record(f"external resize {name}={count}")
 
+    def replace_group(self, name: str, *, count: int, bid_price: str | None = None,
+                      instance_type: str | None = None) -> SimGroup:
+        """What ``terraform apply`` does when a group's bid or type changes: the provider's
+        delete resizes the old group to 0 (EMR cannot delete it), then creates a new group
+        with the same name and the configured ``count``, which comes up after the usual
+        provisioning delay."""
+        old = self.groups[name]
+        self._resize(old, 0)
+        self.replaced.append(old)
+        new = SimGroup(f"ig-SIM{next(_ids):09d}", name, old.role, old.market,
+                       instance_type or old.instance_type, bid_price or old.bid_price, created=self.now)
+        self.groups[name] = new
+        self._resize(new, count)
+        self._record(f"replaced {name}")
+        return new
+
+    def add_group_by_hand(self, name: str, *, count: int) -> SimGroup:
+        """Someone runs AddInstanceGroups with a name the stack already uses (console or CLI)."""
+        like = self.groups[name]
+        extra = SimGroup(f"ig-SIM{next(_ids):09d}", name, like.role, like.market, like.instance_type,
+                         like.bid_price, created=self.now)
+        self.replaced.append(extra)
+        self._resize(extra, count)
+        self._record(f"added {name} by hand")
+        return extra
+
     def interrupt_after(self, op: str, nth: int = 1) -> None:
         self._interrupts[op] = nth
 
@@ -182,7 +218,7 @@ class SimulatedEmr:
         # Step through every instance event so the history sees each intermediate state.
         while True:
             due = [
-                t for g in self.groups.values() for i in g.instances
+                t for g in self.all_groups() for i in g.instances
                 for t in (i.ready_at if i.state == "PROVISIONING" else None,
                           i.gone_at if i.state == "DRAINING" else None)
                 if t is not None and t <= end
@@ -190,7 +226,7 @@ class SimulatedEmr:
             if not due:
                 break
             self.now = max(self.now, min(due))
-            for g in self.groups.values():
+            for g in self.all_groups():
                 for i in g.instances:
                     if i.state == "PROVISIONING" and i.ready_at <= self.now:
                         i.state = "RUNNING"
@@ -304,17 +340,19 @@ class SimulatedEmr:
                     "InstanceType": g.instance_type,
                     "RequestedInstanceCount": g.requested,
                     "RunningInstanceCount": g.emr_running_count,
-                    "Status": {"State": g.state, "StateChangeReason": {"Message": ""}},
+                    "Status": {"State": g.state, "StateChangeReason": {"Message": ""},
+                               "Timeline": {"CreationDateTime": T0 + timedelta(seconds=g.created)}},
                     **({"BidPrice": g.bid_price} if g.bid_price else {}),
                 }
-                for g in self.groups.values()
+                # EMR lists groups in no documented order; a replaced group may come first.
+                for g in (*self.replaced, *self.groups.values())
             ]}
         return self._call("ListInstanceGroups", params, handler)
 
     def modify_instance_groups(self, **params):
         def handler():
             self._require_cluster("ModifyInstanceGroups", params["ClusterId"])
-            by_id = {g.id: g for g in self.groups.values()}
+            by_id = {g.id: g for g in (*self.groups.values(), *self.replaced)}
             for change in params["InstanceGroups"]:
                 group = by_id.get(change["InstanceGroupId"])
                 if group is None:
