@@ -35,3 +35,15 @@ OPERATIONS_TAGS = (ROTATION_TAG,)
 # The tag AmazonEMRServicePolicy_v2 requires on every resource it acts on (clusters,
 # security groups); EmrCluster and EmrSecurityGroups always set it to "true".
 MANAGED_POLICY_TAG = "for-use-with-amazon-emr-managed-policies"
+
+# Default tags of every resource of the app (the AWS provider's default_tags): ops finds a
+# cluster's environment and stack by them, and from those the stack's state.
+ENVIRONMENT_TAG = "environment"
+STACK_TAG = "stack"
+
+
+def local_state_file(environment: str, stack: str) -> str:
+    """A stack's default local Terraform state, in the project root. The environment's name
+    comes first, so two environments never share a state; ``ops`` reads it to tell the
+    instance groups Terraform manages from leftovers of a replacement."""
+    return f"terraform.{environment}.{stack}.tfstate"

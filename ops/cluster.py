@@ -19,11 +19,18 @@ are *leftovers*, shown by ``status`` and ignored by the rotation (guide tip T8).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
-from emr_constructs.contract import DYNAMIC_GROUP, FIXED_IP_TAG, STATIC_A, STATIC_B, STATIC_PAIR  # noqa: F401
+from emr_constructs.contract import (  # noqa: F401
+    DYNAMIC_GROUP,
+    FIXED_IP_TAG,
+    STATIC_A,
+    STATIC_B,
+    STATIC_PAIR,
+)
 from ops.errors import Refused
 
 # Instance-group states of a group that is gone or going (never the live group of a name).

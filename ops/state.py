@@ -21,23 +21,16 @@ Reading state needs only ``s3:GetObject`` on the key (S3) or the file; nothing i
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from emr_constructs.contract import ENVIRONMENT_TAG, STACK_TAG, local_state_file
 from ops.errors import Refused
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# Tags every resource of the app carries (the AWS provider's default tags in stacks/base.py).
-ENVIRONMENT_TAG = "environment"
-STACK_TAG = "stack"
 INSTANCE_GROUP_TYPE = "aws_emr_instance_group"
-
-
-def local_state_file(environment: str, stack: str) -> str:
-    """The stack's default local state in the project root; the same name as
-    ``stacks.base.local_state_file`` (a test keeps the two equal: ops never imports cdktf)."""
-    return f"terraform.{environment}.{stack}.tfstate"
 
 
 @dataclass(frozen=True)

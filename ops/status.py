@@ -24,11 +24,11 @@ from botocore.exceptions import ClientError
 from ops.aws import translate
 from ops.cluster import (
     DYNAMIC_GROUP,
-    GroupsByName,
     FIXED_IP_TAG,
     STATIC_PAIR,
     Cluster,
     Group,
+    GroupsByName,
     Instance,
     find_cluster,
     list_groups,

@@ -12,16 +12,10 @@ from cdktf import LocalBackend, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderIgnoreTags
 from constructs import Construct
 
-from emr_constructs.contract import OPERATIONS_TAGS
+from emr_constructs.contract import ENVIRONMENT_TAG, OPERATIONS_TAGS, STACK_TAG, local_state_file
 from environments.settings import Settings
 
 PROJECT = "emr-cdktf"
-
-
-def local_state_file(environment: str, stack_name: str) -> str:
-    """File name of a stack's local state in the project root: the environment's name comes
-    first, so ``example`` and ``acme`` never point at the same state."""
-    return f"terraform.{environment}.{stack_name}.tfstate"
 
 
 class EmrBaseStack(TerraformStack):
@@ -34,8 +28,8 @@ class EmrBaseStack(TerraformStack):
         self.stack_name = stack_name
         self.tags = {
             "project": PROJECT,
-            "environment": settings.name,
-            "stack": stack_name,
+            ENVIRONMENT_TAG: settings.name,
+            STACK_TAG: stack_name,
             "managed-by": "cdktf",
         }
         AwsProvider(

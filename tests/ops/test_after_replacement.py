@@ -174,11 +174,24 @@ def test_groups_tied_without_state_are_refused_naming_state():
     assert sim.mutations() == []
 
 
-def test_ops_looks_for_state_where_the_stack_writes_it():
-    from ops.state import local_state_file as ops_name
-    from stacks.base import local_state_file as stack_name
+def test_ops_looks_for_state_where_the_stack_writes_it(settings, synth_stack, tmp_path):
+    """The stack's backend path and default tags (synthesized) lead ops to the same file."""
+    import dataclasses
+    from pathlib import PurePosixPath
 
-    assert ops_name("acme", "spark-batch") == stack_name("acme", "spark-batch") == "terraform.acme.spark-batch.tfstate"
+    from ops.state import find_managed_groups
+    from stacks.purpose import PurposeStack
+
+    acme = dataclasses.replace(settings, name="acme", fixed_ips=None)
+    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=acme))
+    tags = doc["provider"]["aws"][0]["default_tags"][0]["tags"]
+    written = PurePosixPath(doc["terraform"]["backend"]["local"]["path"])
+    assert written.parent == PurePosixPath("../../..")  # the project root, seen from cdktf.out/stacks/<stack>
+    sim = SimulatedEmr(tags=tags)
+    (tmp_path / written.name).write_text(json.dumps(state_document(sim.cluster_id, {A: sim.group(A).id})))
+    managed = find_managed_groups(sim.cluster_id, sim.tags, state=None, root=tmp_path)
+    assert managed is not None and managed.source == "terraform.acme.spark-batch.tfstate"
+    assert dict(managed.ids) == {sim.group(A).id: A}
 
 
 # --- moto -----------------------------------------------------------------------------
