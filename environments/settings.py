@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from environments.adoption import Adoption, parse_adoption
+
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent
 DEFAULT_ENVIRONMENT = "example"
 # The one switch that selects another environment: a name under environments/ or a path.
@@ -86,6 +88,8 @@ class Settings:
     state_bucket: str | None = None
     fixed_ips: FixedIpSettings | None = None
     source: str = ""
+    # Existing resources the stacks import (environments.adoption; optional [adopt] tables).
+    adopt: Adoption | None = None
 
     def subnet(self, index: int = 0) -> Subnet:
         return self.private_subnets[index]
@@ -101,9 +105,9 @@ class Settings:
 
 _TOP_KEYS = {
     "name", "region", "account_id", "vpc_id", "vpc_cidr", "private_subnets",
-    "admin_cidrs", "office_cidrs", "buckets", "state", "fixed_ips",
+    "admin_cidrs", "office_cidrs", "buckets", "state", "fixed_ips", "adopt",
 }
-_OPTIONAL_TOP_KEYS = {"state", "fixed_ips"}
+_OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt"}
 _FIXED_IP_KEYS = {"mode", "subnet", "masters"}
 _FIXED_IP_MODES = ("eni", "cidr")
 _SUBNET_KEYS = {"id", "cidr", "availability_zone"}
@@ -312,12 +316,17 @@ def parse_settings(raw: dict, source: str) -> Settings:
         if not c.problems:
             fixed_ips = FixedIpSettings(mode=mode, subnet_id=subnet_id, masters=tuple(pairs))
 
+    adopt = None
+    if "adopt" in raw:
+        adopt, adopt_problems = parse_adoption(raw["adopt"])
+        c.problems.extend(adopt_problems)
+
     if c.problems:
         raise SettingsError(source, c.problems)
     return Settings(
         name=name, region=region, account_id=account, vpc_id=vpc_id, vpc_cidr=str(vpc_net),
         private_subnets=tuple(subnets), admin_cidrs=admin, office_cidrs=office,
-        buckets=buckets, state_bucket=state_bucket, fixed_ips=fixed_ips, source=source,
+        buckets=buckets, state_bucket=state_bucket, fixed_ips=fixed_ips, source=source, adopt=adopt,
     )
 
 

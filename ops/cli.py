@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TextIO
 
 from ops.aws import AwsClients, aws_errors
 from ops.cluster import STATIC_A, STATIC_B
@@ -91,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     state_option(rotate)
     aws_options(rotate)
 
+    adoption = sub.add_parser(
+        "adoption-report", epilog=EPILOG,
+        help="which adopted resources ([adopt] in the environment) a saved plan keeps, updates or replaces",
+    )
+    adoption.add_argument("plans", nargs="+", metavar="PLAN.json",
+                          help="terraform show -json <plan file> of a stack (one per stack)")
+    adoption.add_argument("--fail-on-replace", action="store_true",
+                          help="exit 1 when an adopted resource would be replaced (for CI)")
+
     prices = sub.add_parser("prices", help="on-demand price table used for Spot bid prices")
     prices_sub = prices.add_subparsers(dest="prices_command", required=True, parser_class=_Parser)
     refresh = prices_sub.add_parser(
@@ -116,6 +126,14 @@ def main(
     args = build_parser().parse_args(argv)
     rt = runtime or Runtime()
     err = err or sys.stderr
+    if args.command == "adoption-report":
+        from ops.adoption import adoption_report
+
+        try:
+            return adoption_report(args.plans, rt, fail_on_replace=args.fail_on_replace)
+        except OpsError as exc:
+            print(f"error: {exc}", file=err, flush=True)
+            return exc.exit_code
     if clients is None:
         clients = AwsClients(profile=args.profile, region=getattr(args, "region", None) if args.command != "prices" else None)
     try:

@@ -9,6 +9,7 @@ from cdktf import App
 from emr_constructs.errors import ConstructInputError
 from emr_constructs.fixed_ip import FixedIpError
 from environments.settings import Settings
+from stacks.adoption import apply_adoption
 from stacks.clusters import PURPOSE_DECLARATIONS
 from stacks.declaration import Purpose, check_purposes
 from stacks.foundation import FoundationStack
@@ -22,8 +23,9 @@ def build_app(settings: Settings, *, outdir: str | None = None,
     exists, so a bad one writes nothing."""
     check_purposes(purposes)
     app = App(outdir=outdir) if outdir else App()
-    FoundationStack(app, settings=settings)
+    foundation = FoundationStack(app, settings=settings)
     stacks = [PurposeStack(app, purpose, settings=settings) for purpose in purposes]
+    apply_adoption(settings, foundation, stacks)
     _check_fixed_ip_owners(settings, {name for stack in stacks for name in stack.clusters})
     _run_validations(app)
     return app

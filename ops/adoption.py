@@ -1,0 +1,124 @@
+"""``adoption-report PLAN.json ...``: which adopted resources a plan keeps, updates or replaces.
+
+Input: ``terraform show -json <plan file>`` of a stack whose environment names existing
+resources under ``[adopt.<stack>]`` (the stacks put a Terraform ``import`` block on each).
+Every resource change that carries ``importing`` is an adopted resource:
+
+=========  ======================================  ===========================================
+verdict    plan actions                            meaning
+=========  ======================================  ===========================================
+KEPT       no-op                                   the existing resource matches the code
+UPDATED    update                                  imported, then changed in place (listed)
+REPLACED   delete+create / create+delete           an attribute forces a new resource: the
+                                                   existing one would be destroyed
+=========  ======================================  ===========================================
+
+A REPLACED security group, role or profile means the code names it differently from the
+existing one (names are ForceNew in AWS); a REPLACED EMR cluster means its settings differ
+(almost every cluster argument is ForceNew): adopt clusters blue/green instead, a new
+cluster beside the old (docs/operations.md, "Adopt existing clusters"). The other planned
+changes are counted, so nothing else in the plan goes unseen. Never imports cdktf.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ops.errors import EXIT_FAILED, EXIT_OK, Refused
+from ops.runtime import Runtime
+
+KEPT, UPDATED, REPLACED = "KEPT", "UPDATED", "REPLACED"
+
+
+@dataclass(frozen=True)
+class Adopted:
+    address: str
+    rtype: str
+    import_id: str
+    verdict: str
+    attributes: tuple[str, ...]  # changed in place, or forcing the replacement
+
+
+def _changed_attributes(before: dict, after: dict, unknown: dict) -> tuple[str, ...]:
+    keys = set(before or {}) | set(after or {}) | set(unknown or {})
+    changed = [k for k in keys if (before or {}).get(k) != (after or {}).get(k) or (unknown or {}).get(k)]
+    # tags_all mirrors tags plus the provider's default tags; name the cause once.
+    return tuple(sorted(k for k in changed if not (k == "tags_all" and "tags" in changed)))
+
+
+def classify(change: dict) -> Adopted | None:
+    detail = change.get("change") or {}
+    importing = detail.get("importing")
+    if not importing:
+        return None
+    actions = detail.get("actions") or []
+    if set(actions) == {"delete", "create"}:
+        verdict = REPLACED
+        attributes = tuple(sorted({".".join(str(p) for p in path[:1]) for path in detail.get("replace_paths") or []}))
+    elif actions == ["update"]:
+        verdict = UPDATED
+        attributes = _changed_attributes(detail.get("before"), detail.get("after"), detail.get("after_unknown"))
+    else:
+        verdict, attributes = KEPT, ()
+    return Adopted(address=change["address"], rtype=change.get("type", ""), import_id=str(importing.get("id", "")),
+                   verdict=verdict, attributes=attributes)
+
+
+def read_plan(path: str) -> dict:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise Refused(f"{path}: no such file. Write it with: terraform show -json plan.tfplan > {path}") from None
+    except (OSError, ValueError) as exc:
+        raise Refused(f"{path}: not a JSON plan ({exc}). Write it with: terraform show -json plan.tfplan") from None
+    if not isinstance(document, dict) or "resource_changes" not in document and "planned_values" not in document:
+        raise Refused(f"{path}: not the JSON of a saved plan (no resource_changes); "
+                      "use terraform show -json <plan file>, not of a state")
+    return document
+
+
+def _other_changes(changes: list[dict]) -> str:
+    counts = {"create": 0, "update": 0, "replace": 0, "delete": 0}
+    for change in changes:
+        if (change.get("change") or {}).get("importing"):
+            continue
+        actions = (change.get("change") or {}).get("actions") or []
+        if set(actions) == {"delete", "create"}:
+            counts["replace"] += 1
+        elif actions in (["create"], ["update"], ["delete"]):
+            counts[actions[0]] += 1
+    return ", ".join(f"{n} to {what}" for what, n in counts.items())
+
+
+def adoption_report(paths: list[str], rt: Runtime, *, fail_on_replace: bool = False) -> int:
+    replaced_total = 0
+    for path in paths:
+        plan = read_plan(path)
+        changes = plan.get("resource_changes") or []
+        adopted = [a for a in (classify(c) for c in changes) if a is not None]
+        replaced = [a for a in adopted if a.verdict == REPLACED]
+        replaced_total += len(replaced)
+        rt.say(f"{path}: {len(adopted)} adopted resource(s): "
+               f"{sum(a.verdict == KEPT for a in adopted)} kept as they are, "
+               f"{sum(a.verdict == UPDATED for a in adopted)} updated in place, {len(replaced)} REPLACED")
+        for a in sorted(adopted, key=lambda a: ({REPLACED: 0, UPDATED: 1, KEPT: 2}[a.verdict], a.address)):
+            line = f"  {a.verdict:<8}  {a.address}  (existing {a.import_id})"
+            if a.verdict == UPDATED:
+                line += f": in place: {', '.join(a.attributes) or 'computed attributes'}"
+            elif a.verdict == REPLACED:
+                line += (f": the existing resource would be DESTROYED and a new one created; forced by "
+                         f"{', '.join(a.attributes) or 'an attribute that forces a new resource'}")
+                if a.rtype == "aws_emr_cluster":
+                    line += (". Adopt this cluster blue/green instead: drop it from [adopt], deploy the new "
+                             "cluster beside it, cut over, then terminate the old one")
+                else:
+                    line += ". Make the code match the existing resource, or leave it out of [adopt]"
+            rt.say(line)
+        if not adopted:
+            rt.say("  (no import blocks in this plan: is [adopt.<stack>] set for this stack's environment?)")
+        rt.say(f"  other changes in this plan: {_other_changes(changes)}")
+    if replaced_total and fail_on_replace:
+        return EXIT_FAILED
+    return EXIT_OK
