@@ -145,10 +145,10 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
                 bootstrap = [a for a in (cc.attrs if cc else []) if a.path == "bootstrap_action"]
                 if cc is not None and cc.action == "added":
                     outcome = "created"
-                elif bootstrap and bootstrap[0].ignored:
+                elif bootstrap and not bootstrap[0].applied:
                     outcome = "not applied (ignore_changes)"
                     keeps_old.append(cluster)
-                elif bootstrap and bootstrap[0].replaces:
+                elif bootstrap and cc.replaced:
                     outcome = "replaced"
                 else:
                     outcome = "same path: not replaced; only nodes launched from now on run the new script"

@@ -121,6 +121,32 @@ class GuardHit:
     outcome: str  # "replaced" | "destroyed"
     causes: tuple[str, ...]  # attribute paths that replace it, or why it is destroyed
     allowed: bool
+    # Why the change cannot succeed even when allowed: the protection itself stops it.
+    blockers: tuple[str, ...] = ()
+
+    @property
+    def blocks(self) -> bool:
+        return bool(self.blockers) or not self.allowed
+
+
+PREVENT_DESTROY_BLOCKS = ("the code keeps `lifecycle.prevent_destroy`: `terraform plan` stops with "
+                          "`Error: Instance cannot be destroyed`")
+TERMINATION_PROTECTION_BLOCKS = ("the running cluster has `termination_protection` on: EMR refuses to terminate it, "
+                                 "and a replacement destroys the old cluster with its current settings, so switching "
+                                 "protection off in the same change is too late (the provider documents that "
+                                 "`termination_protection = false` must be applied before a destroy)")
+
+
+def protection_blockers(base_config: dict, head_config: dict | None) -> tuple[str, ...]:
+    """Why Terraform cannot destroy a protected cluster whatever ``--allow-replace`` says:
+    ``prevent_destroy`` is read from the code being planned (head; a resource removed
+    from the code has none), termination protection from the cluster as it runs (base)."""
+    out = []
+    if head_config is not None and (head_config.get("lifecycle") or {}).get("prevent_destroy") is True:
+        out.append(PREVENT_DESTROY_BLOCKS)
+    if base_config.get("termination_protection") is True:
+        out.append(TERMINATION_PROTECTION_BLOCKS)
+    return tuple(out)
 
 
 def guard(plan: PlanDiff, allow: set[str]) -> list[GuardHit]:
@@ -137,13 +163,24 @@ def guard(plan: PlanDiff, allow: set[str]) -> list[GuardHit]:
         if change.action == "removed":
             stack_gone = plan.stack(cluster.stack).status == "removed"
             outcome, causes = "destroyed", ("its stack is removed",) if stack_gone else ("the resource is removed from the code",)
+            head_config = None
         elif change.replaced:
             outcome, causes = "replaced", tuple(a.path for a in change.attrs if a.replaces)
+            head_config = change.after
         else:
             continue
         allowed = cluster.name in allow or cluster.address in allow
-        hits.append(GuardHit(cluster, outcome, causes, allowed))
+        hits.append(GuardHit(cluster, outcome, causes, allowed, protection_blockers(cluster.config, head_config)))
     return hits
+
+
+def unprotected(plan: PlanDiff) -> list[Cluster]:
+    """Clusters protected in the base whose protection the head drops (in place): after
+    this change lands, the guard no longer stands between them and a replacement."""
+    base_clusters = clusters(plan.base, plan.base_resolver)
+    head_clusters = clusters(plan.head, plan.head_resolver)
+    return [c for key, c in sorted(base_clusters.items())
+            if c.protection and key in head_clusters and not head_clusters[key].protection]
 
 
 def cluster_changes_of(plan: PlanDiff) -> list[ResourceChange]:
@@ -238,3 +275,61 @@ def money(value: Decimal | None) -> str:
 def signed_money(value: Decimal) -> str:
     q = value.quantize(Decimal("0.001"))
     return f"{'+' if q > 0 else ('−' if q < 0 else '±')}${abs(q)}/h"
+
+
+# --- Spot capacity of replaced task groups (guide tip T8) --------------------------------
+
+@dataclass(frozen=True)
+class GroupSwap:
+    """A task group the change replaces or removes, and what that does to its capacity."""
+
+    stack: str
+    cluster: str  # cluster name
+    address: str
+    name: str
+    kind: str  # "static" | "dynamic" | "task"
+    before: Group
+    after: Group | None  # None: removed
+    with_cluster: bool  # the cluster itself is replaced or destroyed
+    create_before_destroy: bool
+    count_ignored: bool  # instance_count is in ignore_changes (a rotation or hand resize is undone)
+
+
+def _kind(name: str) -> str:
+    return "static" if "-static-" in name else "dynamic" if name.endswith("-dynamic") else "task"
+
+
+def _task_group(config: dict, address: str) -> Group:
+    return Group("task", str(config.get("name") or split_address(address)[1]), config.get("instance_type"),
+                 _count(config.get("instance_count")), config.get("bid_price"))
+
+
+def group_swaps(plan: PlanDiff) -> list[GroupSwap]:
+    """Task groups replaced or removed by the change, with their base and head capacity
+    (head as Terraform builds it: a replacement takes the count from the code)."""
+    base_clusters = clusters(plan.base, plan.base_resolver)
+    names = {key: c.name for key, c in base_clusters.items()}
+    cluster_change = {(c.stack, c.moved_from or c.address): c for c in cluster_changes_of(plan)}
+    out = []
+    for stack in plan.stacks:
+        for change in stack.by_type(rules.EMR_INSTANCE_GROUP):
+            if change.action == "added" or (change.action == "changed" and not change.replaced):
+                continue
+            raw_before = plan.base.stacks[stack.name].resources().get(change.moved_from or change.address, {})
+            m = _CLUSTER_REF.search(str(raw_before.get("cluster_id", "")))
+            cluster_key = (stack.name, f"aws_emr_cluster.{m.group(1)}") if m else None
+            cc = cluster_change.get(cluster_key) if cluster_key else None
+            before = _task_group(change.before or {}, change.address)
+            after = _task_group(change.effective_after() or {}, change.address) if change.after else None
+            head_raw = (plan.head.stacks[stack.name].resources().get(change.address, {})
+                        if stack.name in plan.head.stacks else {})
+            lifecycle = head_raw.get("lifecycle") or raw_before.get("lifecycle") or {}
+            ignored = lifecycle.get("ignore_changes") or []
+            out.append(GroupSwap(
+                stack.name, names.get(cluster_key, "?") if cluster_key else "?", change.address, before.name,
+                _kind(before.name), before, after,
+                with_cluster=cc is not None and (cc.action == "removed" or cc.replaced),
+                create_before_destroy=lifecycle.get("create_before_destroy") is True and change.after is not None,
+                count_ignored=ignored == "all" or "instance_count" in ignored,
+            ))
+    return out

@@ -271,14 +271,19 @@ class AttrChange:
     source: str
     ignored: bool
     via_reference: bool
+    # Listed in ignore_changes, yet applied: the resource is replaced for another
+    # attribute, and Terraform builds the replacement from the configuration alone.
+    overridden: bool = False
 
     @property
     def applied(self) -> bool:
-        return not self.ignored and self.effect != rules.META
+        return (not self.ignored or self.overridden) and self.effect != rules.META
 
     @property
     def replaces(self) -> bool:
-        return self.applied and self.effect == rules.REPLACES
+        """This change is a reason for the replacement (an overridden one is not: it is
+        applied only because something else replaces the resource)."""
+        return not self.ignored and self.effect == rules.REPLACES
 
 
 @dataclass
@@ -296,14 +301,24 @@ class ResourceChange:
         return split_address(self.address)[0]
 
     def effective_after(self) -> dict | None:
-        """The head config as Terraform would apply it: ignored attributes keep their base value."""
+        """The head config as Terraform would apply it: ignored attributes keep their base
+        value on an in-place update; a replacement takes every value from the code."""
         if self.after is None or self.before is None:
             return self.after
         out = json.loads(json.dumps(self.after))
         for a in self.attrs:
-            if a.ignored:
+            if a.ignored and not a.overridden:
                 _set_path(out, a.path, a.before)
         return out
+
+    def settle_ignored(self) -> None:
+        """``ignore_changes`` hides a difference only on an in-place update: when another
+        attribute replaces the resource, Terraform plans the new object from the
+        configuration with no ignored values (checked with terraform 1.11), so every
+        ignored difference is applied too."""
+        replaced = self.replaced
+        for a in self.attrs:
+            a.overridden = replaced and a.ignored and a.effect != rules.META
 
     @property
     def replaced(self) -> bool:
@@ -377,6 +392,7 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
                     a = rh.resolve(name, after[address])
                     attrs = _attr_changes(rtype, b, a, before[origin], after[address], ignore_paths(after[address]))
                     changes.append(ResourceChange(name, address, "changed", b, a, attrs, moved_from=origin))
+                    changes[-1].settle_ignored()
                     continue
                 changes.append(ResourceChange(name, address, "added", None, rh.resolve(name, after[address])))
             elif address in before and address not in after:
@@ -391,6 +407,7 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
                 attrs = _attr_changes(rtype, b, a, before[address], after[address], ignore_paths(after[address]))
                 if attrs:
                     changes.append(ResourceChange(name, address, "changed", b, a, attrs))
+                    changes[-1].settle_ignored()
         settings = []
         if in_base and in_head:
             for key in ("provider", "terraform"):

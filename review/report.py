@@ -17,24 +17,13 @@ from typing import Any
 from review import rules
 from review.bootstrap import ScriptChange, script_changes
 from review.emr import (
-    Cluster, GuardHit, PriceLookup, clusters, cost, effective_head, default_price_lookup, guard, money, signed_money,
-    unmatched_allowances,
+    Cluster, GroupSwap, GuardHit, PriceLookup, clusters, cost, effective_head, default_price_lookup, group_swaps, guard, money, signed_money,
+    unmatched_allowances, unprotected,
 )
 from review.plan import MISSING, AttrChange, PlanDiff, ResourceChange, StackDiff
 from review.security import PolicyChange, RuleChange, iam_changes, rule_changes
 
 VALUE_WIDTH = 90
-
-
-@dataclass
-class Review:
-    plan: PlanDiff
-    hits: list[GuardHit]
-    markdown: str
-
-    @property
-    def blocked(self) -> bool:
-        return any(not h.allowed for h in self.hits)
 
 
 def _code(value: Any, width: int = VALUE_WIDTH) -> str:
@@ -91,6 +80,9 @@ def _effect(change: AttrChange, rtype: str) -> str:
     if change.effect == rules.META:
         return "meta-argument (changes nothing in AWS)"
     verdict = {rules.REPLACES: f"**replaces the {what}**", rules.IN_PLACE: "in place"}.get(change.effect, "")
+    if change.overridden:
+        return (f"applied although listed in `lifecycle.ignore_changes`: the {what} is replaced, and Terraform "
+                f"builds the new one from the code")
     if change.ignored:
         return f"not applied: listed in `lifecycle.ignore_changes` (would be {verdict or 'a change'})"
     if change.effect == rules.REPLACES and change.source.startswith("not in the rules"):
@@ -239,7 +231,9 @@ def _iam_section(items: list[PolicyChange]) -> list[str]:
     return out + [""]
 
 
-def _bootstrap_section(items: list[ScriptChange]) -> list[str]:
+def _bootstrap_section(items: list[ScriptChange], shown: dict[tuple, str], where: str) -> list[str]:
+    """Per stack: which script changed and what it does to each cluster. A script's diff is
+    shown once for the whole report: later stacks with the same diff refer to it."""
     if not items:
         return []
     out = ["### Bootstrap scripts", ""]
@@ -255,9 +249,50 @@ def _bootstrap_section(items: list[ScriptChange]) -> list[str]:
             out.append(f"  - ⚠️ {w}")
         diff = s.diff()
         if diff:
+            ident = (s.name, tuple(diff[2:]))  # the hunks, without the ---/+++ lines naming the keys
+            if ident in shown:
+                out.append(f"  - script diff: the same as in {shown[ident]} (shown there once)")
+                continue
+            shown[ident] = where
             out += ["", "  <details><summary>script diff</summary>", "", "  ```diff"]
             out += [f"  {line}" for line in diff]
             out += ["  ```", "", "  </details>"]
+    return out + [""]
+
+
+def _spot_section(swaps: list[GroupSwap]) -> list[str]:
+    """Spot capacity that drops and counts that reset when task groups are replaced (T8)."""
+    if not swaps:
+        return []
+    out = ["### Spot capacity", ""]
+    by_cluster: dict[str, list[GroupSwap]] = {}
+    for s in swaps:
+        by_cluster.setdefault(s.cluster, []).append(s)
+    for cluster, items in by_cluster.items():
+        statics = [s for s in items if s.kind == "static" and not s.create_before_destroy]
+        if len(statics) >= 2:
+            names = " and ".join(f"`{s.name}` ({s.before.count} × {s.before.instance_type})" for s in statics)
+            out.append(f"- **All static Spot capacity of `{cluster}` drops at once:** {names} are replaced together,"
+                       " each destroyed (resized to 0) before its new group launches.")
+        for s in items:
+            what = f"`{s.name}` ({s.kind} task group of `{cluster}`)"
+            before = f"{s.before.count} × {s.before.instance_type}" + (f", bid {s.before.bid_price}" if s.before.bid_price else "")
+            if s.after is None:
+                out.append(f"- {what}: removed. Terraform resizes it to 0: its {before} stop.")
+                continue
+            after = f"{s.after.count} × {s.after.instance_type}" + (f", bid {s.after.bid_price}" if s.after.bid_price else "")
+            how = ("replaced with the cluster" if s.with_cluster else
+                   "replaced create-before-destroy: the new group launches before the old one is resized to 0, so "
+                   "capacity is kept during the swap (both run, and bill, for a while)" if s.create_before_destroy else
+                   "replaced destroy-then-create: the old group is resized to 0 before the new one launches, so "
+                   "its capacity drops until the new instances run")
+            out.append(f"- {what}: {how}. Capacity {before} → {after}.")
+            if s.count_ignored:
+                reset = ("the A/B rotation state resets to the code's counts" if s.kind == "static" else
+                         "a count sized by hand is lost" if s.kind == "dynamic" else "a resized count is lost")
+                out.append(f"  - Count resets to {s.after.count}, the code's value: `instance_count` is in"
+                           f" `ignore_changes`, which a replacement does not honour, so {reset}. The live count may"
+                           f" differ from the base's {s.before.count}: check it with `python -m ops status {cluster}`.")
     return out + [""]
 
 
@@ -294,45 +329,199 @@ def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str
     return out, tb, th
 
 
-def _guard_lines(hits: list[GuardHit], allow: set[str]) -> list[str]:
+RUNBOOK = "docs/review.md, \"Replace a protected cluster\""
+
+
+def _guard_lines(hits: list[GuardHit], allow: set[str], unprotected_now: list[Cluster] = ()) -> list[str]:
     out = []
     for h in hits:
         c = h.cluster
         why = ", ".join(f"`{x}`" for x in h.causes) if h.outcome == "replaced" else "; ".join(h.causes)
         protection = " and ".join(c.protection)
-        if h.allowed:
+        if h.blockers:
+            tried = (f" `--allow-replace {c.name}` is given, but it" if h.allowed else " `--allow-replace`")
+            out.append(f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
+                       f" would be {h.outcome} ({why}).{tried} cannot make this change succeed: "
+                       + "; ".join(h.blockers) + ". The way: land `protected=False` for this cluster alone first"
+                       f" (an in-place change), apply it, then land the {'replacing' if h.outcome == 'replaced' else 'removing'}"
+                       f" change ({RUNBOOK}).**")
+        elif h.allowed:
             out.append(f"**⚠️ Protected cluster `{c.name}` (stack `{c.stack}`, {protection}) will be {h.outcome}"
                        f" ({why}): allowed by `--allow-replace {c.name}`.**")
         else:
             out.append(f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
                        f" would be {h.outcome} ({why}). Blocked: if this is intended, re-run with"
                        f" `--allow-replace {c.name}`.**")
+    for c in unprotected_now:
+        out.append(f"**⚠️ Protection removed: `{c.name}` (stack `{c.stack}`) drops {' and '.join(c.protection)}."
+                   " Once applied, a later change may replace or destroy it without the guard.**")
     for name in unmatched_allowances(hits, allow):
         out.append(f"Note: `--allow-replace {name}` matches no protected cluster that this change replaces or destroys.")
     return out
 
 
-def render(plan: PlanDiff, *, allow: set[str] | None = None, title: str | None = None,
-           price_lookup: PriceLookup | None = None, price_problem: str | None = None) -> Review:
-    allow = set(allow or ())
-    if price_lookup is None and price_problem is None:
-        price_lookup, price_problem = default_price_lookup()
+RUNBOOK = "docs/review.md, \"Replace a protected cluster\""
+
+
+def _guard_lines(hits: list[GuardHit], allow: set[str], unprotected_now: list[Cluster] = ()) -> list[str]:
+    out = []
+    for h in hits:
+        c = h.cluster
+        why = ", ".join(f"`{x}`" for x in h.causes) if h.outcome == "replaced" else "; ".join(h.causes)
+        protection = " and ".join(c.protection)
+        if h.blockers:
+            tried = (f" `--allow-replace {c.name}` is given, but it" if h.allowed else " `--allow-replace`")
+            out.append(f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
+                       f" would be {h.outcome} ({why}).{tried} cannot make this change succeed: "
+                       + "; ".join(h.blockers) + ". The way: land `protected=False` for this cluster alone first"
+                       f" (an in-place change), apply it, then land the {'replacing' if h.outcome == 'replaced' else 'removing'}"
+                       f" change ({RUNBOOK}).**")
+        elif h.allowed:
+            out.append(f"**⚠️ Protected cluster `{c.name}` (stack `{c.stack}`, {protection}) will be {h.outcome}"
+                       f" ({why}): allowed by `--allow-replace {c.name}`.**")
+        else:
+            out.append(f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
+                       f" would be {h.outcome} ({why}). Blocked: if this is intended, re-run with"
+                       f" `--allow-replace {c.name}`.**")
+    for c in unprotected_now:
+        out.append(f"**⚠️ Protection removed: `{c.name}` (stack `{c.stack}`) drops {' and '.join(c.protection)}."
+                   " Once applied, a later change may replace or destroy it without the guard.**")
+    for name in unmatched_allowances(hits, allow):
+        out.append(f"Note: `--allow-replace {name}` matches no protected cluster that this change replaces or destroys.")
+    return out
+
+
+_VERDICT_KEYS = ("created", "destroyed", "replaced", "updated")
+
+
+def stack_verdicts(stack: StackDiff) -> dict[str, list[str]]:
+    """Terraform-style sets of managed resource addresses: created, destroyed, replaced,
+    updated (a change with nothing applied, e.g. only ignored attributes, is a no-op)."""
+    out: dict[str, list[str]] = {k: [] for k in _VERDICT_KEYS}
+    for c in stack.changes:
+        if c.address.startswith("data."):
+            continue
+        if c.action == "added":
+            out["created"].append(c.address)
+        elif c.action == "removed":
+            out["destroyed"].append(c.address)
+        elif c.replaced:
+            out["replaced"].append(c.address)
+        elif any(a.applied for a in c.attrs):
+            out["updated"].append(c.address)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+@dataclass
+class EnvReview:
+    """One environment's part of the report."""
+
+    env: str | None
+    plan: PlanDiff
+    hits: list[GuardHit]
+    unprotected: list[Cluster]
+    swaps: list[GroupSwap]
+    summary_rows: list[str]
+    sections: list[str]
+    cost_delta: Decimal | None  # head - base over every cluster; None when unknown
+    has_clusters: bool
+
+    def verdicts(self) -> dict[str, dict]:
+        return {s.name: {"status": s.status, **stack_verdicts(s)} for s in self.plan.stacks}
+
+
+@dataclass
+class Review:
+    envs: list[EnvReview]
+    hits: list[GuardHit]
+    markdown: str
+    scope_note: str | None = None
+
+    @property
+    def plan(self) -> PlanDiff:
+        return self.envs[0].plan
+
+    @property
+    def blocked(self) -> bool:
+        return any(h.blocks for h in self.hits)
+
+    def as_json(self) -> dict:
+        """Machine-readable verdicts: per environment and stack, the addresses created,
+        destroyed, replaced and updated; the guard's findings; the summary counts."""
+        return {
+            "blocked": self.blocked,
+            "environments": {e.env or "": e.verdicts() for e in self.envs},
+            "guard": [{"environment": env, "cluster": h.cluster.name, "stack": h.cluster.stack,
+                       "address": h.cluster.address, "outcome": h.outcome, "causes": list(h.causes),
+                       "protection": list(h.cluster.protection), "allowed": h.allowed,
+                       "cannot_succeed_because": list(h.blockers)}
+                      for env, h in ((e.env, h) for e in self.envs for h in e.hits)],
+            "summary": summary_counts(self.envs),
+        }
+
+
+def summary_counts(envs: list[EnvReview]) -> dict:
+    stacks = [s for e in envs for s in e.plan.stacks]
+    changes = [c for s in stacks for c in s.changes]
+    clusters_replaced = [(e, c) for e in envs for s in e.plan.stacks for c in s.changes
+                         if c.rtype == rules.EMR_CLUSTER and (c.replaced or c.action == "removed")]
+    protected = {(e.env, h.cluster.stack, h.cluster.address) for e in envs for h in e.hits}
+    deltas = [e.cost_delta for e in envs if e.has_clusters]
+    return {
+        "environments": [e.env for e in envs],
+        "stacks": len(stacks),
+        "stacks_changed": sum(1 for s in stacks if s.status != "unchanged"),
+        "stacks_added": sum(1 for s in stacks if s.status == "added"),
+        "stacks_removed": sum(1 for s in stacks if s.status == "removed"),
+        "clusters_replaced_or_destroyed": len(clusters_replaced),
+        "protected": sum(1 for e, c in clusters_replaced if (e.env, c.stack, c.moved_from or c.address) in protected),
+        "groups_replaced_or_removed": sum(1 for c in changes if c.rtype == rules.EMR_INSTANCE_GROUP
+                                          and (c.replaced or c.action == "removed")),
+        "cost_delta_per_hour": (None if any(d is None for d in deltas) else str(sum(deltas, Decimal(0)))),
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_line(envs: list[EnvReview]) -> str:
+    n = summary_counts(envs)
+    named = [e for e in n["environments"] if e]
+    env_text = (_plural(len(named), "environment") + " (" + ", ".join(f"`{e}`" for e in named) + ")") if named else None
+    stacks = f"{n['stacks_changed']} of {_plural(n['stacks'], 'stack')} changed"
+    extra = [f"{n[k]} {w}" for k, w in (("stacks_added", "added"), ("stacks_removed", "removed")) if n[k]]
+    if extra:
+        stacks += " (" + ", ".join(extra) + ")"
+    clusters = f"{_plural(n['clusters_replaced_or_destroyed'], 'cluster')} replaced or destroyed ({n['protected']} protected)"
+    groups = f"{_plural(n['groups_replaced_or_removed'], 'task group')} replaced or removed"
+    delta = n["cost_delta_per_hour"]
+    if not any(e.has_clusters for e in envs):
+        cost_text = "no EMR cluster"
+    else:
+        cost_text = "hourly cost unknown" if delta is None else f"hourly cost {signed_money(Decimal(delta))}"
+    parts = [p for p in (env_text, stacks, clusters, groups, cost_text) if p]
+    return "**Summary:** " + " · ".join(parts)
+
+
+def review_environment(plan: PlanDiff, env: str | None, *, allow: set[str], price_lookup, price_problem,
+                       shown_scripts: dict[tuple, str]) -> EnvReview:
     hits = guard(plan, allow)
     base_c = clusters(plan.base, plan.base_resolver)
     head_c = effective_head(plan)
     sg = rule_changes(plan)
     iam = iam_changes(plan)
     scripts = script_changes(plan)
-
-    out = [f"# {title or f'Plan review: `{plan.base.label}` → `{plan.head.label}`'}", ""]
-    guard_lines = _guard_lines(hits, allow)
-    out += (guard_lines or ["No protected cluster is replaced or destroyed."]) + [""]
-
-    summary = ["| stack | status | added | removed | changed | replaced | est. cost base → head |",
-               "|---|---|---|---|---|---|---|"]
-    sections = []
+    swaps = group_swaps(plan)
+    summary = []
+    sections: list[str] = []
+    total: Decimal | None = Decimal(0)
+    has_clusters = False
     for stack in plan.stacks:
         cost_lines, tb, th = _cost_section(stack.name, base_c, head_c, price_lookup, price_problem)
+        if cost_lines:
+            has_clusters = True
+            total = None if (total is None or tb is None or th is None) else total + (th - tb)
         counts = {a: sum(1 for c in stack.changes if c.action == a) for a in ("added", "removed", "changed")}
         replaced = sum(1 for c in stack.changes if c.replaced)
         cost_text = f"{money(tb)} → {money(th)}" if cost_lines else "—"
@@ -340,6 +529,7 @@ def render(plan: PlanDiff, *, allow: set[str] | None = None, title: str | None =
                        f"{counts['changed']} | {replaced} | {cost_text} |")
         if stack.status == "unchanged":
             continue
+        where = f"stack `{stack.name}`" + (f" of `{env}`" if env else "")
         body = [f"## Stack `{stack.name}` ({stack.status})", ""]
         body += _resource_summary(stack)
         if stack.settings:
@@ -347,12 +537,70 @@ def render(plan: PlanDiff, *, allow: set[str] | None = None, title: str | None =
             body += [f"| `{a.path}` | {_code(a.before)} | {_code(a.after)} |" for a in stack.settings] + [""]
         body += _emr_section(stack, base_c, head_c)
         body += _instances_section(stack, base_c, head_c)
+        body += _spot_section([s for s in swaps if s.stack == stack.name])
         body += _rules_section([r for r in sg if r.stack == stack.name])
         body += _iam_section([p for p in iam if p.stack == stack.name])
-        body += _bootstrap_section([s for s in scripts if (s.after or s.before).stack == stack.name])
+        body += _bootstrap_section([s for s in scripts if (s.after or s.before).stack == stack.name],
+                                   shown_scripts, where)
         body += cost_lines
         sections += body
-    out += summary + [""] + sections
-    if all(s.status == "unchanged" for s in plan.stacks):
+    if env is not None:  # one level deeper, below the environment's heading
+        sections = ["#" + line if line.startswith("##") else line for line in sections]
+    return EnvReview(env, plan, hits, unprotected(plan), swaps, summary, sections, total, has_clusters)
+
+
+_TABLE = ["| stack | status | added | removed | changed | replaced | est. cost base → head |",
+          "|---|---|---|---|---|---|---|"]
+
+
+def render_environments(plans: list[tuple[str | None, PlanDiff]], *, allow: set[str] | None = None,
+                        title: str | None = None, price_lookup: PriceLookup | None = None,
+                        price_problem: str | None = None, scope_note: str | None = None,
+                        skipped: list[str] | None = None) -> Review:
+    """The report over one or more environments (``None``: a single unnamed one)."""
+    allow = set(allow or ())
+    if price_lookup is None and price_problem is None:
+        price_lookup, price_problem = default_price_lookup()
+    shown: dict[tuple, str] = {}
+    envs = [review_environment(plan, env, allow=allow, price_lookup=price_lookup, price_problem=price_problem,
+                               shown_scripts=shown) for env, plan in plans]
+    hits = [h for e in envs for h in e.hits]
+    first = plans[0][1] if plans else None
+    default_title = (f"Plan review: `{first.base.label}` → `{first.head.label}`" if first else "Plan review")
+    out = [f"# {title or default_title}", ""]
+    if envs:
+        out += [summary_line(envs), ""]
+    guard_lines = []
+    for e in envs:
+        lines = _guard_lines(e.hits, set(), e.unprotected)
+        if e.env is not None:
+            lines = [line.replace("(stack `", f"(environment `{e.env}`, stack `", 1) for line in lines]
+        guard_lines += lines
+    guard_lines += [f"Note: `--allow-replace {name}` matches no protected cluster that this change replaces or destroys."
+                    for name in unmatched_allowances(hits, allow)]
+    out += (guard_lines or ["No protected cluster is replaced or destroyed."]) + [""]
+    if scope_note:
+        out += [scope_note, ""]
+    for env in skipped or []:
+        out += [f"- `{env}`: not reviewed ({'no file that synthesis reads changed' if not envs else 'not affected'})."]
+    if skipped:
+        out += [""]
+    for e in envs:
+        if e.env is None:
+            out += _TABLE + e.summary_rows + [""] + e.sections
+            continue
+        status = {s.status for s in e.plan.stacks}
+        state = ("new environment: every stack is added" if status == {"added"} else
+                 "removed environment: every stack is destroyed" if status == {"removed"} else
+                 "no resource changes" if status <= {"unchanged"} else "changed")
+        out += [f"## Environment `{e.env}` ({state})", ""] + _TABLE + e.summary_rows + [""] + e.sections
+    if envs and all(s.status == "unchanged" for e in envs for s in e.plan.stacks):
         out += ["No resource changes in any stack.", ""]
-    return Review(plan, hits, "\n".join(out).rstrip() + "\n")
+    return Review(envs, hits, "\n".join(out).rstrip() + "\n", scope_note)
+
+
+def render(plan: PlanDiff, *, allow: set[str] | None = None, title: str | None = None,
+           price_lookup: PriceLookup | None = None, price_problem: str | None = None) -> Review:
+    """The report of one plan diff (one environment, not named)."""
+    return render_environments([(None, plan)], allow=allow, title=title, price_lookup=price_lookup,
+                               price_problem=price_problem)

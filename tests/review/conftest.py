@@ -8,6 +8,23 @@ from review.plan import diff, side_from_docs
 from review.report import render
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _review_cache_in_a_temporary_folder(tmp_path_factory):
+    """The CLI's synthesis cache (default: the user's cache folder) lives in the session's
+    temporary folder, so tests neither read nor leave entries of a real user."""
+    import os
+
+    from review.synth import CACHE_VARIABLE
+
+    old = os.environ.get(CACHE_VARIABLE)
+    os.environ[CACHE_VARIABLE] = str(tmp_path_factory.mktemp("review-cache"))
+    yield
+    if old is None:
+        os.environ.pop(CACHE_VARIABLE, None)
+    else:
+        os.environ[CACHE_VARIABLE] = old
+
+
 @pytest.fixture(scope="session")
 def scripts_dir(tmp_path_factory):
     from tests.review.fixture_app import write_scripts

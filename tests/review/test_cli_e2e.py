@@ -89,7 +89,7 @@ def script_change_blocked(repo, tmp_path_factory):
 def test_guard_exits_3_when_a_protected_cluster_would_be_replaced(script_change_blocked):
     code, report = script_change_blocked
     assert code == EXIT_GUARD
-    assert report.splitlines()[2].startswith("**⛔ Replacement guard: protected cluster `batch-prod-01`")
+    assert report.splitlines()[4].startswith("**⛔ Replacement guard: protected cluster `batch-prod-01`")
 
 
 def test_bootstrap_script_change_names_the_script_and_the_clusters_it_replaces(script_change_blocked):
@@ -108,13 +108,14 @@ def test_worktree_is_removed_after_the_review(repo, script_change_blocked):
     assert listed.count("worktree ") == 1
 
 
-def test_allow_replace_lets_the_named_cluster_be_replaced(repo, tmp_path):
+def test_allow_replace_cannot_pass_a_cluster_the_head_keeps_protected(repo, tmp_path, capsys):
     out = tmp_path / "report.md"
     code = main(["--base", "v1", "--head", str(repo), "--allow-replace", "batch-prod-01", "--output", str(out)],
                 synth=SYNTH)
     report = out.read_text()
-    assert code == EXIT_OK
-    assert "allowed by `--allow-replace batch-prod-01`" in report.splitlines()[2]
+    assert code == EXIT_GUARD
+    assert "is given, but it cannot make this change succeed" in report.splitlines()[4]
+    assert "land protected=False for it alone first" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +177,8 @@ def test_failed_synth_exits_1_with_its_error_and_removes_the_worktree(tmp_path, 
     _git(repo, "init", "-q", "-b", "main")
     (repo / "main.py").write_text('raise SystemExit("settings: region = \'mars-1\' is not a region")\n')
     _commit(repo, "broken app")
-    code = main(["--base", "HEAD", "--head", str(repo)], synth=SYNTH)
+    # Nothing changed since HEAD: --all-envs makes the review synthesize anyway.
+    code = main(["--base", "HEAD", "--head", str(repo), "--all-envs"], synth=SYNTH)
     err = capsys.readouterr().err
     assert code == 1
     assert "synth of base HEAD failed (exit 1)" in err and "mars-1" in err

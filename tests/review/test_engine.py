@@ -72,10 +72,17 @@ def test_removing_the_stack_of_a_protected_cluster_trips_the_guard():
 
 
 def test_allow_replace_accepts_the_terraform_address():
-    head = _base()
-    head["resource"]["aws_emr_cluster"]["stream-prod-01"]["release_label"] = "emr-7.2.0"
-    review = _review({"s": _base()}, {"s": head}, allow={"aws_emr_cluster.stream-prod-01"})
+    # Protected by prevent_destroy only, which the head drops: Terraform can replace it
+    # once allowed (termination protection would stop it whatever is allowed).
+    base = _base()
+    base["resource"]["aws_emr_cluster"]["stream-prod-01"]["termination_protection"] = False
+    head = copy.deepcopy(base)
+    cluster = head["resource"]["aws_emr_cluster"]["stream-prod-01"]
+    cluster["release_label"] = "emr-7.2.0"
+    del cluster["lifecycle"]
+    review = _review({"s": base}, {"s": head}, allow={"aws_emr_cluster.stream-prod-01"})
     assert review.hits and not review.blocked
+    assert "allowed by `--allow-replace stream-prod-01`" in review.markdown
 
 
 def test_allow_replace_naming_no_affected_cluster_is_noted():
@@ -117,7 +124,7 @@ def test_security_group_replacement_cascades_into_the_cluster():
     head["resource"]["aws_security_group"]["master"]["description"] = "EMR master (managed)"
     review = _review({"s": _base()}, {"s": head})
     assert review.blocked
-    assert "`ec2_attributes.emr_managed_master_security_group`" in review.markdown.splitlines()[2]
+    assert "`ec2_attributes.emr_managed_master_security_group`" in review.markdown.splitlines()[4]
 
 
 def test_cross_stack_reference_is_followed_into_the_defining_stack():

@@ -204,13 +204,18 @@ def test_change_listed_in_ignore_changes_is_not_applied(synth_data, compare):
     assert not review.blocked
 
 
-def test_protected_cluster_replacement_trips_the_guard_unless_allowed(synth_data, compare):
+def test_protected_cluster_replacement_trips_the_guard_even_when_allowed(synth_data, compare):
+    # protected=True keeps prevent_destroy and termination protection in the head:
+    # Terraform cannot replace it, whatever --allow-replace says.
     head = synth_data(_variant(_set("release_label", "emr-7.2.0")))
     blocked = compare(head)
     allowed = compare(head, allow={"batch-prod-01"})
-    assert blocked.blocked and not allowed.blocked
-    assert blocked.markdown.splitlines()[2].startswith("**⛔ Replacement guard: protected cluster `batch-prod-01`")
-    assert "allowed by `--allow-replace batch-prod-01`" in allowed.markdown.splitlines()[2]
+    assert blocked.blocked and allowed.blocked
+    assert blocked.markdown.splitlines()[4].startswith("**⛔ Replacement guard: protected cluster `batch-prod-01`")
+    line = allowed.markdown.splitlines()[4]
+    assert "`--allow-replace batch-prod-01` is given, but it cannot make this change succeed" in line
+    assert "`Error: Instance cannot be destroyed`" in line
+    assert "land `protected=False` for this cluster alone first" in line
 
 
 def test_unprotected_cluster_replacement_does_not_trip_the_guard(synth_data, compare):
