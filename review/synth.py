@@ -336,6 +336,7 @@ def synthesize_jobs(
         with tree_lock:
             tree = trees[job.side]()
         outdir = scratch / job.side / job.env
+        outdir.parent.mkdir(parents=True, exist_ok=True)  # cdktf creates only the last level
         started = time.monotonic()
         progress(f"{job.label}: synthesizing")
         synth(tree, outdir, job.label, job.env, cancel)
