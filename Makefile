@@ -74,8 +74,10 @@ bench: deps
 	.venv/bin/python bench/bench.py
 	.venv/bin/python bench/bench_scaling.py
 
+# Every environment the change touches (all of them when shared code changes), or only
+# $(EMR_CDKTF_ENV) when it is set. Progress goes to stderr, the report to stdout.
 review: deps
-	.venv/bin/python -m review --base $(BASE) $(REVIEW_ARGS)
+	.venv/bin/python -m review --base $(BASE) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(REVIEW_ARGS)
 
 clean:
 	rm -rf cdktf.out .pytest_cache .terraform-local

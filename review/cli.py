@@ -62,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="write machine-readable verdicts (per environment and stack: created, destroyed, replaced, "
                         "updated addresses; the guard's findings; the summary) instead of Markdown")
+    p.add_argument("--json-output", metavar="FILE",
+                   help="also write the machine-readable verdicts (as --json prints them) to FILE")
     p.add_argument("--no-cache", action="store_true",
                    help="synthesize the base even when a cached synthesis of the same commit and environment exists")
     p.add_argument("--quiet", action="store_true", help="no progress lines on standard error")
@@ -135,6 +137,9 @@ def _emit(result: Review, args) -> None:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    if args.json_output:
+        Path(args.json_output).write_text(json.dumps(result.as_json(), indent=2, sort_keys=True) + "\n",
+                                          encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None, *, synth: Synthesizer | None = None, cache: SynthCache | None = None) -> int:

@@ -47,8 +47,9 @@ def _run_review_step(tmp_path: Path, labels: str, review_exit: int) -> tuple[str
 
 def test_review_step_passes_allow_replace_labels_and_records_the_guard_exit(tmp_path):
     args, output = _run_review_step(tmp_path, "documentation allow-replace:batch-prod-01", 3)
-    assert args.splitlines() == ["-m", "review", "--base", "origin/main",
-                                 "--output", "review.md", "--allow-replace", "batch-prod-01"]
+    # No --env: the review chooses every environment the PR touches itself.
+    assert args.splitlines() == ["-m", "review", "--base", "origin/main", "--output", "review.md",
+                                 "--json-output", "review.json", "--allow-replace", "batch-prod-01"]
     # The guard's own exit status reaches the last step (make would have turned it into 2).
     assert output.strip() == "code=3"
 
@@ -57,3 +58,29 @@ def test_job_fails_on_a_non_zero_review_exit():
     final = _step("Fail when")
     assert final["if"] == "steps.review.outputs.code != '0'"
     assert final["run"].rstrip().endswith("exit 1")
+
+
+def test_base_syntheses_are_cached_between_runs_where_the_review_looks():
+    from review.synth import default_cache_dir
+
+    cache = next(s for s in _steps() if s.get("uses", "").startswith("actions/cache"))
+    assert cache["with"]["path"] == "~/.cache/emr-cdktf/review"
+    assert str(default_cache_dir()).endswith(".cache/emr-cdktf/review") or "EMR_CDKTF_REVIEW_CACHE" in os.environ
+    names = [s.get("name", "") for s in _steps()]
+    assert names.index(cache["name"]) < names.index(_step("Review against")["name"])
+
+
+def _make_review(*assignments: str, env: dict | None = None) -> str:
+    result = subprocess.run(["make", "-n", "review", "BASE=origin/main", *assignments], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, check=True,
+                            env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None})
+    return next(line for line in result.stdout.splitlines() if "-m review" in line)
+
+
+def test_make_review_reviews_every_touched_environment_unless_one_is_chosen():
+    env = {k: v for k, v in os.environ.items() if k != "EMR_CDKTF_ENV"}
+    plain = subprocess.run(["make", "-n", "review", "BASE=origin/main"], cwd=PROJECT_ROOT, capture_output=True,
+                           text=True, check=True, env=env).stdout
+    line = next(l for l in plain.splitlines() if "-m review" in l)
+    assert "--env" not in line and "--base origin/main" in line
+    assert "--env acme" in _make_review("EMR_CDKTF_ENV=acme")
