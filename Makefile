@@ -34,7 +34,7 @@ PIPENV := $(TOOLS)/bin/python -m pipenv
 VENV_STAMP := .venv/.synced
 NODE_STAMP := node_modules/.installed
 
-.PHONY: synth test bench review deps clean distclean validate
+.PHONY: synth test bench review review-sample deps clean distclean validate
 
 deps: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -78,6 +78,10 @@ bench: deps
 # $(EMR_CDKTF_ENV) when it is set. Progress goes to stderr, the report to stdout.
 review: deps
 	.venv/bin/python -m review --base $(BASE) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(REVIEW_ARGS)
+
+# The sample report of docs/review.md, from the project's own stacks (tests check it).
+review-sample: deps
+	.venv/bin/python -m review.sample --write
 
 clean:
 	rm -rf cdktf.out .pytest_cache .terraform-local

@@ -206,6 +206,8 @@ def _rules_section(items: list[RuleChange]) -> list[str]:
             out.append(f"- ➕ {r.after.text} (`{r.address}`)")
         elif r.action == "removed":
             out.append(f"- ➖ {r.before.text} (`{r.address}`)")
+        elif r.note:
+            out.append(f"- ✏️ {r.after.text} — **{r.note}** (`{r.address}`)")
         else:
             out.append(f"- ✏️ `{r.address}`: {r.before.text} → {r.after.text}")
         for w in (r.after.warnings if r.after else ()):
@@ -269,7 +271,7 @@ def _spot_section(swaps: list[GroupSwap]) -> list[str]:
     for s in swaps:
         by_cluster.setdefault(s.cluster, []).append(s)
     for cluster, items in by_cluster.items():
-        statics = [s for s in items if s.kind == "static" and not s.create_before_destroy]
+        statics = [s for s in items if s.kind == "static" and not (s.create_before_destroy or s.with_cluster)]
         if len(statics) >= 2:
             names = " and ".join(f"`{s.name}` ({s.before.count} × {s.before.instance_type})" for s in statics)
             out.append(f"- **All static Spot capacity of `{cluster}` drops at once:** {names} are replaced together,"
@@ -281,7 +283,7 @@ def _spot_section(swaps: list[GroupSwap]) -> list[str]:
                 out.append(f"- {what}: removed. Terraform resizes it to 0: its {before} stop.")
                 continue
             after = f"{s.after.count} × {s.after.instance_type}" + (f", bid {s.after.bid_price}" if s.after.bid_price else "")
-            how = ("replaced with the cluster" if s.with_cluster else
+            how = ("replaced with the cluster: it stops with the old cluster and starts on the new one" if s.with_cluster else
                    "replaced create-before-destroy: the new group launches before the old one is resized to 0, so "
                    "capacity is kept during the swap (both run, and bill, for a while)" if s.create_before_destroy else
                    "replaced destroy-then-create: the old group is resized to 0 before the new one launches, so "

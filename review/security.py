@@ -11,9 +11,10 @@ description, ingress from the whole internet, a wildcard action or resource.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from review.plan import MISSING, PlanDiff, Resolver
@@ -51,6 +52,7 @@ def _ports(protocol: str, low: Any, high: Any) -> str:
 class RuleView:
     text: str
     warnings: tuple[str, ...]
+    cidrs: tuple[str, ...] = ()  # the CIDR peers, as written
 
 
 def describe_rule(resolver: Resolver, stack: str, rtype: str, config: dict) -> RuleView:
@@ -83,7 +85,33 @@ def describe_rule(resolver: Resolver, stack: str, rtype: str, config: dict) -> R
         warnings.append("no description (every rule must say why it exists)")
     if direction == "ingress" and any(p in _WORLD for p in peers):
         warnings.append("ingress from the whole internet")
-    return RuleView(text, tuple(warnings))
+    return RuleView(text, tuple(warnings), tuple(str(p) for p in peers if _network(p) is not None))
+
+
+def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        return None
+
+
+def _times(n: int) -> str:
+    return f"{n:,}"
+
+
+def cidr_change(before: str, after: str) -> str | None:
+    """How a rule's CIDR changes, in addresses: ``/20 → /16: 16× the addresses``."""
+    a, b = _network(before), _network(after)
+    if a is None or b is None or a == b or a.version != b.version:
+        return None
+    shift = a.prefixlen - b.prefixlen
+    if b.supernet_of(a):
+        return f"widened {a} → {b}: /{a.prefixlen} → /{b.prefixlen}: {_times(2 ** shift)}× the addresses"
+    if a.supernet_of(b):
+        return f"narrowed {a} → {b}: /{a.prefixlen} → /{b.prefixlen}: 1/{_times(2 ** -shift)} of the addresses"
+    size = (f"{_times(2 ** shift)}× the addresses" if shift > 0 else
+            f"1/{_times(2 ** -shift)} of the addresses" if shift < 0 else "as many addresses")
+    return f"moved {a} → {b} (no overlap): /{a.prefixlen} → /{b.prefixlen}: {size}"
 
 
 def _inline_rules(config: dict) -> list[dict]:
@@ -103,6 +131,42 @@ class RuleChange:
     action: str  # added | removed | changed
     before: RuleView | None
     after: RuleView | None
+    note: str | None = None  # e.g. how far a CIDR is widened
+
+
+def _without_cidr(view: RuleView) -> str | None:
+    if len(view.cidrs) != 1:
+        return None
+    return view.text.replace(view.cidrs[0], "\0")
+
+
+def _pair_cidr_changes(changes: list[RuleChange]) -> list[RuleChange]:
+    """A rule whose only difference is its CIDR: removed + added (the rule's address
+    carries the CIDR) or changed in place, shown as one change that says by how much."""
+    out: list[RuleChange] = []
+    added = [c for c in changes if c.action == "added"]
+    used: set[int] = set()
+    for c in changes:
+        if c.action == "changed" and c.before and c.after and len(c.before.cidrs) == len(c.after.cidrs) == 1:
+            note = cidr_change(c.before.cidrs[0], c.after.cidrs[0])
+            out.append(replace(c, note=note) if note else c)
+            continue
+        if c.action != "removed" or c.before is None:
+            if c.action != "added":
+                out.append(c)
+            continue
+        key = _without_cidr(c.before)
+        match = next((i for i, a in enumerate(added) if i not in used and a.stack == c.stack and a.after
+                      and key is not None and _without_cidr(a.after) == key), None)
+        if match is None:
+            out.append(c)
+            continue
+        used.add(match)
+        a = added[match]
+        out.append(RuleChange(c.stack, f"{c.address}` → `{a.address}", "changed", c.before, a.after,
+                              cidr_change(c.before.cidrs[0], a.after.cidrs[0])))
+    out += [a for i, a in enumerate(added) if i not in used]
+    return out
 
 
 def rule_changes(plan: PlanDiff) -> list[RuleChange]:
@@ -125,7 +189,7 @@ def rule_changes(plan: PlanDiff) -> list[RuleChange]:
                 for key in sorted(set(a) - set(b)):
                     out.append(RuleChange(stack.name, change.address, "added", None,
                                           describe_rule(plan.head_resolver, stack.name, "aws_security_group_rule", a[key])))
-    return out
+    return _pair_cidr_changes(out)
 
 
 # --- IAM -----------------------------------------------------------------------------

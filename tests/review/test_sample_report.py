@@ -1,0 +1,25 @@
+"""docs/review.md's sample report is the review of the project's own stacks (the example
+environment) under review.sample.SAMPLE_CHANGE: regenerated here and compared, so it
+cannot go stale. Regenerate with `make review-sample`."""
+
+from __future__ import annotations
+
+from review.sample import DOC, END, START, generate, replace_block
+from review.synth import SynthCache, default_cache_dir
+
+
+def test_sample_report_in_docs_is_what_the_review_says_today():
+    doc = DOC.read_text(encoding="utf-8")
+    markdown = generate(cache=SynthCache(default_cache_dir()))
+    assert replace_block(doc, markdown) == doc, "docs/review.md's sample is out of date: run `make review-sample`"
+
+
+def test_sample_report_shows_what_the_sample_change_does_to_the_projects_clusters():
+    doc = DOC.read_text(encoding="utf-8")
+    sample = doc.split(START, 1)[1].split(END, 1)[0]
+    lines = [line for line in sample.splitlines() if line.strip()]
+    summary = next(i for i, line in enumerate(lines) if line.startswith("**Summary:**"))
+    assert lines[summary - 1] == "# Plan review: `main` → `sample change`"  # summary first
+    assert "protected cluster `spark-batch-production-01` (environment `example`" in sample
+    assert sample.count("<summary>script diff</summary>") == 1  # one diff for three stacks
+    assert "widened 10.30.0.0/20 → 10.30.0.0/16: /20 → /16: 16× the addresses" in sample
