@@ -179,8 +179,9 @@ def unprotected(plan: PlanDiff) -> list[Cluster]:
     this change lands, the guard no longer stands between them and a replacement."""
     base_clusters = clusters(plan.base, plan.base_resolver)
     head_clusters = clusters(plan.head, plan.head_resolver)
+    replaced = {(c.stack, c.address) for c in cluster_changes_of(plan) if c.replaced}
     return [c for key, c in sorted(base_clusters.items())
-            if c.protection and key in head_clusters and not head_clusters[key].protection]
+            if c.protection and key in head_clusters and not head_clusters[key].protection and key not in replaced]
 
 
 def cluster_changes_of(plan: PlanDiff) -> list[ResourceChange]:

@@ -295,6 +295,9 @@ class ResourceChange:
     after: dict | None
     attrs: list[AttrChange] = field(default_factory=list)
     moved_from: str | None = None
+    # From Terraform's own plan (review.tfplan): its actions and action_reason decide.
+    terraform_actions: tuple[str, ...] | None = None
+    action_reason: str | None = None
 
     @property
     def rtype(self) -> str:
@@ -322,6 +325,8 @@ class ResourceChange:
 
     @property
     def replaced(self) -> bool:
+        if self.terraform_actions is not None:
+            return "delete" in self.terraform_actions and "create" in self.terraform_actions
         return self.action == "changed" and any(a.replaces for a in self.attrs)
 
     @property
@@ -335,6 +340,7 @@ class StackDiff:
     status: str  # added | removed | changed | unchanged
     changes: list[ResourceChange]
     settings: list[AttrChange]  # provider / terraform block changes
+    drift: list[ResourceChange] = field(default_factory=list)  # changed outside Terraform (plan mode)
 
     def by_type(self, rtype: str) -> list[ResourceChange]:
         return [c for c in self.changes if c.rtype == rtype]

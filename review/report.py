@@ -80,6 +80,8 @@ def _effect(change: AttrChange, rtype: str) -> str:
     if change.effect == rules.META:
         return "meta-argument (changes nothing in AWS)"
     verdict = {rules.REPLACES: f"**replaces the {what}**", rules.IN_PLACE: "in place"}.get(change.effect, "")
+    if change.source == "terraform plan: set on the new resource":
+        return f"set on the new {what} (Terraform replaces it for another attribute)"
     if change.overridden:
         return (f"applied although listed in `lifecycle.ignore_changes`: the {what} is replaced, and Terraform "
                 f"builds the new one from the code")
@@ -115,8 +117,11 @@ def _resource_summary(stack: StackDiff) -> list[str]:
             tail = ""
             if action == "changed":
                 verdict = ""
-                if c.rtype in rules.RULES or any(a.effect == rules.REPLACES for a in c.attrs):
+                if c.terraform_actions is not None or c.rtype in rules.RULES or any(
+                        a.effect == rules.REPLACES for a in c.attrs):
                     verdict = " — **replaced**" if c.replaced else ""
+                    if c.replaced and c.action_reason:
+                        verdict += f" (`{c.action_reason}`)"
                 moved = f" (moved from `{c.moved_from}`)" if c.moved_from else ""
                 tail = f"{moved}: " + ", ".join(f"`{a.path}`" for a in c.attrs) + verdict
             out.append(f"- `{c.address}`{tail}")
@@ -158,7 +163,10 @@ def _emr_section(stack: StackDiff, base_c, head_c) -> list[str]:
                 verdict = "no change applied (every change is meta or in `lifecycle.ignore_changes`)"
             protected = base_c.get((stack.name, c.moved_from or c.address))
             extra = f" — protected ({', '.join(protected.protection)})" if protected and protected.protection else ""
-            out += [f"{title}: {verdict}{extra}", ""] + _attr_table(c) + [""]
+            reason = (f" Terraform: `{'`, `'.join(c.terraform_actions)}`"
+                      + (f" because `{c.action_reason}`" if c.action_reason else "") + "."
+                      if c.terraform_actions is not None else "")
+            out += [f"{title}: {verdict}{extra}", ""] + ([reason.strip(), ""] if reason else []) + _attr_table(c) + [""]
             if rtype == rules.EMR_INSTANCE_GROUP and c.replaced:
                 out += ["Replacing a group resizes the old one to 0 and adds a new one.", ""]
     return out
@@ -259,6 +267,26 @@ def _bootstrap_section(items: list[ScriptChange], shown: dict[tuple, str], where
             out += ["", "  <details><summary>script diff</summary>", "", "  ```diff"]
             out += [f"  {line}" for line in diff]
             out += ["  ```", "", "  </details>"]
+    return out + [""]
+
+
+def _drift_section(stack: StackDiff) -> list[str]:
+    """Changes made outside Terraform (Terraform's resource_drift): a console edit the next
+    apply reverts shows again among the changes above."""
+    if not stack.drift:
+        return []
+    planned = {c.address: {a.path for a in c.attrs} for c in stack.changes}
+    out = ["### Changed outside Terraform (drift)", "",
+           "| resource | attribute | last applied | in AWS now | next apply |", "|---|---|---|---|---|"]
+    for d in stack.drift:
+        if d.action == "removed":
+            out.append(f"| `{d.address}` | — | exists | **deleted outside Terraform** | "
+                       f"{'re-creates it' if d.address in {c.address for c in stack.changes} else '—'} |")
+            continue
+        for a in d.attrs:
+            reverts = a.path in planned.get(d.address, set())
+            out.append(f"| `{d.address}` | `{a.path}` | {_code(a.before, 50)} | {_code(a.after, 50)} | "
+                       f"{'**reverts it** (see above)' if reverts else 'keeps it (ignored or not set by the code)'} |")
     return out + [""]
 
 
@@ -409,6 +437,9 @@ def stack_verdicts(stack: StackDiff) -> dict[str, list[str]]:
             out["destroyed"].append(c.address)
         elif c.replaced:
             out["replaced"].append(c.address)
+        elif c.terraform_actions is not None:
+            if "update" in c.terraform_actions:
+                out["updated"].append(c.address)
         elif any(a.applied for a in c.attrs):
             out["updated"].append(c.address)
     return {k: sorted(v) for k, v in out.items()}
@@ -537,6 +568,7 @@ def review_environment(plan: PlanDiff, env: str | None, *, allow: set[str], pric
         if stack.settings:
             body += ["### Provider and backend", "", "| setting | base | head |", "|---|---|---|"]
             body += [f"| `{a.path}` | {_code(a.before)} | {_code(a.after)} |" for a in stack.settings] + [""]
+        body += _drift_section(stack)
         body += _emr_section(stack, base_c, head_c)
         body += _instances_section(stack, base_c, head_c)
         body += _spot_section([s for s in swaps if s.stack == stack.name])
