@@ -330,7 +330,9 @@ def group_swaps(plan: PlanDiff) -> list[GroupSwap]:
                 stack.name, names.get(cluster_key, "?") if cluster_key else "?", change.address, before.name,
                 _kind(before.name), before, after,
                 with_cluster=cc is not None and (cc.action == "removed" or cc.replaced),
-                create_before_destroy=lifecycle.get("create_before_destroy") is True and change.after is not None,
+                create_before_destroy=(change.terraform_actions == ("create", "delete")
+                                       if change.terraform_actions is not None else
+                                       lifecycle.get("create_before_destroy") is True and change.after is not None),
                 count_ignored=ignored == "all" or "instance_count" in ignored,
             ))
     return out

@@ -133,7 +133,21 @@ def _name(change: ResourceChange) -> str:
     return str((change.after or change.before or {}).get("name", change.address))
 
 
-def _emr_section(stack: StackDiff, base_c, head_c) -> list[str]:
+def _creates_before_destroying(change: ResourceChange, head_resources: dict[str, dict]) -> bool:
+    """Terraform's plan says create-then-delete; or the code sets create_before_destroy on
+    the resource or on one that references it (Terraform propagates it to dependencies)."""
+    if change.terraform_actions is not None:
+        return change.terraform_actions == ("create", "delete")
+    ref = f"{change.address}."
+    for address, config in head_resources.items():
+        lifecycle = config.get("lifecycle") or {}
+        if lifecycle.get("create_before_destroy") is True and (address == change.address or ref in json.dumps(config)):
+            return True
+    return False
+
+
+def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dict] | None = None) -> list[str]:
+    head_resources = head_resources or {}
     out = []
     for rtype, heading in ((rules.EMR_CLUSTER, "EMR clusters"), (rules.EMR_INSTANCE_GROUP, "EMR instance groups")):
         what = rules.WHAT_IS_REPLACED[rtype]
@@ -166,7 +180,13 @@ def _emr_section(stack: StackDiff, base_c, head_c) -> list[str]:
             reason = (f" Terraform: `{'`, `'.join(c.terraform_actions)}`"
                       + (f" because `{c.action_reason}`" if c.action_reason else "") + "."
                       if c.terraform_actions is not None else "")
-            out += [f"{title}: {verdict}{extra}", ""] + ([reason.strip(), ""] if reason else []) + _attr_table(c) + [""]
+            out += [f"{title}: {verdict}{extra}", ""] + ([reason.strip(), ""] if reason else [])
+            if rtype == rules.EMR_CLUSTER and c.replaced and _creates_before_destroying(c, head_resources):
+                out += [f"**Create-before-destroy: Terraform creates the new cluster before it destroys the old one**"
+                        " (`create_before_destroy` on the cluster or on a resource that depends on it, such as a task"
+                        f" group: Terraform extends it to the cluster). Two clusters named `{_name(c)}` run at once,"
+                        " both bill, and a fixed master IP moves to the new master while the old one still serves.", ""]
+            out += _attr_table(c) + [""]
             if rtype == rules.EMR_INSTANCE_GROUP and c.replaced:
                 out += ["Replacing a group resizes the old one to 0 and adds a new one.", ""]
     return out
@@ -569,7 +589,8 @@ def review_environment(plan: PlanDiff, env: str | None, *, allow: set[str], pric
             body += ["### Provider and backend", "", "| setting | base | head |", "|---|---|---|"]
             body += [f"| `{a.path}` | {_code(a.before)} | {_code(a.after)} |" for a in stack.settings] + [""]
         body += _drift_section(stack)
-        body += _emr_section(stack, base_c, head_c)
+        head_stack = plan.head.stacks.get(stack.name)
+        body += _emr_section(stack, base_c, head_c, head_stack.resources() if head_stack else {})
         body += _instances_section(stack, base_c, head_c)
         body += _spot_section([s for s in swaps if s.stack == stack.name])
         body += _rules_section([r for r in sg if r.stack == stack.name])

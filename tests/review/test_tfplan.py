@@ -148,3 +148,35 @@ def test_committed_plans_are_what_terraform_plans_today(tmp_path):
     for path in fresh:
         committed = PLANS / path.parent.name / "plan.json"
         assert actions(path) == actions(committed), path.parent.name
+
+
+# --- create_before_destroy on task groups (issue: does it keep Spot capacity?) -------------
+
+def test_create_before_destroy_group_keeps_capacity_on_a_bid_change():
+    raw = json.loads(Path(_plan("task-group-create-before-destroy-bid")).read_text())
+    actions = {rc["address"]: rc["change"]["actions"] for rc in raw["resource_changes"]}
+    assert actions["aws_emr_instance_group.spark-batch-production-01_task-spot-static-a"] == ["create", "delete"]
+    assert actions["aws_emr_cluster.spark-batch-production-01"] == ["no-op"]
+    md = review_plans([_plan("task-group-create-before-destroy-bid")], allow=set()).markdown
+    assert "replaced create-before-destroy: the new group launches before the old one is resized to 0" in md
+
+
+def test_create_before_destroy_on_a_group_is_extended_to_its_cluster_by_terraform():
+    # Why the project does not set it: a cluster replacement would then start a second
+    # cluster with the same name before terminating the old one.
+    raw = json.loads(Path(_plan("task-group-create-before-destroy")).read_text())
+    actions = {rc["address"]: rc["change"]["actions"] for rc in raw["resource_changes"]}
+    assert actions["aws_emr_cluster.spark-batch-production-01"] == ["create", "delete"]
+    md = review_plans([_plan("task-group-create-before-destroy")], allow=set()).markdown
+    assert "**Create-before-destroy: Terraform creates the new cluster before it destroys the old one**" in md
+
+
+def test_synthesized_review_flags_create_before_destroy_inherited_from_a_task_group():
+    from review.plan import diff, side_from_docs
+    from review.report import render
+
+    stack = json.loads((PLANS / "task-group-create-before-destroy" / "cdk.tf.json").read_text())
+    base = copy.deepcopy(stack)
+    base["resource"]["aws_emr_cluster"]["spark-batch-production-01"]["release_label"] = "emr-7.5.0"
+    md = render(diff(side_from_docs("b", {"s": base}), side_from_docs("h", {"s": stack}))).markdown
+    assert "**Create-before-destroy: Terraform creates the new cluster before it destroys the old one**" in md

@@ -119,6 +119,26 @@ def scenarios() -> dict[str, tuple[dict, dict]]:
         {"aws_emr_cluster": {"spark-batch-production-01": {**copy.deepcopy(CLUSTER_CONFIG), "release_label": "emr-7.6.0"}}},
         {"aws_emr_cluster.spark-batch-production-01": cluster_state({**CLUSTER_CONFIG, "termination_protection": True})},
     )
+    # 5. create_before_destroy on a task group (to keep Spot capacity during a swap) and a
+    #    release upgrade of its cluster: Terraform extends create_before_destroy to the
+    #    cluster the group depends on.
+    out["task-group-create-before-destroy"] = (
+        {"aws_emr_cluster": {"spark-batch-production-01": {**copy.deepcopy(CLUSTER_CONFIG), "release_label": "emr-7.6.0"}},
+         "aws_emr_instance_group": {"spark-batch-production-01_task-spot-static-a": {
+             **GROUP_CONFIG, "lifecycle": {"ignore_changes": ["instance_count"], "create_before_destroy": True}}}},
+        {"aws_emr_cluster.spark-batch-production-01": cluster_state(CLUSTER_CONFIG),
+         "aws_emr_instance_group.spark-batch-production-01_task-spot-static-a": group_state(GROUP_CONFIG, "ig-TASKA")},
+    )
+    # 6. The same create_before_destroy group with only a new bid: the cluster stays, the
+    #    new group is created before the old one is resized to 0.
+    out["task-group-create-before-destroy-bid"] = (
+        {"aws_emr_cluster": {"spark-batch-production-01": copy.deepcopy(CLUSTER_CONFIG)},
+         "aws_emr_instance_group": {"spark-batch-production-01_task-spot-static-a": {
+             **GROUP_CONFIG, "bid_price": "0.22",
+             "lifecycle": {"ignore_changes": ["instance_count"], "create_before_destroy": True}}}},
+        {"aws_emr_cluster.spark-batch-production-01": cluster_state(CLUSTER_CONFIG),
+         "aws_emr_instance_group.spark-batch-production-01_task-spot-static-a": group_state(GROUP_CONFIG, "ig-TASKA")},
+    )
     return out
 
 
