@@ -23,3 +23,13 @@ def test_sample_report_shows_what_the_sample_change_does_to_the_projects_cluster
     assert "protected cluster `spark-batch-production-01` (environment `example`" in sample
     assert sample.count("<summary>script diff</summary>") == 1  # one diff for three stacks
     assert "widened 10.30.0.0/20 → 10.30.0.0/16: /20 → /16: 16× the addresses" in sample
+
+
+def test_the_guard_points_to_the_runbook_that_docs_review_has():
+    from review.report import RUNBOOK
+
+    doc = DOC.read_text(encoding="utf-8")
+    assert RUNBOOK == 'docs/review.md, "Replace a protected cluster"'
+    runbook = doc.split("## Runbook: Replace a protected cluster", 1)[1].split("\n## ", 1)[0]
+    assert "1. **Unprotect, alone.** Set `protected=False`" in runbook
+    assert "2. **Replace.**" in runbook
