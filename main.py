@@ -2,42 +2,102 @@
 """cdktf entry point: synthesizes every stack of the chosen environment.
 
 The environment is ``environments/example.toml`` unless ``EMR_CDKTF_ENV`` names another
-(a name under environments/ or a path to a TOML file). Settings are validated before any
-construct is created, so bad settings write nothing.
+(a name under environments/ or a path to a TOML file; set but empty is refused). Settings
+are validated before any construct is created, so bad settings write nothing.
+
+Any failure before synthesis (bad settings, a construct refusing its inputs, a price
+that cannot be computed, or any other exception raised by a cluster definition) ends
+with a message on stderr and exit status 2, and no output folder is left behind that
+was not there before. ``EMR_CDKTF_DEBUG=1`` shows the Python traceback as well.
+
+Test seam: ``run(clusters=...)`` builds the app from other cluster definitions (a mapping
+of purpose to definitions, as ``stacks.clusters.CLUSTERS``).
 """
+
+from __future__ import annotations
 
 import os
 import shutil
 import sys
+import traceback
 from pathlib import Path
+from typing import Mapping, Sequence, TextIO
 
-from environments.settings import SettingsError, load_environment
+EXIT_REFUSED = 2
+DEBUG_VARIABLE = "EMR_CDKTF_DEBUG"
 
 
-def main() -> int:
+def _debug() -> bool:
+    return os.environ.get(DEBUG_VARIABLE, "").strip() not in ("", "0")
+
+
+def _report(exc: BaseException, err: TextIO, *, library: bool) -> None:
+    if _debug():
+        traceback.print_exception(exc, file=err)
+    if library:
+        print(exc, file=err)
+    else:
+        # Not one of the library's own errors: a mistake in a cluster definition (a typo'd
+        # keyword, a wrong type caught by the provider bindings) or in the tool itself.
+        where = traceback.extract_tb(exc.__traceback__)
+        frame = next((f for f in reversed(where) if "site-packages" not in f.filename), None)
+        at = f" (at {_short(frame.filename)}:{frame.lineno}, in {frame.name})" if frame else ""
+        print(f"error while building the stacks{at}: {type(exc).__name__}: {exc}\n"
+              "nothing was synthesized. Check the cluster definitions in stacks/clusters.py; "
+              f"set {DEBUG_VARIABLE}=1 to see the Python traceback.", file=err)
+
+
+def _short(filename: str) -> str:
+    try:
+        return str(Path(filename).resolve().relative_to(Path(__file__).resolve().parent))
+    except ValueError:
+        return filename
+
+
+def run(*, clusters: Mapping[str, Sequence] | None = None, err: TextIO | None = None,
+        outdir: str | None = None) -> int:
+    err = err or sys.stderr
+    # Pure Python modules (no provider bindings): cheap to import before validation.
+    from emr_constructs.errors import ConstructInputError
+    from emr_constructs.pricing import PriceError
+    from environments.settings import SettingsError, load_environment
+
     try:
         settings = load_environment()
     except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    # Imported after validation: the provider bindings cost seconds to load.
-    from emr_constructs.errors import ConstructInputError
-    from emr_constructs.pricing import PriceError
-    from stacks.app import build_app
+        _report(exc, err, library=True)
+        return EXIT_REFUSED
+    except Exception as exc:  # noqa: BLE001 - every failure before synthesis is reported, not raised
+        _report(exc, err, library=False)
+        return EXIT_REFUSED
 
     # cdktf's App creates its output folder as soon as it is constructed; a build that
     # fails must not leave a new, empty one behind.
-    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
-    existed = outdir.exists()
+    out = Path(outdir or os.environ.get("CDKTF_OUTDIR") or "cdktf.out")
+    existed = out.exists()
     try:
-        app = build_app(settings)
-    except (ConstructInputError, PriceError) as exc:
+        # Imported after validation: the provider bindings cost seconds to load.
+        from stacks.app import build_app
+
+        app = build_app(settings, clusters=clusters, outdir=outdir)
+    except BaseException as exc:
         if not existed:
-            shutil.rmtree(outdir, ignore_errors=True)
-        print(exc, file=sys.stderr)
-        return 2
+            shutil.rmtree(out, ignore_errors=True)
+        if isinstance(exc, KeyboardInterrupt):
+            print("interrupted; nothing was synthesized", file=err)
+            return 130
+        if not isinstance(exc, Exception):
+            raise
+        _report(exc, err, library=isinstance(exc, (ConstructInputError, PriceError, SettingsError)))
+        return EXIT_REFUSED
+    for note in getattr(app, "notes", ()):
+        print(f"note: {note}", file=err)
     app.synth()
     return 0
+
+
+def main() -> int:
+    return run()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from emr_constructs import validation as v
 
 from environments.adoption import Adoption, parse_adoption
 
@@ -23,15 +25,12 @@ DEFAULT_ENVIRONMENT = "example"
 # The one switch that selects another environment: a name under environments/ or a path.
 ENVIRONMENT_VARIABLE = "EMR_CDKTF_ENV"
 
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
-_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-# S3 bucket naming rules (general purpose buckets), without the dotted variants: dots
-# break virtual-hosted TLS and are never needed here.
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_ANY_AZ = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d(-[a-z]+-\d+)?[a-z]$")
+# Every text value is checked with the shared validators (emr_constructs.validation):
+# anchored full matches, ASCII only, no control characters, checked lengths. Buckets follow
+# S3's rules without the dotted variants: dots break virtual-hosted TLS and are never needed.
+_ANY_AZ = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9](?:-[a-z]+-[0-9]+)?[a-z]", re.ASCII)
+# Set to 1 to see Python tracebacks of failures before synthesis (main.py, review, ops).
+DEBUG_VARIABLE = "EMR_CDKTF_DEBUG"
 
 
 class SettingsError(ValueError):
@@ -90,6 +89,8 @@ class Settings:
     source: str = ""
     # Existing resources the stacks import (environments.adoption; optional [adopt] tables).
     adopt: Adoption | None = None
+    # admin_cidrs / office_cidrs may name public ranges (see docs/settings.md).
+    allow_public_cidrs: bool = False
 
     def subnet(self, index: int = 0) -> Subnet:
         return self.private_subnets[index]
@@ -105,9 +106,9 @@ class Settings:
 
 _TOP_KEYS = {
     "name", "region", "account_id", "vpc_id", "vpc_cidr", "private_subnets",
-    "admin_cidrs", "office_cidrs", "buckets", "state", "fixed_ips", "adopt",
+    "admin_cidrs", "office_cidrs", "buckets", "state", "fixed_ips", "adopt", "allow_public_cidrs",
 }
-_OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt"}
+_OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt", "allow_public_cidrs"}
 _FIXED_IP_KEYS = {"mode", "subnet", "masters"}
 _FIXED_IP_MODES = ("eni", "cidr")
 _SUBNET_KEYS = {"id", "cidr", "availability_zone"}
@@ -115,6 +116,7 @@ _BUCKET_KEYS = {"logs", "bootstrap_assets", "data"}
 _STATE_KEYS = {"bucket"}
 
 _BUCKET_RULE = "an S3 bucket name: 3-63 lower-case letters, digits and '-', no dots"
+_PUBLIC_ACK = "allow_public_cidrs = true at the top of the file"
 _CIDR_RULE = "an IPv4 CIDR block with no host bits set, e.g. 10.20.0.0/16"
 # What each key holds, by its place in the file ("table.key"); a missing key's message
 # says what to write, as a wrong value's does.
@@ -122,6 +124,7 @@ _EXPECTED = {
     "name": "lower-case letters, digits and '-', starting with a letter, at most 31 characters",
     "region": "an AWS region code such as ap-northeast-2",
     "account_id": "twelve digits",
+    "allow_public_cidrs": "true or false",
     "vpc_id": "vpc- followed by 8 or 17 hexadecimal digits",
     "vpc_cidr": _CIDR_RULE,
     "private_subnets": "one or more [[private_subnets]] tables with id, cidr and availability_zone",
@@ -163,46 +166,52 @@ class _Collector:
             self.problems.append(f"{prefix}{key}: missing; add it to the file: {expected}")
         return table
 
-    def string(self, key: str, value: Any, pattern: re.Pattern, allowed: str) -> str | None:
+    def string(self, key: str, value: Any, rule: v.TextRule | Callable[[Any], str | None]) -> str | None:
+        """``value`` if ``rule`` accepts it, else None with the problem recorded. ``rule`` is
+        a TextRule or a validator function returning the problem (or None)."""
         if value is None:
             return None
-        if not isinstance(value, str) or not pattern.match(value):
-            self.add(key, value, allowed)
+        problem = rule.problem(value) if isinstance(rule, v.TextRule) else rule(value)
+        if problem is not None:
+            self.add(key, value, problem)
             return None
         return value
 
     def network(self, key: str, value: Any) -> ipaddress.IPv4Network | None:
         if value is None:
             return None
-        try:
-            if not isinstance(value, str):
-                raise ValueError
-            return ipaddress.IPv4Network(value, strict=True)
-        except ValueError:
-            self.add(key, value, f"expected {_CIDR_RULE}")
+        net, problem = v.parse_cidr(value)
+        if problem is not None:
+            self.add(key, value, problem)
             return None
+        return net
 
-    def cidr_list(self, key: str, value: Any) -> tuple[str, ...]:
+    def cidr_list(self, key: str, value: Any, *, allow_public: bool = False) -> tuple[str, ...]:
         if value is None:
             return ()
         if not isinstance(value, list) or not value:
             self.add(key, value, "expected a non-empty list of IPv4 CIDR blocks")
             return ()
         first_index: dict[str, int] = {}
+        nets: list[ipaddress.IPv4Network | None] = []
         for i, item in enumerate(value):
             net = self.network(f"{key}[{i}]", item)
-            if net is None:
-                continue
-            if net.prefixlen == 0:
-                self.add(f"{key}[{i}]", item, "the whole internet is never allowed; name the office or VPN range")
-                continue
-            if str(net) in first_index:
+            if net is not None and str(net) in first_index:
                 # Each block becomes one security-group rule per port and EC2 refuses a
                 # duplicate rule: say so here, naming the key, not later in a construct.
                 self.add(f"{key}[{i}]", item, f"already listed as {key}[{first_index[str(net)]}]; list each block once")
-                continue
-            first_index[str(net)] = i
-        return tuple(first_index)
+                net = None
+            elif net is not None:
+                first_index[str(net)] = i
+            nets.append(net)
+        findings = v.cidr_set_findings(nets, allow_public=allow_public, acknowledge_hint=_PUBLIC_ACK)
+        for f in findings:
+            if f.index is None:
+                self.add(key, value, f.problem)
+            else:
+                self.add(f"{key}[{f.index}]", value[f.index], f.problem)
+        bad = {f.index for f in findings}
+        return tuple(str(n) for i, n in enumerate(nets) if n is not None and i not in bad)
 
 
 def load_settings(path: str | os.PathLike) -> Settings:
@@ -210,21 +219,66 @@ def load_settings(path: str | os.PathLike) -> Settings:
     path = Path(path)
     source = _display(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(source, [f"file not found; environments available: {', '.join(available_environments())}"]) from None
+        raw = tomllib.loads(read_environment_text(path, source))
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(source, [f"not valid TOML: {exc}"]) from None
     return parse_settings(raw, source)
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+_OTHER_BOMS = {b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}
+MAX_ENVIRONMENT_BYTES = 1 << 20
+
+
+def read_environment_text(path: Path, source: str) -> str:
+    """The file's text as UTF-8 (a leading UTF-8 byte-order mark is dropped); every way
+    the file can be unreadable is a SettingsError naming the file and what to do."""
+    def fail(problem: str):
+        return SettingsError(source, [problem])
+
+    available = ", ".join(available_environments())
+    try:
+        if path.is_dir():
+            raise fail(f"is a directory, not an environment file; name a TOML file (environments available: {available})")
+        if path.exists() and not path.is_file():
+            raise fail("is not a regular file (a device or pipe); name a TOML file")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_ENVIRONMENT_BYTES + 1)
+    except FileNotFoundError:
+        raise fail(f"file not found; environments available: {available}") from None
+    except PermissionError:
+        raise fail("cannot be read (permission denied); check the file's permissions") from None
+    except OSError as exc:
+        raise fail(f"cannot be read ({exc.strerror or exc}); name a readable TOML file") from None
+    if len(data) > MAX_ENVIRONMENT_BYTES:
+        raise fail(f"is larger than {MAX_ENVIRONMENT_BYTES} bytes; an environment file is a few dozen lines")
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM):]
+    for bom, encoding in _OTHER_BOMS.items():
+        if data.startswith(bom):
+            raise fail(f"is encoded as {encoding}; save it as UTF-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise fail(f"is not UTF-8 text: byte {data[exc.start:exc.start + 1]!r} at line {line} "
+                   f"(offset {exc.start}); save the file as UTF-8") from None
+    if "\x00" in text:
+        raise fail("contains NUL bytes: not a text file; name a TOML file")
+    return text
+
+
 def parse_settings(raw: dict, source: str) -> Settings:
     c = _Collector()
     c.keys("", raw, _TOP_KEYS, _OPTIONAL_TOP_KEYS)
-    name = c.string("name", raw.get("name"), _NAME, _EXPECTED["name"])
-    region = c.string("region", raw.get("region"), _REGION, _EXPECTED["region"])
-    account = c.string("account_id", raw.get("account_id"), _ACCOUNT, _EXPECTED["account_id"])
-    vpc_id = c.string("vpc_id", raw.get("vpc_id"), _VPC_ID, _EXPECTED["vpc_id"])
+    name = c.string("name", raw.get("name"), v.ENVIRONMENT_NAME)
+    region = c.string("region", raw.get("region"), v.region_problem)
+    account = c.string("account_id", raw.get("account_id"), v.ACCOUNT_ID)
+    vpc_id = c.string("vpc_id", raw.get("vpc_id"), v.VPC_ID)
+    allow_public = raw.get("allow_public_cidrs", False)
+    if not isinstance(allow_public, bool):
+        c.add("allow_public_cidrs", allow_public, "true or false (without quotes)")
+        allow_public = False
     vpc_net = c.network("vpc_cidr", raw.get("vpc_cidr"))
 
     subnets: list[Subnet] = []
@@ -238,12 +292,12 @@ def parse_settings(raw: dict, source: str) -> Settings:
     for i, sub in enumerate(raw_subnets or []):
         where = f"private_subnets[{i}]"
         sub = c.keys(where, sub, _SUBNET_KEYS)
-        sid = c.string(f"{where}.id", sub.get("id"), _SUBNET_ID, _EXPECTED["private_subnets.id"])
+        sid = c.string(f"{where}.id", sub.get("id"), v.SUBNET_ID)
         net = c.network(f"{where}.cidr", sub.get("cidr"))
         az = sub.get("availability_zone")
         # <region><letter>, or a Local Zone <region>-<zone group>-<n><letter>.
-        az_pattern = re.compile(rf"^{re.escape(region or '')}(-[a-z]+-\d+)?[a-z]$") if region else _ANY_AZ
-        if "availability_zone" in sub and (not isinstance(az, str) or not az_pattern.match(az)):
+        az_pattern = re.compile(rf"{re.escape(region or '')}(?:-[a-z]+-[0-9]+)?[a-z]", re.ASCII) if region else _ANY_AZ
+        if "availability_zone" in sub and (v.text_problem(az, max_len=40) or not az_pattern.fullmatch(az)):
             allowed = f"an availability zone of region {region}, e.g. {region}a" if region \
                 else "an availability zone such as ap-northeast-2a"
             c.add(f"{where}.availability_zone", az, allowed)
@@ -268,14 +322,14 @@ def parse_settings(raw: dict, source: str) -> Settings:
         if sid and net and az:
             subnets.append(Subnet(id=sid, cidr=str(net), availability_zone=az))
 
-    admin = c.cidr_list("admin_cidrs", raw.get("admin_cidrs"))
-    office = c.cidr_list("office_cidrs", raw.get("office_cidrs"))
+    admin = c.cidr_list("admin_cidrs", raw.get("admin_cidrs"), allow_public=allow_public)
+    office = c.cidr_list("office_cidrs", raw.get("office_cidrs"), allow_public=allow_public)
 
     buckets = None
     if "buckets" in raw:
         table = c.keys("buckets", raw["buckets"], _BUCKET_KEYS)
         values = {
-            key: c.string(f"buckets.{key}", table.get(key), _BUCKET, _BUCKET_RULE)
+            key: c.string(f"buckets.{key}", table.get(key), _bucket_rule)
             for key in sorted(_BUCKET_KEYS)
         }
         if all(values.values()):
@@ -284,16 +338,16 @@ def parse_settings(raw: dict, source: str) -> Settings:
     state_bucket = None
     if "state" in raw:
         table = c.keys("state", raw["state"], _STATE_KEYS)
-        state_bucket = c.string("state.bucket", table.get("bucket"), _BUCKET, _BUCKET_RULE)
+        state_bucket = c.string("state.bucket", table.get("bucket"), _bucket_rule)
 
     fixed_ips = None
     if "fixed_ips" in raw:
         table = c.keys("fixed_ips", raw["fixed_ips"], _FIXED_IP_KEYS)
         mode = table.get("mode")
-        if "mode" in table and mode not in _FIXED_IP_MODES:
+        if "mode" in table and (not isinstance(mode, str) or mode not in _FIXED_IP_MODES):
             c.add("fixed_ips.mode", mode, _EXPECTED["fixed_ips.mode"])
         subnet_id = table.get("subnet")
-        if "subnet" in table and subnet_id not in seen_ids:
+        if "subnet" in table and (not isinstance(subnet_id, str) or subnet_id not in seen_ids):
             c.add("fixed_ips.subnet", subnet_id, f"one of the private_subnets ids ({', '.join(sorted(seen_ids)) or 'none valid'})")
         masters = table.get("masters")
         pairs: list[tuple[str, str]] = []
@@ -304,6 +358,15 @@ def parse_settings(raw: dict, source: str) -> Settings:
                 subnet_net = subnet_cidrs.get(subnet_id) if isinstance(subnet_id, str) else None
                 for cluster, ip in masters.items():
                     inside = f"an IPv4 address inside fixed_ips.subnet{f' ({subnet_net})' if subnet_net else ''}"
+                    name_problem = v.CLUSTER_NAME.problem(cluster)
+                    if name_problem is not None:
+                        c.problems.append(f"fixed_ips.masters: cluster name {cluster!r}: {name_problem}")
+                        continue
+                    if not isinstance(ip, str) or v.text_problem(ip):
+                        # ipaddress also takes an int: 168100112 would silently become 10.5.2.16.
+                        c.add(f"fixed_ips.masters.{cluster}", ip, f"{inside}, written as a quoted string "
+                              'such as "10.20.1.16"')
+                        continue
                     try:
                         address = ipaddress.IPv4Address(ip)
                     except (ValueError, TypeError):
@@ -320,6 +383,13 @@ def parse_settings(raw: dict, source: str) -> Settings:
     if "adopt" in raw:
         adopt, adopt_problems = parse_adoption(raw["adopt"])
         c.problems.extend(adopt_problems)
+    parsed = {
+        "name": name, "region": region, "account_id": account, "vpc_id": vpc_id, "vpc_net": vpc_net,
+        "subnet_cidrs": subnet_cidrs, "admin_cidrs": admin, "office_cidrs": office,
+        "buckets": values if "buckets" in raw else {}, "state_bucket": state_bucket, "fixed_ips": fixed_ips,
+    }
+    for check in SETTINGS_CHECKS:
+        check(raw, parsed, c)
 
     if c.problems:
         raise SettingsError(source, c.problems)
@@ -327,7 +397,82 @@ def parse_settings(raw: dict, source: str) -> Settings:
         name=name, region=region, account_id=account, vpc_id=vpc_id, vpc_cidr=str(vpc_net),
         private_subnets=tuple(subnets), admin_cidrs=admin, office_cidrs=office,
         buckets=buckets, state_bucket=state_bucket, fixed_ips=fixed_ips, source=source, adopt=adopt,
+        allow_public_cidrs=allow_public,
     )
+
+
+def _bucket_rule(value: Any) -> str | None:
+    return v.bucket_problem(value, allow_dots=False)
+
+
+# --- cross-field checks -------------------------------------------------------------------
+# Each check sees the raw file, the values that passed their own checks (``parsed``: None or
+# missing where a value was refused) and the collector, and adds every problem it finds.
+# They run in the settings phase, before any provider import; add more with @settings_check.
+SettingsCheck = Callable[[dict, dict, "_Collector"], None]
+SETTINGS_CHECKS: list[SettingsCheck] = []
+
+
+def settings_check(check: SettingsCheck) -> SettingsCheck:
+    SETTINGS_CHECKS.append(check)
+    return check
+
+
+# Why two bucket roles may never share one bucket: instance roles write logs, read
+# bootstrap scripts and read/write data; Terraform keeps its state in the state bucket.
+_BUCKET_ROLES = (
+    ("buckets.logs", "logs"),
+    ("buckets.bootstrap_assets", "bootstrap_assets"),
+    ("buckets.data", "data"),
+    ("state.bucket", None),
+)
+_SHARED_BUCKET_HARM = {
+    frozenset({"buckets.data", "buckets.bootstrap_assets"}):
+        "every instance role may write and delete the scripts that nodes run as root at bootstrap",
+    frozenset({"buckets.logs", "buckets.bootstrap_assets"}):
+        "the bootstrap bucket would write its access logs into itself, and instance roles could write beside the scripts",
+    frozenset({"buckets.logs", "buckets.data"}):
+        "cluster logs would land in the data lake, and its access rules would apply to them",
+    frozenset({"state.bucket", "buckets.data"}):
+        "every instance role could read and rewrite Terraform state",
+    frozenset({"state.bucket", "buckets.logs"}):
+        "every instance role could write next to Terraform state",
+    frozenset({"state.bucket", "buckets.bootstrap_assets"}):
+        "the foundation stack would create (and could destroy) the bucket holding its own state",
+}
+
+
+@settings_check
+def _buckets_differ(raw: dict, parsed: dict, c: "_Collector") -> None:
+    names = {key: parsed["buckets"].get(field) for key, field in _BUCKET_ROLES if field}
+    names["state.bucket"] = parsed["state_bucket"]
+    first_of: dict[str, str] = {}
+    for key, _ in _BUCKET_ROLES:
+        name = names.get(key)
+        if not name:
+            continue
+        if name in first_of:
+            other = first_of[name]
+            harm = _SHARED_BUCKET_HARM[frozenset({other, key})]
+            c.add(key, name, f"the same bucket as {other}; each role needs its own bucket ({harm})")
+            continue
+        first_of[name] = key
+
+
+@settings_check
+def _people_ranges_are_not_the_vpc_itself(raw: dict, parsed: dict, c: "_Collector") -> None:
+    """An admin or office range that is exactly vpc_cidr or a private subnet's block (a
+    copied line) lets every instance there reach SSH or the UIs: never who the rule means."""
+    own = {}
+    if parsed["vpc_net"] is not None:
+        own[str(parsed["vpc_net"])] = "vpc_cidr"
+    for sid, net in parsed["subnet_cidrs"].items():
+        own.setdefault(str(net), f"the block of private subnet {sid}")
+    for key in ("admin_cidrs", "office_cidrs"):
+        for i, block in enumerate(parsed[key]):
+            if block in own:
+                c.add(f"{key}[{i}]", block, f"the same block as {own[block]}: every instance there would be let in; "
+                      "name the VPN or office range people connect from")
 
 
 def available_environments() -> list[str]:
@@ -336,9 +481,24 @@ def available_environments() -> list[str]:
 
 def environment_path(choice: str | None = None) -> Path:
     """Resolve the chosen environment: a name under environments/ or a path to a file."""
-    choice = choice or os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_ENVIRONMENT
-    if choice.endswith(".toml") or os.sep in choice:
+    if choice is None:
+        choice = os.environ.get(ENVIRONMENT_VARIABLE)
+        if choice is not None and not choice.strip():
+            raise SettingsError(ENVIRONMENT_VARIABLE, [
+                f"{ENVIRONMENT_VARIABLE} = {choice!r}: set but empty; unset it to use the example environment, "
+                f"or name one ({', '.join(available_environments())}) or a path to a TOML file"])
+        choice = choice or DEFAULT_ENVIRONMENT
+    problem = v.text_problem(choice, max_len=4096)
+    if problem is not None:
+        raise SettingsError(ENVIRONMENT_VARIABLE, [
+            f"{ENVIRONMENT_VARIABLE} = {choice!r}: {problem}; name an environment "
+            f"({', '.join(available_environments())}) or a path to a TOML file"])
+    if choice.endswith(".toml") or os.sep in choice or (os.altsep and os.altsep in choice):
         return Path(choice)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", choice, re.ASCII):
+        raise SettingsError(ENVIRONMENT_VARIABLE, [
+            f"{ENVIRONMENT_VARIABLE} = {choice!r}: not an environment name; name one of "
+            f"{', '.join(available_environments())} or a path to a TOML file"])
     return ENVIRONMENTS_DIR / f"{choice}.toml"
 
 

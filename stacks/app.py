@@ -25,10 +25,26 @@ def build_app(settings: Settings, *, outdir: str | None = None,
     app = App(outdir=outdir) if outdir else App()
     foundation = FoundationStack(app, settings=settings)
     stacks = [PurposeStack(app, purpose, settings=settings) for purpose in purposes]
+    _check_cluster_names_unique(stacks)
     apply_adoption(settings, foundation, stacks)
     _check_fixed_ip_owners(settings, {name for stack in stacks for name in stack.clusters})
     _run_validations(app)
     return app
+
+
+def _check_cluster_names_unique(stacks: Sequence[PurposeStack]) -> None:
+    """One EMR cluster name per environment: operators and ``python -m ops`` find a
+    cluster by its name, so two stacks must never define the same one (tip T3)."""
+    owner: dict[str, str] = {}
+    problems = []
+    for stack in stacks:
+        for name in stack.clusters:
+            if name in owner:
+                problems.append(f"cluster name {name!r} is defined by both the {owner[name]} and the "
+                                f"{stack.purpose} stack; give each cluster its own name")
+            owner.setdefault(name, stack.purpose)
+    if problems:
+        raise ConstructInputError("cluster definitions", problems)
 
 
 def _run_validations(app: App) -> None:

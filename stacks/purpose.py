@@ -96,6 +96,7 @@ class PurposeStack(EmrBaseStack):
             self, "security-groups",
             vpc_id=settings.vpc_id, name_prefix=name_prefix,
             master_ingress=people_rules(self.web_uis, settings),
+            allow_public_sources=settings.allow_public_cidrs,
         )
         self.roles = EmrRoles(
             self, "roles",
@@ -143,6 +144,9 @@ class PurposeStack(EmrBaseStack):
         suffixes each node's Name tag with its role.
         """
         settings = self.settings
+        if getattr(spec, "name", None) in self.clusters:
+            raise ConstructInputError(f"stack {self.purpose}", [
+                f"ClusterSpec(name={spec.name!r}): a second cluster with this name; give each cluster its own name"])
         fixed_ip = settings.fixed_ip_of(spec.name)
         subnet_id = settings.fixed_ips.subnet_id if fixed_ip else settings.subnet(0).id
         cluster = EmrCluster(
