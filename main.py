@@ -77,9 +77,10 @@ def run(*, clusters: Mapping[str, Sequence] | None = None, err: TextIO | None = 
     existed = out.exists()
     try:
         # Imported after validation: the provider bindings cost seconds to load.
-        from stacks.app import build_app
+        from stacks.app import build_app, price_fallback_notes
 
         app = build_app(settings, clusters=clusters, outdir=outdir)
+        notes = price_fallback_notes(app)
     except BaseException as exc:
         if not existed:
             shutil.rmtree(out, ignore_errors=True)
@@ -90,7 +91,7 @@ def run(*, clusters: Mapping[str, Sequence] | None = None, err: TextIO | None = 
             raise
         _report(exc, err, library=isinstance(exc, (ConstructInputError, PriceError, SettingsError)))
         return EXIT_REFUSED
-    for note in getattr(app, "notes", ()):
+    for note in notes:
         print(f"note: {note}", file=err)
     app.synth()
     return 0

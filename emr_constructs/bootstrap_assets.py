@@ -34,8 +34,8 @@ from emr_constructs.errors import EmrConfigError
 
 KEY_ROOT = "bootstrap"
 HASH_HEX = 16
-_PURPOSE = re.compile(r"^[a-z][a-z0-9-]*$")
-_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_PURPOSE = re.compile(r"^[a-z][a-z0-9-]*$", re.ASCII)
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", re.ASCII)
 _CONTENT_TYPES = {".py": "text/x-python", ".sh": "text/x-shellscript"}
 
 
@@ -85,14 +85,14 @@ class BootstrapAssets(Construct):
         problems = []
         if not directory.is_dir():
             problems.append(f"directory = {str(directory)!r}: not a folder; pass the assets/bootstrap folder")
-        if not isinstance(purpose, str) or not _PURPOSE.match(purpose):
+        if not isinstance(purpose, str) or not _PURPOSE.fullmatch(purpose):
             problems.append(f"purpose = {purpose!r}: lower-case letters, digits and '-'")
         files = []
         if directory.is_dir():
             for path in sorted(directory.iterdir()):
                 if path.name.startswith(".") or path.name == "__pycache__" or not path.is_file():
                     continue
-                if not _FILE_NAME.match(path.name):
+                if not _FILE_NAME.fullmatch(path.name):
                     problems.append(f"{path.name!r}: file names of bootstrap scripts use letters, digits, '_', '.', "
                                     "'-' (they become S3 keys and resource addresses)")
                     continue

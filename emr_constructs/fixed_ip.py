@@ -63,7 +63,7 @@ def three_master_problem(cluster: str, master_count: int) -> str | None:
         "moves the address to the one primary node, and after a failover EMR's new primary would not "
         "have it; use one master, or reach the cluster through its HA endpoints instead"
     )
-_CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$", re.ASCII)
 
 
 class FixedIpError(ConstructInputError):
@@ -111,7 +111,7 @@ def validate_fixed_ips(
         where = f"FixedIp(cluster={a.cluster!r}, ip={a.ip!r})"
         if not a.cluster:
             problems.append(f"{where}: an IP with no owner; name the cluster whose master takes it, or drop the IP")
-        elif not _CLUSTER_NAME.match(a.cluster):
+        elif not _CLUSTER_NAME.fullmatch(a.cluster):
             problems.append(f"{where}: cluster must be a cluster name (lower-case letters, digits, '-')")
         try:
             ip = ipaddress.IPv4Address(a.ip)

@@ -61,17 +61,17 @@ READ_BUCKET_ACTIONS = ("s3:GetBucketLocation",)
 WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
 LOG_WRITE_ACTIONS = ("s3:PutObject",)
 
-_NAME_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,48}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_SID = re.compile(r"^[A-Za-z0-9]+$")
-_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_NAME_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,48}$", re.ASCII)
+_ACCOUNT = re.compile(r"^[0-9]{12}$", re.ASCII)
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", re.ASCII)
+_SID = re.compile(r"^[A-Za-z0-9]+$", re.ASCII)
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$", re.ASCII)
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", re.ASCII)
 _S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[^/]*)")
 # S3 resources in a named region and account (access points, Object Lambda, Outposts).
-_S3_REGIONAL_ARN = re.compile(r"^arn:aws[a-z-]*:s3[a-z-]*:[a-z0-9-]+:\d{12}:[^*?]")
+_S3_REGIONAL_ARN = re.compile(r"^arn:aws[a-z-]*:s3[a-z-]*:[a-z0-9-]+:[0-9]{12}:[^*?]")
 # e.g. StringEquals, ArnLikeIfExists, ForAllValues:StringEquals
-_CONDITION_OPERATOR = re.compile(r"^(ForAllValues:|ForAnyValue:)?[A-Za-z]+$")
+_CONDITION_OPERATOR = re.compile(r"^(ForAllValues:|ForAnyValue:)?[A-Za-z]+$", re.ASCII)
 
 
 class IamGrantError(ConstructInputError):
@@ -345,12 +345,12 @@ class EmrRoles(Construct):
 
     def _validate(self, name_prefix, account_id, region, autoscaling) -> None:
         problems = []
-        if not isinstance(name_prefix, str) or not _NAME_PREFIX.match(name_prefix):
+        if not isinstance(name_prefix, str) or not _NAME_PREFIX.fullmatch(name_prefix):
             problems.append(f"name_prefix = {name_prefix!r}: 1-48 letters, digits or +=,.@_- "
                             "(role names add up to 16 characters and IAM allows 64)")
-        if not isinstance(account_id, str) or not _ACCOUNT.match(account_id):
+        if not isinstance(account_id, str) or not _ACCOUNT.fullmatch(account_id):
             problems.append(f"account_id = {account_id!r}: twelve digits, as a string")
-        if not isinstance(region, str) or not _REGION.match(region):
+        if not isinstance(region, str) or not _REGION.fullmatch(region):
             problems.append(f"region = {region!r}: an AWS region code such as ap-northeast-2")
         if not isinstance(autoscaling, bool):
             problems.append(f"autoscaling = {autoscaling!r}: True or False")
@@ -401,7 +401,7 @@ class EmrRoles(Construct):
             if sid is None:
                 problems.append(f"bucket = {bucket!r} is only known at deploy time: pass sid= to name "
                                 "the statements")
-        elif not _BUCKET.match(bucket):
+        elif not _BUCKET.fullmatch(bucket):
             problems.append(f"bucket = {bucket!r}: an S3 bucket name, 3-63 lower-case letters, digits, "
                             "'.' and '-'")
         if not isinstance(prefix, str):
@@ -473,7 +473,7 @@ def _statement_problems(statement: Mapping[str, Any]) -> list[str]:
     names its actions, and never opens S3 to every bucket."""
     sid = statement["Sid"]
     problems = []
-    if not isinstance(sid, str) or not _SID.match(sid):
+    if not isinstance(sid, str) or not _SID.fullmatch(sid):
         problems.append(f"sid = {sid!r}: letters and digits only, naming the need, e.g. 'AssignFixedMasterIp'")
     actions, resources = statement["Action"], statement["Resource"]
     if not _is_str_list(actions) or not actions:
@@ -491,7 +491,7 @@ def _statement_problems(statement: Mapping[str, Any]) -> list[str]:
                             "name the actions, e.g. 's3:GetObject'")
         elif "*" in action or "?" in action:
             problems.append(f"{sid}: action {action!r}: wildcard actions are not granted; name each action")
-        elif not _ACTION.match(action):
+        elif not _ACTION.fullmatch(action):
             problems.append(f"{sid}: action {action!r}: expected service:Action, e.g. 'ec2:CreateTags'")
     s3_actions = [a for a in actions if a.lower().startswith("s3:")]
     for resource in resources:
@@ -508,13 +508,32 @@ def _statement_problems(statement: Mapping[str, Any]) -> list[str]:
             # e.g. 'arn:*:s3:::*', 'arn:aws:s3:*:*:*' or 'arn:aws:*': every bucket under another spelling.
             problems.append(f"{sid}: S3 action(s) {', '.join(s3_actions)} on resource {resource!r}: S3 actions "
                             "are granted only on ARNs that name a bucket, arn:aws:s3:::<bucket>[/<key prefix>]")
+    problems.extend(_identity_wildcard_problems(sid, actions, resources))
     conditions = statement.get("Condition")
     if conditions is not None:
         if not isinstance(conditions, Mapping) or not all(
-            isinstance(op, str) and _CONDITION_OPERATOR.match(op) and isinstance(block, Mapping)
+            isinstance(op, str) and _CONDITION_OPERATOR.fullmatch(op) and isinstance(block, Mapping)
             and all(isinstance(k, str) and (isinstance(v, str) or _is_str_list(v)) for k, v in block.items())
             for op, block in conditions.items()
         ):
             problems.append(f"{sid}: conditions = {conditions!r}: expected "
                             "{operator: {condition key: value or list of values}}")
     return problems
+
+
+# Services whose wildcard resources hand out power over identities and keys: iam:PassRole
+# on '*' lets a node hand any role (an admin role too) to a service it starts, and IAM or
+# KMS actions on '*' reach every role, user or key of the account.
+_IDENTITY_SERVICES = ("iam:", "kms:")
+
+
+def _identity_wildcard_problems(sid: str, actions: list, resources: list) -> list[str]:
+    sensitive = [a for a in actions if isinstance(a, str) and a.lower().startswith(_IDENTITY_SERVICES)]
+    if not sensitive:
+        return []
+    return [
+        f"{sid}: {', '.join(sensitive)} on resource {resource!r}: IAM and KMS actions (iam:PassRole above all) "
+        "are granted only on named ARNs without wildcards, e.g. arn:aws:iam::123456789012:role/<role name>"
+        for resource in resources
+        if isinstance(resource, str) and not Token.is_unresolved(resource) and ("*" in resource or "?" in resource)
+    ]

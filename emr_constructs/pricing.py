@@ -9,12 +9,24 @@ float rounding creeps into a bid.
 Bid price = on-demand price x factor (default 0.8), rounded to cents half-up on the exact
 decimal product (r5.xlarge 0.304 x 0.8 = 0.2432 -> "0.24"; 0.125 x 1 -> "0.13"). This is
 the guide's ``format("%.2f", ...)`` without binary-float surprises on ties.
+
+Regions without prices in the table (first run in a new region): the table ships only
+prices that were actually read (see ``sources``); nothing is invented per region. So that
+the first ``make synth`` in any commercial region works, a commercial region with no price
+for an instance type falls back to the price of ``REFERENCE_REGION`` (us-east-1, one of the
+lowest-priced regions, so the bid is usually at or below what the region's own price would
+give: Spot requests may wait longer, the bid never rises above the reference). Every such
+bid is reported (``Bid.fallback``; main.py prints a note, the plan review flags it) until
+``python -m ops prices refresh --region <region>`` stores the region's own prices. Other
+partitions (China, GovCloud) price differently and get no fallback: their message asks for
+the refresh.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -22,6 +34,7 @@ from pathlib import Path
 from typing import Mapping
 
 PRICE_TABLE_PATH = Path(__file__).resolve().parent / "data" / "on_demand_prices.json"
+REFERENCE_REGION = "us-east-1"
 DEFAULT_BID_FACTOR = Decimal("0.8")
 MIN_BID = Decimal("0.01")
 CENT = Decimal("0.01")
@@ -58,7 +71,17 @@ class PriceTable:
     def price(self, region: str, instance_type: str) -> InstancePrice:
         by_type = self.prices.get(region)
         if by_type is None or instance_type not in by_type:
+            from emr_constructs import catalog
+
             known = ", ".join(sorted(by_type)) if by_type else "none"
+            if region not in catalog.known_regions():
+                raise PriceError(
+                    f"region = {region!r} is not a known AWS region, so it has no prices; "
+                    f"use a region code such as {REFERENCE_REGION}")
+            if instance_type not in catalog.known_instance_types():
+                raise PriceError(
+                    f"instance_type = {instance_type!r} is not a known EC2 instance type, so it has no price; "
+                    "use a type such as r5.xlarge")
             raise PriceError(
                 f"no on-demand price for instance_type = {instance_type!r} in region = {region!r} "
                 f"(types priced there: {known}). Add it with "
@@ -66,6 +89,9 @@ class PriceTable:
                 f"or pass bid_price explicitly (a string such as \"0.24\")."
             )
         return by_type[instance_type]
+
+    def has_price(self, region: str, instance_type: str) -> bool:
+        return instance_type in self.prices.get(region, {})
 
     def with_prices(self, region: str, prices: Mapping[str, InstancePrice], *, source_key: str, source: str,
                     retrieved: str) -> "PriceTable":
@@ -147,6 +173,67 @@ def dump_price_table(table: PriceTable, path: str | os.PathLike | None = None) -
     return path
 
 
+@dataclass(frozen=True)
+class Bid:
+    """A computed Spot bid: ``price`` (two decimals), from the on-demand price of
+    ``priced_region`` (the region itself, or REFERENCE_REGION when ``fallback``)."""
+
+    instance_type: str
+    region: str
+    price: str
+    priced_region: str
+
+    @property
+    def fallback(self) -> bool:
+        return self.priced_region != self.region
+
+
+def _factor(factor) -> Decimal:
+    """The bid factor as a finite Decimal in (0, 1], or PriceError with the usual message."""
+    usual = (f"bid factor = {factor!r}: must be greater than 0 and at most 1 "
+             "(a share of the on-demand price; 0.8 bids 80%)")
+    if isinstance(factor, bool) or not isinstance(factor, (Decimal, int, float, str)):
+        raise PriceError(usual)
+    try:
+        d = factor if isinstance(factor, Decimal) else Decimal(str(factor).strip())
+    except InvalidOperation:
+        raise PriceError(usual) from None
+    if isinstance(factor, str) and not _PLAIN_DECIMAL.fullmatch(factor):
+        raise PriceError(usual)
+    # NaN and infinities compare with an exception (sNaN) or never hold: check first.
+    if not d.is_finite() or not (Decimal(0) < d <= Decimal(1)):
+        raise PriceError(usual)
+    return d
+
+
+def spot_bid(
+    instance_type: str,
+    region: str,
+    *,
+    factor: Decimal | float | str = DEFAULT_BID_FACTOR,
+    table: PriceTable | None = None,
+) -> Bid:
+    """Spot bid (maximum price) for one instance type: on-demand x factor, two decimals;
+    a commercial region missing from the table uses REFERENCE_REGION (see module doc)."""
+    factor_d = _factor(factor)
+    table = table or load_price_table()
+    priced_region = region
+    if not table.has_price(region, instance_type):
+        from emr_constructs import catalog
+
+        if (region in catalog.commercial_regions() and region != REFERENCE_REGION
+                and table.has_price(REFERENCE_REGION, instance_type)):
+            priced_region = REFERENCE_REGION
+    on_demand = table.price(priced_region, instance_type).ec2
+    bid = (on_demand * factor_d).quantize(CENT, rounding=ROUND_HALF_UP)
+    if bid < MIN_BID:
+        raise PriceError(
+            f"bid price for {instance_type} in {region} = {on_demand} x {factor_d} = {bid}: "
+            f"below the minimum {MIN_BID}; raise the factor or pass bid_price explicitly"
+        )
+    return Bid(instance_type=instance_type, region=region, price=f"{bid:.2f}", priced_region=priced_region)
+
+
 def bid_price(
     instance_type: str,
     region: str,
@@ -155,30 +242,22 @@ def bid_price(
     table: PriceTable | None = None,
 ) -> str:
     """Spot bid (maximum price) for one instance type: on-demand x factor, two decimals."""
-    factor_d = _decimal(factor, "bid factor") if not isinstance(factor, Decimal) else factor
-    if not (Decimal(0) < factor_d <= Decimal(1)):
-        raise PriceError(
-            f"bid factor = {factor!r}: must be greater than 0 and at most 1 "
-            "(a share of the on-demand price; 0.8 bids 80%)"
-        )
-    table = table or load_price_table()
-    on_demand = table.price(region, instance_type).ec2
-    bid = (on_demand * factor_d).quantize(CENT, rounding=ROUND_HALF_UP)
-    if bid < MIN_BID:
-        raise PriceError(
-            f"bid price for {instance_type} in {region} = {on_demand} x {factor_d} = {bid}: "
-            f"below the minimum {MIN_BID}; raise the factor or pass bid_price explicitly"
-        )
-    return f"{bid:.2f}"
+    return spot_bid(instance_type, region, factor=factor, table=table).price
+
+
+_PLAIN_DECIMAL = re.compile(r"\s*[0-9]+(?:\.[0-9]+)?\s*|\s*\.[0-9]+\s*", re.ASCII)
+_BID_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
 def check_bid_price(value: str) -> str | None:
     """Return a problem description for an explicit bid price, or None when it is valid."""
-    try:
-        d = Decimal(value)
-    except (InvalidOperation, TypeError):
-        return f"bid_price = {value!r}: expected a decimal string such as \"0.24\""
-    if not d.is_finite() or d < MIN_BID:
+    if isinstance(value, (float, int, Decimal)) and not isinstance(value, bool):
+        return (f"bid_price = {value!r}: a number ({type(value).__name__}), not text; give the price as a "
+                f"decimal string such as \"0.24\" (a float cannot hold most prices exactly)")
+    if not isinstance(value, str) or not _BID_TEXT.fullmatch(value):
+        return f"bid_price = {value!r}: expected a decimal string such as \"0.24\" (ASCII digits, no spaces)"
+    d = Decimal(value)
+    if d < MIN_BID:
         return f"bid_price = {value!r}: must be at least {MIN_BID} (USD per hour)"
     if d != d.quantize(CENT):
         return f"bid_price = {value!r}: at most two decimals (EMR takes cents)"

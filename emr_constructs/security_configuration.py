@@ -22,7 +22,7 @@ from constructs import Construct
 from emr_constructs.errors import EmrConfigError
 
 S3_MODES = ("SSE-S3", "SSE-KMS")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$", re.ASCII)
 
 
 def security_configuration_json(s3_mode: str = "SSE-S3", kms_key_arn: str | None = None) -> str:
@@ -50,7 +50,7 @@ class EmrSecurityConfiguration(Construct):
     def __init__(self, scope: Construct, id: str, *, name: str, s3_encryption: str = "SSE-S3",
                  kms_key_arn: str | None = None) -> None:
         problems = []
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             problems.append(f"name = {name!r}: letters, digits, '_', '.', '-', at most 255 characters")
         if s3_encryption not in S3_MODES:
             problems.append(f"s3_encryption = {s3_encryption!r}: allowed {', '.join(S3_MODES)}")

@@ -43,6 +43,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from emr_constructs import validation
 from emr_constructs.errors import ConstructInputError
 from emr_constructs.iam_roles import MANAGED_POLICY_TAG as EMR_MANAGED_POLICY_TAG
 
@@ -59,10 +60,10 @@ _ANYWHERE_IPV4 = "0.0.0.0/0"
 
 # Characters EC2 accepts in security-group and rule descriptions; anything else is
 # rejected by the API at apply time, so it is refused here before anything is written.
-_DESCRIPTION = re.compile(r"^[A-Za-z0-9. _\-:/()#,@\[\]+=&;{}!$*]{1,255}$")
-_NAME_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$")
-_SG_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
+_DESCRIPTION = re.compile(r"^[A-Za-z0-9. _\-:/()#,@\[\]+=&;{}!$*]{1,255}$", re.ASCII)
+_NAME_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$", re.ASCII)
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$", re.ASCII)
+_SG_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def _rule_problems(where: str, rule: object) -> list[str]:
     if not isinstance(rule.description, str) or not rule.description.strip():
         problems.append(f"{label}: description is empty; say who needs the rule and why, "
                         "e.g. 'Spark History UI from the office'")
-    elif not _DESCRIPTION.match(rule.description):
+    elif not _DESCRIPTION.fullmatch(rule.description):
         problems.append(f"{label}: description = {rule.description!r}: at most 255 characters "
                         "from a-z A-Z 0-9 space and . _ - : / ( ) # , @ [ ] + = & ; { } ! $ *")
     if rule.protocol not in PROTOCOLS:
@@ -225,7 +226,7 @@ def _rule_problems(where: str, rule: object) -> list[str]:
                                 "allowed; name the office, VPN or admin range")
     else:
         sg = rule.source_security_group_id
-        if not isinstance(sg, str) or not (Token.is_unresolved(sg) or _SG_ID.match(sg)):
+        if not isinstance(sg, str) or not (Token.is_unresolved(sg) or _SG_ID.fullmatch(sg)):
             problems.append(f"{label}: source_security_group_id = {sg!r}: expected sg- followed by 8 or 17 "
                             "hexadecimal digits, or a reference to a security group's id")
     return problems
@@ -240,6 +241,9 @@ class EmrSecurityGroups(Construct):
         named ``<name_prefix>-<group>`` (required).
       master_ingress: rules for people into master-additional; default none.
       slave_ingress: rules for people into slave-additional; default none.
+      allow_public_sources: let people's rules name public CIDR blocks (default False:
+        only private ranges, e.g. VPN and office networks). Either way the blocks of one
+        rule list together may cover at most one /8 of public address space, however split.
       tags: extra tags for the five groups; default none. The groups always carry
         ``for-use-with-amazon-emr-managed-policies = "true"`` (AmazonEMRServicePolicy_v2
         acts only on tagged resources) and a ``Name``. The stack's tags come from the
@@ -263,10 +267,12 @@ class EmrSecurityGroups(Construct):
         master_ingress: Sequence[IngressRule] = (),
         slave_ingress: Sequence[IngressRule] = (),
         tags: Mapping[str, str] | None = None,
+        allow_public_sources: bool = False,
     ) -> None:
         super().__init__(scope, id)
         user_rules = {MASTER_ADDITIONAL: tuple(master_ingress), SLAVE_ADDITIONAL: tuple(slave_ingress)}
         self._validate(vpc_id, name_prefix, user_rules, tags)
+        self._validate_sources(user_rules, allow_public_sources)
 
         self.groups: dict[str, SecurityGroup] = {}
         for group in GROUPS:
@@ -295,9 +301,9 @@ class EmrSecurityGroups(Construct):
 
     def _validate(self, vpc_id, name_prefix, user_rules, tags) -> None:
         problems: list[str] = []
-        if not isinstance(vpc_id, str) or not (Token.is_unresolved(vpc_id) or _VPC_ID.match(vpc_id)):
+        if not isinstance(vpc_id, str) or not (Token.is_unresolved(vpc_id) or _VPC_ID.fullmatch(vpc_id)):
             problems.append(f"vpc_id = {vpc_id!r}: expected vpc- followed by 8 or 17 hexadecimal digits")
-        if not isinstance(name_prefix, str) or not _NAME_PREFIX.match(name_prefix):
+        if not isinstance(name_prefix, str) or not _NAME_PREFIX.fullmatch(name_prefix):
             problems.append(f"name_prefix = {name_prefix!r}: 1-200 letters, digits, '.', '_' or '-', "
                             "starting with a letter or digit")
         for key in sorted(tags or {}):
@@ -325,6 +331,32 @@ class EmrSecurityGroups(Construct):
                                     f"{arg}[{seen_ids[cid]}] for a source only known at deploy time; "
                                     "give each such rule its own description")
                 seen_ids[cid] = i
+        if problems:
+            raise SecurityGroupRuleError(self.node.path, problems)
+
+    def _validate_sources(self, user_rules, allow_public_sources) -> None:
+        """Network rules shared with the environment settings (emr_constructs.validation)."""
+        problems: list[str] = []
+        if not isinstance(allow_public_sources, bool):
+            problems.append(f"allow_public_sources = {allow_public_sources!r}: True or False")
+            allow_public_sources = False
+        for group, rules in user_rules.items():
+            arg = "master_ingress" if group == MASTER_ADDITIONAL else "slave_ingress"
+            nets: list = []
+            for rule in rules:
+                net = None
+                if isinstance(rule, IngressRule) and isinstance(rule.cidr, str):
+                    net, _ = validation.parse_cidr(rule.cidr, ipv6=True)
+                # /0 and malformed blocks are already reported by _validate.
+                nets.append(net if net is not None and net.prefixlen > 0 else None)
+            for f in validation.cidr_set_findings(nets, allow_public=allow_public_sources,
+                                                  acknowledge_hint="allow_public_sources=True"):
+                if f.index is None:
+                    blocks = [str(n) for n in nets if n is not None]
+                    problems.append(f"{arg}: cidr blocks {blocks}: {f.problem}")
+                else:
+                    rule = rules[f.index]
+                    problems.append(f"{arg}[{f.index}] ({rule.description!r}): cidr = {rule.cidr!r}: {f.problem}")
         if problems:
             raise SecurityGroupRuleError(self.node.path, problems)
 

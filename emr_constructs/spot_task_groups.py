@@ -38,17 +38,17 @@ from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.emr_instance_group import EmrInstanceGroup, EmrInstanceGroupEbsConfig
 from constructs import Construct
 
-from emr_constructs.cluster_spec import INSTANCE_TYPE_PATTERN
+from emr_constructs import validation
 from emr_constructs.contract import DYNAMIC_GROUP, STATIC_A, STATIC_B
 from emr_constructs.ebs import EbsSpec
 from emr_constructs.emr_cluster import EmrCluster
 from emr_constructs.errors import EmrConfigError
-from emr_constructs.pricing import DEFAULT_BID_FACTOR, PriceError, PriceTable, bid_price, check_bid_price
+from emr_constructs.pricing import DEFAULT_BID_FACTOR, Bid, PriceError, PriceTable, check_bid_price, spot_bid
 
 DYNAMIC = DYNAMIC_GROUP
 SIDES = {"a": STATIC_A, "b": STATIC_B}
 IDLE_SIDE_COUNT = 1
-_GROUP_NAME = re.compile(r"^task-[a-z0-9]+(-[a-z0-9]+)*$")
+_GROUP_NAME = re.compile(r"^task-[a-z0-9]+(-[a-z0-9]+)*$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,14 @@ class SpotGroupSpec:
     bid_price: str | None = None
 
 
-def _group_problems(where: str, spec: SpotGroupSpec, count, region: str, factor, table) -> tuple[list[str], str | None]:
+def _group_problems(where: str, spec: SpotGroupSpec, count, region: str, factor, table) -> tuple[list[str], Bid | None]:
     p: list[str] = []
     bid = None
     if not isinstance(spec, SpotGroupSpec):
         return [f"{where} = {spec!r}: expected a SpotGroupSpec"], None
-    if not isinstance(spec.instance_type, str) or not INSTANCE_TYPE_PATTERN.match(spec.instance_type):
-        p.append(f"{where}.instance_type = {spec.instance_type!r}: an EC2 instance type such as 'r5.xlarge'")
+    type_problem = validation.instance_type_problem(spec.instance_type)
+    if type_problem:
+        p.append(f"{where}.instance_type = {spec.instance_type!r}: {type_problem}")
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         p.append(f"{where} instance_count = {count!r}: at least 1 at creation. The provider launches one "
                  "instance for a group created with 0 (provider issue 38837) and the count is then ignored, so "
@@ -86,10 +87,10 @@ def _group_problems(where: str, spec: SpotGroupSpec, count, region: str, factor,
         if problem:
             p.append(f"{where}.{problem}")
         else:
-            bid = spec.bid_price
+            bid = Bid(instance_type=spec.instance_type, region=region, price=spec.bid_price, priced_region=region)
     elif not p:
         try:
-            bid = bid_price(spec.instance_type, region, factor=factor, table=table)
+            bid = spot_bid(spec.instance_type, region, factor=factor, table=table)
         except PriceError as exc:
             p.append(f"{where}: {exc}")
     return p, bid
@@ -125,7 +126,7 @@ class SpotTaskGroup(Construct):
         price_table: PriceTable | None = None,
     ) -> None:
         problems, bid = _group_problems(group_name, spec, instance_count, region, bid_factor, price_table)
-        if not isinstance(group_name, str) or not _GROUP_NAME.match(group_name):
+        if not isinstance(group_name, str) or not _GROUP_NAME.fullmatch(group_name):
             problems.insert(0, f"group_name = {group_name!r}: 'task-' followed by lower-case words joined by '-', "
                                f"e.g. {STATIC_A!r}")
         if problems:
@@ -134,7 +135,9 @@ class SpotTaskGroup(Construct):
         super().__init__(scope, group_name)
         self.group_name = group_name
         self.instance_type = spec.instance_type
-        self.bid_price = bid
+        self.bid_price = bid.price
+        # True when the region has no price in the table and the reference region's was used.
+        self.bid_fallback: Bid | None = bid if bid.fallback else None
         ebs = spec.ebs.terraform()
         ebs.pop("throughput", None)
         self.resource = EmrInstanceGroup(
@@ -143,7 +146,7 @@ class SpotTaskGroup(Construct):
             name=group_name,
             instance_type=spec.instance_type,
             instance_count=instance_count,
-            bid_price=bid,
+            bid_price=bid.price,
             ebs_config=[EmrInstanceGroupEbsConfig(**ebs)],
             lifecycle=TerraformResourceLifecycle(ignore_changes=["instance_count"]),
         )
@@ -189,7 +192,7 @@ class SpotTaskGroupPair(Construct):
         price_table: PriceTable | None = None,
     ) -> None:
         problems: list[str] = []
-        if active not in SIDES:
+        if not isinstance(active, str) or active not in SIDES:
             problems.append(f"active = {active!r}: 'a' or 'b', the side that starts with active_count instances")
         specs = {"a": static_a, "b": static_b}
         plan = [(group, specs[side], active_count if side == active else IDLE_SIDE_COUNT)

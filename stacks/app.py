@@ -67,3 +67,26 @@ def _check_fixed_ip_owners(settings: Settings, cluster_names: set[str]) -> None:
     ]
     if problems:
         raise FixedIpError(settings.source or settings.name, problems)
+
+
+def price_fallback_notes(app: App) -> list[str]:
+    """One line per Spot group whose bid used the reference region's price because the
+    environment's region has none in the table (emr_constructs.pricing)."""
+    from emr_constructs.spot_task_groups import SpotTaskGroup
+
+    fallbacks = [c for c in app.node.find_all() if isinstance(c, SpotTaskGroup) and c.bid_fallback]
+    if not fallbacks:
+        return []
+    region = fallbacks[0].bid_fallback.region
+    types = sorted({c.instance_type for c in fallbacks})
+    lines = [
+        f"{c.node.path}: bid_price {c.bid_price} from the {c.bid_fallback.priced_region} on-demand price of "
+        f"{c.instance_type}; the price table has no {region} price for it"
+        for c in fallbacks
+    ]
+    lines.append(
+        f"to bid from {region}'s own prices, run (with AWS credentials) "
+        f"`.venv/bin/python -m ops prices refresh --region {region} --instance-types {' '.join(types)}` "
+        "and commit emr_constructs/data/on_demand_prices.json"
+    )
+    return lines
