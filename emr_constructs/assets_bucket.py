@@ -33,6 +33,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from emr_constructs import validation
 from emr_constructs.errors import ConstructInputError
 
 
@@ -63,10 +64,21 @@ class AssetsBucket(Construct):
         noncurrent_version_days: int = 90,
     ) -> None:
         super().__init__(scope, id)
+        problems = [
+            f"{arg} = {value!r}: {problem}"
+            for arg, value in (("bucket_name", bucket_name), ("access_log_bucket", access_log_bucket))
+            if (problem := validation.bucket_problem(value)) is not None
+        ]
+        if isinstance(bucket_name, str) and bucket_name == access_log_bucket:
+            problems.append(f"access_log_bucket = {access_log_bucket!r}: the bucket itself; a bucket never logs "
+                            "into itself (every log write would be logged again)")
+        if access_log_prefix is not None and (problem := validation.s3_prefix_problem(access_log_prefix)):
+            problems.append(f"access_log_prefix = {access_log_prefix!r}: {problem}")
         if isinstance(noncurrent_version_days, bool) or not isinstance(noncurrent_version_days, int) \
                 or noncurrent_version_days < 1:
-            raise ConstructInputError(f"AssetsBucket {self.node.path}", [
-                f"noncurrent_version_days = {noncurrent_version_days!r}: a whole number of days, at least 1"])
+            problems.append(f"noncurrent_version_days = {noncurrent_version_days!r}: a whole number of days, at least 1")
+        if problems:
+            raise ConstructInputError(f"AssetsBucket {self.node.path}", problems)
         self.bucket = S3Bucket(self, "bucket", bucket=bucket_name)
         self.bucket_name = bucket_name
         # The resource's own ARN, not "arn:aws:s3:::<name>": that is wrong in aws-cn and

@@ -25,10 +25,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
+from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.s3_object import S3Object
 from constructs import Construct
 
+from emr_constructs import validation
 from emr_constructs.cluster_spec import BootstrapAction
 from emr_constructs.errors import EmrConfigError
 
@@ -87,6 +88,9 @@ class BootstrapAssets(Construct):
             problems.append(f"directory = {str(directory)!r}: not a folder; pass the assets/bootstrap folder")
         if not isinstance(purpose, str) or not _PURPOSE.fullmatch(purpose):
             problems.append(f"purpose = {purpose!r}: lower-case letters, digits and '-'")
+        if not (isinstance(bucket_name, str) and Token.is_unresolved(bucket_name)):
+            if (bucket_problem := validation.bucket_problem(bucket_name)) is not None:
+                problems.append(f"bucket_name = {bucket_name!r}: {bucket_problem}")
         files = []
         if directory.is_dir():
             for path in sorted(directory.iterdir()):

@@ -38,6 +38,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct, IValidation
 
+from emr_constructs import validation
 from emr_constructs.contract import MANAGED_POLICY_TAG  # noqa: F401  (re-exported to security_groups)
 from emr_constructs.errors import ConstructInputError
 
@@ -62,11 +63,8 @@ WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
 LOG_WRITE_ACTIONS = ("s3:PutObject",)
 
 _NAME_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,48}$", re.ASCII)
-_ACCOUNT = re.compile(r"^[0-9]{12}$", re.ASCII)
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", re.ASCII)
 _SID = re.compile(r"^[A-Za-z0-9]+$", re.ASCII)
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$", re.ASCII)
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", re.ASCII)
 _S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[^/]*)")
 # S3 resources in a named region and account (access points, Object Lambda, Outposts).
 _S3_REGIONAL_ARN = re.compile(r"^arn:aws[a-z-]*:s3[a-z-]*:[a-z0-9-]+:[0-9]{12}:[^*?]")
@@ -348,10 +346,10 @@ class EmrRoles(Construct):
         if not isinstance(name_prefix, str) or not _NAME_PREFIX.fullmatch(name_prefix):
             problems.append(f"name_prefix = {name_prefix!r}: 1-48 letters, digits or +=,.@_- "
                             "(role names add up to 16 characters and IAM allows 64)")
-        if not isinstance(account_id, str) or not _ACCOUNT.fullmatch(account_id):
-            problems.append(f"account_id = {account_id!r}: twelve digits, as a string")
-        if not isinstance(region, str) or not _REGION.fullmatch(region):
-            problems.append(f"region = {region!r}: an AWS region code such as ap-northeast-2")
+        if (problem := validation.ACCOUNT_ID.problem(account_id)) is not None:
+            problems.append(f"account_id = {account_id!r}: {problem}")
+        if (problem := validation.region_problem(region)) is not None:
+            problems.append(f"region = {region!r}: {problem}")
         if not isinstance(autoscaling, bool):
             problems.append(f"autoscaling = {autoscaling!r}: True or False")
         if problems:
@@ -401,11 +399,12 @@ class EmrRoles(Construct):
             if sid is None:
                 problems.append(f"bucket = {bucket!r} is only known at deploy time: pass sid= to name "
                                 "the statements")
-        elif not _BUCKET.fullmatch(bucket):
-            problems.append(f"bucket = {bucket!r}: an S3 bucket name, 3-63 lower-case letters, digits, "
-                            "'.' and '-'")
+        elif (problem := validation.bucket_problem(bucket)) is not None:
+            problems.append(f"bucket = {bucket!r}: {problem}")
         if not isinstance(prefix, str):
             problems.append(f"prefix = {prefix!r}: a key prefix such as 'logs/spark-batch/', or ''")
+        elif (problem := validation.text_problem(prefix, min_len=0, max_len=512)) is not None:
+            problems.append(f"prefix = {prefix!r}: {problem}")
         elif prefix:
             if prefix.startswith("/"):
                 problems.append(f"prefix = {prefix!r}: S3 keys do not start with '/'; drop the leading '/'")

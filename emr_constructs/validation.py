@@ -75,9 +75,11 @@ class TextRule:
         object.__setattr__(self, "_compiled", re.compile(self.pattern, re.ASCII))
 
     def problem(self, value: Any) -> str | None:
-        basic = text_problem(value, min_len=self.min_len, max_len=self.max_len)
+        basic = text_problem(value, min_len=0)
         if basic is not None:
             return f"{basic}; expected {self.description}"
+        if len(value) < self.min_len or (self.max_len is not None and len(value) > self.max_len):
+            return f"{self.description} (this is {len(value)} characters long)"
         if self._compiled.fullmatch(value) is None:  # type: ignore[attr-defined]
             return self.description
         return None
@@ -86,7 +88,7 @@ class TextRule:
         return self.problem(value) is None
 
 
-ACCOUNT_ID = TextRule(r"[0-9]{12}", "twelve ASCII digits, as a string", 12, 12)
+ACCOUNT_ID = TextRule(r"[0-9]{12}", "twelve digits (ASCII), as a string", 12, 12)
 ENVIRONMENT_NAME = TextRule(
     r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*", "lower-case letters, digits and single '-' between them, starting "
     "with a letter, at most 31 characters", 1, 31)

@@ -7,13 +7,15 @@ simulated EMR or stubbed clients and a fake clock, so nothing waits for real.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
 from ops.aws import AwsClients, aws_errors
 from ops.cluster import STATIC_A, STATIC_B
-from ops.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, OpsError
+from ops.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, OpsError
 from ops.rotation import DEFAULT_POLL, DEFAULT_TIMEOUT, MIN_POLL, Rotator
 from ops.runtime import Runtime
 
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     status = sub.add_parser("status", help="instance groups, active static Spot group, fixed IP holder", epilog=EPILOG)
-    status.add_argument("cluster", metavar="CLUSTER", help="cluster name (e.g. spark-batch-production-01) or id (j-...)")
+    status.add_argument("cluster", metavar="CLUSTER", type=_text_argument, help="cluster name (e.g. spark-batch-production-01) or id (j-...)")
     state_option(status)
     aws_options(status)
 
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-spot", help="renew the static Spot task instances: grow the idle group, then shrink the active one",
         epilog=EPILOG,
     )
-    rotate.add_argument("cluster", metavar="CLUSTER", help="cluster name or id")
+    rotate.add_argument("cluster", metavar="CLUSTER", type=_text_argument, help="cluster name or id")
     rotate.add_argument("--yes", action="store_true", help="apply the plan (without it nothing changes)")
     rotate.add_argument(
         "--from", dest="from_group", type=_static_group, metavar="a|b",
@@ -123,6 +125,23 @@ def main(
     runtime: Runtime | None = None,
     err: TextIO | None = None,
 ) -> int:
+    try:
+        return _main(argv, clients=clients, runtime=runtime, err=err)
+    except Exception as exc:  # noqa: BLE001 - reported as a message, never a traceback
+        if os.environ.get("EMR_CDKTF_DEBUG", "").strip() not in ("", "0"):
+            traceback.print_exception(exc, file=err or sys.stderr)
+        print(f"error: unexpected {type(exc).__name__}: {exc} (nothing more was attempted; set "
+              "EMR_CDKTF_DEBUG=1 for the traceback)", file=err or sys.stderr, flush=True)
+        return EXIT_FAILED
+
+
+def _text_argument(text: str) -> str:
+    if not text or any(not ch.isprintable() for ch in text):
+        raise argparse.ArgumentTypeError(f"{text!r}: empty or contains a control character")
+    return text
+
+
+def _main(argv, *, clients, runtime, err) -> int:
     args = build_parser().parse_args(argv)
     rt = runtime or Runtime()
     err = err or sys.stderr

@@ -22,7 +22,6 @@ and then the table is not touched at all. The new table is written atomically.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -39,8 +38,6 @@ from emr_constructs.pricing import (
 from ops.errors import OperationFailed, Refused
 from ops.runtime import Runtime
 
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 SOURCE_KEY = "price-list-api"
 SOURCE = (
     "AWS Price List API (pricing:GetProducts): Amazon EC2 on-demand, Linux, shared tenancy, "
@@ -145,12 +142,14 @@ def refresh_prices(
     table_path: str | Path | None,
     rt: Runtime,
 ) -> Refresh:
+    from emr_constructs.validation import instance_type_problem, region_problem
+
     problems = []
-    if not REGION.match(region):
-        problems.append(f"--region {region!r}: expected an AWS region code such as ap-northeast-2")
+    if (problem := region_problem(region)) is not None:
+        problems.append(f"--region {region!r}: {problem}")
     for t in instance_types or []:
-        if not INSTANCE_TYPE.match(t):
-            problems.append(f"--instance-types {t!r}: expected an EC2 instance type such as r5.xlarge")
+        if (problem := instance_type_problem(t)) is not None:
+            problems.append(f"--instance-types {t!r}: {problem}")
     if problems:
         raise Refused("; ".join(problems))
     path = Path(table_path) if table_path else PRICE_TABLE_PATH

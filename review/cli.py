@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+import traceback
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Sequence
@@ -144,9 +146,48 @@ def _emit(result: Review, args) -> None:
 
 def main(argv: Sequence[str] | None = None, *, synth: Synthesizer | None = None, cache: SynthCache | None = None) -> int:
     try:
+        return _main(argv, synth=synth, cache=cache)
+    except Exception as exc:  # noqa: BLE001 - reported as a message, never a traceback
+        if os.environ.get("EMR_CDKTF_DEBUG", "").strip() not in ("", "0"):
+            traceback.print_exception(exc, file=sys.stderr)
+        print(f"review: unexpected error: {type(exc).__name__}: {exc} (set EMR_CDKTF_DEBUG=1 for the "
+              "traceback)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _usage_problems(args) -> list[str]:
+    """Argument problems found before anything is synthesized (exit 2)."""
+    problems = []
+    texts = [("--base", args.base), ("--head", args.head), ("--output", args.output),
+             ("--json-output", args.json_output), *(("--allow-replace", v) for v in args.allow_replace),
+             *(("--env", v) for v in args.env), *(("--plan", v) for v in args.plan or ())]
+    for option, value in texts:
+        if value is None:
+            continue
+        if not value or any(not ch.isprintable() for ch in value):
+            problems.append(f"{option} {value!r}: empty or contains a control character")
+        elif option == "--base" and value.startswith("-"):
+            problems.append(f"{option} {value!r}: a git ref never starts with '-'")
+    for option, value in (("--output", args.output), ("--json-output", args.json_output)):
+        if value and not problems:
+            out = Path(value)
+            if out.is_dir():
+                problems.append(f"{option} {value}: is a directory; name a file")
+            elif not out.parent.is_dir():
+                problems.append(f"{option} {value}: folder {out.parent} does not exist")
+    return problems
+
+
+def _main(argv: Sequence[str] | None, *, synth: Synthesizer | None, cache: SynthCache | None) -> int:
+    try:
         args = parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    problems = _usage_problems(args)
+    if problems:
+        for problem in problems:
+            print(f"review: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     progress = Progress(enabled=not args.quiet)
     try:
         if args.plan:

@@ -144,9 +144,6 @@ class PurposeStack(EmrBaseStack):
         suffixes each node's Name tag with its role.
         """
         settings = self.settings
-        if getattr(spec, "name", None) in self.clusters:
-            raise ConstructInputError(f"stack {self.purpose}", [
-                f"ClusterSpec(name={spec.name!r}): a second cluster with this name; give each cluster its own name"])
         fixed_ip = settings.fixed_ip_of(spec.name)
         subnet_id = settings.fixed_ips.subnet_id if fixed_ip else settings.subnet(0).id
         cluster = EmrCluster(

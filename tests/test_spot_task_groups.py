@@ -116,9 +116,15 @@ def test_explicit_bid_price_is_used_as_given(build):
     assert groups[f"{CLUSTER}_{STATIC_B}"]["bid_price"] == "0.50"
 
 
-def test_unknown_instance_type_names_how_to_add_the_price(settings):
+def test_unpriced_instance_type_names_how_to_add_the_price(settings):
+    message = refusal(settings, lambda c, s: pair(c, s, static_a=SpotGroupSpec("r6g.xlarge")))
+    assert "r6g.xlarge" in message and "prices refresh" in message and "bid_price" in message
+
+
+def test_made_up_instance_type_is_refused_as_unknown_not_unpriced(settings):
     message = refusal(settings, lambda c, s: pair(c, s, static_a=SpotGroupSpec("x9.huge")))
-    assert "x9.huge" in message and "prices refresh" in message and "bid_price" in message
+    assert "instance_type = 'x9.huge': not a known EC2 instance type" in message
+    assert "prices refresh" not in message
 
 
 @pytest.mark.parametrize("bid", ["0.001", "0.005", "abc", "0.123"])
