@@ -306,7 +306,8 @@ class EmrSecurityGroups(Construct):
         if not isinstance(name_prefix, str) or not _NAME_PREFIX.fullmatch(name_prefix):
             problems.append(f"name_prefix = {name_prefix!r}: 1-200 letters, digits, '.', '_' or '-', "
                             "starting with a letter or digit")
-        for key in sorted(tags or {}):
+        problems.extend(validation.tag_problems(tags))
+        for key in sorted(tags or {}) if isinstance(tags, dict) else ():
             if key in ("Name", EMR_MANAGED_POLICY_TAG):
                 problems.append(f"tags[{key!r}]: set by EmrSecurityGroups itself; remove it from tags")
         for group, rules in user_rules.items():
