@@ -10,8 +10,8 @@ that cannot be computed, or any other exception raised by a cluster definition) 
 with a message on stderr and exit status 2, and no output folder is left behind that
 was not there before. ``EMR_CDKTF_DEBUG=1`` shows the Python traceback as well.
 
-Test seam: ``run(clusters=...)`` builds the app from other cluster definitions (a mapping
-of purpose to definitions, as ``stacks.clusters.CLUSTERS``).
+Test seam: ``run(purposes=...)`` builds the app from other purpose declarations (as
+``stacks.clusters.PURPOSE_DECLARATIONS``), e.g. with edited cluster definitions.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import shutil
 import sys
 import traceback
 from pathlib import Path
-from typing import Mapping, Sequence, TextIO
+from typing import Sequence, TextIO
 
 EXIT_REFUSED = 2
 DEBUG_VARIABLE = "EMR_CDKTF_DEBUG"
@@ -54,8 +54,7 @@ def _short(filename: str) -> str:
         return filename
 
 
-def run(*, clusters: Mapping[str, Sequence] | None = None, err: TextIO | None = None,
-        outdir: str | None = None) -> int:
+def run(*, purposes: Sequence | None = None, err: TextIO | None = None, outdir: str | None = None) -> int:
     err = err or sys.stderr
     # Pure Python modules (no provider bindings): cheap to import before validation.
     from emr_constructs.errors import ConstructInputError
@@ -79,7 +78,7 @@ def run(*, clusters: Mapping[str, Sequence] | None = None, err: TextIO | None = 
         # Imported after validation: the provider bindings cost seconds to load.
         from stacks.app import build_app, price_fallback_notes
 
-        app = build_app(settings, clusters=clusters, outdir=outdir)
+        app = build_app(settings, outdir=outdir, **({} if purposes is None else {"purposes": purposes}))
         notes = price_fallback_notes(app)
     except BaseException as exc:
         if not existed:
