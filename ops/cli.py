@@ -7,6 +7,7 @@ simulated EMR or stubbed clients and a fake clock, so nothing waits for real.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import traceback
@@ -36,6 +37,8 @@ def _seconds(minimum: float):
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: not a finite number of seconds")
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{text!r}: must be at least {minimum:g} seconds")
         return value

@@ -37,7 +37,7 @@ from ops.errors import Refused
 ENDED_GROUP_STATES = ("TERMINATING", "TERMINATED", "SHUTTING_DOWN", "ENDED")
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 ENDED_CLUSTER_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
-CLUSTER_ID = re.compile(r"^j-[0-9A-Z]{1,64}$")
+CLUSTER_ID = re.compile(r"^j-[0-9A-Z]{1,64}$", re.ASCII)
 # Instance states of instances that exist (or are coming); list_instances also returns
 # terminated instances for weeks.
 LIVE_INSTANCE_STATES = ("AWAITING_FULFILLMENT", "PROVISIONING", "BOOTSTRAPPING", "RUNNING")
@@ -125,7 +125,7 @@ def find_cluster(emr, ref: str) -> Cluster:
     Several clusters may share a name over time (a replaced cluster stays TERMINATED for
     two months); the active one is meant. Refuses when none or several are active.
     """
-    if CLUSTER_ID.match(ref):
+    if CLUSTER_ID.fullmatch(ref):
         return describe_cluster(emr, ref)
     active = _pages(emr.list_clusters, "Clusters", ClusterStates=list(ACTIVE_CLUSTER_STATES))
     matches = [c for c in active if c.get("Name") == ref]

@@ -37,11 +37,11 @@ DATA_ACCESS_MODES = (DATA_NONE, DATA_READ, DATA_READ_WRITE)
 
 # The stack name is also a state key and part of resource names (``<env>-<purpose>-emr-
 # autoscaling`` must fit IAM's 64 characters with a 31-character environment name).
-_PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", re.ASCII)
 PURPOSE_NAME_MAX = 16
 RESERVED_STACK_NAMES = ("foundation",)
-_UI_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_PREFIX = re.compile(r"^([A-Za-z0-9!_.'()-]+/)*$")
+_UI_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", re.ASCII)
+_PREFIX = re.compile(r"^([A-Za-z0-9!_.'()-]+/)*$", re.ASCII)
 SSH_PORT = 22
 FIELDS = ("clusters", "web_uis", "autoscaling", "data_access")
 
@@ -159,7 +159,7 @@ def _ui_problems(where: str, uis) -> list[str]:
         if not isinstance(ui, WebUi):
             problems.append(f"{at} = {ui!r}: a WebUi(key, description, port)")
             continue
-        if not isinstance(ui.key, str) or not _UI_KEY.match(ui.key):
+        if not isinstance(ui.key, str) or not _UI_KEY.fullmatch(ui.key):
             problems.append(f"{at}.key = {ui.key!r}: lower-case words joined by '-', e.g. 'spark-history'")
         elif ui.key in keys:
             problems.append(f"{at}.key = {ui.key!r}: already used by web_uis[{keys[ui.key]}]")
@@ -189,7 +189,7 @@ def _data_access_problems(where: str, access: Any) -> list[str]:
                         "('',) for the whole bucket")
     else:
         for i, prefix in enumerate(access.prefixes):
-            if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+            if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
                 problems.append(f"{where}.prefixes[{i}] = {prefix!r}: '' (whole bucket) or a key prefix "
                                 "ending in '/', without wildcards or a leading '/', e.g. 'curated/'")
     return problems
@@ -208,7 +208,7 @@ def purpose_problems(purposes: Iterable[Any]) -> list[str]:
                             "autoscaling=..., data_access=...)")
             continue
         where = f"purpose {p.name!r}" if isinstance(p.name, str) and p.name else f"PURPOSE_DECLARATIONS[{i}]"
-        if not isinstance(p.name, str) or not _PURPOSE_NAME.match(p.name) or len(p.name) > PURPOSE_NAME_MAX:
+        if not isinstance(p.name, str) or not _PURPOSE_NAME.fullmatch(p.name) or len(p.name) > PURPOSE_NAME_MAX:
             problems.append(f"PURPOSE_DECLARATIONS[{i}].name = {p.name!r}: lower-case words joined by '-', at most "
                             f"{PURPOSE_NAME_MAX} characters (it names the stack, its state and its roles)")
         elif p.name in RESERVED_STACK_NAMES:

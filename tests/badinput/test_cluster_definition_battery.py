@@ -158,3 +158,22 @@ def test_bad_cluster_definitions_stop_main_with_exit_2(case, kit, tmp_path, monk
         assert text in message, message
     assert "Traceback" not in message
     assert not out.exists(), "the output folder was left behind"
+
+
+# --- purpose declarations (the list the stacks are built from) -------------------------------------
+DECLARATION_CASES = [
+    ("purpose-name-newline", lambda p: dataclasses.replace(p, name=p.name + "\n"), "name = 'spark-batch\\n'"),
+    ("purpose-name-fullwidth", lambda p: dataclasses.replace(p, name="spark-ｂatch"), "name = 'spark-ｂatch'"),
+]
+
+
+@pytest.mark.parametrize("name,edit,expect", DECLARATION_CASES, ids=[f"declaration:{c[0]}" for c in DECLARATION_CASES])
+def test_bad_purpose_declarations_stop_main_with_exit_2(name, edit, expect, kit, tmp_path, monkeypatch):
+    main, _, _, declarations = kit
+    monkeypatch.delenv("EMR_CDKTF_ENV", raising=False)
+    purposes = tuple(edit(p) if p.name == "spark-batch" else p for p in declarations)
+    err = io.StringIO()
+    out = tmp_path / "out"
+    assert main.run(purposes=purposes, err=err, outdir=str(out)) == 2, err.getvalue()
+    assert expect in err.getvalue() and "Traceback" not in err.getvalue()
+    assert not out.exists()
