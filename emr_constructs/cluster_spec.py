@@ -26,12 +26,13 @@ from typing import Iterable, Mapping, Sequence
 from emr_constructs.contract import CORE_GROUP, MANAGED_POLICY_TAG, MASTER_GROUP
 from emr_constructs.ebs import EbsSpec
 from emr_constructs.errors import EmrConfigError
+from emr_constructs import validation
 from emr_constructs.pricing import check_bid_price
 
-CLUSTER_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+CLUSTER_NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", re.ASCII)
 CLUSTER_NAME_MAX = 63
-RELEASE_LABEL_PATTERN = re.compile(r"^emr-(\d+)\.(\d+)\.(\d+)$")
-INSTANCE_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+RELEASE_LABEL_PATTERN = re.compile(r"emr-([0-9]+)\.([0-9]+)\.([0-9]+)", re.ASCII)
+INSTANCE_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+", re.ASCII)
 
 #: EMR's own spelling of the applications it installs (lower-case -> canonical).
 APPLICATIONS = {
@@ -72,7 +73,7 @@ def _is_count(value: object) -> bool:
 
 def parse_release(label: object) -> Release | None:
     """``emr-7.5.0`` -> ``(7, 5, 0)``; None when the label is not of that form."""
-    m = RELEASE_LABEL_PATTERN.match(label) if isinstance(label, str) else None
+    m = RELEASE_LABEL_PATTERN.fullmatch(label) if isinstance(label, str) else None
     return (int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
@@ -105,8 +106,8 @@ class InstanceGroupSpec:
     def problems(self, role: str) -> list[str]:
         """What every group needs: an instance type and a valid EbsSpec."""
         p: list[str] = []
-        if not isinstance(self.instance_type, str) or not INSTANCE_TYPE_PATTERN.match(self.instance_type):
-            p.append(f"{role}.instance_type = {self.instance_type!r}: an EC2 instance type such as 'r5.xlarge'")
+        if (type_problem := validation.instance_type_problem(self.instance_type)) is not None:
+            p.append(f"{role}.instance_type = {self.instance_type!r}: {type_problem}")
         if isinstance(self.ebs, EbsSpec):
             p.extend(self.ebs.problems(f"{role}.ebs"))
         else:
@@ -356,8 +357,9 @@ class ClusterSpec:
     def _name_problems(self) -> list[str]:
         p: list[str] = []
         name = self.name
-        if not isinstance(name, str) or not CLUSTER_NAME_PATTERN.match(name) or len(name) > CLUSTER_NAME_MAX:
-            p.append(f"name = {name!r}: lower-case letters, digits and single '-' between words, starting with a "
+        if not isinstance(name, str) or not CLUSTER_NAME_PATTERN.fullmatch(name) or len(name) > CLUSTER_NAME_MAX:
+            text = validation.text_problem(name)
+            p.append(f"name = {name!r}: {text + '; expected ' if text else ''}lower-case letters, digits and single '-' between words, starting with a "
                      f"letter, at most {CLUSTER_NAME_MAX} characters (e.g. 'spark-batch-production-01')")
         if parse_release(self.release_label) is None:
             p.append(f"release_label = {self.release_label!r}: expected 'emr-X.Y.Z', e.g. 'emr-7.5.0' "
@@ -370,7 +372,10 @@ class ClusterSpec:
     def _application_problems(self) -> list[str]:
         p: list[str] = []
         apps = self._application_list()
-        if not apps:
+        if isinstance(self.applications, str):
+            p.append(f"applications = {self.applications!r}: a list or tuple of names, e.g. "
+                     f"({self.applications!r},), not one string")
+        elif not apps:
             p.append(f"applications = {self.applications!r}: give at least one application, e.g. ('Hadoop', 'Spark')")
         unknown = [a for a in apps if not isinstance(a, str) or a.lower() not in APPLICATIONS]
         if unknown:
@@ -471,6 +476,7 @@ class ClusterSpec:
              for key in sorted(set(self.tags) & set(RESERVED_TAGS))]
         p += [f"tags[{key!r}] = {val!r}: tag keys and values are strings"
               for key, val in self.tags.items() if not isinstance(key, str) or not isinstance(val, str)]
+        p += validation.tag_problems({k: v for k, v in self.tags.items() if isinstance(k, str) and isinstance(v, str)})
         return p
 
 

@@ -128,18 +128,7 @@ case("foreign-exception", "wrong-type-to-provider", one(lambda k, stack: stack.a
      "step_concurrency_level = '4'")
 
 
-# Checked in emr_constructs/emr_cluster.py, which moves with the module split under way:
-# the validators are switched over once it lands.
-AWAITING_SPLIT = {
-    "cluster-text:name-newline", "cluster-text:release-newline", "cluster-text:release-fullwidth-digit",
-    "cluster-text:applications-string", "cluster-text:tag-value-newline", "instance-type:master-unknown",
-    "instance-type:core-unknown-family", "instance-type:core-newline",
-}
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="emr_cluster.py validators not yet switched"))
-    if c.id in AWAITING_SPLIT else c for c in CASES], ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_cluster_definitions_stop_main_with_exit_2(case, kit, tmp_path, monkeypatch):
     main, _, _, declarations = kit
     env_file = tmp_path / "env.toml"
