@@ -76,11 +76,11 @@ class PriceTable:
             known = ", ".join(sorted(by_type)) if by_type else "none"
             if region not in catalog.known_regions():
                 raise PriceError(
-                    f"region = {region!r} is not a known AWS region, so it has no prices; "
+                    f"no on-demand price in region = {region!r}: not a known AWS region; "
                     f"use a region code such as {REFERENCE_REGION}")
             if instance_type not in catalog.known_instance_types():
                 raise PriceError(
-                    f"instance_type = {instance_type!r} is not a known EC2 instance type, so it has no price; "
+                    f"no on-demand price for instance_type = {instance_type!r}: not a known EC2 instance type; "
                     "use a type such as r5.xlarge")
             raise PriceError(
                 f"no on-demand price for instance_type = {instance_type!r} in region = {region!r} "

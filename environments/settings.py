@@ -460,6 +460,22 @@ def _buckets_differ(raw: dict, parsed: dict, c: "_Collector") -> None:
 
 
 @settings_check
+def _people_ranges_together(raw: dict, parsed: dict, c: "_Collector") -> None:
+    """admin_cidrs and office_cidrs both land on the masters' additional group, which
+    EmrSecurityGroups checks as one rule set: the /8 limit holds for the two together."""
+    admin, office = parsed["admin_cidrs"], parsed["office_cidrs"]
+    if not admin or not office:
+        return
+    nets = [ipaddress.IPv4Network(b) for b in (*admin, *office)]
+    count, _ = v.public_address_count(nets)
+    if count > v.PUBLIC_LIMIT_V4:
+        c.problems.append(
+            f"admin_cidrs + office_cidrs = {[*admin, *office]!r}: together they cover {count:,} public IPv4 "
+            f"addresses, more than one /8 ({v.PUBLIC_LIMIT_V4:,}) of the internet; both open ports on the "
+            "masters, so name narrower office, VPN or admin ranges")
+
+
+@settings_check
 def _people_ranges_are_not_the_vpc_itself(raw: dict, parsed: dict, c: "_Collector") -> None:
     """An admin or office range that is exactly vpc_cidr or a private subnet's block (a
     copied line) lets every instance there reach SSH or the UIs: never who the rule means."""

@@ -214,8 +214,8 @@ PRICE_CASES = [
     ("factor-text-nan", dict(factor="NaN"), "bid factor = 'NaN'"),
     ("factor-arabic-digits", dict(factor="٠.٨"), "bid factor = '٠.٨'"),
     ("factor-bool", dict(factor=True), "bid factor = True"),
-    ("made-up-region", dict(region="xx-fake-9"), "region = 'xx-fake-9' is not a known AWS region"),
-    ("made-up-type", dict(instance_type="r5.huge"), "instance_type = 'r5.huge' is not a known EC2 instance type"),
+    ("made-up-region", dict(region="xx-fake-9"), "region = 'xx-fake-9': not a known AWS region"),
+    ("made-up-type", dict(instance_type="r5.huge"), "instance_type = 'r5.huge': not a known EC2 instance type"),
     ("unpriced-china", dict(region="cn-north-1"), "prices refresh --region cn-north-1"),
 ]
 

@@ -212,3 +212,11 @@ def test_debug_variable_shows_the_traceback(tmp_path):
     result, out = run_main(tmp_path, env_value="", extra_env={"EMR_CDKTF_DEBUG": "1"})
     assert result.returncode == 2 and "Traceback" in result.stderr
     assert not out.exists()
+
+
+def test_admin_and_office_ranges_together_stay_within_one_slash_8(tmp_path):
+    """Each list alone is a /8; both open ports on the masters' group, so together they are
+    refused in the settings phase, not later by EmrSecurityGroups."""
+    text = top(set_key(set_key(EXAMPLE, "admin_cidrs", '["11.0.0.0/8"]'), "office_cidrs", '["12.0.0.0/8"]'), ACK)
+    result, out = run_main(tmp_path, text=text)
+    assert_refused(result, out, ("admin_cidrs + office_cidrs = ['11.0.0.0/8', '12.0.0.0/8']", "more than one /8"))
