@@ -40,11 +40,11 @@ PURPOSE_KEYS = ("security_groups", "roles", "instance_profile", "clusters")
 FOUNDATION = "foundation"
 FOUNDATION_KEYS = ("bootstrap_assets_bucket",)
 
-_SG_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
-_CLUSTER_ID = re.compile(r"^j-[0-9A-Z]{8,64}$")
+_SG_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$", re.ASCII)
+_CLUSTER_ID = re.compile(r"^j-[0-9A-Z]{8,64}$", re.ASCII)
 # IAM role and instance-profile names: 1-64 of letters, digits and +=,.@_-
-_IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
-_STACK = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$", re.ASCII)
+_STACK = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _ids(problems: list[str], where: str, table: Any, allowed: tuple[str, ...] |
         if allowed is not None and key not in allowed:
             problems.append(f"{where}.{key}: unknown key; allowed keys here are {', '.join(allowed)}")
             continue
-        if not isinstance(value, str) or not pattern.match(value):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
             problems.append(f"{where}.{key} = {value!r}: {what.split(' = ')[-1]}")
             continue
         if value in seen:
@@ -112,7 +112,7 @@ def parse_adoption(raw: Any) -> tuple[Adoption | None, list[str]]:
     stacks = []
     for stack, table in raw.items():
         where = f"adopt.{stack}"
-        if not isinstance(stack, str) or not _STACK.match(stack):
+        if not isinstance(stack, str) or not _STACK.fullmatch(stack):
             problems.append(f"{where}: not a stack name (lower-case words joined by '-')")
             continue
         if stack == FOUNDATION:
@@ -137,7 +137,7 @@ def parse_adoption(raw: Any) -> tuple[Adoption | None, list[str]]:
                             "cluster name = cluster id = an EMR cluster id, j- followed by upper-case letters and "
                             "digits (aws emr list-clusters)")
         profile = table.get("instance_profile")
-        if profile is not None and (not isinstance(profile, str) or not _IAM_NAME.match(profile)):
+        if profile is not None and (not isinstance(profile, str) or not _IAM_NAME.fullmatch(profile)):
             problems.append(f"{where}.instance_profile = {profile!r}: an instance-profile name: 1-64 letters, "
                             "digits and +=,.@_-")
             profile = None

@@ -58,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def aws_options(p, *, region: bool = True):
-        p.add_argument("--profile", help="AWS profile (default: the usual AWS configuration)")
+        p.add_argument("--profile", type=_text_argument, help="AWS profile (default: the usual AWS configuration)")
         if region:
-            p.add_argument("--region", help="AWS region of the cluster (default: the usual AWS configuration)")
+            p.add_argument("--region", type=_region_argument, help="AWS region of the cluster (default: the usual AWS configuration)")
 
     def state_option(p):
         p.add_argument(
@@ -141,6 +141,15 @@ def main(
 def _text_argument(text: str) -> str:
     if not text or any(not ch.isprintable() for ch in text):
         raise argparse.ArgumentTypeError(f"{text!r}: empty or contains a control character")
+    return text
+
+
+def _region_argument(text: str) -> str:
+    from emr_constructs.validation import region_problem
+
+    problem = region_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
     return text
 
 

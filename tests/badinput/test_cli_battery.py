@@ -40,6 +40,9 @@ def cases(tmp):
         ("ops", ["ops", "prices", "refresh", "--region", "eu-west-1", "--instance-types", "r5.xlarge",
                  "--table", str(tmp)], str(tmp)),
         ("ops", ["ops", "status", "spark-batch-production-01\n"], "'spark-batch-production-01\\n'"),
+        ("ops", ["ops", "status", "spark-batch-production-01", "--region", "mars-north-1"],
+         "'mars-north-1': not a known AWS region"),
+        ("ops", ["ops", "rotate-spot", "spark-batch-production-01", "--profile", "prod\tx"], "'prod\\tx'"),
         ("ops", ["ops", "rotate-spot", "spark-batch-production-01", "--from", "c"], "'c': expected a, b"),
         ("ops", ["ops", "rotate-spot", "spark-batch-production-01", "--timeout", "nan"], "'nan'"),
     ]

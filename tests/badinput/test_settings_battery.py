@@ -162,6 +162,18 @@ case("structure", "date-instead-of-text", edited("name", "2026-11-30"), "name = 
 case("structure", "table-instead-of-text", edited("region", '{ code = "eu-west-1" }'), "region = {'code': 'eu-west-1'}")
 case("structure", "invalid-toml", lambda: EXAMPLE.replace('name = "example"', 'name = "example'), "not valid TOML")
 
+# --- adoption tables (ids of existing resources) -----------------------------------------------------
+for where, key, literal in [
+    ("security_groups", "master-managed", '"sg-0123456789abcdef0\\n"'),
+    ("security_groups", "slave-managed", '"sg-0123456789abcdef\\uff10"'),
+    ("roles", "instance", '"acme-spark-batch-emr-instance\\n"'),
+    ("clusters", '"spark-batch-production-01"', '"j-2AXXXXXXGAPLF\\n"'),
+]:
+    shown_key = key.strip('"')
+    case("adoption-id", f"{where}.{shown_key}",
+         lambda where=where, key=key, literal=literal: EXAMPLE + f"\n[adopt.spark-batch.{where}]\n{key} = {literal}\n",
+         kv(f"adopt.spark-batch.{where}.{shown_key}", literal))
+
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_settings_are_refused(case, tmp_path):
