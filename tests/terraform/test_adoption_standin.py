@@ -1,0 +1,152 @@
+"""Adopting what a person made by hand, against the stand-in account with real Terraform.
+
+With boto3, as a person does in the console or CLI: security groups, IAM roles and an
+instance profile (most named as the app names them, one security group not), and an EMR
+cluster. The environment names them under ``[adopt.spark-batch]``; the synthesized stack
+imports them; ``terraform plan`` must keep (or update in place) every resource that
+matches the code and replace only those that differ: the differently named group and the
+hand-made cluster (EMR clusters are adopted blue/green, docs/operations.md).
+``python -m ops adoption-report`` must say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+standin_module = pytest.importorskip("tests.terraform.standin")
+
+REGION = "ap-northeast-2"
+NAME = "adoptrun"
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
+EMR_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"Service": "elasticmapreduce.amazonaws.com"}}]}
+EC2_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"Service": "ec2.amazonaws.com"}}]}
+
+
+def _synth(env_file: Path, outdir: Path) -> dict:
+    from environments.settings import load_environment
+    from stacks.app import build_app
+
+    build_app(load_environment(str(env_file)), outdir=str(outdir)).synth()
+    return json.loads((outdir / "stacks" / "spark-batch" / "cdk.tf.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def adoption_plan(request, toolchain, cli_config, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("adopt-standin")
+    try:
+        standin = request.getfixturevalue("standin")
+        own = None
+    except pytest.FixtureLookupError:
+        standin = own = standin_module.StandIn.start(workdir / "standin")
+    try:
+        account = standin_module.create_account(standin, REGION, name=NAME)
+        plain_env = workdir / "plain.toml"
+        plain_env.write_text(account.environment_toml())
+        # What the app would create, read from its own synthesis: a person following the
+        # app's naming made these by hand before adopting the app.
+        plain = _synth(plain_env, workdir / "plain")
+        groups = {g["name"].removeprefix(f"{NAME}-spark-batch-"): g
+                  for g in plain["resource"]["aws_security_group"].values()}
+        ec2, iam, emr = (standin.client(s, REGION) for s in ("ec2", "iam", "emr"))
+        made: dict[str, str] = {}
+        for key in ("master-managed", "slave-managed", "master-additional", "service-access"):
+            made[key] = ec2.create_security_group(
+                GroupName=groups[key]["name"], Description=groups[key]["description"],
+                VpcId=account.vpc_id)["GroupId"]
+        # Named the way the console's default does, not the app's way.
+        made["slave-additional"] = ec2.create_security_group(
+            GroupName="ElasticMapReduce-slave-extra", Description="made by hand", VpcId=account.vpc_id)["GroupId"]
+        roles = {r["name"]: r for r in plain["resource"]["aws_iam_role"].values()}
+        for role_name, trust in ((f"{NAME}-spark-batch-emr-service", EMR_TRUST),
+                                 (f"{NAME}-spark-batch-emr-instance", EC2_TRUST)):
+            assert role_name in roles
+            iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
+        profile = f"{NAME}-spark-batch-emr-instance"
+        iam.create_instance_profile(InstanceProfileName=profile)
+        iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=f"{NAME}-spark-batch-emr-instance")
+        cluster_id = emr.run_job_flow(
+            Name="spark-batch-operation-01", ReleaseLabel="emr-6.15.0", ServiceRole=f"{NAME}-spark-batch-emr-service",
+            JobFlowRole=profile, Applications=[{"Name": "Spark"}],
+            Instances={"KeepJobFlowAliveWhenNoSteps": True, "Ec2SubnetId": account.subnets[0][0],
+                       "MasterInstanceType": "m5.xlarge", "SlaveInstanceType": "r5.xlarge", "InstanceCount": 3},
+        )["JobFlowId"]
+
+        adopt = "\n".join([
+            "[adopt.spark-batch.security_groups]",
+            *(f'{key} = "{gid}"' for key, gid in made.items()),
+            "[adopt.spark-batch.roles]",
+            f'service = "{NAME}-spark-batch-emr-service"',
+            f'instance = "{NAME}-spark-batch-emr-instance"',
+            "[adopt.spark-batch]",
+            f'instance_profile = "{profile}"',
+            "[adopt.spark-batch.clusters]",
+            f'"spark-batch-operation-01" = "{cluster_id}"',
+        ])
+        env_file = workdir / "adopting.toml"
+        env_file.write_text(account.environment_toml() + "\n" + adopt + "\n")
+        _synth(env_file, workdir / "adopting")
+        stack_dir = workdir / "adopting" / "stacks" / "spark-batch"
+        deployment = standin_module.Deployment(toolchain, standin, workdir / "state", cli_config)
+        tf = deployment.terraform(stack_dir)
+        tf.init()
+        planfile = stack_dir / "adopt.tfplan"
+        tf.plan(out=planfile)
+        plan_json = workdir / "spark-batch.plan.json"
+        plan_json.write_text(json.dumps(tf.show_json(planfile)))
+        yield {"plan": plan_json, "made": made, "cluster": cluster_id, "profile": profile}
+    finally:
+        if own is not None:
+            own.stop()
+
+
+def _verdicts(plan_path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    from ops.adoption import classify
+
+    plan = json.loads(plan_path.read_text())
+    return {a.import_id: (a.verdict, a.attributes)
+            for a in (classify(c) for c in plan["resource_changes"]) if a is not None}
+
+
+def test_every_named_resource_is_imported(adoption_plan):
+    verdicts = _verdicts(adoption_plan["plan"])
+    expected = {*adoption_plan["made"].values(), f"{NAME}-spark-batch-emr-service", f"{NAME}-spark-batch-emr-instance",
+                adoption_plan["cluster"]}
+    # the instance profile and the instance role share a name: both are imported by it
+    assert set(verdicts) == expected
+
+
+def test_what_matches_the_code_is_not_replaced(adoption_plan):
+    verdicts = _verdicts(adoption_plan["plan"])
+    made = adoption_plan["made"]
+    for key in ("master-managed", "slave-managed", "master-additional", "service-access"):
+        assert verdicts[made[key]][0] in ("KEPT", "UPDATED"), (key, verdicts[made[key]])
+    assert verdicts[f"{NAME}-spark-batch-emr-service"][0] in ("KEPT", "UPDATED")
+    assert verdicts[f"{NAME}-spark-batch-emr-instance"][0] in ("KEPT", "UPDATED")
+
+
+def test_what_differs_is_shown_replaced_with_the_cause(adoption_plan):
+    verdicts = _verdicts(adoption_plan["plan"])
+    verdict, forced = verdicts[adoption_plan["made"]["slave-additional"]]
+    assert verdict == "REPLACED" and "name" in forced
+    verdict, forced = verdicts[adoption_plan["cluster"]]
+    assert verdict == "REPLACED" and "release_label" in forced
+
+
+def test_adoption_report_cli_on_the_real_plan(adoption_plan):
+    result = subprocess.run([PYTHON, "-m", "ops", "adoption-report", str(adoption_plan["plan"]), "--fail-on-replace"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+                            env={**os.environ})
+    print(result.stdout)  # the report a reviewer reads (pytest -s shows it)
+    assert result.returncode == 1, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.endswith("2 REPLACED") and "adopted resource(s)" in first
+    assert "Adopt this cluster blue/green instead" in result.stdout
