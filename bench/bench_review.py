@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import PYTHON, ROOT, bench_env  # noqa: E402
+from measure import PYTHON, ROOT, bench_env
 
 sys.path.insert(0, str(ROOT))
-from review.sample import SAMPLE_CHANGE, _apply, _copy, _inputs  # noqa: E402
+from review.sample import SAMPLE_CHANGE, _apply, _copy, _inputs
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -40,7 +40,7 @@ def _git(repo: Path, *args: str) -> None:
 
 def _timed(argv: list[str], *, cwd: Path, env: dict, ok=(0,)) -> float:
     start = time.perf_counter()
-    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if result.returncode not in ok:
         raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stderr[-2000:]}")

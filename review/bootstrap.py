@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from review.emr import Cluster, cluster_changes_of, clusters
-from review.plan import PlanDiff, Side, Resolver, split_address
+from review.plan import PlanDiff, Resolver, Side, split_address
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
     used_base = {loc for c in base_clusters.values() for loc in _paths(c)}
     used_head = {loc for c in head_clusters.values() for loc in _paths(c)}
     # Pair objects across sides by script identity: bucket + key without the content hash.
-    ident = lambda loc: (loc[0], _stem(loc[1]))  # noqa: E731
+    ident = lambda loc: (loc[0], _stem(loc[1]))
     before_by_id = {ident(loc): obj for loc, obj in base_objects.items() if loc in used_base or loc not in head_objects}
     after_by_id = {ident(loc): obj for loc, obj in head_objects.items() if loc in used_head or loc not in base_objects}
 

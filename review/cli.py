@@ -19,16 +19,32 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Sequence
 
 from review.plan import Side, diff, load_outdir
 from review.report import Review, render_environments
-from review.scope import changed_files, choose, environments_at, environments_in, synthesized
+from review.scope import (
+    changed_files,
+    choose,
+    environments_at,
+    environments_in,
+    synthesized,
+)
 from review.synth import (
-    Job, Progress, ReviewError, SynthCache, Synthesizer, commit_tree, default_cache_dir, repo_root, resolve_ref,
-    synthesize_jobs, worktree, worktree_tree,
+    Job,
+    Progress,
+    ReviewError,
+    SynthCache,
+    Synthesizer,
+    commit_tree,
+    default_cache_dir,
+    repo_root,
+    resolve_ref,
+    synthesize_jobs,
+    worktree,
+    worktree_tree,
 )
 
 EXIT_OK = 0

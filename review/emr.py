@@ -13,12 +13,13 @@ reason; it never raises.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from review import rules
-from review.plan import PlanDiff, ResourceChange, Resolver, Side, split_address
+from review.plan import PlanDiff, Resolver, ResourceChange, Side, split_address
 
 _CLUSTER_REF = re.compile(r"\$\{aws_emr_cluster\.([A-Za-z0-9_\-]+)\.id\}")
 
@@ -160,6 +161,7 @@ def guard(plan: PlanDiff, allow: set[str]) -> list[GuardHit]:
         change = changes.get(key)
         if change is None:
             continue
+        causes: tuple[str, ...]
         if change.action == "removed":
             stack_gone = plan.stack(cluster.stack).status == "removed"
             outcome, causes = "destroyed", ("its stack is removed",) if stack_gone else ("the resource is removed from the code",)
@@ -231,7 +233,7 @@ def default_price_lookup() -> tuple[PriceLookup | None, str | None]:
         return None, f"price table module not importable: {exc}"
     try:
         table = load_price_table()
-    except Exception as exc:  # PriceError and anything a broken table raises
+    except Exception as exc:  # noqa: BLE001 -- PriceError and anything a broken table raises: reported, never raised
         return None, f"price table unreadable: {exc}"
     return table.price, None
 
@@ -251,7 +253,7 @@ def cost(cluster: Cluster, lookup: PriceLookup | None, lookup_problem: str | Non
             continue
         try:
             price = lookup(cluster.region, group.instance_type)
-        except Exception as exc:  # PriceError: no price for that type/region
+        except Exception as exc:  # noqa: BLE001 -- PriceError: no price for that type/region; shown as unknown
             lines.append(CostLine(group, None, None, str(exc)))
             continue
         if group.role == "task" and group.bid_price:

@@ -10,6 +10,7 @@ hourly cost per cluster. Sections with nothing to say are left out.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,8 +18,20 @@ from typing import Any
 from review import rules
 from review.bootstrap import ScriptChange, script_changes
 from review.emr import (
-    Cluster, GroupSwap, GuardHit, PriceLookup, clusters, cost, effective_head, default_price_lookup, group_swaps, guard, money, signed_money,
-    unmatched_allowances, unprotected,
+    Cluster,
+    GroupSwap,
+    GuardHit,
+    PriceLookup,
+    clusters,
+    cost,
+    default_price_lookup,
+    effective_head,
+    group_swaps,
+    guard,
+    money,
+    signed_money,
+    unmatched_allowances,
+    unprotected,
 )
 from review.plan import MISSING, AttrChange, PlanDiff, ResourceChange, StackDiff
 from review.security import PolicyChange, RuleChange, iam_changes, rule_changes
@@ -182,10 +195,11 @@ def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dic
                       if c.terraform_actions is not None else "")
             out += [f"{title}: {verdict}{extra}", ""] + ([reason.strip(), ""] if reason else [])
             if rtype == rules.EMR_CLUSTER and c.replaced and _creates_before_destroying(c, head_resources):
-                out += [f"**Create-before-destroy: Terraform creates the new cluster before it destroys the old one**"
-                        " (`create_before_destroy` on the cluster or on a resource that depends on it, such as a task"
-                        f" group: Terraform extends it to the cluster). Two clusters named `{_name(c)}` run at once,"
-                        " both bill, and a fixed master IP moves to the new master while the old one still serves.", ""]
+                out += [("**Create-before-destroy: Terraform creates the new cluster before it destroys the old one**"
+                         " (`create_before_destroy` on the cluster or on a resource that depends on it, such as a task"
+                         f" group: Terraform extends it to the cluster). Two clusters named `{_name(c)}` run at once,"
+                         " both bill, and a fixed master IP moves to the new master while the old one still serves."),
+                        ""]
             out += _attr_table(c) + [""]
             if rtype == rules.EMR_INSTANCE_GROUP and c.replaced:
                 out += ["Replacing a group resizes the old one to 0 and adds a new one.", ""]
@@ -348,7 +362,8 @@ def _spot_section(swaps: list[GroupSwap]) -> list[str]:
 
 def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str], Decimal | None, Decimal | None]:
     rows, notes = [], []
-    tb, th = Decimal(0), Decimal(0)
+    tb: Decimal | None = Decimal(0)
+    th: Decimal | None = Decimal(0)
     keys = sorted(k for k in set(base_c) | set(head_c) if k[0] == stack)
     if not keys:
         return [], None, None
@@ -367,7 +382,7 @@ def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str
                 notes.append(f"- `{(h or b).name}` ({side}) unknown: " + "; ".join(c.unknown_reasons))
         if vb is None or vh is None:
             tb = th = None
-        elif tb is not None:
+        elif tb is not None and th is not None:
             tb, th = tb + vb, th + vh
         if ch and ch.total is not None:
             parts = [f"{l.group.role} `{l.group.name}` {l.group.count} × {money(l.unit) if l.unit is not None else '—'}"
@@ -382,38 +397,7 @@ def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str
 RUNBOOK = "docs/review.md, \"Replace a protected cluster\""
 
 
-def _guard_lines(hits: list[GuardHit], allow: set[str], unprotected_now: list[Cluster] = ()) -> list[str]:
-    out = []
-    for h in hits:
-        c = h.cluster
-        why = ", ".join(f"`{x}`" for x in h.causes) if h.outcome == "replaced" else "; ".join(h.causes)
-        protection = " and ".join(c.protection)
-        if h.blockers:
-            tried = (f" `--allow-replace {c.name}` is given, but it" if h.allowed else " `--allow-replace`")
-            out.append(f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
-                       f" would be {h.outcome} ({why}).{tried} cannot make this change succeed: "
-                       + "; ".join(h.blockers) + ". The way: land `protected=False` for this cluster alone first"
-                       f" (an in-place change), apply it, then land the {'replacing' if h.outcome == 'replaced' else 'removing'}"
-                       f" change ({RUNBOOK}).**")
-        elif h.allowed:
-            out.append(f"**⚠️ Protected cluster `{c.name}` (stack `{c.stack}`, {protection}) will be {h.outcome}"
-                       f" ({why}): allowed by `--allow-replace {c.name}`.**")
-        else:
-            out.append(f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
-                       f" would be {h.outcome} ({why}). Blocked: if this is intended, re-run with"
-                       f" `--allow-replace {c.name}`.**")
-    for c in unprotected_now:
-        out.append(f"**⚠️ Protection removed: `{c.name}` (stack `{c.stack}`) drops {' and '.join(c.protection)}."
-                   " Once applied, a later change may replace or destroy it without the guard.**")
-    for name in unmatched_allowances(hits, allow):
-        out.append(f"Note: `--allow-replace {name}` matches no protected cluster that this change replaces or destroys.")
-    return out
-
-
-RUNBOOK = "docs/review.md, \"Replace a protected cluster\""
-
-
-def _guard_lines(hits: list[GuardHit], allow: set[str], unprotected_now: list[Cluster] = ()) -> list[str]:
+def _guard_lines(hits: list[GuardHit], allow: set[str], unprotected_now: Sequence[Cluster] = ()) -> list[str]:
     out = []
     for h in hits:
         c = h.cluster
@@ -530,7 +514,8 @@ def summary_counts(envs: list[EnvReview]) -> dict:
         "protected": sum(1 for e, c in clusters_replaced if (e.env, c.stack, c.moved_from or c.address) in protected),
         "groups_replaced_or_removed": sum(1 for c in changes if c.rtype == rules.EMR_INSTANCE_GROUP
                                           and (c.replaced or c.action == "removed")),
-        "cost_delta_per_hour": (None if any(d is None for d in deltas) else str(sum(deltas, Decimal(0)))),
+        "cost_delta_per_hour": (None if any(d is None for d in deltas)
+                                else str(sum((d for d in deltas if d is not None), Decimal(0)))),
     }
 
 

@@ -153,9 +153,9 @@ def classify(resource_type: str, path: str) -> tuple[str, str]:
         return "", ""
     best: Rule | None = None
     for rule in rules:
-        if path == rule.path or path.startswith(rule.path + "."):
-            if best is None or len(rule.path) > len(best.path):
-                best = rule
+        covers = path == rule.path or path.startswith(rule.path + ".")
+        if covers and (best is None or len(rule.path) > len(best.path)):
+            best = rule
     if best is None:
         return REPLACES, "not in the rules table: assumed to force a new resource"
     return best.effect, best.source

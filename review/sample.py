@@ -26,7 +26,16 @@ from pathlib import Path
 from review.plan import diff, load_outdir
 from review.report import render_environments
 from review.scope import synthesized
-from review.synth import PROJECT_ROOT, Job, Progress, ReviewError, SynthCache, Synthesizer, default_cache_dir, synthesize_jobs
+from review.synth import (
+    PROJECT_ROOT,
+    Job,
+    Progress,
+    ReviewError,
+    SynthCache,
+    Synthesizer,
+    default_cache_dir,
+    synthesize_jobs,
+)
 
 DOC = PROJECT_ROOT / "docs" / "review.md"
 START, END = "<!-- review-sample:start -->", "<!-- review-sample:end -->"
@@ -102,7 +111,7 @@ def generate(*, synth: Synthesizer | None = None, cache: SynthCache | None = Non
         ids = {side: _addressed(tree, files) for side, tree in trees.items()}
         jobs = [Job("base", ENVIRONMENT, f"sample base · {ENVIRONMENT}"),
                 Job("head", ENVIRONMENT, f"sample head · {ENVIRONMENT}")]
-        outputs = synthesize_jobs(jobs, trees={k: (lambda t=t: t) for k, t in trees.items()}, tree_ids=ids,
+        outputs = synthesize_jobs(jobs, trees={"base": lambda: trees["base"], "head": lambda: trees["head"]}, tree_ids=ids,
                                   synth=synth, scratch=scratch / "out", cache=cache, progress=progress)
         base = load_outdir(outputs[("base", ENVIRONMENT)].outdir, "main", outputs[("base", ENVIRONMENT)].tree)
         head = load_outdir(outputs[("head", ENVIRONMENT)].outdir, "sample change", outputs[("head", ENVIRONMENT)].tree)

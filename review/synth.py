@@ -39,11 +39,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence, TextIO
+from typing import TextIO
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT_VARIABLE = "EMR_CDKTF_ENV"  # the switch main.py reads (environments/settings.py)
@@ -319,9 +320,9 @@ def synthesize_jobs(
     pending = []
     for job in jobs:
         tree_id = tree_ids.get(job.side)
-        key = cache.key(tree_id, job.env, synth) if (cache and tree_id) else None
-        hit = cache.get(key) if key else None
-        if hit:
+        key = cache.key(tree_id, job.env, synth) if (cache is not None and tree_id) else None
+        hit = cache.get(key) if (cache is not None and key) else None
+        if hit and key:
             progress(f"{job.label}: reused the cached synthesis ({key[:12]})")
             results[(job.side, job.env)] = SideOutput(hit[0], Path(hit[1]), True)
         else:

@@ -33,7 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from review import rules
-from review.plan import AttrChange, PlanDiff, ResourceChange, Resolver, Side, Stack, StackDiff, flatten, MISSING
+from review.plan import (
+    MISSING,
+    AttrChange,
+    PlanDiff,
+    Resolver,
+    ResourceChange,
+    Side,
+    Stack,
+    StackDiff,
+    flatten,
+)
 from review.report import Review, render_environments
 from review.synth import ReviewError
 
@@ -52,7 +62,7 @@ def _with_unknowns(after: Any, unknown: Any) -> Any:
         return out
     if isinstance(after, list) and isinstance(unknown, list):
         out_list = list(after) + [None] * max(0, len(unknown) - len(after))
-        return [_with_unknowns(out_list[i], unknown[i]) if i < len(unknown) else v for i, v in enumerate(out_list)]
+        return [_with_unknowns(v, unknown[i]) if i < len(unknown) else v for i, v in enumerate(out_list)]
     return after
 
 
@@ -86,7 +96,7 @@ def _configured(resource_config: dict | None) -> set[str] | None:
     return _expression_paths(resource_config.get("expressions") or {})
 
 
-_EMPTY = ("", [], {}, False, 0, None)
+_EMPTY: tuple[object, ...] = ("", [], {}, False, 0, None)
 
 
 def _references(resource_config: dict | None, attribute: str) -> list[str]:

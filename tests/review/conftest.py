@@ -37,7 +37,7 @@ def scripts_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synth_data(synth_stack, scripts_dir):
     """Synthesize the fixture app for a data dict (and optional scripts folder) -> cdk.tf.json."""
-    from tests.review.fixture_app import STACK, build
+    from tests.review.fixture_app import build
 
     def _synth(data, scripts=None):
         return synth_stack(lambda app: build(app, data, scripts or scripts_dir))

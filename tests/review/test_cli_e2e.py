@@ -166,9 +166,10 @@ def test_unknown_base_ref_is_a_usage_error(repo, capsys):
 
 
 def test_cli_module_exits_2_without_base():
-    result = subprocess.run([sys.executable, "-m", "review"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "review"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            check=False)
     assert result.returncode == EXIT_USAGE
-    assert "--base" in result.stderr
+    assert "--base" in result.stderr and "--plan" in result.stderr
 
 
 def test_failed_synth_exits_1_with_its_error_and_removes_the_worktree(tmp_path, capsys):

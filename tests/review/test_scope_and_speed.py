@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from review.scope import changed_files, choose, environments_at, environments_in
-from review.synth import Job, Progress, ReviewError, SynthCache, Synthesizer, synthesize_jobs, worktree_tree
+from review.synth import (
+    Job,
+    Progress,
+    ReviewError,
+    SynthCache,
+    Synthesizer,
+    synthesize_jobs,
+    worktree_tree,
+)
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -167,8 +175,7 @@ def test_first_failure_stops_the_other_syntheses(tmp_path, fake):
     assert not _alive(slow["pid"])  # terminated, not left running for its 120 s
 
 
-def test_base_and_head_run_at_the_same_time(tmp_path, fake):
-    make, calls = fake
+def test_base_and_head_run_at_the_same_time(tmp_path):
     marker = tmp_path / "both"
     # Each synthesis waits until both have started: run one after the other, this deadlocks
     # into the timeout; run concurrently, both finish.
@@ -219,7 +226,7 @@ def test_a_damaged_cache_entry_is_synthesized_again(tmp_path, fake):
 
 
 def test_cache_keeps_only_the_most_recently_used_entries(tmp_path, fake):
-    make, calls = fake
+    make, _ = fake
     synth = make()
     cache = SynthCache(tmp_path / "cache", keep=2)
     for i in range(4):
@@ -228,7 +235,7 @@ def test_cache_keeps_only_the_most_recently_used_entries(tmp_path, fake):
 
 
 def test_a_failed_synthesis_is_never_cached(tmp_path, fake):
-    make, calls = fake
+    make, _ = fake
     cache = SynthCache(tmp_path / "cache")
     with pytest.raises(ReviewError):
         _run(tmp_path, make(acme="fail"), [Job("base", "acme", "b")], cache, {"base": "t"})

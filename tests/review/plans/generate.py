@@ -174,11 +174,13 @@ def plan(name: str, resources: dict, state: dict, work: Path, mirror: Path) -> d
         "version": 4, "terraform_version": "1.11.0", "serial": 1, "lineage": "00000000-0000-0000-0000-000000000000",
         "outputs": {}, "resources": resources_state}, indent=1))
     cli = work / "cli.tfrc"
-    cli.write_text('provider_installation {\n  filesystem_mirror {\n    path = "%s"\n    include = ["registry.terraform.io/*/*"]\n'
-                   '  }\n  direct { exclude = ["registry.terraform.io/*/*"] }\n}\n' % mirror)
+    cli.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n'
+                   '    include = ["registry.terraform.io/*/*"]\n  }\n'
+                   '  direct { exclude = ["registry.terraform.io/*/*"] }\n}\n')
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(cli), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
     for args in (["init", "-input=false"], ["plan", "-refresh=false", "-input=false", "-out", "p.tfplan"]):
-        result = subprocess.run(["terraform", *args, "-no-color"], cwd=folder, env=env, capture_output=True, text=True)
+        result = subprocess.run(["terraform", *args, "-no-color"], cwd=folder, env=env, capture_output=True, text=True,
+                                check=False)
         if result.returncode != 0:
             raise SystemExit(f"{name}: terraform {args[0]} failed:\n{result.stdout}\n{result.stderr}")
     shown = subprocess.run(["terraform", "show", "-json", "p.tfplan"], cwd=folder, env=env, capture_output=True,
