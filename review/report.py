@@ -510,6 +510,7 @@ def summary_counts(envs: list[EnvReview]) -> dict:
         "stacks_changed": sum(1 for s in stacks if s.status != "unchanged"),
         "stacks_added": sum(1 for s in stacks if s.status == "added"),
         "stacks_removed": sum(1 for s in stacks if s.status == "removed"),
+        "clusters_created": sum(1 for c in changes if c.rtype == rules.EMR_CLUSTER and c.action == "added"),
         "clusters_replaced_or_destroyed": len(clusters_replaced),
         "protected": sum(1 for e, c in clusters_replaced if (e.env, c.stack, c.moved_from or c.address) in protected),
         "groups_replaced_or_removed": sum(1 for c in changes if c.rtype == rules.EMR_INSTANCE_GROUP
@@ -532,6 +533,8 @@ def summary_line(envs: list[EnvReview]) -> str:
     if extra:
         stacks += " (" + ", ".join(extra) + ")"
     clusters = f"{_plural(n['clusters_replaced_or_destroyed'], 'cluster')} replaced or destroyed ({n['protected']} protected)"
+    if n["clusters_created"]:
+        clusters = f"{_plural(n['clusters_created'], 'cluster')} created · " + clusters
     groups = f"{_plural(n['groups_replaced_or_removed'], 'task group')} replaced or removed"
     delta = n["cost_delta_per_hour"]
     if not any(e.has_clusters for e in envs):

@@ -155,3 +155,12 @@ def test_a_script_diff_is_shown_once_for_every_stack_that_uploads_it(tmp_path):
     assert review.markdown.count("+print('root volume too')") == 1
     assert review.markdown.count("<summary>script diff</summary>") == 1
     assert "script diff: the same as in stack `batch` (shown there once)" in review.markdown
+
+
+def test_summary_line_counts_a_new_cluster():
+    head = _spot_doc()
+    head["resource"]["aws_emr_cluster"]["adhoc"] = {**copy.deepcopy(CLUSTER), "name": "spark-batch-adhoc-01"}
+    line = _review(_spot_doc(), head).markdown.splitlines()[2]
+    # us-east-1: master m5.xlarge 0.240 + 2 core r5.xlarge x 0.315 = +$0.870/h
+    assert line == ("**Summary:** 1 of 1 stack changed · 1 cluster created · 0 clusters replaced or destroyed"
+                    " (0 protected) · 0 task groups replaced or removed · hourly cost +$0.870/h")
