@@ -299,6 +299,9 @@ class ResourceChange:
     # From Terraform's own plan (review.tfplan): its actions and action_reason decide.
     terraform_actions: tuple[str, ...] | None = None
     action_reason: str | None = None
+    # New in the code but adopted through an ``import`` block: Terraform reads the existing
+    # resource instead of creating one (what it then changes needs its plan).
+    imported_id: str | None = None
 
     @property
     def rtype(self) -> str:
@@ -376,6 +379,12 @@ def _attr_changes(rtype: str, before: dict, after: dict, raw_before: dict, raw_a
     return out
 
 
+def _imports(side: Side, stack: str) -> dict[str, str]:
+    """``import`` blocks of a stack (adoption of existing resources): to-address -> id."""
+    blocks = side.stacks[stack].doc.get("import") or []
+    return {str(b["to"]): str(b.get("id")) for b in blocks if isinstance(b, dict) and "to" in b}
+
+
 def _moves(side: Side, stack: str) -> dict[str, str]:
     """``moved`` blocks of a stack: to-address -> from-address."""
     moved = side.stacks[stack].doc.get("moved") or []
@@ -389,6 +398,7 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
         before = base.stacks[name].resources() if in_base else {}
         after = head.stacks[name].resources() if in_head else {}
         moves = _moves(head, name) if in_head else {}
+        imports = _imports(head, name) if in_head else {}
         changes = []
         for address in sorted(set(before) | set(after)):
             if address in after and address not in before:
@@ -401,7 +411,8 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
                     changes.append(ResourceChange(name, address, "changed", b, a, attrs, moved_from=origin))
                     changes[-1].settle_ignored()
                     continue
-                changes.append(ResourceChange(name, address, "added", None, rh.resolve(name, after[address])))
+                changes.append(ResourceChange(name, address, "added", None, rh.resolve(name, after[address]),
+                                              imported_id=imports.get(address)))
             elif address in before and address not in after:
                 if address in moves.values():
                     continue

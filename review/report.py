@@ -137,6 +137,9 @@ def _resource_summary(stack: StackDiff) -> list[str]:
                         verdict += f" (`{c.action_reason}`)"
                 moved = f" (moved from `{c.moved_from}`)" if c.moved_from else ""
                 tail = f"{moved}: " + ", ".join(f"`{a.path}`" for a in c.attrs) + verdict
+            elif c.imported_id is not None:
+                tail = (f" — **imported** (`{c.imported_id}`), not created: whether Terraform then updates or"
+                        " replaces it depends on the live resource; review its plan (`--plan`)")
             out.append(f"- `{c.address}`{tail}")
         out.append("")
     return out
@@ -170,6 +173,11 @@ def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dic
         out += [f"### {heading}", ""]
         for c in changes:
             title = f"#### {what} `{_name(c)}` (`{c.address}`)"
+            if c.action == "added" and c.imported_id is not None:
+                out += [title, "", f"**Imported, not created**: the existing {what} `{c.imported_id}` is adopted"
+                        " (an `import` block). What Terraform changes on it after the import depends on how the"
+                        " live resource differs from the code: review `terraform plan` with `--plan`.", ""]
+                continue
             if c.action == "added":
                 out += [title, "", f"New {what}." + (
                     " Creating an instance group with `instance_count = 0` launches one instance first"
@@ -425,7 +433,7 @@ def _guard_lines(hits: list[GuardHit], allow: set[str], unprotected_now: Sequenc
     return out
 
 
-_VERDICT_KEYS = ("created", "destroyed", "replaced", "updated")
+_VERDICT_KEYS = ("created", "destroyed", "replaced", "updated", "imported")
 
 
 def stack_verdicts(stack: StackDiff) -> dict[str, list[str]]:
@@ -435,7 +443,9 @@ def stack_verdicts(stack: StackDiff) -> dict[str, list[str]]:
     for c in stack.changes:
         if c.address.startswith("data."):
             continue
-        if c.action == "added":
+        if c.action == "added" and c.imported_id is not None:
+            out["imported"].append(c.address)
+        elif c.action == "added":
             out["created"].append(c.address)
         elif c.action == "removed":
             out["destroyed"].append(c.address)
@@ -510,7 +520,9 @@ def summary_counts(envs: list[EnvReview]) -> dict:
         "stacks_changed": sum(1 for s in stacks if s.status != "unchanged"),
         "stacks_added": sum(1 for s in stacks if s.status == "added"),
         "stacks_removed": sum(1 for s in stacks if s.status == "removed"),
-        "clusters_created": sum(1 for c in changes if c.rtype == rules.EMR_CLUSTER and c.action == "added"),
+        "clusters_created": sum(1 for c in changes if c.rtype == rules.EMR_CLUSTER and c.action == "added"
+                                and c.imported_id is None),
+        "clusters_imported": sum(1 for c in changes if c.rtype == rules.EMR_CLUSTER and c.imported_id is not None),
         "clusters_replaced_or_destroyed": len(clusters_replaced),
         "protected": sum(1 for e, c in clusters_replaced if (e.env, c.stack, c.moved_from or c.address) in protected),
         "groups_replaced_or_removed": sum(1 for c in changes if c.rtype == rules.EMR_INSTANCE_GROUP
@@ -533,6 +545,8 @@ def summary_line(envs: list[EnvReview]) -> str:
     if extra:
         stacks += " (" + ", ".join(extra) + ")"
     clusters = f"{_plural(n['clusters_replaced_or_destroyed'], 'cluster')} replaced or destroyed ({n['protected']} protected)"
+    if n["clusters_imported"]:
+        clusters = f"{_plural(n['clusters_imported'], 'cluster')} imported · " + clusters
     if n["clusters_created"]:
         clusters = f"{_plural(n['clusters_created'], 'cluster')} created · " + clusters
     groups = f"{_plural(n['groups_replaced_or_removed'], 'task group')} replaced or removed"

@@ -164,3 +164,14 @@ def test_summary_line_counts_a_new_cluster():
     # us-east-1: master m5.xlarge 0.240 + 2 core r5.xlarge x 0.315 = +$0.870/h
     assert line == ("**Summary:** 1 of 1 stack changed · 1 cluster created · 0 clusters replaced or destroyed"
                     " (0 protected) · 0 task groups replaced or removed · hourly cost +$0.870/h")
+
+
+def test_an_adopted_cluster_is_imported_not_created():
+    head = _spot_doc()
+    head["resource"]["aws_emr_cluster"]["adhoc"] = {**copy.deepcopy(CLUSTER), "name": "spark-batch-adhoc-01"}
+    head["import"] = [{"to": "aws_emr_cluster.adhoc", "id": "j-2AAAAAAAAAAAA"}]
+    review = _review(_spot_doc(), head)
+    assert review.as_json()["environments"][""]["s"]["imported"] == ["aws_emr_cluster.adhoc"]
+    assert review.as_json()["environments"][""]["s"]["created"] == []
+    assert "1 cluster imported · 0 clusters replaced" in review.markdown.splitlines()[2]
+    assert "**Imported, not created**: the existing cluster `j-2AAAAAAAAAAAA` is adopted" in review.markdown
