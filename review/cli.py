@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -160,7 +162,15 @@ def _emit(result: Review, args) -> None:
                                           encoding="utf-8")
 
 
+def _terminated(signum, frame):
+    """SIGTERM (a CI job cancelled, ``timeout``) unwinds like Ctrl-C, so running syntheses
+    are stopped and the base worktree and temporary folders are removed."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None, *, synth: Synthesizer | None = None, cache: SynthCache | None = None) -> int:
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         return _main(argv, synth=synth, cache=cache)
     except Exception as exc:  # noqa: BLE001 - reported as a message, never a traceback
@@ -169,6 +179,9 @@ def main(argv: Sequence[str] | None = None, *, synth: Synthesizer | None = None,
         print(f"review: unexpected error: {type(exc).__name__}: {exc} (set EMR_CDKTF_DEBUG=1 for the "
               "traceback)", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _usage_problems(args) -> list[str]:
@@ -223,6 +236,9 @@ def _main(argv: Sequence[str] | None, *, synth: Synthesizer | None, cache: Synth
     except ReviewError as exc:
         print(f"review: {exc}", file=sys.stderr)
         return exc.code
+    except KeyboardInterrupt:
+        print("review: interrupted; the syntheses were stopped and temporary files removed", file=sys.stderr)
+        return 130
     _emit(result, args)
     progress(f"report written ({'blocked by the guard' if result.blocked else 'nothing blocked'})")
     for hit in result.hits:

@@ -349,7 +349,14 @@ def synthesize_jobs(
     width = workers or max(2, os.cpu_count() or 2)
     with ThreadPoolExecutor(max_workers=min(width, len(pending))) as pool:
         futures = {pool.submit(run, job, key): job for job, key in pending}
-        done, not_done = wait(futures, return_when=FIRST_EXCEPTION)
+        try:
+            done, not_done = wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException:  # Ctrl-C or SIGTERM (see cli.main): stop every synthesis, then leave
+            cancel.set()
+            for f in futures:
+                f.cancel()
+            wait(futures)
+            raise
         failure = next((f for f in done if f.exception() is not None), None)
         if failure is not None:
             cancel.set()

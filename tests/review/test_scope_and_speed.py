@@ -252,3 +252,34 @@ def test_progress_lines_carry_elapsed_seconds(tmp_path, fake):
         "review [Ns] base · acme: synthesized in " + lines[1].rsplit(" ", 1)[1],
     ]
     assert re.fullmatch(r"\d+\.\ds", lines[1].rsplit(" ", 1)[1])
+
+
+def test_terminating_the_review_stops_its_syntheses(tmp_path, fake):
+    """SIGTERM to `python -m review` (a cancelled CI job) leaves no synthesis running."""
+    import signal
+
+    make, calls = fake
+    synth = make(acme="slow")
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        "import sys, io\n"
+        "from pathlib import Path\n"
+        "from review.synth import Job, Progress, Synthesizer, synthesize_jobs\n"
+        "from review import cli\n"
+        f"synth = Synthesizer(command={tuple(synth.command)!r}, extra_env={dict(synth.extra_env)!r})\n"
+        "import signal; signal.signal(signal.SIGTERM, cli._terminated)\n"
+        f"tmp = Path({str(tmp_path)!r})\n"
+        "try:\n"
+        "    synthesize_jobs([Job('base', 'acme', 'b')], trees={'base': lambda: tmp}, tree_ids={}, synth=synth,\n"
+        "                    scratch=tmp / 'scratch', cache=None, progress=Progress(io.StringIO()))\n"
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(130)\n")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, str(driver)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    deadline = time.time() + 60
+    while not calls() and time.time() < deadline:
+        time.sleep(0.1)
+    assert calls(), "the synthesis never started"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 130
+    assert not _alive(calls()[0]["pid"])
