@@ -50,7 +50,7 @@ def test_verdicts_come_from_terraforms_actions():
     verdicts = review.as_json()["environments"][""]
     assert verdicts["frozen-core-count"]["replaced"] == ["aws_emr_cluster.spark-batch-production-01"]
     assert verdicts["core-count-in-place"]["updated"] == ["aws_emr_cluster.spark-batch-production-01"]
-    assert verdicts["spot-bid"] == {"status": "changed", "created": [], "destroyed": [], "updated": [],
+    assert verdicts["spot-bid"] == {"status": "changed", "created": [], "destroyed": [], "updated": [], "imported": [],
                                     "replaced": ["aws_emr_instance_group.spark-batch-production-01_task-spot-static-a"]}
     # Computed attributes the code does not set are not listed as changes.
     assert "`core_instance_group.id`" not in review.markdown
