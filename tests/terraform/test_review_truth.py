@@ -17,6 +17,8 @@ documented difference still occurs (so none outlives its cause).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.terraform import review_truth as truth
@@ -45,14 +47,23 @@ def _params():
 
 
 @pytest.fixture(scope="module")
-def applied(applied_example_app, tf_workdir):
+def applied(request, tf_workdir):
     """The session's applied app (applied once, shared with the lifecycle tier), every change
     synthesized from its environment file, every changed stack planned against its state,
     and the review run on every base -> head. The table goes to review-truth.md."""
+    pytest.importorskip("tests.terraform.standin", reason="the stand-in account (tests/terraform/standin.py) "
+                                                          "is not in this tree")
+    try:
+        app = request.getfixturevalue("applied_example_app")
+    except pytest.FixtureLookupError:
+        pytest.skip("no applied_example_app fixture (the stand-in account's conftest) in this tree")
     workdir = tf_workdir / "review-truth"
-    base = truth.variants_of(applied_example_app, CHANGES, workdir / "variants")
+    start = time.monotonic()
+    base = truth.variants_of(app, CHANGES, workdir / "variants")
     comparisons = truth.compare(base.deployment, base.outdirs, CHANGES, workdir / "plans")
-    (workdir / "review-truth.md").write_text(truth.table(comparisons))
+    base.timings["plan the changed stacks + review"] = time.monotonic() - start - sum(base.timings.values())
+    (workdir / "review-truth.md").write_text(truth.table(comparisons) + "\n" + "\n".join(
+        f"{phase}: {seconds:.1f} s" for phase, seconds in base.timings.items()) + "\n")
     return base, comparisons
 
 
