@@ -15,20 +15,30 @@ The role comes from EMR's own instance tag ``aws:elasticmapreduce:instance-group
 ``instance.json`` means MASTER; otherwise the ``instanceGroupId`` of ``instance.json`` is
 looked up in ``job-flow.json`` ``instanceGroups[].instanceRole``.
 
-The new Name is the current Name with any trailing role suffixes removed, then ``-ROLE``:
+The new Name is the current Name without surrounding spaces and trailing role suffixes,
+then ``-ROLE``:
 - ``spark-batch-production-01`` -> ``spark-batch-production-01-MASTER``;
 - ``spark-batch-production-01-MASTER`` stays as it is (a second run, e.g. after a reboot,
   changes nothing and says so: never ``-MASTER-MASTER``);
 - ``x-MASTER-MASTER`` (left by the guide's original script run twice) -> ``x-MASTER``;
 - ``x-CORE`` on a MASTER node -> ``x-MASTER``: an instance's role never changes, so a
   different suffix was copied from elsewhere and the node's real role wins;
-- no Name tag -> ``<cluster id>-<ROLE>``, e.g. ``j-2AXXXXXXGAPLF-CORE``; the cluster id
-  comes from EMR's ``aws:elasticmapreduce:job-flow-id`` tag, else ``job-flow.json``
-  ``jobFlowId``. An instance with neither fails (non-zero) rather than inventing a name.
+- ``etl-01-MASTER `` (a trailing space) -> ``etl-01-MASTER``, never ``etl-01-MASTER -MASTER``;
+- no Name tag, a blank one, or one that is only role suffixes (``-MASTER``, what the
+  guide's original script wrote on an unnamed instance) -> ``<cluster id>-<ROLE>``, e.g.
+  ``j-2AXXXXXXGAPLF-CORE``; the cluster id comes from EMR's
+  ``aws:elasticmapreduce:job-flow-id`` tag, else ``job-flow.json`` ``jobFlowId``. An
+  instance with neither fails (non-zero) rather than inventing a name.
+
+The Name is cosmetic, and a failed bootstrap action fails the whole cluster (and every
+later resize, since new nodes run it too). So two failures only warn and exit 0: a new
+Name over EC2's 256-character limit for tag values (the Name stays as it is), and
+``CreateTags`` denied (``UnauthorizedOperation``, e.g. a tag policy or a narrower
+instance role).
 
 Instance id and region come from instance metadata over IMDSv2 (a session token for every
 read). The tag is written with ``CreateTags``, which overwrites the Name in place; the
-script never deletes a tag. Failures exit non-zero with one log line to stderr (UTC
+script never deletes a tag. Other failures exit non-zero with one log line to stderr (UTC
 timestamp and script name).
 
 Why the AWS CLI and not boto3: every EMR 6.x and 7.x image ships the AWS CLI (v1 on Amazon
@@ -36,10 +46,12 @@ Linux 2, v2 with its own bundled Python on AL2023), and the guide's own scripts 
 boto3 for the system ``python3`` is not part of either image: AL2023 installs no
 ``python3-boto3`` by default, and EMR bootstrap scripts commonly ``pip install boto3``
 first, which needs package-index access from private subnets at boot. Only the standard
-library is imported, and the code is kept Python 3.7 compatible (EMR 6.x's python3). The
-CLI runs with ``AWS_RETRY_MODE=standard`` (unless set); on top of that the script retries
-throttling (``RequestLimitExceeded``, ``Throttling``, ...) with its own bounded exponential
-backoff and jitter.
+library is imported, and the code is kept Python 3.7 compatible (EMR 6.x's python3).
+Metadata reads retry connection errors, 429 and 5xx for about 60 s. The CLI runs under a
+UTF-8 locale (a Korean Name tag must not crash it), with ``AWS_RETRY_MODE=standard`` and
+ten five-second attempts at its credential fetch from metadata (unless the node sets
+them); on top of that the script retries throttling (``RequestLimitExceeded``,
+``Throttling``, ...) a bounded number of times with exponential backoff and jitter.
 
 IAM (instance profile of the cluster's EC2 role):
 - ``ec2:DescribeInstances`` on ``*`` (the action has no resource-level permissions);
@@ -57,6 +69,7 @@ Test-only environment overrides (never set on a node): ``EMR_BOOTSTRAP_IMDS_ENDP
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
@@ -79,11 +92,33 @@ BACKOFF_BASE = float(os.environ.get("EMR_BOOTSTRAP_BACKOFF_BASE", "1.0"))
 THROTTLING_CODES = frozenset(
     {"RequestLimitExceeded", "Throttling", "ThrottlingException", "RequestThrottled"}
 )
+DENIED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
 AWS_ATTEMPTS = 6
+# Metadata is retried this long (seconds, scaled like every backoff): at boot the service
+# can answer 429/5xx or refuse connections for a while, and one hiccup must not fail the
+# whole cluster.
+IMDS_BUDGET = 60.0
+# The CLI always runs in UTF-8, whatever the node's locale: under an ASCII locale the
+# Python-based CLI of EMR 6.x crashes printing any non-ASCII text (a Korean Name tag,
+# another interface's description).
+CLI_ENV = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "PYTHONUTF8": "1",
+           "PYTHONIOENCODING": "utf-8", "AWS_PAGER": ""}
+# Unless the node sets them: the CLI's own retries, and its credential fetch from
+# instance metadata (one attempt with a one-second timeout by default, after which the
+# CLI says "Unable to locate credentials").
+CLI_DEFAULTS = {"AWS_RETRY_MODE": "standard", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "10",
+                "AWS_METADATA_SERVICE_TIMEOUT": "5"}
 
 
 class BootstrapError(Exception):
-    """A failure the script reports in one line and exits non-zero for."""
+    """A failure the script reports in one line and exits non-zero for.
+
+    ``code`` is the AWS error code when the failure came from an AWS call.
+    """
+
+    def __init__(self, message, code=None):
+        super().__init__(message)
+        self.code = code
 
 
 def log(message):
@@ -98,37 +133,44 @@ def backoff(attempt, cap=20.0):
 
 
 class Imds:
-    """Instance metadata over IMDSv2: one session token, sent with every read."""
+    """Instance metadata over IMDSv2: one session token, sent with every read.
 
-    def __init__(self, endpoint=IMDS_ENDPOINT, timeout=2.0, attempts=4):
+    Connection errors, 429 and 5xx are retried with backoff for ``IMDS_BUDGET`` seconds;
+    any other HTTP error is final.
+    """
+
+    def __init__(self, endpoint=IMDS_ENDPOINT, timeout=2.0, budget=IMDS_BUDGET):
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
-        self.attempts = attempts
+        self.budget = budget * BACKOFF_BASE
         self._token = None
         # Metadata is link-local: an http_proxy set for the node must never see it.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def _call(self, method, path, headers):
-        last = None
-        for attempt in range(self.attempts):
+        deadline = time.monotonic() + self.budget
+        attempt = 0
+        while True:
             request = urllib.request.Request(
                 self.endpoint + path, method=method, headers=headers
             )
             try:
                 with self._opener.open(request, timeout=self.timeout) as response:
-                    return response.read().decode()
+                    return response.read().decode("utf-8")
             except urllib.error.HTTPError as error:
-                if error.code < 500:
+                if error.code != 429 and error.code < 500:
                     raise
                 last = "HTTP %d" % error.code
-            except (urllib.error.URLError, OSError) as error:
-                last = str(getattr(error, "reason", error))
-            if attempt + 1 < self.attempts:
-                time.sleep(backoff(attempt, cap=2.0))
-        raise BootstrapError(
-            "instance metadata service at %s unreachable after %d attempts (%s)"
-            % (self.endpoint, self.attempts, last)
-        )
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+                last = str(getattr(error, "reason", error)) or type(error).__name__
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BootstrapError(
+                    "instance metadata service at %s unreachable for %.0fs (%d attempts, last: %s)"
+                    % (self.endpoint, self.budget, attempt, last)
+                )
+            time.sleep(min(backoff(attempt - 1, cap=5.0), remaining))
 
     def get(self, path):
         """The text at ``/latest/meta-data/PATH``; a 401 (expired token) renews it once."""
@@ -154,7 +196,7 @@ def read_info_file(name):
         path = os.path.join(directory, name)
         if os.path.isfile(path):
             try:
-                with open(path) as handle:
+                with open(path, encoding="utf-8") as handle:
                     return json.load(handle)
             except (OSError, ValueError) as error:
                 raise BootstrapError("cannot read %s: %s" % (path, error))
@@ -162,17 +204,23 @@ def read_info_file(name):
 
 
 def aws_ec2(region, *args):
-    """Run ``aws ec2 ARGS`` and return its parsed JSON output (None when it prints none)."""
+    """Run ``aws ec2 ARGS`` and return its parsed JSON output (None when it prints none).
+
+    Throttling is retried ``AWS_ATTEMPTS`` times in all; any other failure raises
+    BootstrapError carrying the AWS error code.
+    """
     cli = shutil.which("aws")
     if cli is None:
         raise BootstrapError("the AWS CLI ('aws') is not on PATH")
     command = [cli, "ec2"] + list(args) + ["--region", region, "--output", "json"]
-    env = dict(os.environ, AWS_PAGER="")
-    env.setdefault("AWS_RETRY_MODE", "standard")
+    env = dict(os.environ)
+    env.update(CLI_ENV)
+    for key, value in CLI_DEFAULTS.items():
+        env.setdefault(key, value)
     for attempt in range(AWS_ATTEMPTS):
         result = subprocess.run(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            universal_newlines=True, env=env, timeout=300,
+            encoding="utf-8", errors="replace", env=env, timeout=300,
         )
         if result.returncode == 0:
             return json.loads(result.stdout) if result.stdout.strip() else None
@@ -187,7 +235,8 @@ def aws_ec2(region, *args):
         detail = result.stderr.strip().splitlines()
         raise BootstrapError(
             "aws ec2 %s failed (exit %d): %s"
-            % (args[0], result.returncode, detail[-1] if detail else "no output")
+            % (args[0], result.returncode, detail[-1] if detail else "no output"),
+            code=code,
         )
     raise BootstrapError("aws ec2 %s still throttled after %d attempts" % (args[0], AWS_ATTEMPTS))
 # ---- shared block: end ----
@@ -197,6 +246,7 @@ ROLES = ("MASTER", "CORE", "TASK")
 ROLE_TAG = "aws:elasticmapreduce:instance-group-role"
 CLUSTER_TAG = "aws:elasticmapreduce:job-flow-id"
 ROLE_SUFFIX = re.compile(r"-(%s)$" % "|".join(ROLES))
+TAG_VALUE_MAX = 256  # EC2's limit on a tag value, in characters
 
 
 def parse_args(argv):
@@ -231,8 +281,12 @@ def cluster_id(tags):
 
 
 def new_name(current, role, tags):
-    """The Name to write: ``current`` without trailing role suffixes, then ``-ROLE``."""
-    if current is None or not current.strip():
+    """The Name to write: ``current`` without surrounding spaces and trailing role
+    suffixes, then ``-ROLE``; the cluster id when nothing else is left."""
+    base = (current or "").strip()
+    while ROLE_SUFFIX.search(base):
+        base = ROLE_SUFFIX.sub("", base).rstrip()
+    if not base:
         cluster = cluster_id(tags)
         if not cluster:
             raise BootstrapError(
@@ -240,9 +294,6 @@ def new_name(current, role, tags):
                 "jobFlowId in job-flow.json) to name it after" % CLUSTER_TAG
             )
         return "%s-%s" % (cluster, role)
-    base = current
-    while ROLE_SUFFIX.search(base) and ROLE_SUFFIX.sub("", base):
-        base = ROLE_SUFFIX.sub("", base)
     return "%s-%s" % (base, role)
 
 
@@ -272,10 +323,23 @@ def tag(args):
     if name == current:
         log("Name %r already ends in -%s: nothing changed" % (current, role))
         return 0
-    aws_ec2(
-        region, "create-tags", "--resources", instance_id,
-        "--tags", json.dumps([{"Key": "Name", "Value": name}]),
-    )
+    if len(name) > TAG_VALUE_MAX:
+        log("warning: the new Name would be %d characters, over EC2's limit of %d for a tag "
+            "value; the Name stays %r (cosmetic: the node is fine). Shorten the cluster's Name."
+            % (len(name), TAG_VALUE_MAX, current))
+        return 0
+    try:
+        aws_ec2(
+            region, "create-tags", "--resources", instance_id,
+            "--tags", json.dumps([{"Key": "Name", "Value": name}]),
+        )
+    except BootstrapError as error:
+        if error.code not in DENIED_CODES:
+            raise
+        log("warning: not allowed to write the Name tag (%s); the Name stays %r (cosmetic: "
+            "the node is fine). Grant ec2:CreateTags on this instance for the Name key."
+            % (error, current))
+        return 0
     log("Name %r -> %r" % (current, name))
     return 0
 

@@ -5,18 +5,28 @@ The scripts run as real processes, as EMR runs them, against:
 - moto in server mode: a real local HTTP endpoint holding the EC2 state (VPC, subnet, the
   master instance and its interface, the reservation ENI, another ENI);
 - ``AwsProxy``, a thin HTTP proxy in front of moto that the scripts' AWS CLI talks to
-  (``AWS_ENDPOINT_URL``). It adds two things moto does not model, explicitly:
-  ``AssignPrivateIpAddresses`` refuses an address another interface of the subnet holds
+  (``AWS_ENDPOINT_URL``). It adds what moto does not model, explicitly, as AWS documents
+  it: ``AssignPrivateIpAddresses`` refuses an address another interface of the subnet holds
   (``PrivateIpAddressInUse``) unless ``AllowReassignment`` is set, in which case the address
-  moves (moto would silently put it on both interfaces); and throttling injected on demand
-  (``RequestLimitExceeded`` N times for one action, then pass-through). It also records
-  every action it forwards so tests can tell what a run called;
+  moves (moto would silently put it on both interfaces); ``UnassignPrivateIpAddresses``
+  refuses an address the interface does not hold (moto accepts it silently);
+  ``CreateTags`` refuses a value over 256 characters (moto stores it). And, on demand:
+  throttling (``RequestLimitExceeded`` N times for one action, then pass-through), denied
+  actions (``UnauthorizedOperation``), an instance state other than moto's (moto never
+  shows ``shutting-down``), and a hook run before an action is forwarded (to change EC2
+  state between two calls of a run, as a concurrent actor would). It records every action
+  it forwards so tests can tell what a run called;
 - ``ImdsStandIn``, a local instance-metadata service on 127.0.0.1: ``PUT
   /latest/api/token`` and token-checked GETs (401 without ``X-aws-ec2-metadata-token``),
-  answering from moto's state so an assigned address shows up in ``local-ipv4s``;
-- info files (``instance.json``, ``job-flow.json``) in a temporary folder;
+  answering from moto's state so an assigned address shows up in ``local-ipv4s``. It can
+  fail the next requests on demand (an HTTP status, or a dropped connection) and serves
+  instance-profile credentials, which the AWS CLI fetches when no keys are set;
+- info files (``instance.json``, ``job-flow.json``) in a temporary folder, and folders
+  standing in for ``/etc/systemd/system`` and the script's install folder;
 - for the OS part, a network namespace with a veth interface carrying the master's MAC
-  and primary IP, so ``ip`` and ``iptables`` run for real (``EMR_BOOTSTRAP_NETNS``).
+  and primary IP, so ``ip``, ``iptables`` and ``nft`` run for real
+  (``EMR_BOOTSTRAP_NETNS``); the veth's other end sits in a client namespace, a host of the
+  subnet that connects to the master through the fixed IP.
 """
 
 from __future__ import annotations
@@ -25,12 +35,16 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import secrets
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import threading
 import uuid
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,6 +67,7 @@ RESERVED_BLOCK = ["10.20.1.10", "10.20.1.11", "10.20.1.12", "10.20.1.13"]
 FOREIGN_PRIMARY = "10.20.1.30"
 FOREIGN_HELD = "10.20.1.20"
 CLUSTER_ID = "j-2AXXXXXXGAPLF"
+CLIENT_IP = "10.20.1.200"  # another host of the subnet, in the client namespace
 
 
 def aws_cli_dir() -> str | None:
@@ -111,6 +126,9 @@ class AwsProxy:
         self.ec2 = ec2
         self.calls: list[tuple[str, dict[str, list[str]]]] = []
         self.throttle: dict[str, int] = {}
+        self.deny: set[str] = set()
+        self.instance_states: dict[str, str] = {}  # instance id -> state DescribeInstances shows
+        self.hooks: dict[str, object] = {}  # action -> callable(params), run before forwarding
         self.lock = threading.Lock()
         proxy = self
 
@@ -127,11 +145,18 @@ class AwsProxy:
                             503, _ec2_error("RequestLimitExceeded", "Request limit exceeded."),
                             "text/xml",
                         )
-                    if action == "AssignPrivateIpAddresses":
-                        refusal = proxy.reassignment(params)
-                        if refusal:
-                            return self.reply(400, refusal, "text/xml")
+                    if action in proxy.deny:
+                        return self.reply(403, _ec2_error(
+                            "UnauthorizedOperation",
+                            "You are not authorized to perform this operation."), "text/xml")
+                    if action in proxy.hooks:
+                        proxy.hooks[action](params)
+                    refusal = proxy.refusal(action, params)
+                    if refusal:
+                        return self.reply(400, refusal, "text/xml")
                 status, headers, payload = proxy.forward(self.command, self.path, self.headers, body)
+                if action == "DescribeInstances":
+                    payload = proxy.with_instance_states(payload)
                 self.reply(status, payload, headers.get("Content-Type", "text/xml"))
 
         self.server = _serve(Handler)
@@ -146,6 +171,40 @@ class AwsProxy:
         payload = response.read()
         conn.close()
         return response.status, dict(response.getheaders()), payload
+
+    def refusal(self, action, params) -> bytes | None:
+        """AWS's answer where it differs from moto's, or None to forward the call."""
+        if action == "AssignPrivateIpAddresses":
+            return self.reassignment(params)
+        if action == "UnassignPrivateIpAddresses":
+            target = params["NetworkInterfaceId"][0]
+            ips = [v[0] for k, v in params.items() if k.startswith("PrivateIpAddress.")]
+            held = self.held(target)
+            if any(ip not in held for ip in ips):
+                return _ec2_error("InvalidParameterValue",
+                                  f"Some of the specified addresses are not assigned to interface {target}")
+        if action == "CreateTags":
+            for key, value in params.items():
+                if re.match(r"^Tag\.\d+\.Value$", key) and len(value[0]) > 256:
+                    return _ec2_error("InvalidParameterValue",
+                                      "Tag value exceeds the maximum length of 256 characters")
+        return None
+
+    def held(self, eni_id) -> list[str]:
+        interface = self.ec2.describe_network_interfaces(
+            NetworkInterfaceIds=[eni_id])["NetworkInterfaces"][0]
+        return [a["PrivateIpAddress"] for a in interface["PrivateIpAddresses"]]
+
+    def with_instance_states(self, payload: bytes) -> bytes:
+        """Show the states set in ``instance_states`` instead of moto's."""
+        text = payload.decode()
+        for instance_id, state in self.instance_states.items():
+            text = re.sub(
+                rf"(<instanceId>{instance_id}</instanceId>.*?<instanceState>\s*<code>)\d+(</code>\s*<name>)\w[\w-]*(</name>)",
+                lambda m: m.group(1) + {"shutting-down": "32", "terminated": "48", "running": "16"}[state]
+                + m.group(2) + state + m.group(3),
+                text, count=1, flags=re.S)
+        return text.encode()
 
     def reassignment(self, params) -> bytes | None:
         """What AWS does and moto does not: an address held elsewhere moves or is refused."""
@@ -185,6 +244,12 @@ class ImdsStandIn:
         self.tokenless_reads = 0
         self.reads: list[str] = []
         self.hidden: dict[str, int] = {}  # ip -> how many more local-ipv4s reads hide it
+        # The next requests whose path starts with a prefix fail: an HTTP status, or
+        # "drop" (the connection closes without an answer).
+        self.failures: list[tuple[str, object]] = []
+        self.failed: list[tuple[str, object]] = []
+        self.role = "emr-instance-role"
+        self.lock = threading.Lock()
         base = f"network/interfaces/macs/{mac}/"
         self.static = {
             "instance-id": instance_id,
@@ -199,7 +264,25 @@ class ImdsStandIn:
         stand_in = self
 
         class Handler(_QuietHandler):
+            def fail(self) -> bool:
+                with stand_in.lock:
+                    for i, (prefix, how) in enumerate(stand_in.failures):
+                        if self.path.startswith(prefix):
+                            del stand_in.failures[i]
+                            stand_in.failed.append((self.path, how))
+                            break
+                    else:
+                        return False
+                if how == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                else:
+                    self.reply(how, b"")
+                return True
+
             def do_PUT(self):
+                if self.fail():
+                    return None
                 if self.path != "/latest/api/token" or not self.headers.get(
                         "X-aws-ec2-metadata-token-ttl-seconds"):
                     return self.reply(400, b"bad token request")
@@ -208,6 +291,8 @@ class ImdsStandIn:
                 self.reply(200, token.encode())
 
             def do_GET(self):
+                if self.fail():
+                    return None
                 if self.headers.get("X-aws-ec2-metadata-token") not in stand_in.tokens:
                     stand_in.tokenless_reads += 1
                     return self.reply(401, b"")
@@ -222,6 +307,16 @@ class ImdsStandIn:
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
 
     def value(self, path: str) -> str | None:
+        credentials = "iam/security-credentials/"
+        if path == credentials:
+            return self.role
+        if path == credentials + self.role:
+            return json.dumps({
+                "Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIATESTING",
+                "SecretAccessKey": "testing", "Token": "testing",
+                "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)),
+            })
         if path == self.local_ipv4s_path:
             interface = self.ec2.describe_network_interfaces(
                 NetworkInterfaceIds=[self.eni_id])["NetworkInterfaces"][0]
@@ -290,21 +385,32 @@ def netns_skip_reason():
 
 @contextlib.contextmanager
 def network_namespace(mac: str, primary_cidr: str):
-    """A namespace holding veth ``fx0`` (MAC ``mac``, address ``primary_cidr``), like eth0."""
+    """A namespace holding veth ``fx0`` (MAC ``mac``, address ``primary_cidr``), like eth0.
+
+    The veth's peer ``fx1`` sits in a second namespace, ``<name>-client``, with
+    ``CLIENT_IP`` of the same subnet: another host that reaches the master over the link.
+    """
     name = f"emrbt-{uuid.uuid4().hex[:8]}"
+    client = f"{name}-client"
+    prefix = primary_cidr.split("/")[1]
     steps = [
         ["ip", "netns", "add", name],
+        ["ip", "netns", "add", client],
         ["ip", "-n", name, "link", "add", "fx0", "address", mac, "type", "veth",
-         "peer", "name", "fx1"],
+         "peer", "name", "fx1", "netns", client],
+        ["ip", "-n", name, "link", "set", "lo", "up"],
         ["ip", "-n", name, "link", "set", "fx0", "up"],
-        ["ip", "-n", name, "link", "set", "fx1", "up"],
+        ["ip", "-n", client, "link", "set", "lo", "up"],
+        ["ip", "-n", client, "link", "set", "fx1", "up"],
         ["ip", "-n", name, "addr", "add", primary_cidr, "dev", "fx0"],
+        ["ip", "-n", client, "addr", "add", f"{CLIENT_IP}/{prefix}", "dev", "fx1"],
     ]
     try:
         for step in steps:
             subprocess.run(step, check=True, capture_output=True, text=True)
         yield name
     finally:
+        subprocess.run(["ip", "netns", "del", client], capture_output=True)
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
@@ -332,8 +438,17 @@ class Node:
     foreign_eni_id: str
     subnet_id: str
     mac: str
+    root: Path  # stands in for / : systemd/ (/etc/systemd/system) and install/
     netns: str | None = None
-    env_extra: dict[str, str] = field(default_factory=dict)
+    env_extra: dict[str, str | None] = field(default_factory=dict)  # None removes a variable
+
+    @property
+    def systemd_dir(self) -> Path:
+        return self.root / "systemd"
+
+    @property
+    def install_dir(self) -> Path:
+        return self.root / "install"
 
     def env(self) -> dict[str, str]:
         cli_dir = aws_cli_dir()
@@ -353,17 +468,86 @@ class Node:
             "EMR_BOOTSTRAP_INFO_DIRS": ":".join(str(d) for d in self.info_dirs),
             # Backoffs scaled to hundredths of their real length to keep tests fast.
             "EMR_BOOTSTRAP_BACKOFF_BASE": "0.01",
+            "EMR_BOOTSTRAP_SYSTEMD_DIR": str(self.systemd_dir),
+            "EMR_BOOTSTRAP_INSTALL_DIR": str(self.install_dir),
         }
         # Without a namespace of its own, a run that unexpectedly reached the OS part would
         # fail on a namespace that does not exist instead of touching the host's network.
         env["EMR_BOOTSTRAP_NETNS"] = self.netns or "emrbt-no-such-namespace"
-        env.update(self.env_extra)
+        for key, value in self.env_extra.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         return env
 
-    def run(self, script: Path, *args: str) -> RunResult:
-        result = subprocess.run([PYTHON, str(script), *args], env=self.env(),
-                                capture_output=True, text=True, timeout=120)
+    def run(self, script: Path, *args: str, python: str = PYTHON) -> RunResult:
+        return self.run_command([python, str(script), *args])
+
+    def run_command(self, command: list[str]) -> RunResult:
+        result = subprocess.run(command, env=self.env(), capture_output=True, text=True,
+                                encoding="utf-8", errors="replace", timeout=120)
         return RunResult(result.returncode, result.stderr, result.stdout)
+
+    def unit(self) -> dict[str, str]:
+        """The installed boot unit, as key -> value (later keys win)."""
+        text = (self.systemd_dir / "emr-fixed-ip.service").read_text()
+        return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+    def boot(self) -> RunResult:
+        """What systemd runs at boot: the installed unit's ExecStart, as written there."""
+        return self.run_command(shlex.split(self.unit()["ExecStart"]))
+
+    @property
+    def client_netns(self) -> str:
+        return f"{self.netns}-client"
+
+    @contextlib.contextmanager
+    def listener(self, port: int = 8088):
+        """A TCP service in the master's namespace bound to the primary IP only, as the
+        YARN ResourceManager binds it; it answers every connection with b"RM"."""
+        code = (
+            "import socket,sys\n"
+            "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            f"s.bind(({MASTER_IP!r}, {port})); s.listen(8); print('ready', flush=True)\n"
+            "while True:\n"
+            "    c,_=s.accept(); c.sendall(b'RM'); c.close()\n"
+        )
+        process = subprocess.Popen(["ip", "netns", "exec", self.netns, sys.executable, "-c", code],
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout.readline().strip() == "ready"
+            yield port
+        finally:
+            process.kill()
+            process.wait()
+
+    def reach(self, ip: str, port: int = 8088, *, from_client: bool = True) -> str:
+        """What a TCP client gets from ``ip:port``: the answer, or the error's name.
+        From the client namespace (another host), or from the master itself."""
+        code = (
+            "import socket\n"
+            "try:\n"
+            f"    c=socket.create_connection(({ip!r}, {port}), timeout=2); print(c.recv(16).decode())\n"
+            "except OSError as e:\n"
+            "    print(type(e).__name__)\n"
+        )
+        where = self.client_netns if from_client else self.netns
+        return subprocess.run(["ip", "netns", "exec", where, sys.executable, "-c", code],
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+
+    def reboot_os(self):
+        """What a reboot loses on the node: every nat rule (iptables and nft) and the
+        secondary address on the interface."""
+        for iptables in ("iptables", "iptables-legacy", "iptables-nft"):
+            if shutil.which(iptables):
+                self.in_netns(iptables, "-w", "-t", "nat", "-F")
+                self.in_netns(iptables, "-w", "-t", "nat", "-X")
+        if shutil.which("nft"):
+            self.in_netns("nft", "flush", "ruleset")
+        for entry in self.addresses():
+            if not entry.startswith(MASTER_IP + "/"):
+                self.in_netns("ip", "addr", "del", entry, "dev", "fx0")
 
     def write_info(self, instance: dict | None, job_flow: dict | None = None, *, where: int = 0):
         directory = self.info_dirs[where]
@@ -466,7 +650,8 @@ def emr_node(moto_ec2, moto_url: str, tmp: Path, *, instance_tags=None, with_net
                 info_dirs=[tmp / "mnt-var-lib-info", tmp / "emr-instance-controller-lib-info"],
                 instance_id=instance["InstanceId"], eni_id=primary["NetworkInterfaceId"],
                 reservation_eni_id=reservation, foreign_eni_id=foreign, subnet_id=subnet,
-                mac=primary["MacAddress"])
+                mac=primary["MacAddress"], root=tmp / "node-root")
+    node.systemd_dir.mkdir(parents=True, exist_ok=True)
     node.write_info(master_info(), job_flow_info())
     try:
         if with_netns:

@@ -18,6 +18,8 @@ import pytest
 
 from tests.bootstrap.conftest import ASSIGN, RESERVED_BLOCK, TAG, master_info
 
+KOREAN = "스파크 배치 운영"  # "spark batch operation": text the CLI prints under any locale
+
 BEGIN = "# ---- shared block: begin"
 END = "# ---- shared block: end ----"
 
@@ -77,16 +79,59 @@ def test_retries_five_throttling_errors_then_succeeds(node_ns, script):
 
 
 @BOTH
-def test_fails_clearly_when_metadata_service_is_unreachable(node, script):
+def test_fails_clearly_when_metadata_service_stays_unreachable(node_ns, script):
     with socket.socket() as probe:  # a local port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    node.env_extra["EMR_BOOTSTRAP_IMDS_ENDPOINT"] = f"http://127.0.0.1:{port}"
-    result = node.run(script.path, *script.args(node))
+    node_ns.env_extra["EMR_BOOTSTRAP_IMDS_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    result = node_ns.run(script.path, *script.args(node_ns))
     assert result.returncode == 1
-    assert f"instance metadata service at http://127.0.0.1:{port} unreachable after 4 attempts" \
-        in result.log
-    assert node.proxy.actions() == []
+    # 60 s of retrying, scaled by EMR_BOOTSTRAP_BACKOFF_BASE=0.01 in these tests.
+    assert f"instance metadata service at http://127.0.0.1:{port} unreachable for 1s (" in result.log
+    assert node_ns.proxy.actions() == []
+
+
+@BOTH
+def test_rides_out_metadata_429_5xx_and_dropped_connections(node_ns, script):
+    # A dozen bad answers in a row (about 20 s of backoff on a node): the old four
+    # attempts gave up after the fourth, and never retried 429.
+    node_ns.imds.failures = (
+        [("/latest/api/token", 429), ("/latest/api/token", "drop")]
+        + [("/latest/meta-data/", status) for status in (429, 503, 500, 502, 504, "drop") * 2]
+    )
+    result = node_ns.run(script.path, *script.args(node_ns))
+    assert result.returncode == 0, result.log
+    assert node_ns.imds.failures == []  # every planned failure was served
+    assert script.succeeded(node_ns)
+
+
+@BOTH
+def test_the_cli_rides_out_a_slow_credentials_fetch(node_ns, script):
+    # No keys: the CLI takes the instance role's credentials from metadata, as on a node,
+    # and the first three answers fail (its own default is one attempt).
+    node_ns.env_extra.update({
+        "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_EC2_METADATA_DISABLED": None,
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT": node_ns.imds.url + "/",
+    })
+    node_ns.imds.failures = [("/latest/meta-data/iam/security-credentials", 503)] * 3
+    result = node_ns.run(script.path, *script.args(node_ns))
+    assert result.returncode == 0, result.log
+    assert node_ns.imds.failures == []
+    assert script.succeeded(node_ns)
+
+
+@BOTH
+def test_non_ascii_text_in_aws_answers_survives_an_ascii_locale(node_ns, script):
+    # EMR runs bootstrap actions with a bare environment; under an ASCII locale the
+    # Python-based CLI crashed printing another interface's description or a Korean Name.
+    node_ns.ec2.create_network_interface(SubnetId=node_ns.subnet_id, Description=KOREAN,
+                                         PrivateIpAddress="10.20.1.70")
+    node_ns.ec2.create_tags(Resources=[node_ns.instance_id], Tags=[{"Key": "Owner", "Value": KOREAN}])
+    node_ns.env_extra.update({"LANG": "POSIX", "LC_ALL": "POSIX", "PYTHONCOERCECLOCALE": "0",
+                              "PYTHONUTF8": "0"})
+    result = node_ns.run(script.path, *script.args(node_ns))
+    assert result.returncode == 0, result.log
+    assert script.succeeded(node_ns)
 
 
 @BOTH

@@ -80,6 +80,9 @@ def test_takes_the_role_from_info_files_without_the_emr_tag(tagged_node, instanc
     [
         ("etl-01-MASTER-MASTER", "etl-01-MASTER"),  # left by the guide's script run twice
         ("etl-01-CORE", "etl-01-MASTER"),  # a copied suffix: the node's real role wins
+        ("etl-01-MASTER ", "etl-01-MASTER"),  # a trailing space, not a new suffix
+        ("-MASTER", f"{CLUSTER_ID}-MASTER"),  # only a suffix: the guide's script on no Name
+        ("스파크-배치-01", "스파크-배치-01-MASTER"),
     ],
 )
 def test_replaces_role_suffixes_already_on_the_name(tagged_node, name, expected):
@@ -110,3 +113,34 @@ def test_fails_when_nothing_tells_the_role(tagged_node):
     assert result.returncode == 1
     assert "cannot tell this node's role" in result.log
     assert "CreateTags" not in node.proxy.actions()
+
+
+# ----------------------------------------------------------------- cosmetic failures
+
+
+def test_a_name_over_the_tag_limit_warns_and_leaves_the_node_alone(tagged_node):
+    name = "n" * 250  # + "-MASTER" would be 257 characters; EC2 allows 256
+    node = tagged_node({"Name": name, ROLE_TAG: "MASTER", CLUSTER_TAG: CLUSTER_ID})
+    result = node.run(TAG)
+    assert result.returncode == 0, result.log
+    assert "warning: the new Name would be 257 characters, over EC2's limit of 256" in result.log
+    assert "CreateTags" not in node.proxy.actions()
+    assert node.tags()["Name"] == name
+
+
+def test_create_tags_denied_warns_and_leaves_the_node_alone(tagged_node):
+    node = tagged_node({"Name": "etl-01", ROLE_TAG: "MASTER", CLUSTER_TAG: CLUSTER_ID})
+    node.proxy.deny.add("CreateTags")
+    result = node.run(TAG)
+    assert result.returncode == 0, result.log
+    assert "warning: not allowed to write the Name tag" in result.log
+    assert "UnauthorizedOperation" in result.log
+    assert node.tags()["Name"] == "etl-01"
+
+
+def test_other_create_tags_failures_still_fail(tagged_node):
+    node = tagged_node({"Name": "etl-01", ROLE_TAG: "MASTER", CLUSTER_TAG: CLUSTER_ID})
+    node.proxy.throttle["CreateTags"] = 1000
+    result = node.run(TAG)
+    assert result.returncode == 1
+    assert "FAILED: aws ec2 create-tags failed" in result.log
