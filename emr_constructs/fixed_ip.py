@@ -1,38 +1,40 @@
-"""FixedIpReservation: a block of contiguous private IPs kept for EMR masters (guide tip T4).
+"""Fixed master IPs (guide tip T4): the reservation and what a cluster needs to take its IP.
 
 The guide gives every master a fixed private IP, so YARN RM, Spark History, Trino and SSH
-keep one address across cluster replacements, and reserves the block beforehand so no
-other instance takes the addresses. Two ways to reserve:
+keep one address across cluster replacements and reboots, and reserves the addresses
+beforehand so no other instance takes them. ``FixedIpReservation`` reserves them in one of
+two modes (the rules, and why ``cidr`` is the default, are in
+``emr_constructs.fixed_ip_rules``, shared with the environment file's validation):
+
+``cidr`` (default)
+    ``aws_ec2_subnet_cidr_reservation`` with ``reservation_type = "explicit"``: AWS hands
+    out no address of the block by itself, ever; only the master's explicit assignment
+    takes one. The block may hold spare addresses for later clusters.
 
 ``eni`` (the guide's way)
-    An unattached network interface holds the block as secondary IPs. Its own primary
-    address is the one just below the block (a primary address can never move to another
-    interface), so the block itself stays movable. The master's
-    bootstrap action (``assets/bootstrap/assign_private_ip.py``) moves its IP off this
-    interface with ``AllowReassignment``. Terraform ignores ``private_ips`` afterwards, so
-    it never fights the masters that took their address. When a cluster is destroyed its
-    address is released to the subnet (it does not return to the interface) until the next
-    master takes it again; see the README, "Fixed master IPs".
+    An unattached network interface holds every address from the lowest to the highest
+    fixed IP (spares included) as secondary IPs; its own primary address is the one just
+    below (a primary address never moves). A master's bootstrap action takes its address
+    off the interface (unassign there, then assign to itself). Terraform ignores the
+    interface's addresses afterwards, so it never fights the masters that took theirs; the
+    interface records the range it was created with in a tag, and a postcondition fails
+    the plan when the settings need a wider range, instead of showing an address as
+    reserved that never would be.
 
-``cidr``
-    ``aws_ec2_subnet_cidr_reservation`` with ``reservation_type = "explicit"``: AWS assigns
-    no address of the block automatically, only an explicit ``AssignPrivateIpAddresses``
-    does. No window after a cluster is destroyed; the block must then be a CIDR.
+``use_fixed_ip`` wires one cluster to its address: the bootstrap action first, the IAM
+grants the node script needs (unassign on the reservation interface only), the tag ``ops
+status`` reads, and the UI outputs on the fixed address.
 
 Which cluster gets which IP is an explicit mapping from cluster name to address; the
-construct id of everything derives from names, never list positions.
-
-This module reads no files and no environment: the stack passes the subnet and mapping.
+construct id of everything derives from names, never list positions. This module reads no
+files and no environment: the stack passes the subnet and mapping.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import Postcondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_network_interface import (
     DataAwsNetworkInterface,
     DataAwsNetworkInterfaceFilter,
@@ -44,149 +46,68 @@ from constructs import Construct
 from emr_constructs.cluster_spec import BootstrapAction
 from emr_constructs.contract import FIXED_IP_TAG
 from emr_constructs.errors import ConstructInputError, EmrConfigError
+from emr_constructs.fixed_ip_rules import (
+    DEFAULT_MODE,
+    MODES,
+    FixedIp,
+    fixed_ip_problems,
+    plan_reservation,
+    three_master_problem,
+)
 from emr_constructs.iam_roles import regional_arn
 
 if TYPE_CHECKING:
     from emr_constructs.emr_cluster import EmrCluster
 
-MODES = ("eni", "cidr")
+__all__ = [
+    "DEFAULT_MODE", "HOLDER_TAG", "MODES", "RANGE_TAG", "FixedIp", "FixedIpError", "FixedIpReservation",
+    "ReservedIpHolder", "three_master_problem", "use_fixed_ip", "validate_fixed_ips",
+]
+
 # Tag on the holding interface; purpose stacks find it by this tag (no cross-stack state).
 HOLDER_TAG = "emr-cdktf:fixed-ip-reservation"
-
-
-def three_master_problem(cluster: str, master_count: int) -> str | None:
-    """Why a multi-master cluster cannot take a fixed IP (None when it can)."""
-    if master_count == 1:
-        return None
-    return (
-        f"cluster {cluster!r} asks for a fixed IP but runs {master_count} master nodes: the bootstrap action "
-        "moves the address to the one primary node, and after a failover EMR's new primary would not "
-        "have it; use one master, or reach the cluster through its HA endpoints instead"
-    )
-_CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$", re.ASCII)
+# Tag on the holding interface: the address range it was created with ("first-last").
+RANGE_TAG = "emr-cdktf:fixed-ip-range"
 
 
 class FixedIpError(ConstructInputError):
     """Every problem found in a fixed-IP reservation or its owners."""
 
 
-@dataclass(frozen=True)
-class FixedIp:
-    """One reserved address and the cluster whose master takes it."""
-
-    cluster: str
-    ip: str
-
-
 def validate_fixed_ips(
     *,
     subnet_cidr: str,
     assignments: Sequence[FixedIp],
-    mode: str = "eni",
+    mode: str = DEFAULT_MODE,
+    block: str | None = None,
     master_counts: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """Every problem with a reservation, as messages naming the value and what is allowed.
-
-    ``master_counts`` (cluster name -> master node count) lets the cluster side refuse a
-    fixed IP on a three-master cluster.
-    """
-    problems: list[str] = []
-    if mode not in MODES:
-        problems.append(f"mode = {mode!r}: allowed modes are {', '.join(MODES)}")
-    try:
-        subnet = ipaddress.IPv4Network(subnet_cidr, strict=True)
-    except ValueError:
-        return problems + [f"subnet_cidr = {subnet_cidr!r}: expected an IPv4 CIDR block such as 10.20.1.0/24"]
-    if not assignments:
-        problems.append("assignments = []: give at least one FixedIp(cluster=..., ip=...)")
-        return problems
-
-    # AWS keeps the network address, the next three (router, DNS, future use) and the
-    # broadcast address of every subnet.
-    aws_reserved = {subnet.network_address + i for i in range(4)} | {subnet.broadcast_address}
-    seen_ips: dict[ipaddress.IPv4Address, str] = {}
-    ips_of: dict[str, list[str]] = {}
-    good: list[ipaddress.IPv4Address] = []
-    for a in assignments:
-        where = f"FixedIp(cluster={a.cluster!r}, ip={a.ip!r})"
-        if not a.cluster:
-            problems.append(f"{where}: an IP with no owner; name the cluster whose master takes it, or drop the IP")
-        elif not _CLUSTER_NAME.fullmatch(a.cluster):
-            problems.append(f"{where}: cluster must be a cluster name (lower-case letters, digits, '-')")
-        try:
-            ip = ipaddress.IPv4Address(a.ip)
-        except ValueError:
-            problems.append(f"{where}: ip is not an IPv4 address")
-            continue
-        if ip not in subnet:
-            problems.append(f"{where}: ip lies outside the subnet {subnet}; pick one inside it")
-            continue
-        if ip in aws_reserved:
-            problems.append(
-                f"{where}: AWS reserves the first four and the last address of {subnet} "
-                f"({', '.join(str(r) for r in sorted(aws_reserved))}); pick another"
-            )
-            continue
-        if ip in seen_ips:
-            problems.append(f"{where}: the same IP is listed twice (also for {seen_ips[ip]!r})")
-            continue
-        seen_ips[ip] = a.cluster
-        good.append(ip)
-        if a.cluster:
-            ips_of.setdefault(a.cluster, []).append(a.ip)
-
-    for cluster, ips in sorted(ips_of.items()):
-        if len(ips) > 1:
-            problems.append(f"cluster {cluster!r} has {len(ips)} IPs ({', '.join(ips)}): a master takes exactly one")
-
-    if good and mode == "eni":
-        holder = min(good) - 1
-        if holder in aws_reserved or holder in seen_ips:
-            problems.append(
-                f"mode = 'eni': the holding interface's own primary address is the one just below the block "
-                f"({holder}), which AWS reserves in {subnet}; start the block at {subnet.network_address + 5} or later"
-            )
-    if good:
-        ordered = sorted(good)
-        gaps = [f"{a}..{b}" for a, b in zip(ordered, ordered[1:]) if int(b) - int(a) != 1]
-        if gaps:
-            problems.append(
-                f"the block {ordered[0]}-{ordered[-1]} is not contiguous (gaps after {', '.join(gaps)}); "
-                "reserve consecutive addresses"
-            )
-        if mode == "cidr" and not gaps:
-            nets = list(ipaddress.summarize_address_range(ordered[0], ordered[-1]))
-            if len(nets) != 1:
-                problems.append(
-                    f"mode = 'cidr' needs the block to be one CIDR, but {ordered[0]}-{ordered[-1]} is "
-                    f"{', '.join(map(str, nets))}; align the block (e.g. 4 addresses starting at a multiple of 4) "
-                    "or use mode = 'eni'"
-                )
-
-    for cluster, count in sorted((master_counts or {}).items()):
-        if cluster in ips_of and (problem := three_master_problem(cluster, count)):
-            problems.append(problem)
-    return problems
+    """Every problem with a reservation (see ``fixed_ip_rules.fixed_ip_problems``)."""
+    return fixed_ip_problems(subnet_cidr=subnet_cidr, assignments=assignments, mode=mode, block=block,
+                             master_counts=master_counts)
 
 
 class FixedIpReservation(Construct):
-    """Reserves contiguous private IPs in one subnet for EMR masters.
+    """Reserves private IPs in one subnet for EMR masters.
 
     Inputs (keyword-only):
       subnet_id: the subnet the masters run in (required).
       subnet_cidr: that subnet's CIDR, to check the addresses (required).
       assignments: FixedIp(cluster, ip) entries; every IP has exactly one owner and every
-        cluster at most one IP; together they form a contiguous block (required).
-      mode: ``"eni"`` (default, the guide's way) or ``"cidr"`` (explicit subnet CIDR
-        reservation; the block must be a CIDR).
+        cluster at most one IP; gaps between them are allowed (required).
+      mode: ``"cidr"`` (default: an explicit subnet CIDR reservation) or ``"eni"`` (a
+        holding network interface, the guide's way).
+      block: cidr mode only, the CIDR to reserve, spares included; default the smallest
+        CIDR holding every fixed IP.
       name: name prefix for tags and the description; default the construct id.
       security_group_ids: for ``eni`` mode, groups for the holding interface; default
         none given, which leaves the VPC default group on an interface that is never
         attached to an instance.
 
     Attributes: ``mode``, ``subnet_id``, ``prefix_length``, ``ip_of`` (cluster -> IP),
-    ``network_interface_id`` and ``holder_ip`` (the interface's own primary address,
-    just below the block) in ``eni`` mode, ``cidr_block`` in ``cidr`` mode (else None).
+    ``spares`` (reserved addresses no cluster owns), ``network_interface_id`` and
+    ``holder_ip`` (the interface's own primary address, just below the range) in ``eni``
+    mode, ``cidr_block`` in ``cidr`` mode (else None).
     """
 
     def __init__(
@@ -197,52 +118,68 @@ class FixedIpReservation(Construct):
         subnet_id: str,
         subnet_cidr: str,
         assignments: Sequence[FixedIp],
-        mode: str = "eni",
+        mode: str = DEFAULT_MODE,
+        block: str | None = None,
         name: str | None = None,
         security_group_ids: Sequence[str] = (),
     ) -> None:
-        problems = validate_fixed_ips(subnet_cidr=subnet_cidr, assignments=assignments, mode=mode)
+        problems = validate_fixed_ips(subnet_cidr=subnet_cidr, assignments=assignments, mode=mode, block=block)
         if problems:
             raise FixedIpError(f"FixedIpReservation {id}", problems)
         super().__init__(scope, id)
         name = name or id
-        ordered = sorted(assignments, key=lambda a: ipaddress.IPv4Address(a.ip))
+        plan = plan_reservation(subnet_cidr=subnet_cidr, assignments=assignments, mode=mode, block=block)
+        ordered = sorted(assignments, key=lambda a: tuple(int(part) for part in a.ip.split(".")))
         self.mode = mode
         self.subnet_id = subnet_id
-        self.prefix_length = ipaddress.IPv4Network(subnet_cidr).prefixlen
+        self.prefix_length = int(subnet_cidr.split("/")[1])
         self.ip_of = {a.cluster: a.ip for a in assignments}
+        self.spares = plan.spares
         self.network_interface_id: str | None = None
         self.holder_ip: str | None = None
         self.cidr_block: str | None = None
         owners = ", ".join(f"{a.ip}={a.cluster}" for a in ordered)
         if mode == "eni":
-            self.holder_ip = str(ipaddress.IPv4Address(ordered[0].ip) - 1)
+            self.holder_ip = plan.holder_ip
+            held_range = f"{plan.addresses[0]}-{plan.addresses[-1]}"
             eni = NetworkInterface(
                 self, "holder",
                 subnet_id=subnet_id,
                 # In sequence: the first is the interface's own primary address, which
-                # never moves; the block follows as movable secondary addresses.
+                # never moves; the range follows as movable secondary addresses.
                 private_ip_list_enabled=True,
-                private_ip_list=[self.holder_ip, *(a.ip for a in ordered)],
+                private_ip_list=[plan.holder_ip, *plan.addresses],
                 security_groups=list(security_group_ids) or None,
                 description=f"{name}: reserved EMR master IPs, never attach ({owners})"[:255],
-                tags={"Name": f"{name}-fixed-ip-reservation", HOLDER_TAG: name},
-                # Masters take their address away with AllowReassignment; Terraform must
-                # not put it back (and so take it from a running master).
+                tags={"Name": f"{name}-fixed-ip-reservation", HOLDER_TAG: name, RANGE_TAG: held_range},
                 lifecycle=TerraformResourceLifecycle(
-                    ignore_changes=["private_ips", "private_ips_count", "private_ip_list"]),
+                    # Masters take their address away; Terraform must not put it back (and
+                    # so take it from a running master). The range tag stays what the
+                    # interface was created with, so the check below sees a wider range.
+                    ignore_changes=["private_ips", "private_ips_count", "private_ip_list",
+                                    f'tags["{RANGE_TAG}"]'],
+                    postcondition=[Postcondition(
+                        condition=f'${{lookup(self.tags, "{RANGE_TAG}", "") == "{held_range}"}}',
+                        error_message=(
+                            f"The fixed IPs now need the range {held_range}, but this holding interface was "
+                            f"created holding ${{lookup(self.tags, \"{RANGE_TAG}\", \"(unknown)\")}} and, once masters "
+                            "have taken their addresses, Terraform cannot add addresses to it: the new address "
+                            "would NOT be reserved. Keep new fixed IPs inside the range, or move to "
+                            "fixed_ips.mode = \"cidr\" (the default); see docs/fixed-ips.md."
+                        ),
+                    )],
+                ),
             )
             self.network_interface_id = eni.id
         else:
-            first = ipaddress.IPv4Address(ordered[0].ip)
-            (block,) = ipaddress.summarize_address_range(first, ipaddress.IPv4Address(ordered[-1].ip))
-            self.cidr_block = str(block)
+            self.cidr_block = plan.cidr_block
+            spares = f"; spare: {len(plan.spares)}" if plan.spares else ""
             Ec2SubnetCidrReservation(
                 self, "explicit",
                 subnet_id=subnet_id,
                 cidr_block=self.cidr_block,
                 reservation_type="explicit",
-                description=f"{name}: EMR master IPs ({owners})"[:255],
+                description=f"{name}: EMR master IPs ({owners}{spares})"[:255],
             )
 
 
@@ -269,16 +206,18 @@ class ReservedIpHolder(Construct):
 
 
 def use_fixed_ip(cluster: EmrCluster, *, ip: str, action: BootstrapAction, region: str, account_id: str,
-                 subnet_id: str, ssh_user: str = "hadoop") -> None:
+                 subnet_id: str, reservation_eni: str | None = None, ssh_user: str = "hadoop") -> None:
     """Give ``cluster``'s master the fixed private IP ``ip`` (guide tip T4).
 
     ``action`` runs ``assign_private_ip.py`` with the IP (and, in ``eni`` mode, the
     reservation interface). It runs before every other bootstrap action: EMR runs them
     in order and stops at the first failure, so no other action runs on a master that
     will not get its address, and later actions may rely on it. The instance role may
-    then find who holds the address (``ec2:DescribeNetworkInterfaces``, which has no
-    resource-level permissions) and assign it to an interface of the cluster's subnet
-    only (``ec2:Subnet``). The cluster is tagged ``fixed-private-ip`` (read by ``ops
+    then find who holds the address and whether its instance is shutting down
+    (``ec2:DescribeNetworkInterfaces`` and ``ec2:DescribeInstances``, which have no
+    resource-level permissions), assign it to an interface of the cluster's subnet only
+    (``ec2:Subnet``), and, in ``eni`` mode (``reservation_eni`` given), unassign it from
+    that one interface only: the script's race-free takeover. The cluster is tagged ``fixed-private-ip`` (read by ``ops
     status``), its UI outputs move to the IP, and an ``ssh`` output gives the login line.
     """
     problem = three_master_problem(cluster.name, cluster.spec.master.instance_count)
@@ -286,13 +225,20 @@ def use_fixed_ip(cluster: EmrCluster, *, ip: str, action: BootstrapAction, regio
         raise EmrConfigError(f"EmrCluster {cluster.name!r}", [problem])
     cluster.add_bootstrap_action(action, first=True)
     cluster.roles.add_statement(
-        sid="FixedIpFindHolder", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])
+        sid="FixedIpFindHolder", actions=["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"],
+        resources=["*"])
     cluster.roles.add_statement(
         sid="FixedIpAssignInSubnet",
         actions=["ec2:AssignPrivateIpAddresses"],
         resources=[regional_arn("ec2", region, account_id, "network-interface/*")],
         conditions={"StringEquals": {"ec2:Subnet": regional_arn("ec2", region, account_id, f"subnet/{subnet_id}")}},
     )
+    if reservation_eni is not None:
+        cluster.roles.add_statement(
+            sid="FixedIpTakeFromReservation",
+            actions=["ec2:UnassignPrivateIpAddresses"],
+            resources=[regional_arn("ec2", region, account_id, f"network-interface/{reservation_eni}")],
+        )
     cluster.add_tag(FIXED_IP_TAG, ip)
     cluster.set_ui_host(ip)
     cluster.add_output("ssh", f"ssh {ssh_user}@{ip}", "SSH to the master on its fixed private IP")

@@ -65,12 +65,15 @@ class Buckets:
 
 @dataclass(frozen=True)
 class FixedIpSettings:
-    """Fixed master IPs (guide tip T4): how the block is reserved, in which subnet, and
-    which cluster's master takes which address (cluster name -> IP)."""
+    """Fixed master IPs (guide tip T4): how the addresses are reserved (``mode``, default
+    ``cidr``), in which subnet, which cluster's master takes which address (cluster name
+    -> IP), and, in cidr mode, the reserved ``block`` (None: the smallest CIDR holding
+    every address)."""
 
     mode: str
     subnet_id: str
     masters: tuple[tuple[str, str], ...]
+    block: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,8 @@ _TOP_KEYS = {
     "admin_cidrs", "office_cidrs", "buckets", "state", "fixed_ips", "adopt", "allow_public_cidrs",
 }
 _OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt", "allow_public_cidrs"}
-_FIXED_IP_KEYS = {"mode", "subnet", "masters"}
+_FIXED_IP_KEYS = {"mode", "subnet", "masters", "block"}
+_OPTIONAL_FIXED_IP_KEYS = {"mode", "block"}
 _FIXED_IP_MODES = ("eni", "cidr")
 _SUBNET_KEYS = {"id", "cidr", "availability_zone"}
 _BUCKET_KEYS = {"logs", "bootstrap_assets", "data"}
@@ -342,42 +346,7 @@ def parse_settings(raw: dict, source: str) -> Settings:
 
     fixed_ips = None
     if "fixed_ips" in raw:
-        table = c.keys("fixed_ips", raw["fixed_ips"], _FIXED_IP_KEYS)
-        mode = table.get("mode")
-        if "mode" in table and (not isinstance(mode, str) or mode not in _FIXED_IP_MODES):
-            c.add("fixed_ips.mode", mode, _EXPECTED["fixed_ips.mode"])
-        subnet_id = table.get("subnet")
-        if "subnet" in table and (not isinstance(subnet_id, str) or subnet_id not in seen_ids):
-            c.add("fixed_ips.subnet", subnet_id, f"one of the private_subnets ids ({', '.join(sorted(seen_ids)) or 'none valid'})")
-        masters = table.get("masters")
-        pairs: list[tuple[str, str]] = []
-        if "masters" in table:
-            if not isinstance(masters, dict) or not masters:
-                c.add("fixed_ips.masters", masters, 'a table of cluster name = "IP", e.g. "spark-batch-production-01" = "10.20.1.10"')
-            else:
-                subnet_net = subnet_cidrs.get(subnet_id) if isinstance(subnet_id, str) else None
-                for cluster, ip in masters.items():
-                    inside = f"an IPv4 address inside fixed_ips.subnet{f' ({subnet_net})' if subnet_net else ''}"
-                    name_problem = v.CLUSTER_NAME.problem(cluster)
-                    if name_problem is not None:
-                        c.problems.append(f"fixed_ips.masters: cluster name {cluster!r}: {name_problem}")
-                        continue
-                    if not isinstance(ip, str) or v.text_problem(ip):
-                        # ipaddress also takes an int: 168100112 would silently become 10.5.2.16.
-                        c.add(f"fixed_ips.masters.{cluster}", ip, f"{inside}, written as a quoted string "
-                              'such as "10.20.1.16"')
-                        continue
-                    try:
-                        address = ipaddress.IPv4Address(ip)
-                    except (ValueError, TypeError):
-                        c.add(f"fixed_ips.masters.{cluster}", ip, inside)
-                        continue
-                    if subnet_net is not None and address not in subnet_net:
-                        c.add(f"fixed_ips.masters.{cluster}", ip, inside)
-                        continue
-                    pairs.append((cluster, ip))
-        if not c.problems:
-            fixed_ips = FixedIpSettings(mode=mode, subnet_id=subnet_id, masters=tuple(pairs))
+        fixed_ips = _fixed_ip_settings(c, raw["fixed_ips"], seen_ids, subnet_cidrs)
 
     adopt = None
     if "adopt" in raw:
@@ -527,3 +496,102 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(ENVIRONMENTS_DIR.parent))
     except ValueError:
         return str(path)
+
+
+# ---------------------------------------------------------------- fixed master IPs (T4)
+
+# Where the clusters are declared; read (not imported) so the check needs no provider.
+CLUSTERS_FILE = ENVIRONMENTS_DIR.parent / "stacks" / "clusters.py"
+
+
+def _fixed_ip_settings(c: _Collector, raw: Any, seen_ids: set[str],
+                       subnet_cidrs: dict[str, ipaddress.IPv4Network]) -> FixedIpSettings | None:
+    """The [fixed_ips] table, with every rule that needs only the settings and the cluster
+    declarations: the reservation's rules (shared with FixedIpReservation: addresses in
+    the subnet and not reserved by AWS, one per cluster, the cidr block aligned and
+    holding them, the eni holder address) and no fixed IP on a multi-master cluster."""
+    from emr_constructs.fixed_ip_rules import DEFAULT_MODE, FixedIp, Keys, fixed_ip_problems
+
+    before = len(c.problems)
+    table = c.keys("fixed_ips", raw, _FIXED_IP_KEYS, _OPTIONAL_FIXED_IP_KEYS)
+    mode = table.get("mode", DEFAULT_MODE)
+    if not isinstance(mode, str) or mode not in _FIXED_IP_MODES:
+        c.add("fixed_ips.mode", mode, _EXPECTED["fixed_ips.mode"])
+    subnet_id = table.get("subnet")
+    if "subnet" in table and (not isinstance(subnet_id, str) or subnet_id not in seen_ids):
+        c.add("fixed_ips.subnet", subnet_id, f"one of the private_subnets ids ({', '.join(sorted(seen_ids)) or 'none valid'})")
+    block = table.get("block")
+    if block is not None and not isinstance(block, str):
+        c.add("fixed_ips.block", block, 'a CIDR block inside fixed_ips.subnet, e.g. "10.20.1.16/29"')
+        block = None
+    masters = table.get("masters")
+    pairs: list[tuple[str, str]] = []
+    subnet_net = subnet_cidrs.get(subnet_id) if isinstance(subnet_id, str) else None
+    if "masters" in table:
+        if not isinstance(masters, dict) or not masters:
+            c.add("fixed_ips.masters", masters, 'a table of cluster name = "IP", e.g. "spark-batch-production-01" = "10.20.1.16"')
+        else:
+            inside = f"an IPv4 address inside fixed_ips.subnet{f' ({subnet_net})' if subnet_net else ''}"
+            for cluster, ip in masters.items():
+                name_problem = v.CLUSTER_NAME.problem(cluster)
+                if name_problem is not None:
+                    c.problems.append(f"fixed_ips.masters: cluster name {cluster!r}: {name_problem}")
+                    continue
+                if not isinstance(ip, str) or v.text_problem(ip):
+                    # ipaddress also takes an int: 168100112 would silently become 10.5.2.16.
+                    c.add(f"fixed_ips.masters.{cluster}", ip, f"{inside}, written as a quoted string "
+                          'such as "10.20.1.16"')
+                    continue
+                try:
+                    address = ipaddress.IPv4Address(ip)
+                except (ValueError, TypeError):
+                    c.add(f"fixed_ips.masters.{cluster}", ip, inside)
+                    continue
+                if subnet_net is not None and address not in subnet_net:
+                    c.add(f"fixed_ips.masters.{cluster}", ip, inside)
+                    continue
+                pairs.append((cluster, ip))
+    if subnet_net is not None and pairs and mode in _FIXED_IP_MODES:
+        keys = Keys(mode="fixed_ips.mode", block="fixed_ips.block", subnet="fixed_ips.subnet",
+                    assignment=lambda a: f"fixed_ips.masters.{a.cluster} = {a.ip!r}")
+        counts, declared_where = _declared_master_counts()
+        for problem in fixed_ip_problems(
+            subnet_cidr=str(subnet_net), assignments=[FixedIp(cluster, ip) for cluster, ip in pairs],
+            mode=mode, block=block, master_counts=counts, keys=keys,
+        ):
+            cluster = re.match(r"^fixed_ips\.masters\.([^ ]+) = ", problem)
+            if cluster and "master nodes" in problem:
+                problem += f" ({declared_where[cluster.group(1)]})"
+            c.problems.append(problem)
+    if len(c.problems) > before:
+        return None
+    return FixedIpSettings(mode=mode, subnet_id=subnet_id, masters=tuple(pairs), block=block)
+
+
+def _declared_master_counts(path: Path = CLUSTERS_FILE) -> tuple[dict[str, int], dict[str, str]]:
+    """Master node count of every cluster ``stacks/clusters.py`` declares with a literal
+    name (``ClusterSpec(name="...", master=InstanceGroupSpec(..., instance_count=N))``),
+    and where: read with ``ast``, so the settings check stays free of the provider
+    bindings. A cluster whose count is not a literal is left to the construct's check."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError):
+        return {}, {}
+    counts: dict[str, int] = {}
+    where: dict[str, str] = {}
+    shown = _display(path)
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "ClusterSpec"):
+            continue
+        kw = {k.arg: k.value for k in node.keywords if k.arg}
+        name, master = kw.get("name"), kw.get("master")
+        if not (isinstance(name, ast.Constant) and isinstance(name.value, str) and isinstance(master, ast.Call)):
+            continue
+        count = next((k.value for k in master.keywords if k.arg == "instance_count"), ast.Constant(1))
+        if isinstance(count, ast.Constant) and isinstance(count.value, int):
+            counts[name.value] = count.value
+            where[name.value] = (f"{shown} line {master.lineno} declares {name.value!r} with "
+                                 f"master=InstanceGroupSpec(instance_count={count.value})")
+    return counts, where

@@ -38,5 +38,6 @@ class FoundationStack(EmrBaseStack):
                 subnet_cidr=settings.subnet_by_id(fixed.subnet_id).cidr,
                 assignments=[FixedIp(cluster=c, ip=ip) for c, ip in fixed.masters],
                 mode=fixed.mode,
+                block=fixed.block,
                 name=fixed_ip_reservation_name(settings),
             )

@@ -155,11 +155,13 @@ class PurposeStack(EmrBaseStack):
         )
         if fixed_ip:
             args = ["--ip", fixed_ip]
-            if settings.fixed_ips.mode == "eni":
-                args += ["--reservation-eni", self._reservation_interface()]
+            reservation_eni = self._reservation_interface() if settings.fixed_ips.mode == "eni" else None
+            if reservation_eni:
+                args += ["--reservation-eni", reservation_eni]
             use_fixed_ip(
                 cluster, ip=fixed_ip, action=self.bootstrap.action(FIXED_IP_SCRIPT, args=args),
                 region=settings.region, account_id=settings.account_id, subnet_id=subnet_id,
+                reservation_eni=reservation_eni,
             )
         if tag_node_roles:
             tag_nodes_with_role(

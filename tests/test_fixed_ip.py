@@ -11,9 +11,9 @@ from emr_constructs.fixed_ip import FixedIp, FixedIpError, validate_fixed_ips
 SUBNET = "10.20.1.0/24"
 
 
-def problems(*pairs, mode="eni", masters=None):
+def problems(*pairs, mode="eni", masters=None, block=None):
     return validate_fixed_ips(
-        subnet_cidr=SUBNET, mode=mode, master_counts=masters,
+        subnet_cidr=SUBNET, mode=mode, master_counts=masters, block=block,
         assignments=[FixedIp(cluster=c, ip=ip) for c, ip in pairs],
     )
 
@@ -24,7 +24,7 @@ def test_a_contiguous_owned_block_is_accepted():
 
 def test_ip_outside_the_subnet_is_refused():
     (p,) = problems(("a-01", "10.20.2.16"))
-    assert "ip lies outside the subnet 10.20.1.0/24" in p and "10.20.2.16" in p
+    assert "outside the subnet 10.20.1.0/24" in p and "10.20.2.16" in p
 
 
 @pytest.mark.parametrize("ip", ["10.20.1.0", "10.20.1.1", "10.20.1.2", "10.20.1.3", "10.20.1.255"])
@@ -33,9 +33,10 @@ def test_addresses_aws_reserves_are_refused(ip):
     assert any("AWS reserves the first four and the last address of 10.20.1.0/24" in p for p in found)
 
 
-def test_non_contiguous_block_is_refused():
-    (p,) = problems(("a-01", "10.20.1.16"), ("b-01", "10.20.1.18"))
-    assert p.startswith("the block 10.20.1.16-10.20.1.18 is not contiguous (gaps after 10.20.1.16..10.20.1.18)")
+@pytest.mark.parametrize("mode", ["eni", "cidr"])
+def test_gaps_are_allowed(mode):
+    # Dropping the middle cluster's address must not force renumbering another cluster.
+    assert problems(("a-01", "10.20.1.16"), ("c-01", "10.20.1.18"), mode=mode) == []
 
 
 def test_the_same_ip_twice_is_refused():
@@ -58,15 +59,20 @@ def test_fixed_ip_on_a_three_master_cluster_is_refused_with_the_reason():
     assert "runs 3 master nodes" in p and "after a failover" in p
 
 
-def test_cidr_mode_needs_an_aligned_block():
-    (p,) = problems(("a-01", "10.20.1.17"), ("b-01", "10.20.1.18"), mode="cidr")
-    assert "mode = 'cidr' needs the block to be one CIDR" in p
-    assert problems(*[(f"c-0{i}", f"10.20.1.{16 + i}") for i in range(4)], mode="cidr") == []
+def test_cidr_mode_reserves_an_aligned_block_with_spares():
+    from emr_constructs.fixed_ip_rules import plan_reservation
+
+    pairs = [FixedIp("a-01", "10.20.1.17"), FixedIp("b-01", "10.20.1.18")]  # not a CIDR by themselves
+    assert problems(*[(a.cluster, a.ip) for a in pairs], mode="cidr") == []
+    plan = plan_reservation(subnet_cidr=SUBNET, assignments=pairs, mode="cidr")
+    assert (plan.cidr_block, plan.spares) == ("10.20.1.16/30", ("10.20.1.16", "10.20.1.19"))
+    (p,) = problems(*[(a.cluster, a.ip) for a in pairs], mode="cidr", block="10.20.1.18/30")
+    assert "not aligned" in p and "10.20.1.16/30" in p
 
 
 def test_eni_holder_address_must_not_be_aws_reserved():
     (p,) = problems(("a-01", "10.20.1.4"))
-    assert "just below the block (10.20.1.3)" in p
+    assert "just below the lowest fixed IP (10.20.1.3)" in p
 
 
 def test_every_problem_is_reported_at_once(synth_stack):
@@ -89,21 +95,57 @@ def _stack_with(app, cls, assignments, mode="eni"):
     return stack
 
 
-def test_foundation_reserves_the_block_on_a_holding_interface(synth, settings):
-    (eni,) = synth.resources("foundation", "aws_network_interface").values()
+def test_foundation_reserves_the_example_block_with_an_explicit_cidr_reservation(synth, settings):
+    # cidr is the default mode: the example's block holds its three masters and five spares.
+    assert "aws_network_interface" not in synth["foundation"]["resource"]
+    (reservation,) = synth.resources("foundation", "aws_ec2_subnet_cidr_reservation").values()
+    assert (reservation["cidr_block"], reservation["reservation_type"]) == ("10.20.1.16/29", "explicit")
+    assert reservation["subnet_id"] == settings.fixed_ips.subnet_id
+    assert "spare: 5" in reservation["description"]
+
+
+def _eni_settings(settings, masters=None):
+    masters = masters or settings.fixed_ips.masters
+    return dataclasses.replace(settings, fixed_ips=dataclasses.replace(
+        settings.fixed_ips, mode="eni", block=None, masters=masters))
+
+
+def test_eni_mode_holds_the_range_gaps_included_on_a_holding_interface(synth_stack, settings):
+    from stacks.foundation import FoundationStack
+
+    masters = (("spark-batch-production-01", "10.20.1.16"), ("service-presto-01", "10.20.1.18"))
+    doc = synth_stack(lambda app: FoundationStack(app, settings=_eni_settings(settings, masters)))
+    (eni,) = doc["resource"]["aws_network_interface"].values()
     assert eni["subnet_id"] == settings.fixed_ips.subnet_id
     assert eni["private_ip_list_enabled"] is True
-    # The interface's own primary address sits just below the block and never moves.
+    # The interface's own primary address sits just below the range and never moves; the
+    # unowned .17 is held as a spare.
     assert eni["private_ip_list"] == ["10.20.1.15", "10.20.1.16", "10.20.1.17", "10.20.1.18"]
     assert eni["tags"]["emr-cdktf:fixed-ip-reservation"] == "example-emr-masters"
-    assert eni["lifecycle"]["ignore_changes"] == ["private_ips", "private_ips_count", "private_ip_list"]
     assert "never attach" in eni["description"]
 
 
+def test_eni_mode_fails_the_plan_instead_of_showing_an_address_that_is_never_reserved(synth_stack, settings):
+    # Terraform cannot add addresses to the holding interface once masters took theirs
+    # (its address list is ignored); the range tag keeps what the interface was created
+    # with, and the postcondition compares it with what the settings now need.
+    from stacks.foundation import FoundationStack
+
+    doc = synth_stack(lambda app: FoundationStack(app, settings=_eni_settings(settings)))
+    (eni,) = doc["resource"]["aws_network_interface"].values()
+    assert eni["tags"]["emr-cdktf:fixed-ip-range"] == "10.20.1.16-10.20.1.18"
+    assert eni["lifecycle"]["ignore_changes"] == [
+        "private_ips", "private_ips_count", "private_ip_list", 'tags["emr-cdktf:fixed-ip-range"]']
+    (check,) = eni["lifecycle"]["postcondition"]
+    assert check["condition"] == '${lookup(self.tags, "emr-cdktf:fixed-ip-range", "") == "10.20.1.16-10.20.1.18"}'
+    assert "would NOT be reserved" in check["error_message"]
+
+
 def _cidr_settings(settings):
-    """Two masters at .16/.17: the block is the CIDR 10.20.1.16/31."""
+    """Two masters at .16/.17 and no block: the block is the CIDR 10.20.1.16/31."""
     masters = (("spark-batch-production-01", "10.20.1.16"), ("spark-batch-operation-01", "10.20.1.17"))
-    return dataclasses.replace(settings, fixed_ips=dataclasses.replace(settings.fixed_ips, mode="cidr", masters=masters))
+    return dataclasses.replace(settings, fixed_ips=dataclasses.replace(
+        settings.fixed_ips, mode="cidr", block=None, masters=masters))
 
 
 def test_cidr_mode_makes_an_explicit_subnet_reservation(synth_stack, settings):
@@ -133,25 +175,47 @@ def _cluster(synth, stack, name):
     return synth.resources(stack, "aws_emr_cluster")[name]
 
 
-def test_fixed_ip_cluster_runs_the_script_first_with_ip_and_reservation(synth, settings):
+def test_fixed_ip_cluster_runs_the_script_first_with_its_ip(synth, settings):
     cluster = _cluster(synth, "spark-batch", "spark-batch-production-01")
     first = cluster["bootstrap_action"][0]
     assert first["name"] == "assign_private_ip"
-    (holder,) = synth["spark-batch"]["data"]["aws_network_interface"]
-    assert first["args"] == ["--ip", "10.20.1.16", "--reservation-eni", f"${{data.aws_network_interface.{holder}.id}}"]
+    assert first["args"] == ["--ip", "10.20.1.16"]  # cidr mode: no reservation interface
     assert first["path"].startswith("s3://${aws_s3_object.bootstrap_assign_private_ip.bucket}/")
     assert cluster["ec2_attributes"]["subnet_id"] == settings.fixed_ips.subnet_id
     assert cluster["tags"]["fixed-private-ip"] == "10.20.1.16"
 
 
-def test_purpose_stack_finds_the_reservation_by_tag_and_subnet(synth, settings):
-    (lookup,) = synth["spark-batch"]["data"]["aws_network_interface"].values()
+@pytest.fixture(scope="module")
+def eni_batch(synth_stack, settings):
+    """The spark-batch stack with the reservation in eni mode."""
+    from stacks.purpose import PurposeStack
+
+    return synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=_eni_settings(settings)))
+
+
+def test_eni_mode_cluster_runs_the_script_with_the_reservation_interface(eni_batch):
+    first = eni_batch["resource"]["aws_emr_cluster"]["spark-batch-production-01"]["bootstrap_action"][0]
+    (holder,) = eni_batch["data"]["aws_network_interface"]
+    assert first["args"] == ["--ip", "10.20.1.16", "--reservation-eni", f"${{data.aws_network_interface.{holder}.id}}"]
+
+
+def test_purpose_stack_finds_the_reservation_by_tag_and_subnet(eni_batch, settings):
+    (lookup,) = eni_batch["data"]["aws_network_interface"].values()
     assert {f["name"]: f["values"] for f in lookup["filter"]} == {
         "tag:emr-cdktf:fixed-ip-reservation": ["example-emr-masters"],
         "subnet-id": [settings.fixed_ips.subnet_id],
     }
-    (eni,) = synth.resources("foundation", "aws_network_interface").values()
-    assert eni["tags"]["emr-cdktf:fixed-ip-reservation"] == "example-emr-masters"
+
+
+def test_eni_mode_may_unassign_from_the_reservation_interface_only(eni_batch):
+    statements = _instance_statements(eni_batch)
+    (holder,) = eni_batch["data"]["aws_network_interface"]
+    take = statements["FixedIpTakeFromReservation"]
+    assert take["Action"] == ["ec2:UnassignPrivateIpAddresses"]
+    assert take["Resource"] == [
+        f"arn:aws:ec2:ap-northeast-2:123456789012:network-interface/${{data.aws_network_interface.{holder}.id}}"]
+    assert not any("ec2:UnassignPrivateIpAddresses" in s["Action"] for sid, s in statements.items()
+                   if sid != "FixedIpTakeFromReservation")
 
 
 def test_fixed_ip_outputs_give_uis_and_ssh_on_the_address(synth):
@@ -170,7 +234,9 @@ def _instance_statements(doc):
 
 def test_fixed_ip_grants_are_scoped_to_the_subnet(synth, settings):
     statements = _instance_statements(synth["spark-batch"])
-    assert statements["FixedIpFindHolder"]["Action"] == ["ec2:DescribeNetworkInterfaces"]
+    # Who holds the address, and whether that instance is shutting down.
+    assert statements["FixedIpFindHolder"]["Action"] == ["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"]
+    assert "FixedIpTakeFromReservation" not in statements  # cidr mode: nothing to unassign
     assign = statements["FixedIpAssignInSubnet"]
     assert assign["Action"] == ["ec2:AssignPrivateIpAddresses"]
     assert assign["Resource"] == ["arn:aws:ec2:ap-northeast-2:123456789012:network-interface/*"]
