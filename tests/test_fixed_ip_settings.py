@@ -127,7 +127,7 @@ def test_every_fixed_ip_problem_is_reported_at_once(tmp_path):
 
 
 def test_the_settings_check_imports_no_provider_bindings():
-    # The settings phase must stay fast (benchmark: bench/fixed_ip_settings.py): a
+    # The settings phase must stay fast (figures: bench/bench_fixed_ip_settings.py): a
     # three-master check that imported stacks/clusters.py would import the provider.
     code = ("import sys; from environments.settings import load_environment; load_environment(); "
             "print(sorted(m for m in sys.modules if m.startswith(('cdktf', 'cdktf_cdktf_provider_aws', 'jsii'))))")
