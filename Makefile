@@ -34,7 +34,7 @@ PIPENV := $(TOOLS)/bin/python -m pipenv
 VENV_STAMP := .venv/.synced
 NODE_STAMP := node_modules/.installed
 
-.PHONY: synth test bench review review-sample deps clean distclean validate
+.PHONY: synth test bench review review-sample deps clean distclean validate lint docs
 
 deps: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -63,6 +63,17 @@ synth: deps
 test: deps
 	.venv/bin/python -m pytest
 
+# Lint (ruff, rules and complexity cap in pyproject.toml) and types (mypy, with the
+# boto3 stubs). Run it before landing; .ci/run and the tests workflow gate on it.
+lint: deps
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+# The construct reference (docs/reference.md) from the docstrings; a test fails when the
+# committed page is out of date.
+docs:
+	$(if $(wildcard .venv/bin/python),.venv/bin/python,$(PYTHON)) docs/build_reference.py
+
 # terraform init + validate on every stack of $(CDKTF_OUT), as synthesized: each stack is
 # copied to .terraform-local/validate/ with an override pinning the aws provider to the
 # version found in the local filesystem mirror (EMR_CDKTF_PROVIDER_MIRROR, else the usual
@@ -85,7 +96,7 @@ review-sample: deps
 	.venv/bin/python -m review.sample --write
 
 clean:
-	rm -rf cdktf.out .pytest_cache .terraform-local
+	rm -rf cdktf.out .pytest_cache .terraform-local .mypy_cache .ruff_cache
 
 distclean: clean
 	rm -rf .venv .tools node_modules

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +74,8 @@ def main() -> None:
         me = str(Path(__file__).resolve())
         # Interleaved (base, grown, base, grown, ...) so load from other processes on a
         # shared machine hits both figures alike.
-        runs = {"base": [], "grown": []}
-        build = {"base": [], "grown": []}
+        runs: dict[str, list] = {"base": [], "grown": []}
+        build: dict[str, list[float]] = {"base": [], "grown": []}
         for _ in range(args.runs):
             for label, extra in (("base", 0), ("grown", args.extra)):
                 runs[label].append(measure([PYTHON, me, "--child", str(extra), "--outdir", f"{out}/{label}"], env=env))

@@ -56,8 +56,6 @@ import weakref
 from cdktf import TerraformOutput, TerraformResourceLifecycle, TerraformStack
 from cdktf_cdktf_provider_aws.emr_cluster import (
     EmrCluster as EmrClusterResource,
-)
-from cdktf_cdktf_provider_aws.emr_cluster import (
     EmrClusterAutoTerminationPolicy,
     EmrClusterBootstrapAction,
     EmrClusterCoreInstanceGroup,

@@ -33,6 +33,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
 
+from emr_constructs.errors import ConstructInputError
+
 PRICE_TABLE_PATH = Path(__file__).resolve().parent / "data" / "on_demand_prices.json"
 REFERENCE_REGION = "us-east-1"
 DEFAULT_BID_FACTOR = Decimal("0.8")
@@ -40,8 +42,18 @@ MIN_BID = Decimal("0.01")
 CENT = Decimal("0.01")
 
 
-class PriceError(ValueError):
-    """A price that cannot be computed or a table that cannot be read."""
+class PriceError(ConstructInputError):
+    """A price that cannot be computed or a table that cannot be read.
+
+    A ConstructInputError with one problem, so whatever reports bad construct input
+    (main.py, the app build) reports it too. Its text is that problem alone: callers embed
+    it in their own message (``SpotTaskGroup``, ``python -m ops refresh-prices``)."""
+
+    def __init__(self, problem: str, *, subject: str = "prices") -> None:
+        super().__init__(subject, [problem], outcome="no price was computed")
+
+    def __str__(self) -> str:
+        return self.problems[0]
 
 
 @dataclass(frozen=True)

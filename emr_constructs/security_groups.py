@@ -34,7 +34,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from cdktf import Token
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
@@ -179,7 +179,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _rule_problems(where: str, rule: object) -> list[str]:
+# Complexity over the cap (C901): one short if per rule of an ingress rule (ports, protocol,
+# source, description), kept together so every refusal reads in one place.
+def _rule_problems(where: str, rule: object) -> list[str]:  # noqa: C901
     """Everything wrong with one IngressRule, each problem naming the rule and the value."""
     if not isinstance(rule, IngressRule):
         return [f"{where} = {rule!r}: expected an IngressRule"]
@@ -294,8 +296,8 @@ class EmrSecurityGroups(Construct):
         for rule in MANAGED_RULES:
             self._managed_rule(rule)
         for group, rules in user_rules.items():
-            for rule in rules:
-                self._user_rule(group, rule)
+            for user_rule in rules:
+                self._user_rule(group, user_rule)
 
     # --- validation: the one place every input is checked -------------------------------
 
@@ -383,9 +385,12 @@ class EmrSecurityGroups(Construct):
                 source_security_group_id=peer_group_id, description=description,
             )
             return
+        assert cidr is not None, "a rule names a peer group or a CIDR block"
         net = ipaddress.ip_network(cidr)
-        peer = {"cidr_ipv4" if net.version == 4 else "cidr_ipv6": str(net)}
-        ports = {} if from_port is None else {"from_port": from_port, "to_port": to_port}
+        # Keyword arguments of the rule resource: typed loosely because each dict holds a
+        # different subset of its parameters.
+        peer: dict[str, Any] = {"cidr_ipv4" if net.version == 4 else "cidr_ipv6": str(net)}
+        ports: dict[str, Any] = {} if from_port is None else {"from_port": from_port, "to_port": to_port}
         cls = VpcSecurityGroupIngressRule if direction == "ingress" else VpcSecurityGroupEgressRule
         cls(self, cid, security_group_id=group_id, ip_protocol=protocol, description=description,
             **peer, **ports)
@@ -396,6 +401,8 @@ class EmrSecurityGroups(Construct):
                    from_port=rule.from_port, to_port=rule.to_port, description=rule.description, **peer)
 
     def _user_rule(self, group: str, rule: IngressRule) -> None:
+        from_port: int | None
+        to_port: int | None
         if rule.protocol == "icmp":
             from_port, to_port = -1, -1
         elif rule.protocol == "all":
@@ -411,6 +418,7 @@ class EmrSecurityGroups(Construct):
 def _canonical_source(rule: IngressRule) -> str:
     if rule.cidr is not None:
         return str(ipaddress.ip_network(rule.cidr))
+    assert rule.source_security_group_id is not None, "validated: exactly one of cidr and source_security_group_id"
     return rule.source_security_group_id
 
 
@@ -425,7 +433,7 @@ def _user_rule_id(group: str, rule: IngressRule) -> str:
         ports = f"{rule.from_port}-{rule.to_port}"
     if rule.cidr is not None:
         source = _slug(str(ipaddress.ip_network(rule.cidr)))
-    elif not Token.is_unresolved(rule.source_security_group_id):
+    elif rule.source_security_group_id is not None and not Token.is_unresolved(rule.source_security_group_id):
         source = rule.source_security_group_id
     else:
         # A group created in the same deployment has no id yet; its description is the

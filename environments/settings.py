@@ -12,6 +12,7 @@ import ipaddress
 import os
 import re
 import tomllib
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -155,7 +156,7 @@ class _Collector:
     def add(self, key: str, value: Any, allowed: str) -> None:
         self.problems.append(f"{key} = {value!r}: {allowed}")
 
-    def keys(self, where: str, table: Any, known: set[str], optional: set[str] = frozenset()) -> dict:
+    def keys(self, where: str, table: Any, known: AbstractSet[str], optional: AbstractSet[str] = frozenset()) -> dict:
         if not isinstance(table, dict):
             self.add(where, table, "expected a table")
             return {}
@@ -272,7 +273,9 @@ def read_environment_text(path: Path, source: str) -> str:
     return text
 
 
-def parse_settings(raw: dict, source: str) -> Settings:
+# Complexity over the cap (C901): the settings file read top to bottom, one collector call
+# per key so every problem is gathered before anything is built.
+def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
     c = _Collector()
     c.keys("", raw, _TOP_KEYS, _OPTIONAL_TOP_KEYS)
     name = c.string("name", raw.get("name"), v.ENVIRONMENT_NAME)
@@ -336,8 +339,9 @@ def parse_settings(raw: dict, source: str) -> Settings:
             key: c.string(f"buckets.{key}", table.get(key), _bucket_rule)
             for key in sorted(_BUCKET_KEYS)
         }
-        if all(values.values()):
-            buckets = Buckets(**values)
+        given = {key: value for key, value in values.items() if value is not None}
+        if len(given) == len(values):
+            buckets = Buckets(**given)
 
     state_bucket = None
     if "state" in raw:
@@ -362,6 +366,14 @@ def parse_settings(raw: dict, source: str) -> Settings:
 
     if c.problems:
         raise SettingsError(source, c.problems)
+    # Narrowed here rather than trusted to the order of the checks above: a required
+    # setting still unset is reported like any other problem.
+    if name is None or region is None or account is None or vpc_id is None or vpc_net is None or buckets is None:
+        unset = [key for key, value in (("name", name), ("region", region), ("account_id", account),
+                                        ("vpc_id", vpc_id), ("vpc_cidr", vpc_net), ("buckets", buckets))
+                 if value is None]
+        raise SettingsError(source, [f"{key}: missing; add it to the file: {_EXPECTED.get(key, 'required')}"
+                                     for key in unset])
     return Settings(
         name=name, region=region, account_id=account, vpc_id=vpc_id, vpc_cidr=str(vpc_net),
         private_subnets=tuple(subnets), admin_cidrs=admin, office_cidrs=office,

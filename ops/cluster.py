@@ -234,7 +234,7 @@ def sort_groups(groups: list[Group], managed=None) -> GroupsByName:
             if len(in_state) == 1:
                 chosen, used_state = in_state[0], True
             else:
-                dated = sorted((g for g in candidates if g.created is not None), key=lambda g: g.created)
+                dated = sorted((g for g in candidates if g.created is not None), key=lambda g: g.created or datetime.min)
                 if len(dated) == len(candidates) and dated[-1].created != dated[-2].created:
                     chosen, used_newest = dated[-1], True
         if chosen is None:

@@ -202,4 +202,4 @@ def report(refresh: Refresh, *, region: str, rt: Runtime) -> None:
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        rt.say("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        rt.say("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

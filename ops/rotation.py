@@ -77,6 +77,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from emr_constructs.contract import ROTATION_TAG
 from ops.cluster import (
@@ -325,7 +326,7 @@ def _plan_resume(cluster: Cluster, pair: StaticPair, tag: str, emr) -> Plan:
         )
     old, new, target = pair.by_name(marker.old), pair.by_name(marker.new), marker.target
     counts = (old.requested, new.requested)
-    common = dict(cluster=cluster, old=old, new=new, target=target, marker=marker)
+    common: dict[str, Any] = dict(cluster=cluster, old=old, new=new, target=target, marker=marker)
     if old.requested == target and new.requested < target:
         _require_ready_to_grow(old, new, cluster, emr)
         return Plan(phase=Phase.GROW, **common)
@@ -418,7 +419,8 @@ class Rotator:
 
     def _wait(self, plan: Plan) -> None:
         start = self.rt.monotonic()
-        last_line, last_said = None, None
+        last_line: str | None = None
+        last_said = float("-inf")  # the first line is always said
         while True:
             cluster = describe_cluster(self.emr, plan.cluster.id)
             pair = static_pair(cluster, list_groups(self.emr, cluster.id), self.managed)

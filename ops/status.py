@@ -134,7 +134,7 @@ def render_status(emr, ec2, ref: str, rt: Runtime, *, state: str | None = None, 
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
-        cells = [c.rjust(w) if k in (5, 6) else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))]
+        cells = [c.rjust(w) if k in (5, 6) else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths, strict=False))]
         rt.say("  " + "  ".join(cells) + "  " + r[-1])
 
     rt.say(_static_pair_line(cluster, groups, managed))

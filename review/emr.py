@@ -67,7 +67,7 @@ def protection(config: dict) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def clusters(side: Side, resolver: Resolver, overrides: dict[tuple[str, str], dict] | None = None) -> dict[tuple[str, str], Cluster]:
+def clusters(side: Side, resolver: Resolver, overrides: dict[tuple[str, str], dict | None] | None = None) -> dict[tuple[str, str], Cluster]:
     """Every aws_emr_cluster of a side with its master, core and task groups.
 
     ``overrides`` maps (stack, address) to a resolved config to use instead of the
@@ -164,7 +164,8 @@ def guard(plan: PlanDiff, allow: set[str]) -> list[GuardHit]:
         causes: tuple[str, ...]
         if change.action == "removed":
             stack_gone = plan.stack(cluster.stack).status == "removed"
-            outcome, causes = "destroyed", ("its stack is removed",) if stack_gone else ("the resource is removed from the code",)
+            outcome = "destroyed"
+            causes: tuple[str, ...] = ("its stack is removed",) if stack_gone else ("the resource is removed from the code",)
             head_config = None
         elif change.replaced:
             outcome, causes = "replaced", tuple(a.path for a in change.attrs if a.replaces)
@@ -215,11 +216,11 @@ class Cost:
     def total(self) -> Decimal | None:
         if self.problems or any(line.subtotal is None for line in self.lines):
             return None
-        return sum((line.subtotal for line in self.lines), Decimal(0))
+        return sum((line.subtotal for line in self.lines if line.subtotal is not None), Decimal(0))
 
     @property
     def unknown_reasons(self) -> list[str]:
-        return list(self.problems) + [f"{l.group.role} `{l.group.name}`: {l.basis}" for l in self.lines if l.subtotal is None]
+        return list(self.problems) + [f"{ln.group.role} `{ln.group.name}`: {ln.basis}" for ln in self.lines if ln.subtotal is None]
 
 
 PriceLookup = Callable[[str, str], Any]  # (region, instance_type) -> object with .ec2, .emr

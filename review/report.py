@@ -238,7 +238,7 @@ def _instances_section(stack: StackDiff, base_c, head_c) -> list[str]:
         for gkey in sorted(set(gb) | set(gh), key=lambda k: ("master", "core", "task").index(k.split(":")[0])):
             cb, ch = _cells(gb.get(gkey)), _cells(gh.get(gkey))
             if cb != ch:
-                cells = [str(vh) if vb == vh else f"{vb} → **{vh}**" for vb, vh in zip(cb, ch)]
+                cells = [str(vh) if vb == vh else f"{vb} → **{vh}**" for vb, vh in zip(cb, ch, strict=True)]
                 role, gname = gkey.split(":", 1)
                 rows.append(f"| `{name}` | {role} `{gname}` | " + " | ".join(cells) + " |")
     if not rows:
@@ -393,8 +393,8 @@ def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str
         elif tb is not None and th is not None:
             tb, th = tb + vb, th + vh
         if ch and ch.total is not None:
-            parts = [f"{l.group.role} `{l.group.name}` {l.group.count} × {money(l.unit) if l.unit is not None else '—'}"
-                     f" ({l.basis})" for l in ch.lines]
+            parts = [f"{ln.group.role} `{ln.group.name}` {ln.group.count} × {money(ln.unit) if ln.unit is not None else '—'}"
+                     f" ({ln.basis})" for ln in ch.lines]
             notes.append(f"- `{h.name}` (head): " + "; ".join(parts))
     out = ["### Estimated hourly cost", "",
            "| cluster | base | head | change |", "|---|---|---|---|"] + rows + [""]

@@ -270,7 +270,8 @@ def statement_changes(before: Any, after: Any) -> list[StatementChange] | None:
         if sb == sa:
             continue
         action = "added" if sb is None else "removed" if sa is None else "changed"
-        lines, warnings = [], []
+        lines: list[str] = []
+        warnings: list[str] = []
         for key, label in _FIELDS:
             plus = _delta(lines, label, [] if sb is None else _as_list(sb.get(key)),
                           [] if sa is None else _as_list(sa.get(key)))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from emr_constructs.cluster_spec import ClusterSpec, Configuration, InstanceGroupSpec
 from emr_constructs.ebs import EbsSpec
@@ -52,7 +53,10 @@ AM_ON_CORE = Configuration("yarn-site", {
     "yarn.node-labels.am.default-node-label-expression": "CORE",
 })
 
-ClusterDefinition = Callable[["PurposeStack"], EmrCluster]  # noqa: F821 (stacks.purpose)
+if TYPE_CHECKING:  # stacks.purpose imports this module; the name is for the type only
+    from stacks.purpose import PurposeStack
+
+ClusterDefinition = Callable[["PurposeStack"], EmrCluster]
 
 
 def spark_batch_production_01(stack) -> EmrCluster:
@@ -175,4 +179,4 @@ PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
 
 # A read-only view per purpose name, for tools and benchmarks; declare clusters above.
 CLUSTERS: MappingProxyType[str, tuple[ClusterDefinition, ...]] = MappingProxyType(
-    {p.name: tuple(p.clusters or ()) for p in PURPOSE_DECLARATIONS if isinstance(p, Purpose)})
+    {p.name: tuple(p.clusters or ()) for p in PURPOSE_DECLARATIONS if isinstance(p, Purpose) and p.name is not None})

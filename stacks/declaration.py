@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from emr_constructs.errors import ConstructInputError
 
@@ -114,7 +114,7 @@ class Purpose:
         return tuple(ui.key for ui in self.web_uis or ())
 
 
-def _is_sequence(value: Any) -> bool:
+def _is_sequence(value: Any) -> TypeGuard[tuple | list]:
     return isinstance(value, (tuple, list))
 
 
@@ -201,7 +201,7 @@ def purpose_problems(purposes: Iterable[Any]) -> list[str]:
         return [f"PURPOSE_DECLARATIONS = {purposes!r}: a non-empty tuple of Purpose declarations"]
     problems: list[str] = []
     names: dict[str, int] = {}
-    owners: dict[Callable, str] = {}
+    owners: dict[Callable, str | None] = {}
     for i, p in enumerate(purposes):
         if not isinstance(p, Purpose):
             problems.append(f"PURPOSE_DECLARATIONS[{i}] = {p!r}: a Purpose(name=..., clusters=..., web_uis=..., "
@@ -241,7 +241,7 @@ def find_purpose(purposes: Iterable[Purpose], name: str) -> Purpose:
     for p in purposes:
         if p.name == name:
             return p
-    declared = ", ".join(p.name for p in purposes)
+    declared = ", ".join(str(p.name) for p in purposes)
     raise PurposeError("PurposeStack", [
         f"purpose = {name!r}: not declared; declared purposes are {declared}. Declare it in "
         "stacks/clusters.py PURPOSE_DECLARATIONS (see docs/operations.md, 'Add a purpose')"])

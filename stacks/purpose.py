@@ -40,6 +40,7 @@ from stacks.declaration import (
     SSH_PORT,
     DataAccess,
     Purpose,
+    PurposeError,
     WebUi,
     check_purposes,
     find_purpose,
@@ -50,7 +51,7 @@ SPARK_BATCH = "spark-batch"
 SPARK_STREAM = "spark-stream"
 SERVICE_PRESTO = "service-presto"
 # Names of the declared purposes, i.e. of the purpose stacks (derived, never edited here).
-PURPOSES = tuple(p.name for p in PURPOSE_DECLARATIONS)
+PURPOSES: tuple[str, ...] = tuple(str(p.name) for p in PURPOSE_DECLARATIONS)  # checked: every name is set
 # Purposes whose clusters may carry custom automatic scaling policies (derived).
 AUTOSCALING_PURPOSES = frozenset(p.name for p in PURPOSE_DECLARATIONS if p.autoscaling)
 BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "assets" / "bootstrap"
@@ -85,12 +86,19 @@ class PurposeStack(EmrBaseStack):
             declaration = purpose
         else:
             declaration = find_purpose(PURPOSE_DECLARATIONS, purpose)
-        super().__init__(scope, declaration.name, settings=settings)
+        # The checks above refuse a declaration with a field left out; narrowed here as well
+        # so nothing below depends on that order.
+        name, web_uis, data_access = declaration.name, declaration.web_uis, declaration.data_access
+        autoscaling, declared_clusters = declaration.autoscaling, declaration.clusters
+        if name is None or web_uis is None or data_access is None or autoscaling is None or declared_clusters is None:
+            raise PurposeError("PurposeStack", [f"{declaration!r}: name, clusters, web_uis, autoscaling and "
+                                                "data_access are all required"])
+        super().__init__(scope, name, settings=settings)
         self.declaration = declaration
-        self.purpose = declaration.name
+        self.purpose = name
         # What this stack opens and grants: the declaration's defaults.
-        self.web_uis: tuple[WebUi, ...] = tuple(declaration.web_uis)
-        self.data_access: DataAccess = declaration.data_access
+        self.web_uis: tuple[WebUi, ...] = tuple(web_uis)
+        self.data_access: DataAccess = data_access
         name_prefix = f"{settings.name}-{self.purpose}"
         self.security_groups = EmrSecurityGroups(
             self, "security-groups",
@@ -101,7 +109,7 @@ class PurposeStack(EmrBaseStack):
         self.roles = EmrRoles(
             self, "roles",
             name_prefix=name_prefix, account_id=settings.account_id, region=settings.region,
-            autoscaling=declaration.autoscaling,
+            autoscaling=autoscaling,
         )
         buckets = settings.buckets
         # Every bootstrap script, uploaded under this purpose's prefix (tips T4, tags).
@@ -123,7 +131,7 @@ class PurposeStack(EmrBaseStack):
             self, "security-configuration", name=f"{name_prefix}-emr")
         self._reservation_holder: ReservedIpHolder | None = None
         self.clusters: dict[str, EmrCluster] = {}
-        for define in declaration.clusters if clusters is None else clusters:
+        for define in declared_clusters if clusters is None else clusters:
             define(self)
 
     def _grant_data_access(self, bucket: str) -> None:
@@ -144,8 +152,9 @@ class PurposeStack(EmrBaseStack):
         suffixes each node's Name tag with its role.
         """
         settings = self.settings
+        fixed_ips = settings.fixed_ips
         fixed_ip = settings.fixed_ip_of(spec.name)
-        subnet_id = settings.fixed_ips.subnet_id if fixed_ip else settings.subnet(0).id
+        subnet_id = fixed_ips.subnet_id if fixed_ips and fixed_ip else settings.subnet(0).id
         cluster = EmrCluster(
             self, spec=spec, purpose=self.purpose,
             subnet_id=subnet_id,
@@ -153,9 +162,9 @@ class PurposeStack(EmrBaseStack):
             log_bucket=settings.buckets.logs, log_prefix=self.log_prefix,
             security_configuration=self.security_configuration.name,
         )
-        if fixed_ip:
+        if fixed_ips and fixed_ip:
             args = ["--ip", fixed_ip]
-            reservation_eni = self._reservation_interface() if settings.fixed_ips.mode == "eni" else None
+            reservation_eni = self._reservation_interface(fixed_ips.subnet_id) if fixed_ips.mode == "eni" else None
             if reservation_eni:
                 args += ["--reservation-eni", reservation_eni]
             use_fixed_ip(
@@ -169,9 +178,9 @@ class PurposeStack(EmrBaseStack):
         self.clusters[spec.name] = cluster
         return cluster
 
-    def _reservation_interface(self) -> str:
+    def _reservation_interface(self, subnet_id: str) -> str:
         if self._reservation_holder is None:
             self._reservation_holder = ReservedIpHolder(
                 self, "fixed-ip-reservation",
-                name=fixed_ip_reservation_name(self.settings), subnet_id=self.settings.fixed_ips.subnet_id)
+                name=fixed_ip_reservation_name(self.settings), subnet_id=subnet_id)
         return self._reservation_holder.network_interface_id

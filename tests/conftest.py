@@ -57,7 +57,7 @@ def synth(settings, tmp_path_factory) -> Synthesized:
 @pytest.fixture(scope="session")
 def synth_stack():
     """Synthesize one stack built by ``build(scope)`` into JSON, reusing this process's import."""
-    from cdktf import App, Testing
+    from cdktf import Testing
 
     def _synth(build):
         app = Testing.app()

@@ -122,7 +122,7 @@ def test_scripts_sharing_a_stem_are_refused(synth_stack, settings, tmp_path):
 
 
 def test_unknown_script_name_lists_the_available_ones(synth_stack, settings):
-    from cdktf import Testing, TerraformStack
+    from cdktf import TerraformStack, Testing
 
     from emr_constructs.bootstrap_assets import BootstrapAssets
 

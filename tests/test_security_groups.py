@@ -4,7 +4,6 @@ and every refused input reported before anything is created."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest

@@ -142,7 +142,7 @@ def test_security_group_rule_change_is_readable(uncommitted_review):
 def test_iam_grant_is_reported_per_statement(uncommitted_review):
     _, report = uncommitted_review
     section = report.split("### IAM", 1)[1].split("###", 1)[0]
-    line = next(l for l in section.splitlines() if "Sid `DataObjects`" in l)
+    line = next(ln for ln in section.splitlines() if "Sid `DataObjects`" in ln)
     assert line.strip().startswith("- Sid `DataObjects` (Allow, changed): actions + ")
     assert "`s3:PutObject`" in line and "`s3:DeleteObject`" in line
 

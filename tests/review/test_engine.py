@@ -167,7 +167,7 @@ def test_unknown_instance_type_makes_the_cost_unknown_with_the_reason():
     head = _base()
     head["resource"]["aws_emr_cluster"]["stream-prod-01"]["core_instance_group"]["instance_type"] = "x9.huge"
     review = _review({"s": _base()}, {"s": head}, allow={"stream-prod-01"})
-    row = next(l for l in review.markdown.splitlines() if l.startswith("| `stream-prod-01` | $"))
+    row = next(ln for ln in review.markdown.splitlines() if ln.startswith("| `stream-prod-01` | $"))
     assert row.endswith("| unknown | unknown |")
     assert "no on-demand price for instance_type = 'x9.huge'" in review.markdown
 
@@ -192,7 +192,7 @@ def test_security_group_rule_change_is_rendered_with_ports_source_and_descriptio
                       "referenced_security_group_id": "${aws_security_group.extra.id}", "description": "service access"})
     after = _sg_doc({"ip_protocol": "tcp", "from_port": 8000, "to_port": 8100, "cidr_ipv4": "0.0.0.0/0"})
     review = _review({"s": before}, {"s": after})
-    line = next(l for l in review.markdown.splitlines() if l.startswith("- ✏️"))
+    line = next(ln for ln in review.markdown.splitlines() if ln.startswith("- ✏️"))
     assert ('ingress tcp 8443 from sg `master-additional` (into sg `master-additional`) — "service access" → '
             'ingress tcp 8000-8100 from 0.0.0.0/0 (into sg `master-additional`)') in line
     assert "⚠️ no description" in review.markdown
