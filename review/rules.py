@@ -9,7 +9,7 @@ An attribute no row matches is treated as replacing: for these two types almost 
 argument is ForceNew, so the safe guess for an argument the table does not know yet is
 the expensive one, and the report says it was a guess.
 
-Sources: ../shared/DESIGN.md ("Facts worth knowing") and the provider schema
+Sources: docs/design.md ("What replaces a cluster") and the provider schema
 (terraform-provider-aws internal/service/emr/cluster.go and instance_group.go, AWS
 provider 6.x, the version cdktf-cdktf-provider-aws 21.22.1 binds): attributes with
 ``ForceNew: true`` replace; the others are changed by ModifyCluster,
@@ -37,11 +37,11 @@ class Rule:
 
 
 _FORCE_NEW = "provider schema: ForceNew"
-_DESIGN = "DESIGN.md + provider schema"
+_DESIGN = "docs/design.md + provider schema"
 _UPDATE = "provider Update"
 
 CLUSTER_RULES: tuple[Rule, ...] = (
-    # DESIGN.md's replace list.
+    # docs/design.md: the replace list.
     Rule("name", REPLACES, _DESIGN),
     Rule("release_label", REPLACES, _DESIGN),
     Rule("applications", REPLACES, _DESIGN),
@@ -73,7 +73,7 @@ CLUSTER_RULES: tuple[Rule, ...] = (
     Rule("step", REPLACES, _FORCE_NEW),
     # No EMR API changes the OS release of a running cluster.
     Rule("os_release_label", REPLACES, "no EMR API modifies it after launch"),
-    # DESIGN.md's in-place list.
+    # docs/design.md: the in-place list.
     Rule("core_instance_group.instance_count", IN_PLACE, _DESIGN),
     Rule("core_instance_group.autoscaling_policy", IN_PLACE, _DESIGN),
     Rule("step_concurrency_level", IN_PLACE, _DESIGN),

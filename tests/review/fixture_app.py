@@ -4,7 +4,7 @@ The test repository's ``main.py`` reads ``clusters.json`` and calls ``build``; t
 per-argument tests call ``build`` in-process on variants of the same dict. It is built
 with the project's real constructs (EmrSecurityGroups, EmrRoles, BootstrapAssets,
 EmrCluster, SpotTaskGroupPair), so the review is tested on the JSON users get. A few
-arguments of DESIGN.md's replace list are fixed by the constructs on purpose (the group
+arguments of docs/design.md's replace list are fixed by the constructs on purpose (the group
 names ``master``/``core``, on-demand master, the role ARNs, ``visible_to_all_users``); the
 data file changes those through ``overrides`` (``add_override`` on the synthesized
 resource), which is what a hand edit of the construct would produce.

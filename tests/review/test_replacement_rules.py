@@ -1,4 +1,4 @@
-"""Every argument of DESIGN.md's replace and in-place lists, changed one at a time.
+"""Every argument of the replace and in-place lists (docs/design.md), changed one at a time.
 
 How the review tests are split (synthesis costs ~10-15 s per process):
 
