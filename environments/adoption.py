@@ -125,7 +125,9 @@ def parse_adoption(raw: Any) -> tuple[Adoption | None, list[str]]:
             stacks.append((stack, StackAdoption(bootstrap_assets_bucket=flag)))
             continue
         table = _table(problems, where, table, PURPOSE_KEYS)
-        groups = roles = clusters = ()
+        groups: tuple[tuple[str, str], ...] = ()
+        roles: tuple[tuple[str, str], ...] = ()
+        clusters: tuple[tuple[str, str], ...] = ()
         if "security_groups" in table:
             groups = _ids(problems, f"{where}.security_groups", table["security_groups"], SECURITY_GROUP_KEYS,
                           _SG_ID, "group = security-group id = sg- followed by 8 or 17 hexadecimal digits")

@@ -59,7 +59,7 @@ def classify(change: dict) -> Adopted | None:
         attributes = tuple(sorted({".".join(str(p) for p in path[:1]) for path in detail.get("replace_paths") or []}))
     elif actions == ["update"]:
         verdict = UPDATED
-        attributes = _changed_attributes(detail.get("before"), detail.get("after"), detail.get("after_unknown"))
+        attributes = _changed_attributes(detail.get("before") or {}, detail.get("after") or {}, detail.get("after_unknown") or {})
     else:
         verdict, attributes = KEPT, ()
     return Adopted(address=change["address"], rtype=change.get("type", ""), import_id=str(importing.get("id", "")),

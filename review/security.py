@@ -105,9 +105,10 @@ def cidr_change(before: str, after: str) -> str | None:
     if a is None or b is None or a == b or a.version != b.version:
         return None
     shift = a.prefixlen - b.prefixlen
-    if b.supernet_of(a):
+    # Same version checked above; mypy cannot narrow IPv4Network | IPv6Network by .version.
+    if b.supernet_of(a):  # type: ignore[arg-type]
         return f"widened {a} → {b}: /{a.prefixlen} → /{b.prefixlen}: {_times(2 ** shift)}× the addresses"
-    if a.supernet_of(b):
+    if a.supernet_of(b):  # type: ignore[arg-type]
         return f"narrowed {a} → {b}: /{a.prefixlen} → /{b.prefixlen}: 1/{_times(2 ** -shift)} of the addresses"
     size = (f"{_times(2 ** shift)}× the addresses" if shift > 0 else
             f"1/{_times(2 ** -shift)} of the addresses" if shift < 0 else "as many addresses")

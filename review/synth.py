@@ -156,7 +156,7 @@ class Synthesizer:
         except OSError as exc:
             raise ReviewError(f"synth of {label} could not start {self.command[0]}: {exc}") from None
         output: dict[str, str] = {}
-        reader = threading.Thread(target=lambda: output.update(zip(("out", "err"), proc.communicate())), daemon=True)
+        reader = threading.Thread(target=lambda: output.update(zip(("out", "err"), proc.communicate(), strict=True)), daemon=True)
         reader.start()
         deadline = time.monotonic() + self.timeout
         while reader.is_alive():

@@ -109,7 +109,7 @@ def load_plan(text: str, source: str) -> dict:
     try:
         plan = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReviewError(f"--plan {source}: not JSON ({exc}); give the output of `terraform show -json <planfile>`", 2)
+        raise ReviewError(f"--plan {source}: not JSON ({exc}); give the output of `terraform show -json <planfile>`", 2) from None
     if not isinstance(plan, dict):
         raise ReviewError(f"--plan {source}: expected a JSON object, the output of `terraform show -json <planfile>`", 2)
     if "format_version" not in plan:
@@ -151,7 +151,9 @@ def _local_address(rc: dict) -> str | None:
     return ("data." if rc.get("mode") == "data" else "") + f"{rc['type']}.{rc['name']}"
 
 
-def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | None) -> tuple[Stack, Stack, StackDiff]:
+# Complexity over the cap (C901): three passes over the plan's resource_changes (collect,
+# re-link task groups to their clusters, classify the actions) sharing one set of records.
+def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | None) -> tuple[Stack, Stack, StackDiff]:  # noqa: C901
     """(base stack, head stack, the stack's diff) from one stack's plan."""
     config_resources = {r.get("address"): r for r in
                         ((plan.get("configuration") or {}).get("root_module") or {}).get("resources") or []}
@@ -177,7 +179,7 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
         if rc["type"] == rules.EMR_CLUSTER and isinstance(before, dict) and before.get("id"):
             cluster_ids[str(before["id"])] = rc["name"]
         entries.append((rc, address, change, before, after))
-    for rc, address, change, before, after in entries:
+    for rc, _address, _change, before, after in entries:
         if rc["type"] == rules.EMR_INSTANCE_GROUP:
             refs = [r for r in _references(config_resources.get(rc.get("address")), "cluster_id")
                     if r.startswith(rules.EMR_CLUSTER + ".")]

@@ -64,7 +64,7 @@ def test_ignored_count_is_applied_when_the_cluster_is_replaced():
     assert change.replaced
     count = next(a for a in change.attrs if a.path == "core_instance_group.instance_count")
     assert count.applied and count.overridden and not count.replaces
-    row = next(l for l in review.markdown.splitlines() if l.startswith("| `core_instance_group.instance_count` |"))
+    row = next(ln for ln in review.markdown.splitlines() if ln.startswith("| `core_instance_group.instance_count` |"))
     assert "not applied" not in row
     assert "applied although listed in `lifecycle.ignore_changes`: the cluster is replaced" in row
 
@@ -72,10 +72,10 @@ def test_ignored_count_is_applied_when_the_cluster_is_replaced():
 def test_instances_table_and_cost_use_the_replacement_count():
     base, head = _core_count_4_to_3()
     review = _review(_doc(base), _doc(head))
-    core = next(l for l in review.markdown.splitlines() if "| core `core` |" in l)
+    core = next(ln for ln in review.markdown.splitlines() if "| core `core` |" in ln)
     assert "| 4 → **3** |" in core
     # us-east-1: m5.xlarge 0.192 + 0.048; r5.xlarge 0.252 + 0.063 = 0.315 per core node.
-    cost = next(l for l in review.markdown.splitlines() if l.startswith("| `spark-batch-production-01` | $"))
+    cost = next(ln for ln in review.markdown.splitlines() if ln.startswith("| `spark-batch-production-01` | $"))
     assert cost == "| `spark-batch-production-01` | $1.500/h | $1.185/h | −$0.315/h |"
 
 
@@ -87,7 +87,7 @@ def test_ignored_count_alone_stays_unapplied_on_an_in_place_update():
     change = review.plan.stacks[0].changes[0]
     assert not change.replaced
     assert "not applied: listed in `lifecycle.ignore_changes`" in review.markdown
-    assert not any("| core `core` |" in l for l in review.markdown.splitlines())  # count unchanged as applied
+    assert not any("| core `core` |" in ln for ln in review.markdown.splitlines())  # count unchanged as applied
 
 
 def test_replaced_task_group_resets_its_ignored_count_to_the_code():
@@ -97,7 +97,7 @@ def test_replaced_task_group_resets_its_ignored_count_to_the_code():
     review = _review(_doc(FROZEN, {"prod_a": group}), _doc(FROZEN, {"prod_a": head_group}))
     change = review.plan.stacks[0].changes[0]
     assert change.replaced
-    row = next(l for l in review.markdown.splitlines() if "| task `task-spot-static-a` |" in l)
+    row = next(ln for ln in review.markdown.splitlines() if "| task `task-spot-static-a` |" in ln)
     assert "| 6 → **1** |" in row
 
 

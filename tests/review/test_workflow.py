@@ -81,6 +81,6 @@ def test_make_review_reviews_every_touched_environment_unless_one_is_chosen():
     env = {k: v for k, v in os.environ.items() if k != "EMR_CDKTF_ENV"}
     plain = subprocess.run(["make", "-n", "review", "BASE=origin/main"], cwd=PROJECT_ROOT, capture_output=True,
                            text=True, check=True, env=env).stdout
-    line = next(l for l in plain.splitlines() if "-m review" in l)
+    line = next(ln for ln in plain.splitlines() if "-m review" in ln)
     assert "--env" not in line and "--base origin/main" in line
     assert "--env acme" in _make_review("EMR_CDKTF_ENV=acme")
