@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.measure import PYTHON, ROOT, bench_env  # noqa: E402
+# The same import as the other benchmarks (bench/ on the path), so measure.py is one module.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import PYTHON, ROOT, bench_env  # noqa: E402
 
 CONSTRUCT_ERROR = """
 import dataclasses, sys

@@ -23,10 +23,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
+from emr_constructs import validation
 from emr_constructs.contract import CORE_GROUP, MANAGED_POLICY_TAG, MASTER_GROUP
 from emr_constructs.ebs import EbsSpec
 from emr_constructs.errors import EmrConfigError
-from emr_constructs import validation
 from emr_constructs.pricing import check_bid_price
 
 CLUSTER_NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", re.ASCII)

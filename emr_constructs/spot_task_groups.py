@@ -131,6 +131,7 @@ class SpotTaskGroup(Construct):
                                f"e.g. {STATIC_A!r}")
         if problems:
             raise EmrConfigError(f"SpotTaskGroup {cluster.name}/{group_name}", problems)
+        assert bid is not None, "_group_problems gives a bid whenever it finds no problem"
         cluster.register_task_group(group_name)
         super().__init__(scope, group_name)
         self.group_name = group_name

@@ -32,9 +32,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from emr_constructs import catalog
+
+#: An IPv4 or IPv6 block (ipaddress has no public name for either).
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # --- text ---------------------------------------------------------------------------------
 
@@ -263,7 +266,7 @@ def _overlap(a, b) -> int:
     return min(a.num_addresses, b.num_addresses)
 
 
-def public_address_count(nets: Iterable[ipaddress._BaseNetwork]) -> tuple[int, int]:
+def public_address_count(nets: Iterable[Network]) -> tuple[int, int]:
     """Public IPv4 and IPv6 addresses in the union of ``nets`` (overlaps counted once)."""
     nets = list(nets)
     v4 = list(ipaddress.collapse_addresses(n for n in nets if n.version == 4))
@@ -279,11 +282,11 @@ def public_address_count(nets: Iterable[ipaddress._BaseNetwork]) -> tuple[int, i
     return count4, count6
 
 
-def is_public(net: ipaddress._BaseNetwork) -> bool:
+def is_public(net: Network) -> bool:
     return any(public_address_count([net]))
 
 
-def parse_cidr(value: Any, *, ipv6: bool = False) -> tuple[ipaddress._BaseNetwork | None, str | None]:
+def parse_cidr(value: Any, *, ipv6: bool = False) -> tuple[Network | None, str | None]:
     """(network, None) or (None, problem). Only text is a CIDR (``ipaddress`` would also
     take an int), and the block must have no host bits set."""
     family = "an IPv4 or IPv6" if ipv6 else "an IPv4"
@@ -308,7 +311,7 @@ class CidrFinding:
     problem: str
 
 
-def cidr_set_findings(nets: list[ipaddress._BaseNetwork | None], *, allow_public: bool,
+def cidr_set_findings(nets: Sequence[Network | None], *, allow_public: bool,
                       acknowledge_hint: str) -> list[CidrFinding]:
     """Rules for a set of source blocks of people's rules (admin SSH, web UIs): never the
     whole internet, never more than a /8 of public space together, no public block at

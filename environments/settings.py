@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from emr_constructs import validation as v
-
 from environments.adoption import Adoption, parse_adoption
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent
@@ -189,7 +188,7 @@ class _Collector:
         if problem is not None:
             self.add(key, value, problem)
             return None
-        return net
+        return net if isinstance(net, ipaddress.IPv4Network) else None  # parse_cidr refuses IPv6 here
 
     def cidr_list(self, key: str, value: Any, *, allow_public: bool = False) -> tuple[str, ...]:
         if value is None:
@@ -304,7 +303,8 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
         az = sub.get("availability_zone")
         # <region><letter>, or a Local Zone <region>-<zone group>-<n><letter>.
         az_pattern = re.compile(rf"{re.escape(region or '')}(?:-[a-z]+-[0-9]+)?[a-z]", re.ASCII) if region else _ANY_AZ
-        if "availability_zone" in sub and (v.text_problem(az, max_len=40) or not az_pattern.fullmatch(az)):
+        if "availability_zone" in sub and (not isinstance(az, str) or v.text_problem(az, max_len=40)
+                                          or not az_pattern.fullmatch(az)):
             allowed = f"an availability zone of region {region}, e.g. {region}a" if region \
                 else "an availability zone such as ap-northeast-2a"
             c.add(f"{where}.availability_zone", az, allowed)

@@ -74,15 +74,16 @@ def price_fallback_notes(app: App) -> list[str]:
     environment's region has none in the table (emr_constructs.pricing)."""
     from emr_constructs.spot_task_groups import SpotTaskGroup
 
-    fallbacks = [c for c in app.node.find_all() if isinstance(c, SpotTaskGroup) and c.bid_fallback]
+    fallbacks = [(c, c.bid_fallback) for c in app.node.find_all()
+                 if isinstance(c, SpotTaskGroup) and c.bid_fallback is not None]
     if not fallbacks:
         return []
-    region = fallbacks[0].bid_fallback.region
-    types = sorted({c.instance_type for c in fallbacks})
+    region = fallbacks[0][1].region
+    types = sorted({c.instance_type for c, _ in fallbacks})
     lines = [
-        f"{c.node.path}: bid_price {c.bid_price} from the {c.bid_fallback.priced_region} on-demand price of "
+        f"{c.node.path}: bid_price {c.bid_price} from the {bid.priced_region} on-demand price of "
         f"{c.instance_type}; the price table has no {region} price for it"
-        for c in fallbacks
+        for c, bid in fallbacks
     ]
     lines.append(
         f"to bid from {region}'s own prices, run (with AWS credentials) "

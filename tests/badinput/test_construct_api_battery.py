@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 
 from emr_constructs.pricing import PRICE_TABLE_PATH
-
 from tests.badinput.support import Case
 
 R = "arn:aws:iam::123456789012:role/spark-batch-instance"
