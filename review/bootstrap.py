@@ -117,7 +117,9 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
     used_base = {loc for c in base_clusters.values() for loc in _paths(c)}
     used_head = {loc for c in head_clusters.values() for loc in _paths(c)}
     # Pair objects across sides by script identity: bucket + key without the content hash.
-    ident = lambda loc: (loc[0], _stem(loc[1]))
+    def ident(loc: tuple[str, str]) -> tuple[str, str]:
+        return (loc[0], _stem(loc[1]))
+
     before_by_id = {ident(loc): obj for loc, obj in base_objects.items() if loc in used_base or loc not in head_objects}
     after_by_id = {ident(loc): obj for loc, obj in head_objects.items() if loc in used_head or loc not in base_objects}
 

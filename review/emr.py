@@ -165,7 +165,7 @@ def guard(plan: PlanDiff, allow: set[str]) -> list[GuardHit]:
         if change.action == "removed":
             stack_gone = plan.stack(cluster.stack).status == "removed"
             outcome = "destroyed"
-            causes: tuple[str, ...] = ("its stack is removed",) if stack_gone else ("the resource is removed from the code",)
+            causes = ("its stack is removed",) if stack_gone else ("the resource is removed from the code",)
             head_config = None
         elif change.replaced:
             outcome, causes = "replaced", tuple(a.path for a in change.attrs if a.replaces)

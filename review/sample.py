@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,8 +159,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def _returning(tree: Path) -> Callable[[], Path]:
-    """A thunk giving ``tree`` (synthesize_jobs takes one per side)."""
-    return lambda: tree
