@@ -140,6 +140,7 @@ class FixedIpReservation(Construct):
         self.cidr_block: str | None = None
         owners = ", ".join(f"{a.ip}={a.cluster}" for a in ordered)
         if mode == "eni":
+            assert plan.holder_ip is not None, "an eni-mode reservation always has a holder address"
             self.holder_ip = plan.holder_ip
             held_range = f"{plan.addresses[0]}-{plan.addresses[-1]}"
             eni = NetworkInterface(
@@ -172,12 +173,13 @@ class FixedIpReservation(Construct):
             )
             self.network_interface_id = eni.id
         else:
+            assert plan.cidr_block is not None, "a cidr-mode reservation always has a block"
             self.cidr_block = plan.cidr_block
             spares = f"; spare: {len(plan.spares)}" if plan.spares else ""
             Ec2SubnetCidrReservation(
                 self, "explicit",
                 subnet_id=subnet_id,
-                cidr_block=self.cidr_block,
+                cidr_block=plan.cidr_block,
                 reservation_type="explicit",
                 description=f"{name}: EMR master IPs ({owners}{spares})"[:255],
             )

@@ -575,7 +575,7 @@ def _fixed_ip_settings(c: _Collector, raw: Any, seen_ids: set[str],
             if cluster and "master nodes" in problem:
                 problem += f" ({declared_where[cluster.group(1)]})"
             c.problems.append(problem)
-    if len(c.problems) > before:
+    if len(c.problems) > before or not isinstance(subnet_id, str):
         return None
     return FixedIpSettings(mode=mode, subnet_id=subnet_id, masters=tuple(pairs), block=block)
 

@@ -43,8 +43,8 @@ import socket
 import subprocess
 import sys
 import threading
-import uuid
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -201,7 +201,7 @@ class AwsProxy:
         for instance_id, state in self.instance_states.items():
             text = re.sub(
                 rf"(<instanceId>{instance_id}</instanceId>.*?<instanceState>\s*<code>)\d+(</code>\s*<name>)\w[\w-]*(</name>)",
-                lambda m: m.group(1) + {"shutting-down": "32", "terminated": "48", "running": "16"}[state]
+                lambda m, state=state: m.group(1) + {"shutting-down": "32", "terminated": "48", "running": "16"}[state]
                 + m.group(2) + state + m.group(3),
                 text, count=1, flags=re.S)
         return text.encode()
