@@ -85,6 +85,7 @@ bench: deps
 	.venv/bin/python bench/bench.py
 	.venv/bin/python bench/bench_scaling.py
 	.venv/bin/python bench/bench_review.py
+	.venv/bin/python bench/bench_refusal.py
 
 # Every environment the change touches (all of them when shared code changes), or only
 # $(EMR_CDKTF_ENV) when it is set. Progress goes to stderr, the report to stdout.
