@@ -285,7 +285,7 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
     if not isinstance(allow_public, bool):
         c.add("allow_public_cidrs", allow_public, "true or false (without quotes)")
         allow_public = False
-    vpc_net = c.network("vpc_cidr", raw.get("vpc_cidr"))
+    vpc_net = _vpc_sized(c, "vpc_cidr", c.network("vpc_cidr", raw.get("vpc_cidr")))
 
     subnets: list[Subnet] = []
     raw_subnets = raw.get("private_subnets")
@@ -299,7 +299,7 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
         where = f"private_subnets[{i}]"
         sub = c.keys(where, sub, _SUBNET_KEYS)
         sid = c.string(f"{where}.id", sub.get("id"), v.SUBNET_ID)
-        net = c.network(f"{where}.cidr", sub.get("cidr"))
+        net = _vpc_sized(c, f"{where}.cidr", c.network(f"{where}.cidr", sub.get("cidr")))
         az = sub.get("availability_zone")
         # <region><letter>, or a Local Zone <region>-<zone group>-<n><letter>.
         az_pattern = re.compile(rf"{re.escape(region or '')}(?:-[a-z]+-[0-9]+)?[a-z]", re.ASCII) if region else _ANY_AZ
@@ -380,6 +380,18 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
         buckets=buckets, state_bucket=state_bucket, fixed_ips=fixed_ips, source=source, adopt=adopt,
         allow_public_cidrs=allow_public,
     )
+
+
+# AWS accepts VPC and subnet IPv4 blocks from /16 to /28 (CreateVpc, CreateSubnet).
+VPC_PREFIX_RANGE = (16, 28)
+
+
+def _vpc_sized(c: "_Collector", key: str, net: ipaddress.IPv4Network | None) -> ipaddress.IPv4Network | None:
+    if net is not None and not VPC_PREFIX_RANGE[0] <= net.prefixlen <= VPC_PREFIX_RANGE[1]:
+        c.add(key, str(net), f"AWS accepts VPC and subnet blocks from /{VPC_PREFIX_RANGE[0]} to "
+              f"/{VPC_PREFIX_RANGE[1]}, this is a /{net.prefixlen}")
+        return None
+    return net
 
 
 def _bucket_rule(value: Any) -> str | None:

@@ -138,6 +138,9 @@ for key in ("admin_cidrs", "office_cidrs"):
 case("network", "acknowledgement-not-boolean", lambda: top(EXAMPLE, 'allow_public_cidrs = "yes"'),
      "allow_public_cidrs = 'yes'", "true or false")
 case("network", "vpc-cidr-slash-33", edited("vpc_cidr", '"10.20.0.0/33"'), "vpc_cidr = '10.20.0.0/33'")
+case("network", "vpc-cidr-too-large", edited("vpc_cidr", '"10.0.0.0/8"'), "vpc_cidr = '10.0.0.0/8'", "/16 to /28")
+case("network", "subnet-cidr-too-small", edited("cidr", '"10.20.1.0/29"'), "private_subnets[0].cidr = '10.20.1.0/29'",
+     "/16 to /28")
 case("network", "vpc-cidr-leading-zero", edited("vpc_cidr", '"010.20.0.0/16"'), "vpc_cidr = '010.20.0.0/16'")
 
 # --- structure of the file ----------------------------------------------------------------------
