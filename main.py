@@ -20,8 +20,9 @@ import os
 import shutil
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import TextIO
 
 EXIT_REFUSED = 2
 DEBUG_VARIABLE = "EMR_CDKTF_DEBUG"

@@ -15,7 +15,7 @@ import datetime
 import gzip
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -28,7 +28,7 @@ COMMERCIAL = "aws"
 REFRESH_COMMAND = ".venv/bin/python -m emr_constructs.catalog"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -29,8 +29,6 @@ ENVIRONMENT_VARIABLE = "EMR_CDKTF_ENV"
 # anchored full matches, ASCII only, no control characters, checked lengths. Buckets follow
 # S3's rules without the dotted variants: dots break virtual-hosted TLS and are never needed.
 _ANY_AZ = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9](?:-[a-z]+-[0-9]+)?[a-z]", re.ASCII)
-# Set to 1 to see Python tracebacks of failures before synthesis (main.py, review, ops).
-DEBUG_VARIABLE = "EMR_CDKTF_DEBUG"
 
 
 class SettingsError(ValueError):

@@ -13,7 +13,12 @@ from decimal import Decimal
 import pytest
 
 from emr_constructs import catalog
-from emr_constructs.pricing import REFERENCE_REGION, PriceError, load_price_table, spot_bid
+from emr_constructs.pricing import (
+    REFERENCE_REGION,
+    PriceError,
+    load_price_table,
+    spot_bid,
+)
 from environments.settings import ENVIRONMENTS_DIR, parse_settings
 
 TABLE = load_price_table()

@@ -13,9 +13,9 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "environments" / "example.toml").read_text(encoding="utf-8")
@@ -45,7 +45,7 @@ def value_repr(literal: str) -> str:
 
 def set_key(text: str, key: str, literal: str, nth: int = 0) -> str:
     """Replace the value of the ``nth`` line ``key = ...`` of the file."""
-    pattern = re.compile(rf"^{re.escape(key)} = .*$", re.M)
+    pattern = re.compile(rf"^{re.escape(key)} = .*$", re.MULTILINE)
     matches = list(pattern.finditer(text))
     m = matches[nth]
     return text[:m.start()] + f"{key} = {literal}" + text[m.end():]

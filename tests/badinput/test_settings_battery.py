@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.badinput.support import EXAMPLE, Case, assert_refused, edited, kv, run_main, set_key, top
+from tests.badinput.support import (
+    EXAMPLE,
+    Case,
+    assert_refused,
+    edited,
+    kv,
+    run_main,
+    set_key,
+    top,
+)
 
 # The text keys of the file, each with a valid value's line as it appears in example.toml:
 # (key as written, key as the message names it, occurrence in the file).
