@@ -69,7 +69,7 @@ def _paths(cluster: Cluster) -> list[tuple[str, str]]:
 @dataclass
 class ClusterEffect:
     cluster: Cluster
-    outcome: str  # "replaced" | "not applied (ignore_changes)" | "created" | "keeps the old script"
+    outcome: str  # "replaced" | "updated in the Terraform state only ..." | "not applied (ignore_changes)" | "created" | "keeps the old script"
 
 
 @dataclass
@@ -152,6 +152,10 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
                     keeps_old.append(cluster)
                 elif bootstrap and cc.replaced:
                     outcome = "replaced"
+                elif bootstrap:  # same number of actions and args: the provider updates the state only
+                    outcome = ("updated in the Terraform state only: EMR keeps running the old script (the provider "
+                               "sends no bootstrap change); replace the cluster to run the new one")
+                    keeps_old.append(cluster)
                 else:
                     outcome = "same path: not replaced; only nodes launched from now on run the new script"
                 change.clusters.append(ClusterEffect(cluster, outcome))

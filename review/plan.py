@@ -370,7 +370,7 @@ def _attr_changes(rtype: str, before: dict, after: dict, raw_before: dict, raw_a
         b, a = fb.get(path, MISSING), fa.get(path, MISSING)
         if b == a:
             continue
-        effect, source = rules.classify(rtype, path)
+        effect, source = rules.classify(rtype, path, b, a)
         out.append(AttrChange(
             path=path, before=b, after=a, effect=effect, source=source,
             ignored=is_ignored(path, ignore),

@@ -20,6 +20,7 @@ PutAutoScalingPolicy or tagging.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 IN_PLACE = "in place"
 REPLACES = "replaces"
@@ -136,8 +137,27 @@ SINGLE_BLOCKS = frozenset({
 WHAT_IS_REPLACED = {EMR_CLUSTER: "cluster", EMR_INSTANCE_GROUP: "group"}
 
 
-def classify(resource_type: str, path: str) -> tuple[str, str]:
-    """(effect, source) of a change at ``path`` of a resource of ``resource_type``.
+# The provider marks ``bootstrap_action`` (the list) and each action's ``args`` ForceNew,
+# but not an action's ``name`` or ``path``, and its Update sends nothing for them: a new
+# script path on the same number of actions with the same args is planned as an in-place
+# update that only rewrites the state. Source: terraform-provider-aws
+# internal/service/emr/cluster.go (schema of "bootstrap_action"; resourceClusterUpdate);
+# checked with terraform 1.11 + provider 5.100 (tests/terraform/test_review_truth.py).
+BOOTSTRAP_STATE_ONLY = ("provider schema: `bootstrap_action` name/path are not ForceNew and Update does not "
+                        "send them: Terraform updates the state only, the running cluster keeps its old actions")
+
+
+def _bootstrap_action_effect(before: Any, after: Any) -> tuple[str, str]:
+    if not (isinstance(before, list) and isinstance(after, list)) or len(before) != len(after):
+        return REPLACES, _DESIGN
+    if any((b or {}).get("args") != (a or {}).get("args") for b, a in zip(before, after)):
+        return REPLACES, _DESIGN
+    return IN_PLACE, BOOTSTRAP_STATE_ONLY
+
+
+def classify(resource_type: str, path: str, before: Any = None, after: Any = None) -> tuple[str, str]:
+    """(effect, source) of a change at ``path`` of a resource of ``resource_type``
+    (``before``/``after``: the values, where the effect depends on them).
 
     EMR types get a verdict for every path. Other types get ``REPLACES`` for the
     arguments listed in ``OTHER_FORCE_NEW`` and ``("", "")`` (no verdict) otherwise.
@@ -145,6 +165,8 @@ def classify(resource_type: str, path: str) -> tuple[str, str]:
     top = path.split(".", 1)[0]
     if top in META_ARGUMENTS:
         return META, "Terraform meta-argument"
+    if resource_type == EMR_CLUSTER and path == "bootstrap_action":
+        return _bootstrap_action_effect(before, after)
     rules = RULES.get(resource_type)
     if rules is None:
         for forced in OTHER_FORCE_NEW.get(resource_type, ()):

@@ -54,8 +54,8 @@ def _commit(repo: Path, message: str) -> None:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    """Commit 1 (tag ``v1``): the base app. Commit 2: the tag script edited (replaces the
-    protected cluster). Working tree on top: a security-group rule, an IAM grant and a
+    """Commit 1 (tag ``v1``): the base app. Commit 2 (``v2``): the tag script edited and the
+    protected cluster's release upgraded (which replaces it). Working tree on top: a security-group rule, an IAM grant and a
     Spot bid changed, not committed (the review reads the tree as it is on disk)."""
     repo = tmp_path_factory.mktemp("review-repo")
     _git(repo, "init", "-q", "-b", "main")
@@ -68,10 +68,14 @@ def repo(tmp_path_factory) -> Path:
 
     script = repo / "scripts" / "tag-instance.sh"
     script.write_text(script.read_text() + "echo 'also tag the root volume'\n")
-    _commit(repo, "tag script: tag the root volume too")
+    upgraded = base_data()
+    upgraded["clusters"][0]["release_label"] = "emr-7.2.0"
+    _write_data(repo, upgraded)
+    _commit(repo, "tag script: tag the root volume too; batch-prod-01 on emr-7.2.0")
     _git(repo, "tag", "v2")
 
     data = base_data()
+    data["clusters"][0]["release_label"] = "emr-7.2.0"  # as in v2
     data["office_ingress"][0]["port"] = 18081
     data["data_access"] = "read_write"
     data["clusters"][0]["spot"]["bid_price"] = "0.26"

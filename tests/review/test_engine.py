@@ -138,9 +138,14 @@ def test_cross_stack_reference_is_followed_into_the_defining_stack():
     head_foundation["resource"]["aws_s3_object"]["tag"]["key"] = "bootstrap/s/tag-fedcba9876543210.sh"
     review = _review({"f": foundation, "s": purpose}, {"f": head_foundation, "s": copy.deepcopy(purpose)})
     change = next(c for c in review.plan.stack("s").changes if c.address == "aws_emr_cluster.stream-prod-01")
-    assert change.replaced
+    # A new script path on the same actions and args: the provider updates the state only
+    # (bootstrap_action name/path are not ForceNew), so the running cluster keeps the old
+    # script, whose object the change deletes.
+    assert not change.replaced and not review.blocked
     section = review.markdown.split("### Bootstrap scripts", 1)[1]
-    assert "**tag.sh**" in section and "cluster `stream-prod-01` (s): **replaces the cluster**" in section
+    assert "**tag.sh**" in section
+    assert "cluster `stream-prod-01` (s): updated in the Terraform state only: EMR keeps running the old script" in section
+    assert "is deleted while `stream-prod-01` keeps running it: new nodes" in section
 
 
 def test_cost_matches_hand_computed_figures():

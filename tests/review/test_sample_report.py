@@ -20,7 +20,12 @@ def test_sample_report_shows_what_the_sample_change_does_to_the_projects_cluster
     lines = [line for line in sample.splitlines() if line.strip()]
     summary = next(i for i, line in enumerate(lines) if line.startswith("**Summary:**"))
     assert lines[summary - 1] == "# Plan review: `main` → `sample change`"  # summary first
-    assert "protected cluster `spark-batch-production-01` (environment `example`" in sample
+    # The script edit keeps each action's args: Terraform only rewrites the state, the
+    # clusters keep the old script, whose object is deleted (the review warns).
+    assert "No protected cluster is replaced or destroyed." in sample
+    assert "updated in the Terraform state only: EMR keeps running the old script" in sample
+    assert "keeps running it: new nodes" in sample
+    assert "**All static Spot capacity of `spark-batch-production-01` drops at once:**" in sample
     assert sample.count("<summary>script diff</summary>") == 1  # one diff for three stacks
     assert "widened 10.30.0.0/20 → 10.30.0.0/16: /20 → /16: 16× the addresses" in sample
 

@@ -32,13 +32,7 @@ PROVIDER_DIFFERENCES: dict[tuple[str, str], str] = {}
 
 # Review bugs this tier found that are not fixed yet, by change key: the comparison is
 # expected to fail (strict: once the review is fixed the test says so, and the entry goes).
-OPEN_REVIEW_BUGS: dict[str, str] = {
-    "bootstrap-script": (
-        "the review says a script edit replaces every cluster that runs it; Terraform plans an in-place "
-        "update of bootstrap_action[].path (the provider marks the list and args ForceNew, not name/path, "
-        "and its Update sends nothing: terraform-provider-aws internal/service/emr/cluster.go), so the "
-        "running clusters keep the old, deleted script. Reported to the review's owner with a patch."),
-}
+OPEN_REVIEW_BUGS: dict[str, str] = {}
 
 
 def _params():
