@@ -34,7 +34,7 @@ PIPENV := $(TOOLS)/bin/python -m pipenv
 VENV_STAMP := .venv/.synced
 NODE_STAMP := node_modules/.installed
 
-.PHONY: synth test bench review review-sample deps clean distclean validate lint docs
+.PHONY: synth test bench review review-sample deps clean distclean validate lint docs sandbox sandbox-down
 
 deps: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -80,6 +80,16 @@ docs:
 # plugin folders); cdktf.out itself is not written to.
 validate: synth
 	.venv/bin/python -m tests.terraform.toolchain validate $(CDKTF_OUT)
+
+# The whole example app in a stand-in AWS account on localhost (moto over https), deployed
+# with cdktf deploy, to try `python -m ops` without an AWS account; see docs/sandbox.md.
+SANDBOX_PORT ?= 4599
+export SANDBOX_PORT
+sandbox: deps
+	.venv/bin/python -m tests.terraform.sandbox up
+
+sandbox-down:
+	.venv/bin/python -m tests.terraform.sandbox down
 
 bench: deps
 	.venv/bin/python bench/bench.py

@@ -44,7 +44,8 @@ API:
 - ``validate_stacks(stacks_root, workdir)``: copy every stack folder of a synthesized app
   (``cdktf.out/stacks/*``) into ``workdir`` untouched, add the override, ``init`` and
   ``validate`` each; the user's ``cdktf.out`` is never written to. ``python -m
-  tests.terraform.toolchain validate [cdktf.out]`` runs it (``make validate``).
+  tests.terraform.toolchain validate [cdktf.out]`` runs it (``make validate``); ``python -m
+  tests.terraform.toolchain check`` says whether the tier will run here, or what is missing.
 """
 
 from __future__ import annotations
@@ -336,8 +337,14 @@ def validate_stacks(stacks_root: Path, workdir: Path, toolchain: Toolchain | Non
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["check"]:
+        try:
+            print(f"real-Terraform tier runs with {find_toolchain().describe()}")
+        except ToolchainMissing as exc:
+            print(f"{exc} -- the tests/terraform tier will be skipped")
+        return 0
     if len(argv) < 1 or argv[0] != "validate":
-        print("usage: python -m tests.terraform.toolchain validate [STACKS_ROOT_OR_CDKTF_OUT]",
+        print("usage: python -m tests.terraform.toolchain validate [STACKS_ROOT_OR_CDKTF_OUT] | check",
               file=sys.stderr)
         return 2
     root = Path(argv[1] if len(argv) > 1 else "cdktf.out")

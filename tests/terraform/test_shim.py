@@ -1,0 +1,195 @@
+"""Each behaviour of the stand-in's shim (``moto_shim.py``), against a running stand-in over
+https, as an AWS SDK sees it. The expected answers are the ones the AWS API reference
+documents (cited in the shim's docstring)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.terraform.moto_shim import LISTS_FLEETS_ON_GROUP_CLUSTER, statement_applies
+
+REGION = "ap-northeast-2"
+
+
+@pytest.fixture(scope="module")
+def aws(standin):
+    class Clients:
+        emr = standin.client("emr", REGION)
+        ec2 = standin.client("ec2", REGION)
+        s3 = standin.client("s3", REGION)
+
+    clients = Clients()
+    vpc = clients.ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+    clients.subnet = clients.ec2.create_subnet(
+        VpcId=vpc, CidrBlock="10.60.1.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+    clients.vpc = vpc
+    return clients
+
+
+def _cluster(aws, **extra) -> str:
+    return aws.emr.run_job_flow(
+        Name=f"shim-{uuid.uuid4().hex[:6]}", ReleaseLabel="emr-7.1.0",
+        JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole",
+        Instances={"KeepJobFlowAliveWhenNoSteps": True, "Ec2SubnetId": aws.subnet, "InstanceGroups": [
+            {"Name": "master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1},
+            {"Name": "core", "InstanceRole": "CORE", "InstanceType": "r5.xlarge", "InstanceCount": 2},
+        ]}, **extra)["JobFlowId"]
+
+
+def _error(excinfo) -> tuple[str, str]:
+    return excinfo.value.response["Error"]["Code"], excinfo.value.response["Error"]["Message"]
+
+
+def test_emr_takes_the_region_from_the_request_signature(aws, standin):
+    cluster = _cluster(aws)
+    assert aws.emr.describe_cluster(ClusterId=cluster)["Cluster"]["Id"] == cluster
+    with pytest.raises(ClientError):
+        standin.client("emr", "us-east-1").describe_cluster(ClusterId=cluster)
+
+
+def test_list_instance_fleets_refuses_an_instance_group_cluster_as_aws_does(aws):
+    cluster = _cluster(aws)
+    with pytest.raises(ClientError) as refused:
+        aws.emr.list_instance_fleets(ClusterId=cluster)
+    assert _error(refused) == ("InvalidRequestException", LISTS_FLEETS_ON_GROUP_CLUSTER)
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as unknown:
+        aws.emr.list_instance_fleets(ClusterId="j-NOSUCHCLUSTER")
+    assert _error(unknown)[0] == "InvalidRequestException"
+
+
+def test_auto_termination_policy_lives_with_the_cluster(aws):
+    cluster = _cluster(aws, AutoTerminationPolicy={"IdleTimeout": 3600})
+    assert aws.emr.get_auto_termination_policy(ClusterId=cluster)["AutoTerminationPolicy"] == {"IdleTimeout": 3600}
+    aws.emr.put_auto_termination_policy(ClusterId=cluster, AutoTerminationPolicy={"IdleTimeout": 7200})
+    assert aws.emr.get_auto_termination_policy(ClusterId=cluster)["AutoTerminationPolicy"] == {"IdleTimeout": 7200}
+    aws.emr.remove_auto_termination_policy(ClusterId=cluster)
+    assert "AutoTerminationPolicy" not in aws.emr.get_auto_termination_policy(ClusterId=cluster)
+    with pytest.raises(ClientError) as refused:
+        aws.emr.put_auto_termination_policy(ClusterId=cluster, AutoTerminationPolicy={"IdleTimeout": 30})
+    assert _error(refused)[0] == "ValidationException"
+
+
+def test_a_bad_auto_termination_policy_creates_no_cluster(aws):
+    before = len(aws.emr.list_clusters()["Clusters"])
+    with pytest.raises(ClientError):
+        _cluster(aws, AutoTerminationPolicy={"IdleTimeout": 10})
+    assert len(aws.emr.list_clusters()["Clusters"]) == before
+
+
+def test_managed_scaling_policy_lives_with_the_cluster(aws):
+    cluster = _cluster(aws)
+    assert "ManagedScalingPolicy" not in aws.emr.get_managed_scaling_policy(ClusterId=cluster)
+    limits = {"UnitType": "Instances", "MinimumCapacityUnits": 2, "MaximumCapacityUnits": 10}
+    aws.emr.put_managed_scaling_policy(ClusterId=cluster, ManagedScalingPolicy={"ComputeLimits": limits})
+    got = aws.emr.get_managed_scaling_policy(ClusterId=cluster)["ManagedScalingPolicy"]["ComputeLimits"]
+    assert {k: got[k] for k in limits} == limits
+    aws.emr.remove_managed_scaling_policy(ClusterId=cluster)
+    assert "ManagedScalingPolicy" not in aws.emr.get_managed_scaling_policy(ClusterId=cluster)
+
+
+def test_add_instance_groups_returns_ids_and_starts_instances(aws):
+    cluster = _cluster(aws)
+    answer = aws.emr.add_instance_groups(JobFlowId=cluster, InstanceGroups=[
+        {"Name": "task-a", "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "InstanceCount": 2,
+         "Market": "SPOT", "BidPrice": "0.24"},
+        {"Name": "task-b", "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "InstanceCount": 0,
+         "Market": "SPOT", "BidPrice": "0.24"},
+    ])
+    assert answer["JobFlowId"] == cluster and answer["ClusterArn"]
+    groups = {g["Name"]: g["Id"] for g in aws.emr.list_instance_groups(ClusterId=cluster)["InstanceGroups"]}
+    assert answer["InstanceGroupIds"] == [groups["task-a"], groups["task-b"]]
+    started = aws.emr.list_instances(ClusterId=cluster, InstanceGroupId=groups["task-a"])["Instances"]
+    assert len(started) == 2
+
+
+def test_gp3_throughput_of_an_instance_group_reads_back(aws):
+    cluster = _cluster(aws)
+    volume = {"VolumeType": "gp3", "SizeInGB": 128, "Iops": 3000, "Throughput": 250}
+    aws.emr.add_instance_groups(JobFlowId=cluster, InstanceGroups=[{
+        "Name": "task-gp3", "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "InstanceCount": 1,
+        "EbsConfiguration": {"EbsBlockDeviceConfigs": [
+            {"VolumeSpecification": volume, "VolumesPerInstance": 2}]}}])
+    (group,) = [g for g in aws.emr.list_instance_groups(ClusterId=cluster)["InstanceGroups"]
+                if g["Name"] == "task-gp3"]
+    specs = [d["VolumeSpecification"] for d in group["EbsBlockDevices"]]
+    assert specs == [volume, volume]
+    assert len({d["Device"] for d in group["EbsBlockDevices"]}) == 2
+
+
+def _bucket_with_policy(aws, statement: dict) -> str:
+    bucket = f"shim-{uuid.uuid4().hex[:10]}"
+    aws.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    aws.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "Test", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"], **statement}]}))
+    return bucket
+
+
+def test_tls_only_bucket_policy_lets_https_writes_through(aws):
+    bucket = _bucket_with_policy(aws, {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    aws.s3.put_object(Bucket=bucket, Key="bootstrap/x.py", Body=b"print(1)")
+    assert aws.s3.get_object(Bucket=bucket, Key="bootstrap/x.py")["Body"].read() == b"print(1)"
+
+
+@pytest.mark.parametrize("condition", [
+    None,                                                     # unconditional deny
+    {"Bool": {"aws:SecureTransport": "true"}},                # holds: the stand-in is https
+    {"StringNotEqualsIfExists": {"aws:SourceAccount": "1"}},  # absent key + IfExists holds
+])
+def test_a_deny_that_applies_still_denies(aws, condition):
+    statement = {"Effect": "Deny", **({"Condition": condition} if condition else {})}
+    bucket = _bucket_with_policy(aws, statement)
+    with pytest.raises(ClientError) as denied:
+        aws.s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_a_deny_on_an_absent_key_does_not_apply(aws):
+    bucket = _bucket_with_policy(aws, {"Effect": "Deny", "Condition": {"StringEquals": {"aws:SourceAccount": "1"}}})
+    aws.s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+
+
+@pytest.mark.parametrize("statement, applies", [
+    ({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, False),
+    ({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": ["true"]}}}, True),
+    ({"Effect": "Deny", "Condition": {"Null": {"aws:SourceArn": "true"}}}, True),
+    ({"Effect": "Deny", "Condition": {"Null": {"aws:SecureTransport": "true"}}}, False),
+    ({"Effect": "Allow", "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::x"}}}, False),
+    ({"Effect": "Deny", "Condition": {"SomeFutureOperator": {"aws:SecureTransport": "x"}}}, True),
+    ({"Effect": "Allow", "Condition": {"SomeFutureOperator": {"aws:SecureTransport": "x"}}}, False),
+])
+def test_condition_evaluation(statement, applies):
+    assert statement_applies(statement) is applies
+
+
+def test_concurrent_changes_to_one_security_group_are_not_lost(aws):
+    """Ten revokes at once on one group (as the provider sends them) all take effect."""
+    ec2 = aws.ec2
+    group = ec2.create_security_group(GroupName=f"shim-{uuid.uuid4().hex[:6]}", Description="x",
+                                      VpcId=aws.vpc)["GroupId"]
+    ports = list(range(9000, 9010))
+    permissions = [{"IpProtocol": "tcp", "FromPort": p, "ToPort": p,
+                    "IpRanges": [{"CidrIp": "10.60.0.0/16", "Description": f"port {p}"}]} for p in ports]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=permissions)
+    errors = []
+
+    def revoke(permission):
+        try:
+            ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=[permission])
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=revoke, args=(p,)) for p in permissions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])
+    assert [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]] == []
