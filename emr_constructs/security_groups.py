@@ -277,6 +277,7 @@ class EmrSecurityGroups(Construct):
         self._validate_sources(user_rules, allow_public_sources)
 
         self.groups: dict[str, SecurityGroup] = {}
+        previous: SecurityGroup | None = None
         for group in GROUPS:
             name = f"{name_prefix}-{group}"
             self.groups[group] = SecurityGroup(
@@ -286,7 +287,14 @@ class EmrSecurityGroups(Construct):
                 vpc_id=vpc_id,
                 revoke_rules_on_delete=True,
                 tags={**(tags or {}), "Name": name, EMR_MANAGED_POLICY_TAG: "true"},
+                # One group at a time on destroy: revoke_rules_on_delete also revokes the
+                # rules of *other* groups that reference the one being deleted (EMR adds
+                # such rules between the managed groups), and the provider locks only the
+                # group it deletes; two groups deleted at once both revoke the same rule
+                # and the second fails with InvalidPermission.NotFound.
+                depends_on=[previous] if previous is not None else None,
             )
+            previous = self.groups[group]
         self.master_managed_id: str = self.groups[MASTER_MANAGED].id
         self.slave_managed_id: str = self.groups[SLAVE_MANAGED].id
         self.master_additional_id: str = self.groups[MASTER_ADDITIONAL].id

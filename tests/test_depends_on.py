@@ -48,3 +48,19 @@ def test_depends_on_holds_bare_addresses_of_existing_resources(synth):
                 elif dep not in known:
                     problems.append(f"{stack_name}: {owner}: depends_on entry {dep!r} names nothing in the stack")
     assert not problems, "\n".join(problems)
+
+
+def test_security_groups_of_a_stack_are_deleted_one_at_a_time(synth):
+    """Every security group (all revoke_rules_on_delete) waits for the one before it, so
+    Terraform destroys them one by one: deleted at once, two groups both revoke a rule that
+    references both, and the second delete fails (see EmrSecurityGroups)."""
+    for stack_name, stack in synth.stacks.items():
+        groups = stack.get("resource", {}).get("aws_security_group", {})
+        if not groups:
+            continue
+        addresses = {f"aws_security_group.{name}" for name in groups}
+        waits = {name: [d for d in body.get("depends_on", []) if d in addresses] for name, body in groups.items()}
+        assert sorted(len(w) for w in waits.values()) == [0] + [1] * (len(groups) - 1), (stack_name, waits)
+        # One chain: no group is waited on by two others.
+        waited_on = [w[0] for w in waits.values() if w]
+        assert len(set(waited_on)) == len(waited_on), (stack_name, waits)

@@ -12,7 +12,8 @@ ops`` with no AWS account. ``make sandbox-down`` stops it and removes what it wr
    mirror, provider endpoints of the stand-in; the project's own local backend is kept,
    so state lands in ``terraform.sandbox.<stack>.tfstate`` where ``ops`` looks for it);
 5. deploys by the project's deploy path: ``cdktf deploy foundation``, then ``cdktf deploy``
-   of every purpose stack, ``--skip-synth --auto-approve``;
+   of every purpose stack, ``--skip-synth --skip-provider-lock --auto-approve`` (the lock
+   step would ask the registry for checksums, which an offline machine cannot);
 6. prints how to point ``python -m ops`` at the stand-in.
 
 ``env``: prints the ``export`` lines again (for ``eval "$(...)"``).
@@ -58,6 +59,7 @@ def _cdktf_env(extra: dict[str, str]) -> dict[str, str]:
         "CDKTF_DISABLE_TELEMETRY": "true",
         "CHECKPOINT_DISABLE": "1",
         "TF_IN_AUTOMATION": "1",
+        "CI": "true",  # cdktf prints plain progress lines instead of redrawing a spinner
     })
     env.update(extra)
     return env
@@ -126,9 +128,12 @@ def up(port: int) -> int:
     for stack in order:
         write_override(stacks_root / stack, toolchain.provider_version, provider=standin.provider_settings())
     start = time.monotonic()
-    _run(["cdktf", "deploy", order[0], "--skip-synth", "--output", OUTDIR.name, "--auto-approve"], env)
-    _run(["cdktf", "deploy", *order[1:], "--skip-synth", "--output", OUTDIR.name, "--auto-approve",
-          "--parallelism", "1"], env)
+    # --skip-provider-lock: cdktf would otherwise run `terraform providers lock`, which asks
+    # the registry for checksums and ignores the CLI configuration's mirror.
+    deploy = ["cdktf", "deploy", "--skip-synth", "--skip-provider-lock", "--output", OUTDIR.name,
+              "--auto-approve"]
+    _run([*deploy, order[0]], env)
+    _run([*deploy, "--parallelism", "1", *order[1:]], env)
     print(f"== deployed {', '.join(order)} in {time.monotonic() - start:.0f} s\n")
     print(instructions(standin))
     return 0
