@@ -37,8 +37,10 @@ API (fixtures in ``tests/terraform/conftest.py`` wrap it):
     absolute and keyed by stack name, a *modified* synthesis of the same stack (another
     outdir) plans against the applied state: apply the base once, then ``terraform(
     other_outdir / "stacks" / name).plan(out=...)`` and ``show_json`` for each variant.
-    ``.decommission_override(stack_dir)`` adds an override lifting ``prevent_destroy`` and
-    EMR termination protection (decommissioning; the stack's own JSON keeps both).
+    ``.lift_prevent_destroy(stack_dir)`` adds an override setting ``prevent_destroy = false``
+    wherever the stack sets it (to plan what the protection refuses);
+    ``.decommission_override(stack_dir)`` also lifts EMR termination protection
+    (decommissioning; the stack's own JSON keeps both).
 
 ``deploy_order(stacks_root)``: the foundation first (the bootstrap bucket and fixed-IP
 reservation the purpose stacks read), then the purpose stacks; destroy runs it backwards.
@@ -354,6 +356,23 @@ class Deployment:
         })
         self.runs.append(tf)
         return tf
+
+    @staticmethod
+    def lift_prevent_destroy(stack_dir: Path) -> Path | None:
+        """Override ``prevent_destroy`` to false on every resource of the stack that sets it
+        (nothing else: a plan then shows the replacement or removal the protection refused)."""
+        stack = json.loads((stack_dir / "cdk.tf.json").read_text())
+        lifted = {
+            rtype: {name: {"lifecycle": {"prevent_destroy": False}}
+                    for name, body in items.items() if body.get("lifecycle", {}).get("prevent_destroy")}
+            for rtype, items in stack.get("resource", {}).items()
+        }
+        lifted = {rtype: items for rtype, items in lifted.items() if items}
+        if not lifted:
+            return None
+        path = stack_dir / LIFT_FILE
+        path.write_text(json.dumps({"resource": lifted}, indent=2) + "\n")
+        return path
 
     @staticmethod
     def decommission_override(stack_dir: Path) -> bool:
