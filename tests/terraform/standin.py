@@ -486,10 +486,12 @@ def deploy_example_app(deployment: Deployment, workdir: Path, *, region: str = "
     return app
 
 
-def leftovers(standin: StandIn, account: Account, project_prefix: str) -> list[str]:
+def leftovers(standin: StandIn, account: Account, project_prefix: str,
+              security_configuration_names: list[str] = ()) -> list[str]:
     """Everything of the project still in the stand-in (empty after a clean destroy): in the
     account's VPC and subnets, anything; elsewhere, names starting with ``project_prefix``
-    (the environment name the stacks prefix every name with)."""
+    (the environment name the stacks prefix every name with); EMR security configurations by
+    the names the stacks declare (``declared_names(stacks_root, "aws_emr_security_configuration")``)."""
     region = account.region
     ec2, emr = standin.client("ec2", region), standin.client("emr", region)
     iam, s3 = standin.client("iam", region), standin.client("s3", region)
@@ -513,9 +515,13 @@ def leftovers(standin: StandIn, account: Account, project_prefix: str) -> list[s
         subnet = described.get("Ec2InstanceAttributes", {}).get("Ec2SubnetId")
         if subnet in {s[0] for s in account.subnets}:
             found.append(f"EMR cluster {cluster['Id']} ({cluster['Name']}, {cluster['Status']['State']})")
-    found += [f"EMR security configuration {c['Name']}"
-              for c in emr.list_security_configurations()["SecurityConfigurations"]
-              if c["Name"].startswith(project_prefix)]
+    # moto has no ListSecurityConfigurations: the names the stacks declare are looked up.
+    for name in security_configuration_names:
+        try:
+            emr.describe_security_configuration(Name=name)
+            found.append(f"EMR security configuration {name}")
+        except emr.exceptions.ClientError:
+            pass
     found += [f"IAM role {r['RoleName']}" for r in iam.list_roles()["Roles"]
               if r["RoleName"].startswith(project_prefix)]
     found += [f"IAM instance profile {p['InstanceProfileName']}"
@@ -525,6 +531,16 @@ def leftovers(standin: StandIn, account: Account, project_prefix: str) -> list[s
               if b["Name"].startswith(project_prefix)
               and b["Name"] not in (account.logs_bucket, account.data_bucket)]
     return found
+
+
+def declared_names(stacks_root: Path, resource_type: str) -> list[str]:
+    """The ``name`` argument of every ``resource_type`` resource of every synthesized stack."""
+    return sorted(
+        body["name"]
+        for path in stacks_root.glob("*/cdk.tf.json")
+        for body in json.loads(path.read_text()).get("resource", {}).get(resource_type, {}).values()
+        if isinstance(body.get("name"), str)
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -546,5 +562,5 @@ if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 
 
-__all__ = ["AppliedApp", "StackRecord", "deploy_example_app", "leftovers", "Account", "DEFAULT_FIXED_IPS", "deploy_order", "Deployment", "OVERRIDE_FILE", "StandIn", "create_account",
+__all__ = ["AppliedApp", "StackRecord", "declared_names", "deploy_example_app", "leftovers", "Account", "DEFAULT_FIXED_IPS", "deploy_order", "Deployment", "OVERRIDE_FILE", "StandIn", "create_account",
            "make_certificate", "synthesize"]

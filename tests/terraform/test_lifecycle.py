@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.terraform.standin import leftovers
+from tests.terraform.standin import declared_names, leftovers
 
 PURPOSES = ("spark-batch", "spark-stream", "service-presto")
 
@@ -49,7 +49,11 @@ def test_the_stand_in_holds_what_the_stacks_declare(applied_example_app, standin
 def test_destroy_in_reverse_order_leaves_nothing_of_the_project(applied_example_app, standin):
     app = applied_example_app
     app.destroy()
-    assert leftovers(standin, app.account, f"{app.account.name}-") == []
+    configurations = declared_names(app.stacks_root, "aws_emr_security_configuration")
+    assert configurations, "the stacks declare EMR security configurations: the check below must look for them"
+    assert leftovers(standin, app.account, f"{app.account.name}-", configurations) == []
+    for stack in app.order:
+        assert app.terraform(stack).state_list() == [], f"{stack}: resources left in the state"
     # What the account had before the project is still there.
     ec2 = standin.client("ec2", app.account.region)
     assert ec2.describe_vpcs(VpcIds=[app.account.vpc_id])["Vpcs"]
