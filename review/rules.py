@@ -150,7 +150,7 @@ BOOTSTRAP_STATE_ONLY = ("provider schema: `bootstrap_action` name/path are not F
 def _bootstrap_action_effect(before: Any, after: Any) -> tuple[str, str]:
     if not (isinstance(before, list) and isinstance(after, list)) or len(before) != len(after):
         return REPLACES, _DESIGN
-    if any((b or {}).get("args") != (a or {}).get("args") for b, a in zip(before, after)):
+    if any((b or {}).get("args") != (a or {}).get("args") for b, a in zip(before, after, strict=True)):
         return REPLACES, _DESIGN
     return IN_PLACE, BOOTSTRAP_STATE_ONLY
 
