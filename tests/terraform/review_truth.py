@@ -550,6 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     standin = StandIn.start(workdir / "standin")
     try:
         start = time.monotonic()
+        (workdir / "app").mkdir(exist_ok=True)
         app = deploy_example_app(Deployment(toolchain, standin, workdir / "state", toolchain.cli_config(workdir)),
                                  workdir / "app")
         applied = time.monotonic() - start
