@@ -1,7 +1,8 @@
-"""BootstrapAssets: upload every bootstrap script of a directory to S3 under content-hashed
-keys (guide tips "fixed IP" and "tags" need their scripts on S3; tip T3 for addresses).
+"""BootstrapAssets: upload the bootstrap scripts a stack runs, from one directory, to S3 under
+content-hashed keys (guide tips "fixed IP" and "tags" need their scripts on S3; tip T3 for
+addresses).
 
-Each file becomes a ``TerraformAsset`` (copied into the synthesized stack) and an
+Each file a cluster uses (through ``action``) becomes a ``TerraformAsset`` (copied into the synthesized stack) and an
 ``aws_s3_object`` in the foundation's bootstrap bucket, key
 ``bootstrap/<purpose>/<stem>-<first 16 hex of sha256><suffix>``:
 
@@ -72,13 +73,15 @@ class BootstrapAssets(Construct):
 
     Inputs (keyword-only):
       directory: folder of bootstrap scripts (required; the stack passes
-        ``assets/bootstrap``). Every regular file is uploaded, in name order; hidden
-        files and ``__pycache__`` are skipped. An empty folder uploads nothing.
+        ``assets/bootstrap``). Every regular file is available; hidden files and
+        ``__pycache__`` are skipped. Only files named in ``action`` are uploaded.
       bucket_name: the foundation stack's bootstrap bucket (required).
       purpose: the stack's purpose, used as the key prefix (required).
 
-    Attributes: ``scripts`` (file name -> BootstrapScript), ``prefix``.
-    Method: ``action(file_name, *, args=(), name=None)`` -> BootstrapAction for EmrCluster.
+    Attributes: ``available`` (file name -> path, every script of the folder),
+    ``scripts`` (file name -> BootstrapScript, the uploaded ones), ``prefix``.
+    Method: ``action(file_name, *, args=(), name=None)`` -> BootstrapAction for EmrCluster;
+    a script is uploaded on its first ``action``, so a stack uploads only what it runs.
     """
 
     def __init__(self, scope: Construct, id: str, *, directory: str | Path, bucket_name: str, purpose: str) -> None:
@@ -110,36 +113,48 @@ class BootstrapAssets(Construct):
         super().__init__(scope, id)
         self.prefix = f"{KEY_ROOT}/{purpose}/"
         self.bucket_name = bucket_name
+        self._purpose = purpose
+        #: Every script of the folder, by file name; only the ones an action uses are uploaded.
+        self.available: dict[str, Path] = {path.name: path for path in files}
+        #: The uploaded scripts, by file name.
         self.scripts: dict[str, BootstrapScript] = {}
-        for path in files:
-            sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-            key = _key(purpose, path.name, sha256)
-            asset = TerraformAsset(self, f"asset-{path.name}", path=str(path.resolve()), type=AssetType.FILE)
-            obj = S3Object(
-                self, f"object-{path.name}",
-                bucket=bucket_name,
-                key=key,
-                source=asset.path,
-                source_hash=sha256,
-                content_type=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
-                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-            )
-            obj.override_logical_id(f"bootstrap_{path.stem}")
-            self.scripts[path.name] = BootstrapScript(
-                file_name=path.name, bucket=bucket_name, key=key,
-                sha256=sha256,
-                s3_path=f"s3://{obj.bucket}/{obj.key}", object=obj,
-            )
+
+    def _upload(self, file_name: str) -> BootstrapScript:
+        """Upload ``file_name`` on first use: a stack uploads only the scripts its clusters
+        run, so nothing a purpose never runs (e.g. the fixed-IP script on a stack without
+        fixed IPs) sits in the bucket under its prefix or in its instance role's reach."""
+        if file_name in self.scripts:
+            return self.scripts[file_name]
+        path = self.available[file_name]
+        sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        key = _key(self._purpose, path.name, sha256)
+        asset = TerraformAsset(self, f"asset-{path.name}", path=str(path.resolve()), type=AssetType.FILE)
+        obj = S3Object(
+            self, f"object-{path.name}",
+            bucket=self.bucket_name,
+            key=key,
+            source=asset.path,
+            source_hash=sha256,
+            content_type=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        obj.override_logical_id(f"bootstrap_{path.stem}")
+        self.scripts[path.name] = BootstrapScript(
+            file_name=path.name, bucket=self.bucket_name, key=key,
+            sha256=sha256,
+            s3_path=f"s3://{obj.bucket}/{obj.key}", object=obj,
+        )
+        return self.scripts[path.name]
 
     def action(self, file_name: str, *, args: tuple[str, ...] | list[str] = (), name: str | None = None) -> BootstrapAction:
         """A BootstrapAction running ``file_name`` with ``args``; name defaults to the
         file's stem."""
-        script = self.scripts.get(file_name)
-        if script is None:
+        if file_name not in self.available:
             raise EmrConfigError(
                 f"BootstrapAssets {self.node.id!r}",
                 [f"file_name = {file_name!r}: not in the bootstrap folder; available: "
-                 f"{', '.join(sorted(self.scripts)) or 'none'}"])
+                 f"{', '.join(sorted(self.available)) or 'none'}"])
+        script = self._upload(file_name)
         return BootstrapAction(
             name=name or Path(file_name).stem, bucket=script.bucket, key=script.key,
             args=tuple(args), path=script.s3_path,

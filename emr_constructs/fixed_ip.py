@@ -233,7 +233,8 @@ def use_fixed_ip(cluster: EmrCluster, *, ip: str, action: BootstrapAction, regio
         sid="FixedIpAssignInSubnet",
         actions=["ec2:AssignPrivateIpAddresses"],
         resources=[regional_arn("ec2", region, account_id, "network-interface/*")],
-        conditions={"StringEquals": {"ec2:Subnet": regional_arn("ec2", region, account_id, f"subnet/{subnet_id}")}},
+        # ec2:Subnet is an ARN condition key: ArnEquals, not StringEquals.
+        conditions={"ArnEquals": {"ec2:Subnet": regional_arn("ec2", region, account_id, f"subnet/{subnet_id}")}},
     )
     if reservation_eni is not None:
         cluster.roles.add_statement(

@@ -4,15 +4,17 @@
 write every S3 bucket of the account. This construct makes the same three roles with
 permissions derived from what the clusters declare they need:
 
-- service role: trusted by ``elasticmapreduce.amazonaws.com`` only for this account and
-  region (``aws:SourceAccount`` / ``aws:SourceArn``, against the confused deputy);
+- service role: trusted by EMR's service principal only for this account and region
+  (``aws:SourceAccount`` / ``aws:SourceArn``, against the confused deputy);
   ``AmazonEMRServicePolicy_v2``; and ``iam:PassRole`` for exactly this construct's instance
   role (to EC2) and autoscaling role (to Application Auto Scaling), because the v2 policy's
   own PassRole statements cover only the default role names.
 - instance role and an instance profile of the same name (EMR refuses different names):
-  one inline policy built from grant calls (S3 read, read-write, log write, bootstrap
-  read, ``cloudwatch:PutMetricData``, and ``add_statement`` for later needs such as the
-  fixed-IP and tagging bootstrap scripts). Every statement has a Sid naming its need.
+  one inline policy built from grant calls (S3 read, read-write with or without delete,
+  log write, bootstrap read, Glue Data Catalog read or read-write, KMS key use,
+  ``cloudwatch:PutMetricData`` into named namespaces only, and ``add_statement`` for
+  later needs such as the fixed-IP and tagging bootstrap scripts). Every statement has a
+  Sid naming its need.
 - autoscaling role, only with ``autoscaling=True`` (custom automatic scaling policies;
   EMR managed scaling does not use it).
 
@@ -22,6 +24,14 @@ they need), so the instance policy document is produced lazily at synthesis, sor
 any order give the same plan. No ``*`` action, no service-wide wildcard such as ``s3:*``,
 no S3 action on resource ``*``, no wildcard bucket: such grants are refused with an error
 listing every problem of the call.
+
+Service principals follow the partition (see ``service_principals``): every AWS service is
+``<service>.amazonaws.com`` in every partition, except EMR in the China regions, whose
+principal is ``elasticmapreduce.amazonaws.com.cn`` (the AWS CDK's region table,
+``region-info`` ``Default.servicePrincipal``, keeps exactly this exception). In aws-cn the
+trust policies and ``iam:PassedToService`` also accept the ``.amazonaws.com.cn`` spelling
+of EC2, which AWS's China documentation has used, so a role works whichever spelling the
+service presents.
 """
 
 from __future__ import annotations
@@ -53,14 +63,44 @@ INLINE_POLICY_LIMIT = 10_240
 # cluster EC2 instances (EC2 instance profile)", least-privilege section.
 READ_OBJECT_ACTIONS = ("s3:GetObject",)
 WRITE_OBJECT_ACTIONS = (
-    "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
+    "s3:AbortMultipartUpload", "s3:GetObject",
     "s3:ListMultipartUploadParts", "s3:PutObject",
 )
+# Only with delete=True: overwrites (INSERT OVERWRITE, Spark's overwrite mode) and the
+# committers' temporary markers need it; reading and appending do not.
+DELETE_OBJECT_ACTIONS = ("s3:DeleteObject",)
 # EMRFS asks for the bucket's region; read-write also lists unfinished multipart uploads
 # so that committers can clean them up. Neither action accepts an s3:prefix condition.
 READ_BUCKET_ACTIONS = ("s3:GetBucketLocation",)
 WRITE_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
 LOG_WRITE_ACTIONS = ("s3:PutObject",)
+
+# Glue Data Catalog actions of a Hive-compatible Glue metastore client (Trino's and
+# Presto's hive connector with hive.metastore=glue, EMR's Glue client for Hive and Spark).
+# Partitions and column statistics are authorised against their table's ARN.
+GLUE_READ_ACTIONS = (
+    "glue:BatchGetPartition", "glue:GetColumnStatisticsForPartition", "glue:GetColumnStatisticsForTable",
+    "glue:GetDatabase", "glue:GetDatabases", "glue:GetPartition", "glue:GetPartitions",
+    "glue:GetTable", "glue:GetTables",
+)
+# Table and partition writes inside the named databases; never CreateDatabase or
+# DeleteDatabase (databases are named in the settings, so they exist already).
+GLUE_WRITE_ACTIONS = (
+    "glue:BatchCreatePartition", "glue:BatchDeletePartition", "glue:BatchUpdatePartition",
+    "glue:CreatePartition", "glue:CreateTable", "glue:DeleteColumnStatisticsForPartition",
+    "glue:DeleteColumnStatisticsForTable", "glue:DeletePartition", "glue:DeleteTable",
+    "glue:UpdateColumnStatisticsForPartition", "glue:UpdateColumnStatisticsForTable",
+    "glue:UpdatePartition", "glue:UpdateTable",
+)
+# The service role's use of the key that encrypts the cluster's EBS volumes (AWS EMR
+# Management Guide, "Providing keys for encrypting data at rest": the service role is a key
+# user, and EC2 receives a grant for the volumes).
+EBS_KEY_USE_ACTIONS = (
+    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom", "kms:ReEncryptTo",
+)
+EBS_KEY_GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+_GLUE_DATABASE = re.compile(r"^[a-z0-9_]{1,255}$", re.ASCII)
 
 _NAME_PREFIX = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,48}$", re.ASCII)
 _SID = re.compile(r"^[A-Za-z0-9]+$", re.ASCII)
@@ -80,7 +120,8 @@ class IamGrantError(ConstructInputError):
         super().__init__(f"EmrRoles {construct_path}: {call}", problems, outcome="nothing was granted")
 
 
-def _trust(sid: str, service: str, account_id: str | None = None, source_arn: str | None = None) -> dict:
+def _trust(sid: str, service: str | list[str], account_id: str | None = None,
+           source_arn: str | None = None) -> dict:
     """A trust statement for an AWS service; with ``account_id`` it holds only for calls
     on behalf of this account and its resources (confused-deputy guard)."""
     statement = {"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
@@ -98,6 +139,21 @@ def partition_of(region: str) -> str:
     if region.startswith("us-gov-"):
         return "aws-us-gov"
     return "aws"
+
+
+def service_principals(service: str, partition: str) -> list[str]:
+    """The service principal(s) of ``service`` (e.g. ``ec2``) in ``partition``, first the
+    one AWS documents. Everywhere ``<service>.amazonaws.com``; in aws-cn EMR's is
+    ``elasticmapreduce.amazonaws.com.cn`` and the ``.cn`` spelling of the others is
+    accepted as well."""
+    universal, china = f"{service}.amazonaws.com", f"{service}.amazonaws.com.cn"
+    if partition != "aws-cn":
+        return [universal]
+    return [china, universal] if service == "elasticmapreduce" else [universal, china]
+
+
+def _one_or_list(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else values
 
 
 def regional_arn(service: str, region: str, account_id: str, resource: str) -> str:
@@ -160,10 +216,11 @@ class EmrRoles(Construct):
     is created only once its roles carry their permissions).
 
     Grants (each raises IamGrantError listing every problem before anything is granted):
-      ``grant_read(bucket, prefix="")``, ``grant_read_write(bucket, prefix="")``,
+      ``grant_read(bucket, prefix="")``, ``grant_read_write(bucket, prefix="", delete=False)``,
       ``grant_log_write(bucket, prefix)``, ``grant_bootstrap_read(bucket, prefix)``,
-      ``grant_put_metric_data(namespaces=())``, ``add_statement(sid=, actions=, resources=,
-      conditions=None)``. A prefix is ``""`` (the whole bucket) or ends with ``/``. The same
+      ``grant_glue_catalog(databases, write=False)``, ``grant_kms_key_use(key_arn, sid=,
+      actions=, via_services=())``, ``grant_put_metric_data(namespaces=)``,
+      ``add_statement(sid=, actions=, resources=, conditions=None)``. A prefix is ``""`` (the whole bucket) or ends with ``/``. The same
       grant twice is a no-op; a different statement under an existing Sid is refused.
     """
 
@@ -187,7 +244,10 @@ class EmrRoles(Construct):
         self._tags = dict(tags or {})
         self._statements: dict[str, dict] = {}
         self._instance_policy: IamRolePolicy | None = None
-        suffix = ".cn" if self.partition == "aws-cn" else ""
+        self._ebs_key_policy: IamRolePolicy | None = None
+        emr_principal = _one_or_list(service_principals("elasticmapreduce", self.partition))
+        ec2_principal = _one_or_list(service_principals("ec2", self.partition))
+        autoscaling_principal = _one_or_list(service_principals("application-autoscaling", self.partition))
         managed = f"arn:{self.partition}:iam::aws:policy/service-role"
         emr_source_arn = regional_arn("elasticmapreduce", region, account_id, "*")
 
@@ -196,7 +256,7 @@ class EmrRoles(Construct):
             name=f"{name_prefix}-emr-service",
             description="EMR service role: provisions this purpose's clusters (tip T0)",
             assume_role_policy=_policy([
-                _trust("EmrAssumesServiceRole", "elasticmapreduce.amazonaws.com", account_id, emr_source_arn)]),
+                _trust("EmrAssumesServiceRole", emr_principal, account_id, emr_source_arn)]),
             tags=self._tags or None,
         )
         service_attachment = IamRolePolicyAttachment(
@@ -208,7 +268,7 @@ class EmrRoles(Construct):
             self, "instance-role",
             name=f"{name_prefix}-emr-instance",
             description="EMR instance role: what this purpose's cluster nodes may do (tip T0)",
-            assume_role_policy=_policy([_trust("Ec2AssumesInstanceRole", f"ec2.amazonaws.com{suffix}")]),
+            assume_role_policy=_policy([_trust("Ec2AssumesInstanceRole", ec2_principal)]),
             tags=self._tags or None,
         )
         # EMR rejects an instance profile whose name differs from its role's.
@@ -222,7 +282,7 @@ class EmrRoles(Construct):
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
             "Resource": [self.instance_role.arn],
-            "Condition": {"StringEquals": {"iam:PassedToService": f"ec2.amazonaws.com{suffix}"}},
+            "Condition": {"StringEquals": {"iam:PassedToService": ec2_principal}},
         }]
         self._cluster_dependencies: list[TerraformResource] = [service_attachment]
         self.autoscaling_role: IamRole | None = None
@@ -232,9 +292,8 @@ class EmrRoles(Construct):
                 name=f"{name_prefix}-emr-autoscaling",
                 description="EMR autoscaling role: custom automatic scaling policies (tip T0)",
                 assume_role_policy=_policy([
-                    _trust("EmrAssumesAutoscalingRole", "elasticmapreduce.amazonaws.com",
-                           account_id, emr_source_arn),
-                    _trust("ApplicationAutoscalingAssumesAutoscalingRole", "application-autoscaling.amazonaws.com",
+                    _trust("EmrAssumesAutoscalingRole", emr_principal, account_id, emr_source_arn),
+                    _trust("ApplicationAutoscalingAssumesAutoscalingRole", autoscaling_principal,
                            account_id, regional_arn("application-autoscaling", region, account_id, "scalable-target/*")),
                 ]),
                 tags=self._tags or None,
@@ -248,7 +307,7 @@ class EmrRoles(Construct):
                 "Effect": "Allow",
                 "Action": ["iam:PassRole"],
                 "Resource": [self.autoscaling_role.arn],
-                "Condition": {"StringEquals": {"iam:PassedToService": "application-autoscaling.amazonaws.com"}},
+                "Condition": {"StringEquals": {"iam:PassedToService": autoscaling_principal}},
             })
         self._cluster_dependencies.append(IamRolePolicy(
             self, "service-role-pass-role",
@@ -282,11 +341,17 @@ class EmrRoles(Construct):
         self._grant_objects("grant_read", "Read", bucket, prefix, sid,
                             READ_BUCKET_ACTIONS, READ_OBJECT_ACTIONS)
 
-    def grant_read_write(self, bucket: str, prefix: str = "", *, sid: str | None = None) -> None:
-        """List, read, write and delete objects under ``s3://bucket/prefix``, including
-        multipart uploads. Default sid ``ReadWrite<Bucket><Prefix>``."""
-        self._grant_objects("grant_read_write", "ReadWrite", bucket, prefix, sid,
-                            WRITE_BUCKET_ACTIONS, WRITE_OBJECT_ACTIONS)
+    def grant_read_write(self, bucket: str, prefix: str = "", *, delete: bool = False,
+                         sid: str | None = None) -> None:
+        """List, read and write objects under ``s3://bucket/prefix``, including multipart
+        uploads; ``s3:DeleteObject`` only with ``delete=True`` (default False). Default sid
+        ``ReadWrite<Bucket><Prefix>``, or ``ReadWriteDelete<Bucket><Prefix>`` with delete."""
+        if not isinstance(delete, bool):
+            raise IamGrantError(self.node.path, f"grant_read_write(bucket={bucket!r}, prefix={prefix!r})",
+                                [f"delete = {delete!r}: True or False"])
+        verb = "ReadWriteDelete" if delete else "ReadWrite"
+        objects = WRITE_OBJECT_ACTIONS + (DELETE_OBJECT_ACTIONS if delete else ())
+        self._grant_objects("grant_read_write", verb, bucket, prefix, sid, WRITE_BUCKET_ACTIONS, objects)
 
     def grant_log_write(self, bucket: str, prefix: str) -> None:
         """``s3:PutObject`` under the cluster's log URI (EMR's log pusher only uploads).
@@ -304,17 +369,70 @@ class EmrRoles(Construct):
         sid = f"ReadBootstrap{_camel(bucket)}{_camel(prefix)}"
         self._add(call, [self._statement(sid, READ_OBJECT_ACTIONS, [self._objects_arn(bucket, prefix)])])
 
-    def grant_put_metric_data(self, *, namespaces: Sequence[str] = ()) -> None:
-        """``cloudwatch:PutMetricData`` (the action has no resource type, so the resource is
-        ``*``); with ``namespaces``, only into those namespaces. Sid ``PutMetricData``."""
+    def grant_put_metric_data(self, *, namespaces: Sequence[str]) -> None:
+        """``cloudwatch:PutMetricData`` into ``namespaces`` only (required, at least one: the
+        action has no resource type, so the ``cloudwatch:namespace`` condition is its only
+        scope). Sid ``PutMetricData``."""
         call = f"grant_put_metric_data(namespaces={tuple(namespaces)!r})"
-        problems = [f"namespaces[{i}] = {ns!r}: a non-empty CloudWatch namespace without wildcards"
+        problems = [f"namespaces[{i}] = {ns!r}: a non-empty CloudWatch namespace without wildcards, "
+                    "not one of AWS's own (AWS/...)"
                     for i, ns in enumerate(namespaces)
                     if not isinstance(ns, str) or not ns.strip() or "*" in ns or ns.startswith("AWS/")]
+        if not namespaces:
+            problems.append("namespaces = (): name the namespaces the nodes publish into; an unconditioned "
+                            "PutMetricData lets a node write into any namespace of the account")
         if problems:
             raise IamGrantError(self.node.path, call, problems)
-        conditions = {"StringEquals": {"cloudwatch:namespace": list(namespaces)}} if namespaces else None
+        conditions = {"StringEquals": {"cloudwatch:namespace": list(namespaces)}}
         self._add(call, [self._statement("PutMetricData", ["cloudwatch:PutMetricData"], ["*"], conditions)])
+
+    def grant_glue_catalog(self, databases: Sequence[str], *, write: bool = False) -> None:
+        """The Glue Data Catalog actions a Hive-compatible Glue metastore client needs, on
+        this account's catalog in this region and on the named ``databases`` and their
+        tables only. Read-only unless ``write=True`` (create, update and delete tables and
+        partitions; never databases). Sids ``GlueCatalogRead`` and ``GlueCatalogWrite``."""
+        call = f"grant_glue_catalog(databases={tuple(databases) if _is_str_list(databases) else databases!r}, " \
+               f"write={write!r})"
+        problems = []
+        if isinstance(databases, str) or not _is_str_list(databases) or not databases:
+            problems.append(f"databases = {databases!r}: a non-empty list of Glue database names")
+            databases = []
+        for i, name in enumerate(databases):
+            if not _GLUE_DATABASE.match(name):
+                problems.append(f"databases[{i}] = {name!r}: a Glue database name (lower-case letters, digits, "
+                                "'_'; Glue folds names to lower case) without wildcards")
+        if len(set(databases)) != len(databases):
+            problems.append(f"databases = {list(databases)!r}: name each database once")
+        if not isinstance(write, bool):
+            problems.append(f"write = {write!r}: True or False")
+        if problems:
+            raise IamGrantError(self.node.path, call, problems)
+        glue = lambda resource: regional_arn("glue", self.region, self.account_id, resource)  # noqa: E731
+        resources = [glue("catalog")]
+        for name in databases:
+            resources += [glue(f"database/{name}"), glue(f"table/{name}/*")]
+        statements = [self._statement("GlueCatalogRead", GLUE_READ_ACTIONS, resources)]
+        if write:
+            statements.append(self._statement("GlueCatalogWrite", GLUE_WRITE_ACTIONS, resources))
+        self._add(call, statements)
+
+    def grant_kms_key_use(self, key_arn: str, *, sid: str, actions: Sequence[str],
+                          via_services: Sequence[str] = ()) -> None:
+        """Use of one KMS key by the instance role (e.g. ``kms:Decrypt`` of objects under a
+        customer-managed key, or EMR's local-disk encryption). ``via_services`` (e.g.
+        ``s3.<region>.amazonaws.com``) limits the use to requests those services make on
+        the role's behalf (``kms:ViaService``)."""
+        call = f"grant_kms_key_use(sid={sid!r})"
+        problems = [f"actions[{i}] = {a!r}: a kms: action" for i, a in enumerate(actions)
+                    if not isinstance(a, str) or not a.startswith("kms:")]
+        if not isinstance(key_arn, str) or not (Token.is_unresolved(key_arn) or
+                                                re.match(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$",
+                                                         key_arn)):
+            problems.append(f"key_arn = {key_arn!r}: the ARN of one KMS key (arn:aws:kms:<region>:<account>:key/<id>)")
+        if problems:
+            raise IamGrantError(self.node.path, call, problems)
+        conditions = {"StringEquals": {"kms:ViaService": list(via_services)}} if via_services else None
+        self._add(call, [self._statement(sid, actions, [key_arn], conditions)])
 
     def add_statement(
         self,
@@ -329,6 +447,31 @@ class EmrRoles(Construct):
         e.g. ``ec2:AssignPrivateIpAddresses`` for the fixed-IP bootstrap script."""
         call = f"add_statement(sid={sid!r})"
         self._add(call, [self._statement(sid, actions, resources, conditions)])
+
+    def allow_ebs_encryption_key(self, key_arn: str) -> None:
+        """Let the service role use ``key_arn`` for EBS encryption of the cluster volumes
+        (the security configuration's ``EnableEbsEncryption``): EMR, acting as the service
+        role, encrypts the volumes and hands EC2 a grant on the key. Grants are limited to
+        ones for AWS resources (``kms:GrantIsForAWSResource``). Inline policy
+        ``<prefix>-emr-service-ebs-key``; called once."""
+        if self._ebs_key_policy is not None:
+            raise IamGrantError(self.node.path, "allow_ebs_encryption_key(...)",
+                                ["the service role already has its EBS key policy; call this once"])
+        statements = [
+            self._statement("UseEbsEncryptionKey", EBS_KEY_USE_ACTIONS, [key_arn]),
+            self._statement("GrantEbsEncryptionKeyToAwsResources", EBS_KEY_GRANT_ACTIONS, [key_arn],
+                            {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        ]
+        problems = [p for st in statements for p in _statement_problems(st)]
+        if problems:
+            raise IamGrantError(self.node.path, "allow_ebs_encryption_key(...)", problems)
+        self._ebs_key_policy = IamRolePolicy(
+            self, "service-role-ebs-key",
+            name=f"{self.name_prefix}-emr-service-ebs-key",
+            role=self.service_role.id,
+            policy=_policy(statements),
+        )
+        self._cluster_dependencies.append(self._ebs_key_policy)
 
     # --- the policy document -------------------------------------------------------------------
 

@@ -18,15 +18,22 @@ T2: rules for people (Spark History 18080, YARN ResourceManager 8088, Trino/Pres
 SSH 22, ...) go only into the additional groups, given as typed ``IngressRule`` values.
 
 Egress decision: the master- and slave-managed groups keep EMR's own default egress, all
-traffic to 0.0.0.0/0. Cluster nodes must reach S3, the EMR control plane, CloudWatch, STS,
-EC2 and KMS through a NAT gateway or VPC endpoints whose addresses are not known here, and
-the applications on the cluster (Kafka, JDBC sources, Glue) need more; EMR documents the
-same reason for its default groups. The minimal egress AWS lists for narrowed groups
-(9443 and 443 to service-access; all traffic between master- and slave-managed) is
-declared too, so that removing the all-traffic rule later leaves a working cluster once an
-S3 prefix-list rule is added. The service-access group only gets the 8443 egress it needs.
-The additional groups have no egress rules: egress is the union over all groups of an
-instance, and the managed groups already carry it.
+traffic to 0.0.0.0/0, and the project does not offer to narrow it. That one rule carries
+more than internet-bound traffic: it is also the only egress that lets master and core/task
+nodes reach each other (the managed groups declare ingress between them, and no egress
+between them), besides S3, the EMR control plane, CloudWatch, STS, EC2 and KMS through a NAT
+gateway or VPC endpoints whose addresses are not known here, and whatever the applications
+reach (Kafka, JDBC sources, Glue). Removing it would need at least all-traffic egress from
+each managed group to itself and to the other, the S3 prefix list, every endpoint the
+nodes call, and the 9443 egress to service-access; dropping it alone breaks the cluster.
+The managed groups do declare the 9443 egress to service-access that AWS lists for its
+groups, so that rule's origin is known. The service-access group only gets the 8443 egress
+it needs. The additional groups have no egress rules: egress is the union over all groups
+of an instance, and the managed groups already carry it.
+
+Every managed rule comes from the private-subnet tables of emr-man-sec-groups (releases
+5.30.0 and later). Earlier versions of this module also declared four 443 rules for an
+"EMR 8.x" cluster manager endpoint that no AWS document describes; they were removed.
 """
 
 from __future__ import annotations
@@ -132,7 +139,7 @@ def _all_protocols(group: str, peer: str, who: str) -> tuple[_ManagedRule, ...]:
 
 # Source: AWS EMR Management Guide, emr-man-sec-groups, the tables for
 # ElasticMapReduce-Primary-Private, ElasticMapReduce-Core-Private and
-# ElasticMapReduce-ServiceAccess (releases 5.30.0 to 7.x, plus the 443 rules 8.x needs).
+# ElasticMapReduce-ServiceAccess (releases 5.30.0 and later).
 MANAGED_RULES: tuple[_ManagedRule, ...] = (
     *_all_protocols(MASTER_MANAGED, MASTER_MANAGED, "master to master"),
     *_all_protocols(MASTER_MANAGED, SLAVE_MANAGED, "slave to master"),
@@ -141,9 +148,7 @@ MANAGED_RULES: tuple[_ManagedRule, ...] = (
     _ManagedRule(MASTER_MANAGED, "egress", "-1", None, None, _ANYWHERE_IPV4,
                  "EMR managed: master egress, all traffic (EMR default; S3, EMR and other AWS endpoints)"),
     _ManagedRule(MASTER_MANAGED, "egress", "tcp", 9443, 9443, SERVICE_ACCESS,
-                 "EMR managed: master egress 9443 to service-access (EMR 5.30 to 7.x minimum)"),
-    _ManagedRule(MASTER_MANAGED, "egress", "tcp", 443, 443, SERVICE_ACCESS,
-                 "EMR managed: master egress 443 to service-access (EMR 8.x cluster manager endpoint)"),
+                 "EMR managed: master egress 9443 to service-access (EMR 5.30.0 and later)"),
     *_all_protocols(SLAVE_MANAGED, SLAVE_MANAGED, "slave to slave"),
     *_all_protocols(SLAVE_MANAGED, MASTER_MANAGED, "master to slave"),
     _ManagedRule(SLAVE_MANAGED, "ingress", "tcp", 8443, 8443, SERVICE_ACCESS,
@@ -151,15 +156,9 @@ MANAGED_RULES: tuple[_ManagedRule, ...] = (
     _ManagedRule(SLAVE_MANAGED, "egress", "-1", None, None, _ANYWHERE_IPV4,
                  "EMR managed: slave egress, all traffic (EMR default; S3, EMR and other AWS endpoints)"),
     _ManagedRule(SLAVE_MANAGED, "egress", "tcp", 9443, 9443, SERVICE_ACCESS,
-                 "EMR managed: slave egress 9443 to service-access (EMR 5.30 to 7.x minimum)"),
-    _ManagedRule(SLAVE_MANAGED, "egress", "tcp", 443, 443, SERVICE_ACCESS,
-                 "EMR managed: slave egress 443 to service-access (EMR 8.x cluster manager endpoint)"),
+                 "EMR managed: slave egress 9443 to service-access (EMR 5.30.0 and later)"),
     _ManagedRule(SERVICE_ACCESS, "ingress", "tcp", 9443, 9443, MASTER_MANAGED,
-                 "EMR service access: 9443 from master-managed (EMR 5.30 to 7.x)"),
-    _ManagedRule(SERVICE_ACCESS, "ingress", "tcp", 443, 443, MASTER_MANAGED,
-                 "EMR service access: 443 from master-managed (EMR 8.x cluster manager endpoint)"),
-    _ManagedRule(SERVICE_ACCESS, "ingress", "tcp", 443, 443, SLAVE_MANAGED,
-                 "EMR service access: 443 from slave-managed (EMR 8.x cluster manager endpoint)"),
+                 "EMR service access: 9443 from master-managed (EMR 5.30.0 and later)"),
     _ManagedRule(SERVICE_ACCESS, "egress", "tcp", 8443, 8443, MASTER_MANAGED,
                  "service access egress 8443 to master-managed (cluster manager to master)"),
     _ManagedRule(SERVICE_ACCESS, "egress", "tcp", 8443, 8443, SLAVE_MANAGED,

@@ -74,6 +74,61 @@ class FixedIpSettings:
     block: str | None = None
 
 
+#: The web UI (a ``WebUi.key`` of the purpose declarations) that needs a second, explicit
+#: acknowledgement to be opened (see docs/security.md). Which UIs a purpose serves is its
+#: declaration's (stacks/clusters.py); the app checks ``open_uis`` against it.
+RISKY_UI = "yarn-resourcemanager"
+_UI_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", re.ASCII)
+DATA_ACCESS_MODES = ("read-only", "read-write")
+BOOTSTRAP_KMS_MODES = ("aws-managed", "customer-managed")
+
+
+@dataclass(frozen=True)
+class PrefixAccess:
+    """Access of one purpose's clusters to a prefix of the data bucket ("" = whole bucket)."""
+
+    prefix: str
+    access: str  # one of DATA_ACCESS_MODES
+    delete: bool = False
+
+
+@dataclass(frozen=True)
+class PurposeSettings:
+    """What the environment decides for one purpose (``[purposes.<purpose>]``).
+
+    open_uis: keys of the purpose's declared web UIs opened to office_cidrs; default none.
+    acknowledge_yarn_resourcemanager_risk: required to open ``yarn-resourcemanager``.
+    data: prefixes of the data bucket and their access; None = the purpose's default.
+    glue_databases: Glue databases the clusters' Glue metastore may use; default none.
+    glue_write: create/update/delete tables and partitions in them; default False.
+    """
+
+    open_uis: tuple[str, ...] = ()
+    acknowledge_yarn_resourcemanager_risk: bool = False
+    data: tuple[PrefixAccess, ...] | None = None
+    glue_databases: tuple[str, ...] = ()
+    glue_write: bool = False
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Environment-wide hardening (``[security]``); every default is the safe choice
+    except ``bootstrap_writers``, which only the environment can name.
+
+    bootstrap_writers: IAM role/user ARNs that alone may write bootstrap scripts.
+    bootstrap_kms: ``aws-managed`` (default) or ``customer-managed`` key for that bucket.
+    require_imdsv2: nodes require IMDSv2 where the release supports it; default True.
+    local_disk_encryption: LUKS + EBS encryption of the nodes' disks; default True.
+    in_transit_pem_certificates: s3://.../x.zip of PEM certificates; default None (off).
+    """
+
+    bootstrap_writers: tuple[str, ...] = ()
+    bootstrap_kms: str = "aws-managed"
+    require_imdsv2: bool = True
+    local_disk_encryption: bool = True
+    in_transit_pem_certificates: str | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     name: str
@@ -87,6 +142,8 @@ class Settings:
     buckets: Buckets
     state_bucket: str | None = None
     fixed_ips: FixedIpSettings | None = None
+    security: SecuritySettings = SecuritySettings()
+    purposes: tuple[tuple[str, PurposeSettings], ...] = ()
     source: str = ""
     # Existing resources the stacks import (environments.adoption; optional [adopt] tables).
     adopt: Adoption | None = None
@@ -99,6 +156,10 @@ class Settings:
     def subnet_by_id(self, subnet_id: str) -> Subnet:
         return next(s for s in self.private_subnets if s.id == subnet_id)
 
+    def purpose(self, purpose: str) -> PurposeSettings:
+        """The environment's settings for ``purpose`` (defaults when it has no table)."""
+        return dict(self.purposes).get(purpose, PurposeSettings())
+
     def fixed_ip_of(self, cluster: str) -> str | None:
         if self.fixed_ips is None:
             return None
@@ -108,8 +169,9 @@ class Settings:
 _TOP_KEYS = {
     "name", "region", "account_id", "vpc_id", "vpc_cidr", "private_subnets",
     "admin_cidrs", "office_cidrs", "buckets", "state", "fixed_ips", "adopt", "allow_public_cidrs",
+    "security", "purposes",
 }
-_OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt", "allow_public_cidrs"}
+_OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt", "allow_public_cidrs", "security", "purposes"}
 _FIXED_IP_KEYS = {"mode", "subnet", "masters", "block"}
 _OPTIONAL_FIXED_IP_KEYS = {"mode", "block"}
 _FIXED_IP_MODES = ("eni", "cidr")
@@ -354,6 +416,8 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
     if "adopt" in raw:
         adopt, adopt_problems = parse_adoption(raw["adopt"])
         c.problems.extend(adopt_problems)
+    security = _parse_security(c, raw.get("security"), region)
+    purposes = _parse_purposes(c, raw.get("purposes"))
     parsed = {
         "name": name, "region": region, "account_id": account, "vpc_id": vpc_id, "vpc_net": vpc_net,
         "subnet_cidrs": subnet_cidrs, "admin_cidrs": admin, "office_cidrs": office,
@@ -377,6 +441,7 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
         private_subnets=tuple(subnets), admin_cidrs=admin, office_cidrs=office,
         buckets=buckets, state_bucket=state_bucket, fixed_ips=fixed_ips, source=source, adopt=adopt,
         allow_public_cidrs=allow_public,
+        security=security, purposes=purposes,
     )
 
 
@@ -480,6 +545,173 @@ def _people_ranges_are_not_the_vpc_itself(raw: dict, parsed: dict, c: "_Collecto
             if block in own:
                 c.add(f"{key}[{i}]", block, f"the same block as {own[block]}: every instance there would be let in; "
                       "name the VPN or office range people connect from")
+
+
+# --- [security] and [purposes.<purpose>] (docs/security.md) ------------------------------
+
+_SECURITY_KEYS = {"bootstrap_writers", "bootstrap_kms", "require_imdsv2", "local_disk_encryption",
+                  "in_transit_encryption"}
+_IN_TRANSIT_KEYS = {"pem_certificates"}
+_PURPOSE_KEYS = {"open_uis", "acknowledge_yarn_resourcemanager_risk", "data", "glue_databases", "glue_write"}
+_DATA_KEYS = {"prefix", "access", "delete"}
+_PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$", re.ASCII)
+_PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$", re.ASCII)
+_PEM_ZIP = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^*?]+\.zip$", re.ASCII)
+_GLUE_DATABASE = re.compile(r"^[a-z0-9_]{1,255}$", re.ASCII)
+_EXPECTED.update({
+    "security.in_transit_encryption.pem_certificates":
+        "an S3 URI of a zip of PEM certificates, e.g. s3://example-emr-certificates/emr/certificates.zip",
+    "purposes.data.prefix": "a key prefix ending with '/', or \"\" for the whole bucket",
+    "purposes.data.access": f"one of {', '.join(DATA_ACCESS_MODES)}",
+})
+
+
+def _boolean(c: _Collector, key: str, value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        c.add(key, value, "true or false")
+        return default
+    return value
+
+
+def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySettings:
+    if raw is None:
+        return SecuritySettings()
+    table = c.keys("security", raw, _SECURITY_KEYS, _SECURITY_KEYS)
+    writers: list[str] = []
+    raw_writers = table.get("bootstrap_writers")
+    if raw_writers is not None:
+        if not isinstance(raw_writers, list) or not raw_writers:
+            c.add("security.bootstrap_writers", raw_writers,
+                  "a non-empty list of IAM role or user ARNs (the principals that run cdktf deploy)")
+        else:
+            for i, arn in enumerate(raw_writers):
+                if not isinstance(arn, str) or not _PRINCIPAL_ARN.match(arn):
+                    c.add(f"security.bootstrap_writers[{i}]", arn,
+                          "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy")
+                elif arn in writers:
+                    c.add(f"security.bootstrap_writers[{i}]", arn, "already listed; list each principal once")
+                else:
+                    writers.append(arn)
+    kms = table.get("bootstrap_kms", "aws-managed")
+    if kms not in BOOTSTRAP_KMS_MODES:
+        c.add("security.bootstrap_kms", kms, f"one of {', '.join(BOOTSTRAP_KMS_MODES)}")
+        kms = "aws-managed"
+    pem = None
+    if "in_transit_encryption" in table:
+        transit = c.keys("security.in_transit_encryption", table["in_transit_encryption"], _IN_TRANSIT_KEYS)
+        pem = transit.get("pem_certificates")
+        if pem is not None and (not isinstance(pem, str) or not _PEM_ZIP.match(pem)):
+            c.add("security.in_transit_encryption.pem_certificates", pem,
+                  _EXPECTED["security.in_transit_encryption.pem_certificates"])
+            pem = None
+    return SecuritySettings(
+        bootstrap_writers=tuple(writers),
+        bootstrap_kms=kms,
+        require_imdsv2=_boolean(c, "security.require_imdsv2", table.get("require_imdsv2"), True),
+        local_disk_encryption=_boolean(c, "security.local_disk_encryption",
+                                       table.get("local_disk_encryption"), True),
+        in_transit_pem_certificates=pem,
+    )
+
+
+def _parse_purposes(c: _Collector, raw: Any) -> tuple[tuple[str, PurposeSettings], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        c.add("purposes", raw, "a table of [purposes.<purpose>] tables")
+        return ()
+    out = []
+    for purpose, table in raw.items():
+        where = f"purposes.{purpose}"
+        if not _PURPOSE_NAME.match(purpose):
+            c.add(where, purpose, "a purpose name such as spark-batch")
+            continue
+        table = c.keys(where, table, _PURPOSE_KEYS, _PURPOSE_KEYS)
+        uis: list[str] = []
+        raw_uis = table.get("open_uis", [])
+        if not isinstance(raw_uis, list):
+            c.add(f"{where}.open_uis", raw_uis, "a list of web UI names, e.g. [\"spark-history\"]")
+            raw_uis = []
+        for i, ui in enumerate(raw_uis):
+            if not isinstance(ui, str) or not _UI_KEY.match(ui):
+                c.add(f"{where}.open_uis[{i}]", ui, "a web UI name such as spark-history, yarn-resourcemanager "
+                      "or trino")
+            elif ui in uis:
+                c.add(f"{where}.open_uis[{i}]", ui, "already listed; list each UI once")
+            else:
+                uis.append(ui)
+        acknowledged = _boolean(c, f"{where}.acknowledge_yarn_resourcemanager_risk",
+                                table.get("acknowledge_yarn_resourcemanager_risk"), False)
+        if RISKY_UI in uis and not acknowledged:
+            c.problems.append(
+                f"{where}.open_uis: 'yarn-resourcemanager' (port 8088) is refused: without Kerberos its REST API "
+                "accepts application submissions from anyone who reaches the port, which runs their code as the "
+                "cluster's instance role (it reads and writes the data lake), and open YARN ports are a common "
+                "cryptomining target. Reach the UI through SSH or SSM port forwarding (docs/security.md); to open "
+                f"it anyway, also set {where}.acknowledge_yarn_resourcemanager_risk = true")
+        data = _parse_data_access(c, where, table.get("data")) if "data" in table else None
+        dbs: list[str] = []
+        raw_dbs = table.get("glue_databases", [])
+        if not isinstance(raw_dbs, list):
+            c.add(f"{where}.glue_databases", raw_dbs, "a list of Glue database names")
+            raw_dbs = []
+        for i, db in enumerate(raw_dbs):
+            if not isinstance(db, str) or not _GLUE_DATABASE.match(db):
+                c.add(f"{where}.glue_databases[{i}]", db,
+                      "a Glue database name: lower-case letters, digits and '_', no wildcards")
+            elif db in dbs:
+                c.add(f"{where}.glue_databases[{i}]", db, "already listed; list each database once")
+            else:
+                dbs.append(db)
+        glue_write = _boolean(c, f"{where}.glue_write", table.get("glue_write"), False)
+        if glue_write and not raw_dbs:
+            c.add(f"{where}.glue_write", glue_write, "writes need glue_databases naming where")
+        out.append((purpose, PurposeSettings(
+            open_uis=tuple(uis), acknowledge_yarn_resourcemanager_risk=acknowledged, data=data,
+            glue_databases=tuple(dbs), glue_write=glue_write)))
+    return tuple(sorted(out))
+
+
+def _parse_data_access(c: _Collector, where: str, raw: Any) -> tuple[PrefixAccess, ...]:
+    if not isinstance(raw, list):
+        c.add(f"{where}.data", raw, "[[" + where + ".data]] tables with prefix and access "
+              "(an empty list grants no data access)")
+        return ()
+    out: list[PrefixAccess] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(raw):
+        at = f"{where}.data[{i}]"
+        entry = c.keys(at, entry, _DATA_KEYS, _DATA_KEYS)
+        prefix, access = entry.get("prefix"), entry.get("access")
+        ok = True
+        for key in ("prefix", "access"):
+            if key not in entry and isinstance(raw[i], dict):
+                c.problems.append(f"{at}.{key}: missing; add it: {_EXPECTED[f'purposes.data.{key}']}")
+        if "prefix" in entry:
+            if not isinstance(prefix, str) or prefix.startswith("/") or (prefix and not prefix.endswith("/")) \
+                    or any(ch in prefix for ch in "*?") or "${" in prefix:
+                c.add(f"{at}.prefix", prefix, "a literal key prefix ending with '/' and not starting with '/' "
+                      "(so 'raw' cannot also grant 'raw-private/'), or \"\" for the whole bucket")
+                ok = False
+            elif prefix in seen:
+                c.add(f"{at}.prefix", prefix, f"already listed as {where}.data[{seen[prefix]}]; list each prefix once")
+                ok = False
+            else:
+                seen[prefix] = i
+        else:
+            ok = False
+        if "access" in entry and access not in DATA_ACCESS_MODES:
+            c.add(f"{at}.access", access, f"one of {', '.join(DATA_ACCESS_MODES)}")
+            ok = False
+        delete = _boolean(c, f"{at}.delete", entry.get("delete"), False)
+        if delete and access == "read-only":
+            c.add(f"{at}.delete", delete, "deleting needs access = \"read-write\"")
+            ok = False
+        if ok and "access" in entry:
+            out.append(PrefixAccess(prefix=prefix, access=access, delete=delete))
+    return tuple(out)
 
 
 def available_environments() -> list[str]:

@@ -13,7 +13,7 @@ from stacks.adoption import apply_adoption
 from stacks.clusters import PURPOSE_DECLARATIONS
 from stacks.declaration import Purpose, check_purposes
 from stacks.foundation import FoundationStack
-from stacks.purpose import PurposeStack
+from stacks.purpose import PurposeSettingsError, PurposeStack, purpose_settings_problems
 
 
 def build_app(settings: Settings, *, outdir: str | None = None,
@@ -22,6 +22,10 @@ def build_app(settings: Settings, *, outdir: str | None = None,
     declarations; tests pass variants). The declarations are checked before the App
     exists, so a bad one writes nothing."""
     check_purposes(purposes)
+    # Every [purposes.*] setting no declared purpose can honour, at once, before any stack.
+    problems = purpose_settings_problems(settings, purposes)
+    if problems:
+        raise PurposeSettingsError(settings, problems)
     app = App(outdir=outdir) if outdir else App()
     foundation = FoundationStack(app, settings=settings)
     stacks = [PurposeStack(app, purpose, settings=settings) for purpose in purposes]

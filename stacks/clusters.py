@@ -36,6 +36,7 @@ from emr_constructs.ebs import EbsSpec
 from emr_constructs.emr_cluster import EmrCluster
 from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup, SpotTaskGroupPair
 from stacks.declaration import (
+    DATA_READ,
     DATA_READ_WRITE,
     SPARK_HISTORY_UI,
     TRINO_UI,
@@ -173,7 +174,9 @@ PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
         web_uis=(TRINO_UI,),
         # Operators add workers at peak; scaling rules are edited in the console.
         autoscaling=True,
-        data_access=DataAccess(DATA_READ_WRITE),
+        # Interactive SQL only reads the lake (issue 14); writes need the environment's
+        # [[purposes.service-presto.data]] and glue_write.
+        data_access=DataAccess(DATA_READ),
     ),
 )
 

@@ -5,22 +5,30 @@ once, in ``stacks.clusters.PURPOSE_DECLARATIONS`` (``stacks.declaration.Purpose`
 module builds a stack from a declaration. Each stack owns its clusters, security groups
 and roles, so deploying one purpose never touches another.
 
-Security groups (tips T0-T2): the purpose's web UIs open to the office CIDRs, SSH 22 only
-to the admin CIDRs; all on master-additional.
+Security groups (tips T0-T2): SSH 22 only from the admin CIDRs, on master-additional. No
+web UI port is open unless the environment opens one of the purpose's declared UIs
+(``[purposes.<purpose>] open_uis``, to the office CIDRs); people reach the UIs through SSH
+or SSM port forwarding (docs/security.md). YARN ResourceManager 8088 also needs
+``acknowledge_yarn_resourcemanager_risk`` (checked in the settings).
 
 Roles (tip T0): the instance role writes logs under ``s3://<logs>/emr/<purpose>/``, reads
-bootstrap scripts under ``s3://<bootstrap-assets>/bootstrap/<purpose>/``, has the
-purpose's declared access to the data bucket, and puts CloudWatch metrics; clusters add
-their own grants. The autoscaling role exists only for purposes that declare
+bootstrap scripts under ``s3://<bootstrap-assets>/bootstrap/<purpose>/``, gets the data
+bucket prefixes the environment names for the purpose (``[[purposes.<purpose>.data]]``,
+never ``s3:DeleteObject`` unless an entry asks for it; without entries, the purpose's
+declared access, again without delete), the Glue databases the environment names
+(read-only unless ``glue_write``), and the KMS keys of the security settings; clusters
+add their own grants. Nothing gets ``cloudwatch:PutMetricData``: nothing publishes
+metrics. The autoscaling role exists only for purposes that declare
 ``autoscaling=True``: clusters whose custom automatic scaling rules operators edit in the
 console (the role is fixed at cluster creation, so it must exist beforehand).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from cdktf_cdktf_provider_aws.data_aws_kms_alias import DataAwsKmsAlias
 from constructs import Construct
 
 from emr_constructs.bootstrap_assets import BootstrapAssets
@@ -29,9 +37,10 @@ from emr_constructs.emr_cluster import EmrCluster
 from emr_constructs.fixed_ip import ReservedIpHolder, use_fixed_ip
 from emr_constructs.iam_roles import EmrRoles
 from emr_constructs.node_role_tags import tag_nodes_with_role
-from emr_constructs.security_configuration import EmrSecurityConfiguration
+from emr_constructs.errors import ConstructInputError
+from emr_constructs.security_configuration import EmrSecurityConfiguration, imdsv2_supported
 from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
-from environments.settings import Settings
+from environments.settings import PrefixAccess, Settings
 from stacks.base import EmrBaseStack
 from stacks.clusters import PURPOSE_DECLARATIONS, ClusterDefinition
 from stacks.declaration import (
@@ -45,7 +54,7 @@ from stacks.declaration import (
     check_purposes,
     find_purpose,
 )
-from stacks.foundation import fixed_ip_reservation_name
+from stacks.foundation import bootstrap_key_alias, fixed_ip_reservation_name, local_disk_key_alias
 
 SPARK_BATCH = "spark-batch"
 SPARK_STREAM = "spark-stream"
@@ -57,10 +66,63 @@ AUTOSCALING_PURPOSES = frozenset(p.name for p in PURPOSE_DECLARATIONS if p.autos
 BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "assets" / "bootstrap"
 FIXED_IP_SCRIPT = "assign_private_ip.py"
 TAG_SCRIPT = "tag_instance_role.py"
+# What the instance role does with the local-disk key: EMR's LUKS set-up asks KMS for data
+# keys and decrypts them on every boot (AWS EMR Management Guide, "Providing keys for
+# encrypting data at rest": the instance profile is a key user).
+LOCAL_DISK_KEY_ACTIONS = (
+    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+)
+# Hive connector classifications whose ``hive.metastore = glue`` makes the cluster a Glue
+# metastore client.
+_GLUE_METASTORE_CLASSIFICATIONS = ("trino-connector-hive", "presto-connector-hive")
+
+
+class PurposeSettingsError(ConstructInputError):
+    """The environment's ``[purposes.*]`` settings ask for what a purpose cannot honour;
+    every problem is listed, nothing was synthesized."""
+
+    def __init__(self, settings: Settings, problems: list[str]):
+        super().__init__(f"{settings.source or settings.name}: [purposes] settings", problems)
+
+
+def purpose_settings_problems(settings: Settings, purposes: Sequence[Purpose] = PURPOSE_DECLARATIONS) -> list[str]:
+    """What the environment's ``[purposes.*]`` tables ask that the declarations cannot
+    honour: an undeclared purpose, or a UI the purpose does not serve."""
+    declared = {p.name: p for p in purposes}
+    problems = []
+    for name, chosen in settings.purposes:
+        if name not in declared:
+            problems.append(f"purposes.{name}: no such purpose; declared purposes are {', '.join(declared)}")
+            continue
+        for ui in chosen.open_uis:
+            if ui not in declared[name].ui_keys:
+                problems.append(f"purposes.{name}.open_uis: {ui!r} is not a web UI of {name}; it serves "
+                                f"{', '.join(declared[name].ui_keys) or 'none'}")
+    return problems
+
+
+def declared_data_access(access: DataAccess) -> tuple[PrefixAccess, ...]:
+    """A declaration's default data access as per-prefix grants, never with delete."""
+    if access.mode == DATA_NONE:
+        return ()
+    mode = "read-only" if access.mode == DATA_READ else "read-write"
+    return tuple(PrefixAccess(prefix=prefix, access=mode) for prefix in access.prefixes)
+
+
+def uses_glue_metastore(spec: ClusterSpec) -> bool:
+    """Whether the cluster's Trino/Presto hive connector keeps its metastore in Glue."""
+    configurations = spec.configurations or ()
+    if isinstance(configurations, Mapping):  # {classification: {property: value}}
+        pairs = [(c, p or {}) for c, p in configurations.items()]
+    else:
+        pairs = [(getattr(c, "classification", None), getattr(c, "properties", None) or {}) for c in configurations]
+    return any(c in _GLUE_METASTORE_CLASSIFICATIONS and p.get("hive.metastore") == "glue" for c, p in pairs)
 
 
 def people_rules(web_uis: Sequence[WebUi], settings: Settings) -> tuple[IngressRule, ...]:
-    """Inbound rules for people into master-additional (tip T2)."""
+    """Inbound rules for people into master-additional (tip T2): SSH from the admins, and
+    ``web_uis`` (the ones the environment opens) from the office."""
     rules = [
         IngressRule(f"{ui.description} from the office", ui.port, cidr=cidr)
         for ui in web_uis for cidr in settings.office_cidrs
@@ -93,13 +155,22 @@ class PurposeStack(EmrBaseStack):
         if name is None or web_uis is None or data_access is None or autoscaling is None or declared_clusters is None:
             raise PurposeError("PurposeStack", [f"{declaration!r}: name, clusters, web_uis, autoscaling and "
                                                 "data_access are all required"])
+        problems = [p for p in purpose_settings_problems(settings, (declaration,))
+                    if p.startswith(f"purposes.{name}.")]
+        if problems:
+            raise PurposeSettingsError(settings, problems)
         super().__init__(scope, name, settings=settings)
         self.declaration = declaration
         self.purpose = name
-        # What this stack opens and grants: the declaration's defaults.
-        self.web_uis: tuple[WebUi, ...] = tuple(web_uis)
-        self.data_access: DataAccess = data_access
+        chosen = settings.purpose(self.purpose)
+        security = settings.security
+        # What this stack opens and grants: the declared UIs the environment opens (none
+        # by default), and the environment's data prefixes (else the declared access).
+        self.web_uis: tuple[WebUi, ...] = tuple(declaration.ui(key) for key in chosen.open_uis)
+        self.data_access: tuple[PrefixAccess, ...] = (
+            chosen.data if chosen.data is not None else declared_data_access(data_access))
         name_prefix = f"{settings.name}-{self.purpose}"
+        self.name_prefix = name_prefix
         self.security_groups = EmrSecurityGroups(
             self, "security-groups",
             vpc_id=settings.vpc_id, name_prefix=name_prefix,
@@ -112,7 +183,8 @@ class PurposeStack(EmrBaseStack):
             autoscaling=autoscaling,
         )
         buckets = settings.buckets
-        # Every bootstrap script, uploaded under this purpose's prefix (tips T4, tags).
+        # The bootstrap scripts the clusters run, uploaded under this purpose's prefix on
+        # first use (tips T4, tags).
         self.bootstrap = BootstrapAssets(
             self, "bootstrap-assets",
             directory=BOOTSTRAP_DIR, bucket_name=buckets.bootstrap_assets, purpose=self.purpose,
@@ -124,23 +196,54 @@ class PurposeStack(EmrBaseStack):
         self.roles.grant_log_write(buckets.logs, self.log_prefix)
         self.roles.grant_bootstrap_read(buckets.bootstrap_assets, self.bootstrap_prefix)
         self._grant_data_access(buckets.data)
-        self.roles.grant_put_metric_data()
+        if chosen.glue_databases:
+            self.roles.grant_glue_catalog(chosen.glue_databases, write=chosen.glue_write)
+        if security.bootstrap_kms == "customer-managed":
+            bootstrap_key = DataAwsKmsAlias(self, "bootstrap-assets-key", name=bootstrap_key_alias(settings))
+            self.roles.grant_kms_key_use(
+                bootstrap_key.target_key_arn, sid="DecryptBootstrapScripts", actions=["kms:Decrypt"],
+                via_services=[f"s3.{settings.region}.amazonaws.com"])
+        local_disk_key_arn = None
+        if security.local_disk_encryption:
+            local_disk_key = DataAwsKmsAlias(self, "local-disk-key", name=local_disk_key_alias(settings))
+            local_disk_key_arn = local_disk_key.target_key_arn
+            self.roles.grant_kms_key_use(local_disk_key_arn, sid="EncryptLocalDisks", actions=LOCAL_DISK_KEY_ACTIONS)
+            self.roles.allow_ebs_encryption_key(local_disk_key_arn)
+        pem = security.in_transit_pem_certificates
+        if pem:
+            self.roles.add_statement(sid="ReadInTransitCertificates", actions=["s3:GetObject"],
+                                     resources=[f"arn:{self.roles.partition}:s3:::{pem.removeprefix('s3://')}"])
 
-        # Encryption at rest for EMRFS writes, shared by the stack's clusters.
+        # Shared by the stack's clusters: EMRFS writes encrypted at rest, local disks and
+        # EBS encrypted, IMDSv2 required, TLS between nodes when certificates are named.
+        self._security_options = dict(local_disk_key_arn=local_disk_key_arn, in_transit_pem_certificates=pem)
         self.security_configuration = EmrSecurityConfiguration(
-            self, "security-configuration", name=f"{name_prefix}-emr")
+            self, "security-configuration", name=f"{name_prefix}-emr",
+            require_imdsv2=security.require_imdsv2, **self._security_options)
+        self._imds_optional_configuration: EmrSecurityConfiguration | None = None
         self._reservation_holder: ReservedIpHolder | None = None
         self.clusters: dict[str, EmrCluster] = {}
         for define in declared_clusters if clusters is None else clusters:
             define(self)
 
     def _grant_data_access(self, bucket: str) -> None:
-        access = self.data_access
-        if access.mode == DATA_NONE:
-            return
-        grant = self.roles.grant_read if access.mode == DATA_READ else self.roles.grant_read_write
-        for prefix in access.prefixes:
-            grant(bucket, prefix)
+        for entry in self.data_access:
+            if entry.access == "read-only":
+                self.roles.grant_read(bucket, entry.prefix)
+            else:
+                self.roles.grant_read_write(bucket, entry.prefix, delete=entry.delete)
+
+    def security_configuration_for(self, release_label: str) -> EmrSecurityConfiguration:
+        """The stack's security configuration, or, for a release whose EMR components still
+        call IMDSv1 (``imdsv2_supported``), the same configuration without the IMDSv2
+        requirement (created on first use, named ``<prefix>-emr-imds-optional``)."""
+        if not self.security_configuration.require_imdsv2 or imdsv2_supported(release_label):
+            return self.security_configuration
+        if self._imds_optional_configuration is None:
+            self._imds_optional_configuration = EmrSecurityConfiguration(
+                self, "security-configuration-imds-optional", name=f"{self.name_prefix}-emr-imds-optional",
+                require_imdsv2=False, **self._security_options)
+        return self._imds_optional_configuration
 
     def add_cluster(self, spec: ClusterSpec, *, tag_node_roles: bool = True) -> EmrCluster:
         """Build one named cluster with its security groups, roles and log bucket (tip T3:
@@ -153,6 +256,11 @@ class PurposeStack(EmrBaseStack):
         """
         settings = self.settings
         fixed_ips = settings.fixed_ips
+        if uses_glue_metastore(spec) and not settings.purpose(self.purpose).glue_databases:
+            raise PurposeSettingsError(settings, [
+                f"purposes.{self.purpose}.glue_databases: empty, but cluster {spec.name!r} keeps its Trino/Presto "
+                "metastore in Glue (hive.metastore = glue); name the Glue databases it queries, e.g. "
+                f"[purposes.{self.purpose}] glue_databases = [\"analytics\"]"])
         fixed_ip = settings.fixed_ip_of(spec.name)
         subnet_id = fixed_ips.subnet_id if fixed_ips and fixed_ip else settings.subnet(0).id
         cluster = EmrCluster(
@@ -160,7 +268,7 @@ class PurposeStack(EmrBaseStack):
             subnet_id=subnet_id,
             security_groups=self.security_groups, roles=self.roles,
             log_bucket=settings.buckets.logs, log_prefix=self.log_prefix,
-            security_configuration=self.security_configuration.name,
+            security_configuration=self.security_configuration_for(spec.release_label).name,
         )
         if fixed_ips and fixed_ip:
             args = ["--ip", fixed_ip]

@@ -1,5 +1,5 @@
-"""BootstrapAssets: every script uploaded under a content-hashed, per-stack key, and
-clusters referencing those keys."""
+"""BootstrapAssets: the scripts a stack's clusters run uploaded under a content-hashed,
+per-stack key (and nothing else), and clusters referencing those keys."""
 
 from __future__ import annotations
 
@@ -38,22 +38,34 @@ def assets_stack(synth_stack, settings, directory: Path, purpose: str = "spark-b
 
     def build(app):
         stack = TerraformStack(app, purpose)
-        BootstrapAssets(stack, "bootstrap-assets", directory=directory,
-                        bucket_name=settings.buckets.bootstrap_assets, purpose=purpose)
+        assets = BootstrapAssets(stack, "bootstrap-assets", directory=directory,
+                                 bucket_name=settings.buckets.bootstrap_assets, purpose=purpose)
+        for name in list(assets.available):  # as if a cluster ran every script
+            assets.action(name)
         return stack
 
     return synth_stack(build)
 
 
-def test_every_script_is_uploaded_in_every_purpose_stack(synth, settings):
+def test_each_stack_uploads_exactly_the_scripts_its_clusters_run(synth, settings):
     assert scripts(), "assets/bootstrap/ holds the scripts under test"
     for purpose in PURPOSE_STACKS:
         objects = synth.resources(purpose, "aws_s3_object")
-        assert {o["key"] for o in objects.values()} == {expected_key(purpose, p) for p in scripts()}
-        for path in scripts():
+        run = {a["path"] for c in synth.resources(purpose, "aws_emr_cluster").values()
+               for a in c.get("bootstrap_action", [])}
+        used = [p for p in scripts() if any(f"aws_s3_object.bootstrap_{p.stem}." in path for path in run)]
+        assert {o["key"] for o in objects.values()} == {expected_key(purpose, p) for p in used}
+        for path in used:
             obj = objects[f"bootstrap_{path.stem}"]
             assert obj["bucket"] == settings.buckets.bootstrap_assets
             assert obj["source_hash"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_spark_stream_does_not_upload_the_fixed_ip_script(synth):
+    """spark-stream-01 runs three masters and has no fixed IP, so its stack never runs the
+    fixed-IP script and must not carry it."""
+    keys = [o["key"] for o in synth.resources("spark-stream", "aws_s3_object").values()]
+    assert keys and not [k for k in keys if "assign_private_ip" in k]
 
 
 def test_uploaded_file_is_the_script_itself(synth):

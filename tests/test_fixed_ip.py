@@ -163,7 +163,7 @@ def test_cidr_mode_clusters_take_the_address_without_a_holding_interface(synth_s
     from stacks.purpose import PurposeStack
 
     doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=_cidr_settings(settings)))
-    assert "data" not in doc
+    assert "aws_network_interface" not in doc.get("data", {})
     action = doc["resource"]["aws_emr_cluster"]["spark-batch-operation-01"]["bootstrap_action"][0]
     assert action["name"] == "assign_private_ip" and action["args"] == ["--ip", "10.20.1.17"]
 
@@ -240,7 +240,7 @@ def test_fixed_ip_grants_are_scoped_to_the_subnet(synth, settings):
     assign = statements["FixedIpAssignInSubnet"]
     assert assign["Action"] == ["ec2:AssignPrivateIpAddresses"]
     assert assign["Resource"] == ["arn:aws:ec2:ap-northeast-2:123456789012:network-interface/*"]
-    assert assign["Condition"] == {"StringEquals": {
+    assert assign["Condition"] == {"ArnEquals": {
         "ec2:Subnet": f"arn:aws:ec2:ap-northeast-2:123456789012:subnet/{settings.fixed_ips.subnet_id}"}}
 
 

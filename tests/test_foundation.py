@@ -71,7 +71,7 @@ def test_bootstrap_bucket_is_versioned_encrypted_and_private(synth):
 
 def test_bootstrap_bucket_refuses_plain_http_and_logs_access(synth):
     policy = json.loads(_one(synth, "aws_s3_bucket_policy")["policy"])
-    (deny,) = policy["Statement"]
+    deny = {s["Sid"]: s for s in policy["Statement"]}["DenyInsecureTransport"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     logging = _one(synth, "aws_s3_bucket_logging")
@@ -91,9 +91,10 @@ def test_bootstrap_bucket_policy_names_the_bucket_resources_own_arn(synth):
     """The ARN comes from the bucket resource, so it carries the right partition in every
     region (a literal 'arn:aws:s3:::' would be wrong in aws-cn and aws-us-gov)."""
     (logical,) = synth.resources("foundation", "aws_s3_bucket")
-    (deny,) = json.loads(_one(synth, "aws_s3_bucket_policy")["policy"])["Statement"]
+    statements = {s["Sid"]: s for s in json.loads(_one(synth, "aws_s3_bucket_policy")["policy"])["Statement"]}
     arn = f"${{aws_s3_bucket.{logical}.arn}}"
-    assert deny["Resource"] == [arn, f"{arn}/*"]
+    assert statements["DenyInsecureTransport"]["Resource"] == [arn, f"{arn}/*"]
+    assert statements["DenyObjectWritesExceptDeployers"]["Resource"] == [f"{arn}/*"]
 
 
 def test_assets_bucket_refuses_a_retention_below_one_day():

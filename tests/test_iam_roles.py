@@ -138,7 +138,7 @@ def test_every_statement_of_every_role_policy_is_scoped(synth, purpose):
 
 
 @pytest.mark.parametrize("purpose", PURPOSES)
-def test_stack_grants_logs_bootstrap_data_and_metrics(synth, settings, purpose):
+def test_stack_grants_logs_bootstrap_and_the_data_prefixes_the_environment_names(synth, settings, purpose):
     by_resource = {}
     for s in _statements(synth[purpose]).values():
         for r in s["Resource"]:
@@ -146,14 +146,54 @@ def test_stack_grants_logs_bootstrap_data_and_metrics(synth, settings, purpose):
     b = settings.buckets
     assert by_resource[f"arn:aws:s3:::{b.logs}/emr/{purpose}/*"] == {"s3:PutObject"}
     assert by_resource[f"arn:aws:s3:::{b.bootstrap_assets}/bootstrap/{purpose}/*"] == {"s3:GetObject"}
-    assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} <= by_resource[f"arn:aws:s3:::{b.data}/*"]
-    assert "s3:ListBucket" in by_resource[f"arn:aws:s3:::{b.data}"]
-    # Only calls without resource-level permissions run on "*": metrics, and the describe
-    # calls of the node scripts (tag script everywhere; fixed-IP script where a cluster
-    # has a fixed master IP).
+    data = settings.purpose(purpose).data
+    assert data, "the example names data prefixes for every purpose"
+    for entry in data:
+        actions = by_resource[f"arn:aws:s3:::{b.data}/{entry.prefix}*"]
+        assert "s3:GetObject" in actions
+        assert ("s3:PutObject" in actions) == (entry.access == "read-write")
+        assert ("s3:DeleteObject" in actions) == entry.delete
+    # Nothing beyond the named prefixes: no whole-bucket object grant.
+    assert f"arn:aws:s3:::{b.data}/*" not in by_resource
+    # Only calls without resource-level permissions run on "*": the describe calls of the
+    # node scripts (tag script everywhere; fixed-IP script where a cluster has a fixed
+    # master IP). No unconditioned cloudwatch:PutMetricData: nothing publishes metrics.
     fixed_ip = any(settings.fixed_ip_of(c) for c in synth.resources(purpose, "aws_emr_cluster"))
-    assert by_resource["*"] == {"cloudwatch:PutMetricData", "ec2:DescribeInstances"} | (
-        {"ec2:DescribeNetworkInterfaces"} if fixed_ip else set())
+    assert by_resource["*"] == {"ec2:DescribeInstances"} | ({"ec2:DescribeNetworkInterfaces"} if fixed_ip else set())
+
+
+def test_service_presto_only_reads_by_default_and_gets_its_glue_databases(synth, settings):
+    statements = _statements(synth["service-presto"])
+    data_bucket = f"arn:aws:s3:::{settings.buckets.data}"
+    actions = {a for s in statements.values() if any(r.startswith(data_bucket) for r in s["Resource"])
+               for a in s["Action"]}
+    assert "s3:GetObject" in actions
+    assert not {"s3:PutObject", "s3:DeleteObject"} & actions
+    read = statements["GlueCatalogRead"]
+    assert "GlueCatalogWrite" not in statements
+    acct, region = settings.account_id, settings.region
+    assert read["Resource"] == sorted([
+        f"arn:aws:glue:{region}:{acct}:catalog",
+        f"arn:aws:glue:{region}:{acct}:database/analytics",
+        f"arn:aws:glue:{region}:{acct}:table/analytics/*",
+    ])
+    assert {"glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "glue:BatchGetPartition"} <= set(read["Action"])
+    assert not [a for a in read["Action"] if not a.startswith("glue:Get") and a != "glue:BatchGetPartition"]
+
+
+def test_default_data_access_when_the_environment_names_none(settings, synth_stack):
+    import dataclasses
+
+    from stacks.purpose import PurposeStack
+
+    bare = dataclasses.replace(settings, purposes=tuple(
+        (p, dataclasses.replace(c, data=None)) for p, c in settings.purposes))
+    for purpose, writes in (("spark-stream", True), ("service-presto", False)):
+        statements = _statements(synth_stack(lambda app, p=purpose: PurposeStack(app, p, settings=bare)))
+        objects = {a for s in statements.values() if s["Resource"] == [f"arn:aws:s3:::{settings.buckets.data}/*"]
+                   for a in s["Action"]}
+        assert ("s3:PutObject" in objects) == writes
+        assert "s3:DeleteObject" not in objects
 
 
 @pytest.mark.parametrize("purpose", PURPOSES)
@@ -237,6 +277,52 @@ def test_metric_namespaces_become_a_condition(synth_stack):
     assert statements["PutMetricData"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["SparkStreaming"]}}
 
 
+def test_read_write_deletes_only_when_asked(synth_stack):
+    statements = _statements(synth_stack(lambda app: _roles_stack(app, [
+        lambda r: r.grant_read_write("example-data-lake", "staging/"),
+        lambda r: r.grant_read_write("example-data-lake", "warehouse/", delete=True)])))
+    assert "s3:DeleteObject" not in statements["ReadWriteExampleDataLakeStagingObjects"]["Action"]
+    assert "s3:PutObject" in statements["ReadWriteExampleDataLakeStagingObjects"]["Action"]
+    assert "s3:DeleteObject" in statements["ReadWriteDeleteExampleDataLakeWarehouseObjects"]["Action"]
+
+
+def test_glue_writes_only_when_asked_and_never_databases(synth_stack):
+    statements = _statements(synth_stack(lambda app: _roles_stack(app, [
+        lambda r: r.grant_glue_catalog(["analytics", "raw"], write=True)])))
+    write = statements["GlueCatalogWrite"]
+    assert {"glue:CreateTable", "glue:BatchCreatePartition", "glue:DeleteTable"} <= set(write["Action"])
+    assert not [a for a in write["Action"] if "Database" in a]
+    assert write["Resource"] == statements["GlueCatalogRead"]["Resource"]
+    assert f"arn:aws:glue:{REGION}:{ACCOUNT}:table/raw/*" in write["Resource"]
+    assert not [r for r in write["Resource"] if r.endswith(":database/*") or r.endswith(":table/*")]
+
+
+def test_china_regions_use_china_service_principals(synth_stack):
+    stack = synth_stack(lambda app: _roles_stack(app, region="cn-north-1", autoscaling=True))
+    roles = _roles(stack)
+    service_trust = json.loads(roles["service"]["assume_role_policy"])["Statement"][0]
+    assert service_trust["Principal"] == {"Service": ["elasticmapreduce.amazonaws.com.cn",
+                                                      "elasticmapreduce.amazonaws.com"]}
+    assert service_trust["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws-cn:elasticmapreduce:cn-north-1:")
+    instance_trust = json.loads(roles["instance"]["assume_role_policy"])["Statement"][0]
+    assert instance_trust["Principal"] == {"Service": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}
+    passes = {s["Sid"]: s for s in _policy(stack, "-emr-service-pass-role")["Statement"]}
+    assert passes["PassInstanceRoleToEc2"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}
+    attachments = stack["resource"]["aws_iam_role_policy_attachment"].values()
+    assert all(a["policy_arn"].startswith("arn:aws-cn:iam::aws:policy/") for a in attachments)
+
+
+def test_ebs_key_grants_only_for_aws_resources(synth_stack):
+    key = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    stack = synth_stack(lambda app: _roles_stack(app, [lambda r: r.allow_ebs_encryption_key(key)]))
+    statements = {s["Sid"]: s for s in _policy(stack, "-emr-service-ebs-key")["Statement"]}
+    grant = statements["GrantEbsEncryptionKeyToAwsResources"]
+    assert grant["Action"] == ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert {s["Resource"][0] for s in statements.values()} == {key}
+
+
 def test_no_grant_means_no_instance_policy(synth_stack):
     out = synth_stack(lambda app: _roles_stack(app))
     names = [p["name"] for p in out["resource"]["aws_iam_role_policy"].values()]
@@ -299,6 +385,21 @@ def refused(grant) -> str:
         grant(stack.roles)
     assert stack.roles.instance_policy_statements() == [], "nothing may be granted before the error"
     return str(err.value)
+
+
+def test_refuses_put_metric_data_without_a_namespace():
+    message = refused(lambda r: r.grant_put_metric_data(namespaces=[]))
+    assert "an unconditioned PutMetricData lets a node write into any namespace" in message
+
+
+def test_refuses_glue_wildcards_and_empty_database_lists():
+    assert "databases[0] = 'analytics*'" in refused(lambda r: r.grant_glue_catalog(["analytics*"]))
+    assert "a non-empty list of Glue database names" in refused(lambda r: r.grant_glue_catalog([]))
+
+
+def test_refuses_a_kms_grant_on_something_that_is_not_a_key():
+    message = refused(lambda r: r.grant_kms_key_use("*", sid="UseKey", actions=["kms:Decrypt", "s3:GetObject"]))
+    assert "key_arn = '*'" in message and "actions[1] = 's3:GetObject'" in message
 
 
 def test_refuses_every_bucket():

@@ -56,8 +56,15 @@ SPARK_ML = Purpose(
 def with_spark_ml(settings, tmp_path_factory):
     from stacks.app import build_app
 
+    import dataclasses
+
+    from environments.settings import PurposeSettings
+
+    # No UI is open by default (docs/security.md): the environment opens spark-ml's two.
+    opened = dataclasses.replace(settings, purposes=(
+        *settings.purposes, ("spark-ml", PurposeSettings(open_uis=("spark-history", "jupyterhub")))))
     outdir = tmp_path_factory.mktemp("with-spark-ml")
-    build_app(settings, outdir=str(outdir), purposes=(*PURPOSE_DECLARATIONS, SPARK_ML)).synth()
+    build_app(opened, outdir=str(outdir), purposes=(*PURPOSE_DECLARATIONS, SPARK_ML)).synth()
     return {p.name: json.loads((p / "cdk.tf.json").read_text()) for p in (outdir / "stacks").iterdir()}
 
 

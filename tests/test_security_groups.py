@@ -17,7 +17,8 @@ RULE_TYPES = ("aws_security_group_rule", "aws_vpc_security_group_ingress_rule",
 EMR_TAG = "for-use-with-amazon-emr-managed-policies"
 
 # What EMR itself needs in a private subnet, written down from the AWS EMR Management Guide
-# (emr-man-sec-groups: ElasticMapReduce-Primary-Private, -Core-Private, -ServiceAccess).
+# (emr-man-sec-groups: ElasticMapReduce-Primary-Private, -Core-Private, -ServiceAccess, releases
+# 5.30.0 and later). No 443 rule: no AWS table lists one.
 # (group, direction, protocol, from, to, peer); peer is a group name or a CIDR.
 ALL = [("icmp", -1, -1), ("tcp", 0, 65535), ("udp", 0, 65535)]
 EXPECTED_MANAGED_RULES = {
@@ -26,16 +27,12 @@ EXPECTED_MANAGED_RULES = {
     ("master-managed", "ingress", "tcp", 8443, 8443, "service-access"),
     ("master-managed", "egress", "-1", None, None, "0.0.0.0/0"),
     ("master-managed", "egress", "tcp", 9443, 9443, "service-access"),
-    ("master-managed", "egress", "tcp", 443, 443, "service-access"),
     *[("slave-managed", "ingress", p, f, t, "slave-managed") for p, f, t in ALL],
     *[("slave-managed", "ingress", p, f, t, "master-managed") for p, f, t in ALL],
     ("slave-managed", "ingress", "tcp", 8443, 8443, "service-access"),
     ("slave-managed", "egress", "-1", None, None, "0.0.0.0/0"),
     ("slave-managed", "egress", "tcp", 9443, 9443, "service-access"),
-    ("slave-managed", "egress", "tcp", 443, 443, "service-access"),
     ("service-access", "ingress", "tcp", 9443, 9443, "master-managed"),
-    ("service-access", "ingress", "tcp", 443, 443, "master-managed"),
-    ("service-access", "ingress", "tcp", 443, 443, "slave-managed"),
     ("service-access", "egress", "tcp", 8443, 8443, "master-managed"),
     ("service-access", "egress", "tcp", 8443, 8443, "slave-managed"),
 }
@@ -126,7 +123,7 @@ def test_every_managed_rule_present_with_its_origin(synth, purpose):
 def test_service_access_rules_emr_does_not_add_to_custom_groups(synth, purpose):
     described = {(r["group"], r["direction"], r["from"], r["peer"]): r["description"] for r in rules(synth[purpose])}
     assert described[("service-access", "ingress", 9443, "master-managed")] == \
-        "EMR service access: 9443 from master-managed (EMR 5.30 to 7.x)"
+        "EMR service access: 9443 from master-managed (EMR 5.30.0 and later)"
     assert described[("service-access", "egress", 8443, "slave-managed")].startswith(
         "service access egress 8443 to slave-managed")
     assert described[("service-access", "egress", 8443, "master-managed")].startswith(
@@ -144,13 +141,24 @@ def test_rules_for_people_only_in_additional_groups(synth, settings, purpose):
     assert {(r["direction"], r["peer"]) for r in managed_cidr} == {("egress", "0.0.0.0/0")}
 
 
-@pytest.mark.parametrize("purpose, ports", [
-    ("spark-batch", {18080, 8088}), ("spark-stream", {18080, 8088}), ("service-presto", {8889}),
-])
-def test_web_uis_open_to_the_office_only(synth, settings, purpose, ports):
-    people = [r for r in rules(synth[purpose]) if r["group"] == "master-additional" and r["from"] != 22]
-    assert {(r["from"], r["to"], r["peer"]) for r in people} == {
-        (p, p, cidr) for p in ports for cidr in settings.office_cidrs}
+@pytest.mark.parametrize("purpose", PURPOSES)
+def test_no_web_ui_port_is_open_unless_the_environment_opens_it(synth, settings, purpose):
+    assert settings.purpose(purpose).open_uis == ()
+    people = [r for r in rules(synth[purpose]) if r["group"] == "master-additional"]
+    assert {r["from"] for r in people} == {22}
+
+
+def test_an_opened_ui_is_open_to_the_office_only(settings, synth_stack):
+    import dataclasses
+
+    from environments.settings import PurposeSettings
+    from stacks.purpose import PurposeStack
+
+    opened = dataclasses.replace(settings, purposes=(("spark-batch", PurposeSettings(open_uis=("spark-history",))),))
+    stack = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=opened))
+    people = [r for r in rules(stack) if r["group"] == "master-additional" and r["from"] != 22]
+    assert {(r["from"], r["to"], r["peer"], r["description"]) for r in people} == {
+        (18080, 18080, cidr, "Spark History Server UI from the office") for cidr in settings.office_cidrs}
 
 
 @pytest.mark.parametrize("purpose", PURPOSES)
