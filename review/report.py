@@ -235,7 +235,7 @@ def _instances_section(stack: StackDiff, base_c, head_c) -> list[str]:
         b, h = base_c.get(key), head_c.get(key)
         gb, gh = _group_rows(b), _group_rows(h)
         name = (h or b).name
-        for gkey in sorted(set(gb) | set(gh), key=lambda k: ("master", "core", "task").index(k.split(":")[0])):
+        for gkey in sorted(set(gb) | set(gh), key=lambda k: (("master", "core", "task").index(k.split(":")[0]), k)):
             cb, ch = _cells(gb.get(gkey)), _cells(gh.get(gkey))
             if cb != ch:
                 cells = [str(vh) if vb == vh else f"{vb} → **{vh}**" for vb, vh in zip(cb, ch, strict=True)]
