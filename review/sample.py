@@ -54,8 +54,6 @@ SAMPLE_CHANGE = (
     Edit("assets/bootstrap/tag_instance_role.py", "",
          "# Sample change (docs/review.md): one more line in the tag script.\n",
          "the instance-role tag script gains a line"),
-    Edit("environments/example.toml", 'office_cidrs = ["10.30.0.0/20"]', 'office_cidrs = ["10.30.0.0/16"]',
-         "the office CIDR is widened from /20 to /16"),
     Edit("stacks/clusters.py", 'active="a", active_count=6,', 'active="a", active_count=6, bid_factor="0.9",',
          "the Spot bid of spark-batch-production-01's static pair goes from 0.8 to 0.9 of on-demand"),
 )

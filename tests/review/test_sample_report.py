@@ -27,7 +27,6 @@ def test_sample_report_shows_what_the_sample_change_does_to_the_projects_cluster
     assert "keeps running it: new nodes" in sample
     assert "**All static Spot capacity of `spark-batch-production-01` drops at once:**" in sample
     assert sample.count("<summary>script diff</summary>") == 1  # one diff for three stacks
-    assert "widened 10.30.0.0/20 → 10.30.0.0/16: /20 → /16: 16× the addresses" in sample
 
 
 def test_the_guard_points_to_the_runbook_that_docs_review_has():
