@@ -20,6 +20,7 @@ import json
 import re
 from typing import Sequence
 
+from cdktf import Token
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -44,7 +45,6 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
-from cdktf import Token
 from constructs import Construct
 
 from emr_constructs import validation

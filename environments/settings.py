@@ -709,7 +709,7 @@ def _parse_data_access(c: _Collector, where: str, raw: Any) -> tuple[PrefixAcces
         if delete and access == "read-only":
             c.add(f"{at}.delete", delete, "deleting needs access = \"read-write\"")
             ok = False
-        if ok and "access" in entry:
+        if ok and isinstance(prefix, str) and isinstance(access, str):
             out.append(PrefixAccess(prefix=prefix, access=access, delete=delete))
     return tuple(out)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from cdktf_cdktf_provider_aws.data_aws_kms_alias import DataAwsKmsAlias
 from constructs import Construct
@@ -34,10 +35,10 @@ from constructs import Construct
 from emr_constructs.bootstrap_assets import BootstrapAssets
 from emr_constructs.cluster_spec import ClusterSpec
 from emr_constructs.emr_cluster import EmrCluster
+from emr_constructs.errors import ConstructInputError
 from emr_constructs.fixed_ip import ReservedIpHolder, use_fixed_ip
 from emr_constructs.iam_roles import EmrRoles
 from emr_constructs.node_role_tags import tag_nodes_with_role
-from emr_constructs.errors import ConstructInputError
 from emr_constructs.security_configuration import EmrSecurityConfiguration, imdsv2_supported
 from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
 from environments.settings import PrefixAccess, Settings
@@ -93,7 +94,7 @@ def purpose_settings_problems(settings: Settings, purposes: Sequence[Purpose] = 
     problems = []
     for name, chosen in settings.purposes:
         if name not in declared:
-            problems.append(f"purposes.{name}: no such purpose; declared purposes are {', '.join(declared)}")
+            problems.append(f"purposes.{name}: no such purpose; declared purposes are {', '.join(str(n) for n in declared)}")
             continue
         for ui in chosen.open_uis:
             if ui not in declared[name].ui_keys:
@@ -114,7 +115,7 @@ def uses_glue_metastore(spec: ClusterSpec) -> bool:
     """Whether the cluster's Trino/Presto hive connector keeps its metastore in Glue."""
     configurations = spec.configurations or ()
     if isinstance(configurations, Mapping):  # {classification: {property: value}}
-        pairs = [(c, p or {}) for c, p in configurations.items()]
+        pairs: list[tuple[Any, Any]] = [(c, p or {}) for c, p in configurations.items()]
     else:
         pairs = [(getattr(c, "classification", None), getattr(c, "properties", None) or {}) for c in configurations]
     return any(c in _GLUE_METASTORE_CLASSIFICATIONS and p.get("hive.metastore") == "glue" for c, p in pairs)
@@ -216,7 +217,8 @@ class PurposeStack(EmrBaseStack):
 
         # Shared by the stack's clusters: EMRFS writes encrypted at rest, local disks and
         # EBS encrypted, IMDSv2 required, TLS between nodes when certificates are named.
-        self._security_options = dict(local_disk_key_arn=local_disk_key_arn, in_transit_pem_certificates=pem)
+        self._security_options: dict[str, Any] = dict(local_disk_key_arn=local_disk_key_arn,
+                                                      in_transit_pem_certificates=pem)
         self.security_configuration = EmrSecurityConfiguration(
             self, "security-configuration", name=f"{name_prefix}-emr",
             require_imdsv2=security.require_imdsv2, **self._security_options)

@@ -53,10 +53,11 @@ def policy_documents(synth, settings) -> list[tuple[str, str, str]]:
                     if not isinstance(text, str):
                         continue
 
+                    # resolve runs inside this iteration (the sub() below), so the loop values are current.
                     def resolve(match: re.Match) -> str:
-                        arn = _stand_in(match.group(2), match.group(3), match.group(4), stack, settings)
+                        arn = _stand_in(match.group(2), match.group(3), match.group(4), stack, settings)  # noqa: B023
                         assert arn, f"{stack_name} {rtype}.{name}.{attribute}: no stand-in for {match.group(0)}; " \
-                                    "teach _stand_in this kind of reference"
+                                    "teach _stand_in this kind of reference"  # noqa: B023
                         return arn
 
                     documents.append((stack_name, f"{rtype}.{name}.{attribute}", _REFERENCE.sub(resolve, text)))

@@ -54,11 +54,10 @@ SPARK_ML = Purpose(
 
 @pytest.fixture(scope="module")
 def with_spark_ml(settings, tmp_path_factory):
-    from stacks.app import build_app
-
     import dataclasses
 
     from environments.settings import PurposeSettings
+    from stacks.app import build_app
 
     # No UI is open by default (docs/security.md): the environment opens spark-ml's two.
     opened = dataclasses.replace(settings, purposes=(
