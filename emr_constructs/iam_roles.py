@@ -398,7 +398,7 @@ class EmrRoles(Construct):
             problems.append(f"databases = {databases!r}: a non-empty list of Glue database names")
             databases = []
         for i, name in enumerate(databases):
-            if not _GLUE_DATABASE.match(name):
+            if not _GLUE_DATABASE.fullmatch(name):
                 problems.append(f"databases[{i}] = {name!r}: a Glue database name (lower-case letters, digits, "
                                 "'_'; Glue folds names to lower case) without wildcards")
         if len(set(databases)) != len(databases):
@@ -426,7 +426,7 @@ class EmrRoles(Construct):
         problems = [f"actions[{i}] = {a!r}: a kms: action" for i, a in enumerate(actions)
                     if not isinstance(a, str) or not a.startswith("kms:")]
         if not isinstance(key_arn, str) or not (Token.is_unresolved(key_arn) or
-                                                re.match(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$",
+                                                re.fullmatch(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$",
                                                          key_arn)):
             problems.append(f"key_arn = {key_arn!r}: the ARN of one KMS key (arn:aws:kms:<region>:<account>:key/<id>)")
         if problems:

@@ -24,7 +24,7 @@ from emr_constructs.errors import ConstructInputError
 from emr_constructs.iam_roles import partition_of
 
 _ALIAS = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$", re.ASCII)
 
 
 def default_key_policy(account_id: str, partition: str) -> str:
@@ -56,12 +56,12 @@ class CustomerManagedKey(Construct):
     def __init__(self, scope: Construct, id: str, *, alias: str, description: str, account_id: str,
                  region: str, deletion_window_days: int = 30) -> None:
         problems = []
-        if not isinstance(alias, str) or not _ALIAS.match(alias):
+        if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
             problems.append(f"alias = {alias!r}: alias/ followed by letters, digits, '/', '_' or '-' "
                             "(not alias/aws/, which AWS reserves)")
         if not isinstance(description, str) or not description.strip():
             problems.append(f"description = {description!r}: say what the key encrypts")
-        if not isinstance(account_id, str) or not _ACCOUNT.match(account_id):
+        if not isinstance(account_id, str) or not _ACCOUNT.fullmatch(account_id):
             problems.append(f"account_id = {account_id!r}: twelve digits")
         if isinstance(deletion_window_days, bool) or not isinstance(deletion_window_days, int) \
                 or not 7 <= deletion_window_days <= 30:

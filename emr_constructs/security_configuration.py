@@ -50,7 +50,7 @@ def imdsv2_supported(release_label: str) -> bool:
     emr-7.x, emr-6.2.0 and later, emr-5.32.0 and later, and the point releases emr-5.23.1+
     and emr-5.27.1+ of their series. False for anything else, including labels that are not
     ``emr-X.Y.Z``."""
-    match = _RELEASE.match(release_label or "")
+    match = _RELEASE.fullmatch(release_label or "")
     if not match:
         return False
     major, minor, patch = (int(g) for g in match.groups())
@@ -125,11 +125,11 @@ class EmrSecurityConfiguration(Construct):
             problems.append(f"kms_key_arn = {kms_key_arn!r}: required with SSE-KMS and only with it")
         if local_disk_key_arn is not None and not (
                 isinstance(local_disk_key_arn, str)
-                and (Token.is_unresolved(local_disk_key_arn) or _KMS_KEY_ARN.match(local_disk_key_arn))):
+                and (Token.is_unresolved(local_disk_key_arn) or _KMS_KEY_ARN.fullmatch(local_disk_key_arn))):
             problems.append(f"local_disk_key_arn = {local_disk_key_arn!r}: the ARN of a customer-managed KMS key "
                             "(arn:aws:kms:<region>:<account>:key/<id>); AWS managed keys cannot be used")
         if in_transit_pem_certificates is not None and not (
-                isinstance(in_transit_pem_certificates, str) and _PEM_ZIP.match(in_transit_pem_certificates)):
+                isinstance(in_transit_pem_certificates, str) and _PEM_ZIP.fullmatch(in_transit_pem_certificates)):
             problems.append(f"in_transit_pem_certificates = {in_transit_pem_certificates!r}: an S3 URI of a zip "
                             "of PEM files, e.g. s3://example-emr-certificates/emr/certificates.zip")
         if not isinstance(require_imdsv2, bool):

@@ -587,7 +587,7 @@ def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySett
                   "a non-empty list of IAM role or user ARNs (the principals that run cdktf deploy)")
         else:
             for i, arn in enumerate(raw_writers):
-                if not isinstance(arn, str) or not _PRINCIPAL_ARN.match(arn):
+                if not isinstance(arn, str) or not _PRINCIPAL_ARN.fullmatch(arn):
                     c.add(f"security.bootstrap_writers[{i}]", arn,
                           "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy")
                 elif arn in writers:
@@ -602,7 +602,7 @@ def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySett
     if "in_transit_encryption" in table:
         transit = c.keys("security.in_transit_encryption", table["in_transit_encryption"], _IN_TRANSIT_KEYS)
         pem = transit.get("pem_certificates")
-        if pem is not None and (not isinstance(pem, str) or not _PEM_ZIP.match(pem)):
+        if pem is not None and (not isinstance(pem, str) or not _PEM_ZIP.fullmatch(pem)):
             c.add("security.in_transit_encryption.pem_certificates", pem,
                   _EXPECTED["security.in_transit_encryption.pem_certificates"])
             pem = None
@@ -625,7 +625,7 @@ def _parse_purposes(c: _Collector, raw: Any) -> tuple[tuple[str, PurposeSettings
     out = []
     for purpose, table in raw.items():
         where = f"purposes.{purpose}"
-        if not _PURPOSE_NAME.match(purpose):
+        if not _PURPOSE_NAME.fullmatch(purpose):
             c.add(where, purpose, "a purpose name such as spark-batch")
             continue
         table = c.keys(where, table, _PURPOSE_KEYS, _PURPOSE_KEYS)
@@ -635,7 +635,7 @@ def _parse_purposes(c: _Collector, raw: Any) -> tuple[tuple[str, PurposeSettings
             c.add(f"{where}.open_uis", raw_uis, "a list of web UI names, e.g. [\"spark-history\"]")
             raw_uis = []
         for i, ui in enumerate(raw_uis):
-            if not isinstance(ui, str) or not _UI_KEY.match(ui):
+            if not isinstance(ui, str) or not _UI_KEY.fullmatch(ui):
                 c.add(f"{where}.open_uis[{i}]", ui, "a web UI name such as spark-history, yarn-resourcemanager "
                       "or trino")
             elif ui in uis:
@@ -658,7 +658,7 @@ def _parse_purposes(c: _Collector, raw: Any) -> tuple[tuple[str, PurposeSettings
             c.add(f"{where}.glue_databases", raw_dbs, "a list of Glue database names")
             raw_dbs = []
         for i, db in enumerate(raw_dbs):
-            if not isinstance(db, str) or not _GLUE_DATABASE.match(db):
+            if not isinstance(db, str) or not _GLUE_DATABASE.fullmatch(db):
                 c.add(f"{where}.glue_databases[{i}]", db,
                       "a Glue database name: lower-case letters, digits and '_', no wildcards")
             elif db in dbs:
@@ -690,8 +690,10 @@ def _parse_data_access(c: _Collector, where: str, raw: Any) -> tuple[PrefixAcces
             if key not in entry and isinstance(raw[i], dict):
                 c.problems.append(f"{at}.{key}: missing; add it: {_EXPECTED[f'purposes.data.{key}']}")
         if "prefix" in entry:
-            if not isinstance(prefix, str) or prefix.startswith("/") or (prefix and not prefix.endswith("/")) \
-                    or any(ch in prefix for ch in "*?") or "${" in prefix:
+            if (problem := v.s3_prefix_problem(prefix)) is not None or not isinstance(prefix, str):
+                c.add(f"{at}.prefix", prefix, problem or "a key prefix")
+                ok = False
+            elif (prefix and not prefix.endswith("/")) or "${" in prefix:
                 c.add(f"{at}.prefix", prefix, "a literal key prefix ending with '/' and not starting with '/' "
                       "(so 'raw' cannot also grant 'raw-private/'), or \"\" for the whole bucket")
                 ok = False

@@ -15,6 +15,7 @@ from tests.badinput.support import (
     run_main,
     set_key,
     top,
+    value_repr,
 )
 
 # The text keys of the file, each with a valid value's line as it appears in example.toml:
@@ -56,6 +57,21 @@ for key, shown, nth in TEXT_KEYS:
     for variant, literal_of in TEXT_VARIANTS:
         literal = literal_of(VALID[key])
         case("text-bypass", f"{shown}-{variant}", edited(key, literal, nth), kv(shown, literal))
+
+# The same variants on the text values of the security and per-purpose tables: list elements
+# and table values are checked by the same anchored rules as the top-level keys.
+SECURITY_TEXT_KEYS = [
+    # (key as written, a valid value, key as the message names it, is the value a list element)
+    ("bootstrap_writers", "arn:aws:iam::123456789012:role/emr-cdktf-deploy", "security.bootstrap_writers[0]", True),
+    ("glue_databases", "analytics", "purposes.service-presto.glue_databases[0]", True),
+    ("prefix", "raw/", "purposes.spark-batch.data[0].prefix", False),
+    ("access", "read-only", "purposes.spark-batch.data[0].access", False),
+]
+for key, valid, shown, in_list in SECURITY_TEXT_KEYS:
+    for variant, literal_of in TEXT_VARIANTS[:4]:
+        literal = literal_of(valid)
+        written = f"[{literal}]" if in_list else literal
+        case("text-bypass", f"{shown}-{variant}", edited(key, written), f"{shown} = {value_repr(literal)}")
 
 # --- value rules of single keys ----------------------------------------------------------------
 for literal in ['"12345678901"', '"1234567890123"', '"12345678901a"', '"\\u0661\\u0662\\u0663\\u0664\\u0665'
