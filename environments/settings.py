@@ -575,6 +575,24 @@ def _boolean(c: _Collector, key: str, value: Any, default: bool) -> bool:
     return value
 
 
+def _distinct_names(c: _Collector, key: str, raw: Any, pattern: re.Pattern[str], list_expected: str,
+                    item_expected: str, what: str) -> list[str]:
+    """A list of distinct names, each a full match of ``pattern``; every bad or repeated
+    element is reported with its index, and only the good ones are returned."""
+    if not isinstance(raw, list):
+        c.add(key, raw, list_expected)
+        return []
+    names: list[str] = []
+    for i, name in enumerate(raw):
+        if not isinstance(name, str) or not pattern.fullmatch(name):
+            c.add(f"{key}[{i}]", name, item_expected)
+        elif name in names:
+            c.add(f"{key}[{i}]", name, f"already listed; list each {what} once")
+        else:
+            names.append(name)
+    return names
+
+
 def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySettings:
     if raw is None:
         return SecuritySettings()
@@ -582,18 +600,12 @@ def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySett
     writers: list[str] = []
     raw_writers = table.get("bootstrap_writers")
     if raw_writers is not None:
-        if not isinstance(raw_writers, list) or not raw_writers:
-            c.add("security.bootstrap_writers", raw_writers,
-                  "a non-empty list of IAM role or user ARNs (the principals that run cdktf deploy)")
-        else:
-            for i, arn in enumerate(raw_writers):
-                if not isinstance(arn, str) or not _PRINCIPAL_ARN.fullmatch(arn):
-                    c.add(f"security.bootstrap_writers[{i}]", arn,
-                          "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy")
-                elif arn in writers:
-                    c.add(f"security.bootstrap_writers[{i}]", arn, "already listed; list each principal once")
-                else:
-                    writers.append(arn)
+        expected = "a non-empty list of IAM role or user ARNs (the principals that run cdktf deploy)"
+        if raw_writers == []:
+            c.add("security.bootstrap_writers", raw_writers, expected)
+        writers = _distinct_names(
+            c, "security.bootstrap_writers", raw_writers, _PRINCIPAL_ARN, expected,
+            "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy", "principal")
     kms = table.get("bootstrap_kms", "aws-managed")
     if kms not in BOOTSTRAP_KMS_MODES:
         c.add("security.bootstrap_kms", kms, f"one of {', '.join(BOOTSTRAP_KMS_MODES)}")
@@ -629,19 +641,9 @@ def _parse_purposes(c: _Collector, raw: Any) -> tuple[tuple[str, PurposeSettings
             c.add(where, purpose, "a purpose name such as spark-batch")
             continue
         table = c.keys(where, table, _PURPOSE_KEYS, _PURPOSE_KEYS)
-        uis: list[str] = []
-        raw_uis = table.get("open_uis", [])
-        if not isinstance(raw_uis, list):
-            c.add(f"{where}.open_uis", raw_uis, "a list of web UI names, e.g. [\"spark-history\"]")
-            raw_uis = []
-        for i, ui in enumerate(raw_uis):
-            if not isinstance(ui, str) or not _UI_KEY.fullmatch(ui):
-                c.add(f"{where}.open_uis[{i}]", ui, "a web UI name such as spark-history, yarn-resourcemanager "
-                      "or trino")
-            elif ui in uis:
-                c.add(f"{where}.open_uis[{i}]", ui, "already listed; list each UI once")
-            else:
-                uis.append(ui)
+        uis = _distinct_names(c, f"{where}.open_uis", table.get("open_uis", []), _UI_KEY,
+                              "a list of web UI names, e.g. [\"spark-history\"]",
+                              "a web UI name such as spark-history, yarn-resourcemanager or trino", "UI")
         acknowledged = _boolean(c, f"{where}.acknowledge_yarn_resourcemanager_risk",
                                 table.get("acknowledge_yarn_resourcemanager_risk"), False)
         if RISKY_UI in uis and not acknowledged:
@@ -652,19 +654,9 @@ def _parse_purposes(c: _Collector, raw: Any) -> tuple[tuple[str, PurposeSettings
                 "cryptomining target. Reach the UI through SSH or SSM port forwarding (docs/security.md); to open "
                 f"it anyway, also set {where}.acknowledge_yarn_resourcemanager_risk = true")
         data = _parse_data_access(c, where, table.get("data")) if "data" in table else None
-        dbs: list[str] = []
         raw_dbs = table.get("glue_databases", [])
-        if not isinstance(raw_dbs, list):
-            c.add(f"{where}.glue_databases", raw_dbs, "a list of Glue database names")
-            raw_dbs = []
-        for i, db in enumerate(raw_dbs):
-            if not isinstance(db, str) or not _GLUE_DATABASE.fullmatch(db):
-                c.add(f"{where}.glue_databases[{i}]", db,
-                      "a Glue database name: lower-case letters, digits and '_', no wildcards")
-            elif db in dbs:
-                c.add(f"{where}.glue_databases[{i}]", db, "already listed; list each database once")
-            else:
-                dbs.append(db)
+        dbs = _distinct_names(c, f"{where}.glue_databases", raw_dbs, _GLUE_DATABASE, "a list of Glue database names",
+                              "a Glue database name: lower-case letters, digits and '_', no wildcards", "database")
         glue_write = _boolean(c, f"{where}.glue_write", table.get("glue_write"), False)
         if glue_write and not raw_dbs:
             c.add(f"{where}.glue_write", glue_write, "writes need glue_databases naming where")

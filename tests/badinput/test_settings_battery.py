@@ -111,6 +111,24 @@ case("bucket-name", "state.bucket=xn--", lambda: EXAMPLE + '\n[state]\nbucket = 
      kv("state.bucket", '"xn--state"'), "a prefix S3 reserves")
 case("bucket-name", "state.bucket=int", lambda: EXAMPLE + '\n[state]\nbucket = 7\n', kv("state.bucket", "7"))
 
+# --- lists of names in the security and per-purpose tables: a list, each name once --------------
+WRITER = '"arn:aws:iam::123456789012:role/emr-cdktf-deploy"'
+case("name-list", "bootstrap_writers-empty", edited("bootstrap_writers", "[]"), "security.bootstrap_writers = []",
+     "a non-empty list")
+case("name-list", "bootstrap_writers-twice", edited("bootstrap_writers", f"[{WRITER}, {WRITER}]"),
+     f"security.bootstrap_writers[1] = {value_repr(WRITER)}", "list each principal once")
+case("name-list", "glue_databases-string", edited("glue_databases", '"analytics"'),
+     "purposes.service-presto.glue_databases = 'analytics'", "a list of Glue database names")
+case("name-list", "glue_databases-twice", edited("glue_databases", '["analytics", "analytics"]'),
+     "purposes.service-presto.glue_databases[1] = 'analytics'", "list each database once")
+case("name-list", "glue_databases-wildcard", edited("glue_databases", '["analytics_*"]'),
+     "purposes.service-presto.glue_databases[0] = 'analytics_*'", "no wildcards")
+case("name-list", "open_uis-string", lambda: EXAMPLE.replace("# open_uis = [\"spark-history\"]", 'open_uis = "spark-history"'),
+     "purposes.spark-batch.open_uis = 'spark-history'", "a list of web UI names")
+case("name-list", "open_uis-twice",
+     lambda: EXAMPLE.replace("# open_uis = [\"spark-history\"]", 'open_uis = ["spark-history", "spark-history"]'),
+     "purposes.spark-batch.open_uis[1] = 'spark-history'", "list each UI once")
+
 # --- settings that must differ --------------------------------------------------------------------
 BOOT, LOGS, DATA = '"example-emr-bootstrap-assets"', '"example-emr-logs"', '"example-data-lake"'
 case("must-differ", "data=bootstrap", edited("data", BOOT), kv("buckets.data", BOOT), "the same bucket as buckets.bootstrap_assets")

@@ -18,7 +18,6 @@ import io
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -26,6 +25,7 @@ import pytest
 
 from ops.cli import main
 from ops.runtime import Runtime
+from tests.ops.simulated_emr import Result
 
 REGION = "us-east-1"
 FIXED_IP = "10.20.1.10"
@@ -54,13 +54,6 @@ def aws_env(endpoint: str, tmp_path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 class MotoAws:

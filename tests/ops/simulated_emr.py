@@ -33,6 +33,7 @@ is asserted on it.
 
 from __future__ import annotations
 
+import io
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -41,6 +42,9 @@ from types import SimpleNamespace
 import botocore.session
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
+
+from ops.cli import main
+from ops.runtime import Runtime
 
 _MODEL = botocore.session.get_session().get_service_model("emr")
 _ids = itertools.count(1)
@@ -376,3 +380,21 @@ class SimulatedEmr:
                 self.tags.pop(key, None)
             return {}
         return self._call("RemoveTags", params, handler)
+
+
+@dataclass
+class Result:
+    """What one run of ``python -m ops`` returned and printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(sim: SimulatedEmr, *argv: str) -> Result:
+    """Run the ops command line against the simulation, on its clock (sleeping advances it)."""
+    out, err = io.StringIO(), io.StringIO()
+    rt = Runtime(monotonic=lambda: sim.now, sleep=sim.sleep, now=lambda: T0 + timedelta(seconds=sim.now), out=out)
+    clients = SimpleNamespace(emr=sim, ec2=None, pricing=None, s3=None)
+    code = main([*argv], clients=clients, runtime=rt, err=err)
+    return Result(code, out.getvalue(), err.getvalue())

@@ -9,36 +9,16 @@ requests the command sends, status output).
 
 from __future__ import annotations
 
-import io
 import json
-from dataclasses import dataclass
-from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 
-from ops.cli import main
 from ops.errors import EXIT_OK, EXIT_REFUSED
 from ops.rotation import ROTATION_TAG
-from ops.runtime import Runtime
-from tests.ops.simulated_emr import T0, SimulatedEmr
+from tests.ops.simulated_emr import SimulatedEmr, run_cli
 
 A, B = "task-spot-static-a", "task-spot-static-b"
 TARGET = 4
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def run(sim: SimulatedEmr, *args: str) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    rt = Runtime(monotonic=lambda: sim.now, sleep=sim.sleep, now=lambda: T0 + timedelta(seconds=sim.now), out=out)
-    code = main([*args], clients=SimpleNamespace(emr=sim, ec2=None, pricing=None, s3=None), runtime=rt, err=err)
-    return Result(code, out.getvalue(), err.getvalue())
 
 
 def state_document(cluster_id: str, groups: dict[str, str]) -> dict:
@@ -75,7 +55,7 @@ def after_bid_change_on_active_side(**kw) -> tuple[SimulatedEmr, str]:
 def test_rotation_after_a_bid_change_rotates_the_live_groups():
     sim, old_a = after_bid_change_on_active_side()
     sim.history.clear()
-    result = run(sim, "rotate-spot", sim.cluster_name, "--yes")
+    result = run_cli(sim, "rotate-spot", sim.cluster_name, "--yes")
     assert result.code == EXIT_OK, result.err
     assert sim.group(A).requested == 0 and sim.group(B).requested == TARGET and sim.running(B) == TARGET
     assert ROTATION_TAG not in sim.tags
@@ -86,7 +66,7 @@ def test_rotation_after_a_bid_change_rotates_the_live_groups():
 
 def test_rotation_lists_the_leftover_and_says_it_needs_nothing():
     sim, old_a = after_bid_change_on_active_side()
-    out = run(sim, "rotate-spot", sim.cluster_name).out
+    out = run_cli(sim, "rotate-spot", sim.cluster_name).out
     assert "Leftover groups (replaced; live groups found by the newest group of each name (no Terraform state given)), " \
            "not rotated:" in out
     assert (f"{A} ({old_a}): requested 0, running 0, state RUNNING, bid 0.24, r5.xlarge, created 2026-11-24 09:00 UTC: "
@@ -98,7 +78,7 @@ def test_rotation_lists_the_leftover_and_says_it_needs_nothing():
 def test_a_leftover_that_still_has_instances_gets_the_command_that_empties_it():
     sim, old_a = after_bid_change_on_active_side()
     sim._resize(next(g for g in sim.replaced if g.id == old_a), 2)  # someone set the leftover to 2 by hand
-    out = run(sim, "rotate-spot", sim.cluster_name).out
+    out = run_cli(sim, "rotate-spot", sim.cluster_name).out
     assert f"{A} ({old_a}): requested 2" in out
     assert "still requests 2 instance(s) that no Terraform configuration manages; remove them with:" in out
     assert (f"aws emr modify-instance-groups --cluster-id {sim.cluster_id} --instance-groups "
@@ -111,11 +91,11 @@ def test_rotation_after_the_idle_side_was_replaced_needs_from_and_grows_the_live
     sim.advance(86400)
     sim.replace_group(B, count=1, instance_type="m5.4xlarge")  # SpotTaskGroupPair creates the idle side with 1
     sim.advance(600)
-    refused = run(sim, "rotate-spot", sim.cluster_name, "--yes")
+    refused = run_cli(sim, "rotate-spot", sim.cluster_name, "--yes")
     assert refused.code == EXIT_REFUSED
     assert f"--from {A}" in refused.err and old_b not in refused.err
     sim.history.clear()
-    result = run(sim, "rotate-spot", sim.cluster_name, "--yes", "--from", "a")
+    result = run_cli(sim, "rotate-spot", sim.cluster_name, "--yes", "--from", "a")
     assert result.code == EXIT_OK, result.err
     assert f"grow {B} ({sim.group(B).id}) 1 -> 4" in result.out
     assert sim.group(B).requested == TARGET and sim.group(A).requested == 0
@@ -125,8 +105,8 @@ def test_rotation_after_the_idle_side_was_replaced_needs_from_and_grows_the_live
 def test_an_interrupted_rotation_after_a_replacement_resumes_on_the_live_groups():
     sim, old_a = after_bid_change_on_active_side()
     sim.interrupt_on_sleep = 3
-    assert run(sim, "rotate-spot", sim.cluster_name, "--yes").code == 130
-    second = run(sim, "rotate-spot", sim.cluster_name, "--yes")
+    assert run_cli(sim, "rotate-spot", sim.cluster_name, "--yes").code == 130
+    second = run_cli(sim, "rotate-spot", sim.cluster_name, "--yes")
     assert second.code == EXIT_OK, second.err
     assert "phase: wait" in second.out
     assert sim.group(A).requested == 0 and sim.running(B) == TARGET
@@ -143,7 +123,7 @@ def test_terraform_state_decides_over_creation_time(tmp_path):
     sim.advance(600)
     state = tmp_path / "terraform.example.spark-batch.tfstate"
     state.write_text(json.dumps(state_document(sim.cluster_id, {A: managed_a.id, B: sim.group(B).id})))
-    result = run(sim, "rotate-spot", sim.cluster_name, "--state", str(state))
+    result = run_cli(sim, "rotate-spot", sim.cluster_name, "--state", str(state))
     assert result.code == EXIT_OK, result.err
     assert f"live groups found by Terraform state {state}" in result.out
     assert f"shrink {A} ({managed_a.id})" in result.out
@@ -160,7 +140,7 @@ def test_default_local_state_is_found_from_the_cluster_tags(tmp_path, monkeypatc
     monkeypatch.setattr(ops.state, "PROJECT_ROOT", tmp_path)
     (tmp_path / "terraform.acme.spark-batch.tfstate").write_text(
         json.dumps(state_document(sim.cluster_id, {A: managed_a.id, B: sim.group(B).id})))
-    out = run(sim, "rotate-spot", sim.cluster_name).out
+    out = run_cli(sim, "rotate-spot", sim.cluster_name).out
     assert "live groups found by Terraform state terraform.acme.spark-batch.tfstate" in out
     assert f"shrink {A} ({managed_a.id})" in out
 
@@ -168,7 +148,7 @@ def test_default_local_state_is_found_from_the_cluster_tags(tmp_path, monkeypatc
 def test_groups_tied_without_state_are_refused_naming_state():
     sim, _ = after_bid_change_on_active_side()
     sim.replaced[0].created = sim.group(A).created  # same creation time: nothing tells them apart
-    result = run(sim, "rotate-spot", sim.cluster_name, "--yes")
+    result = run_cli(sim, "rotate-spot", sim.cluster_name, "--yes")
     assert result.code == EXIT_REFUSED
     assert f"2 instance groups named '{A}'" in result.err and "--state" in result.err
     assert sim.mutations() == []

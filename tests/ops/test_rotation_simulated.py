@@ -7,40 +7,18 @@ of the static pair are >= the target.
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
-from datetime import timedelta
-from types import SimpleNamespace
-
 import pytest
 
-from ops.cli import main
 from ops.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED
 from ops.rotation import MIN_POLL, ROTATION_TAG
-from ops.runtime import Runtime
-from tests.ops.simulated_emr import T0, SimulatedEmr
+from tests.ops.simulated_emr import Result, SimulatedEmr, run_cli
 
 A, B = "task-spot-static-a", "task-spot-static-b"
 TARGET = 4
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 def rotate(sim: SimulatedEmr, *args: str) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    rt = Runtime(monotonic=lambda: sim.now, sleep=sim.sleep, now=lambda: T0 + timedelta(seconds=sim.now), out=out)
-    code = main(
-        ["rotate-spot", sim.cluster_name, *args],
-        clients=SimpleNamespace(emr=sim, ec2=None, pricing=None),
-        runtime=rt,
-        err=err,
-    )
-    return Result(code, out.getvalue(), err.getvalue())
+    return run_cli(sim, "rotate-spot", sim.cluster_name, *args)
 
 
 def assert_capacity_held(sim: SimulatedEmr, target: int = TARGET) -> None:
