@@ -43,9 +43,12 @@ def _report(exc: BaseException, err: TextIO, *, library: bool) -> None:
         where = traceback.extract_tb(exc.__traceback__)
         frame = next((f for f in reversed(where) if "site-packages" not in f.filename), None)
         at = f" (at {_short(frame.filename)}:{frame.lineno}, in {frame.name})" if frame else ""
-        print(f"error while building the stacks{at}: {type(exc).__name__}: {exc}\n"
-              "nothing was synthesized. Check the cluster definitions in stacks/clusters.py; "
-              f"set {DEBUG_VARIABLE}=1 to see the Python traceback.", file=err)
+        print(
+            f"error while building the stacks{at}: {type(exc).__name__}: {exc}\n"
+            "nothing was synthesized. Check the cluster definitions in stacks/clusters.py; "
+            f"set {DEBUG_VARIABLE}=1 to see the Python traceback.",
+            file=err,
+        )
 
 
 def _short(filename: str) -> str:

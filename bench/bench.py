@@ -30,7 +30,9 @@ def main() -> None:
     print(f"runs per figure: {args.runs} (median)")
     print(f"(a) import cdktf_cdktf_provider_aws: {floor.seconds:6.2f} s  peak RSS {floor.peak_rss_mb:7.0f} MB")
     print(f"(b) synthesize example app:          {synth.seconds:6.2f} s  peak RSS {synth.peak_rss_mb:7.0f} MB")
-    print(f"ratio b/a: time {synth.seconds / floor.seconds:.2f}x  memory {synth.peak_rss_mb / floor.peak_rss_mb:.2f}x  (target: time <= 1.30x)")
+    print(
+        f"ratio b/a: time {synth.seconds / floor.seconds:.2f}x  memory {synth.peak_rss_mb / floor.peak_rss_mb:.2f}x  (target: time <= 1.30x)"
+    )
 
 
 if __name__ == "__main__":

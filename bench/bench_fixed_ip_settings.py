@@ -22,15 +22,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import PYTHON, bench_env, median_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-LOAD = ("from environments.settings import SettingsError, load_settings\n"
-        "try:\n    load_settings({path!r})\nexcept SettingsError as e:\n    print(len(e.problems))\n")
+LOAD = (
+    "from environments.settings import SettingsError, load_settings\n"
+    "try:\n    load_settings({path!r})\nexcept SettingsError as e:\n    print(len(e.problems))\n"
+)
 
 
 def bad_environment(directory: str) -> str:
     text = (ROOT / "environments" / "example.toml").read_text()
     text = text.replace('block = "10.20.1.16/29"', 'block = "10.20.1.17/29"')
-    text = text.replace('"service-presto-01" = "10.20.1.18"',
-                        '"service-presto-01" = "10.20.1.255"\n"spark-stream-01" = "10.20.1.19"\n"spark-batch-nightly-01" = "10.20.1.17"')
+    text = text.replace(
+        '"service-presto-01" = "10.20.1.18"',
+        '"service-presto-01" = "10.20.1.255"\n"spark-stream-01" = "10.20.1.19"\n"spark-batch-nightly-01" = "10.20.1.17"',
+    )
     path = Path(directory) / "bad.toml"
     path.write_text(text)
     return str(path)
@@ -42,8 +46,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = bench_env(CDKTF_OUTDIR=tmp)
-        good = median_of([PYTHON, "-c", LOAD.format(path=str(ROOT / "environments" / "example.toml"))],
-                         args.runs, env=env)
+        good = median_of(
+            [PYTHON, "-c", LOAD.format(path=str(ROOT / "environments" / "example.toml"))], args.runs, env=env
+        )
         bad = median_of([PYTHON, "-c", LOAD.format(path=bad_environment(tmp))], args.runs, env=env)
         floor = median_of([PYTHON, "-c", "import cdktf_cdktf_provider_aws"], args.runs, env=env)
     print(f"runs per figure: {args.runs} (median)")

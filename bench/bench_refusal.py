@@ -57,9 +57,15 @@ def main() -> None:
         out = str(Path(tmp) / "out")
         cases = {
             "settings error (main.py, bad account_id)": (
-                [PYTHON, "main.py"], bench_env(EMR_CDKTF_ENV=str(bad_env), CDKTF_OUTDIR=out), "account_id = "),
+                [PYTHON, "main.py"],
+                bench_env(EMR_CDKTF_ENV=str(bad_env), CDKTF_OUTDIR=out),
+                "account_id = ",
+            ),
             "construct error (main.run, unknown Spot instance type)": (
-                [PYTHON, "-c", CONSTRUCT_ERROR, out], bench_env(), "'r5.huge': not a known EC2 instance type"),
+                [PYTHON, "-c", CONSTRUCT_ERROR, out],
+                bench_env(),
+                "'r5.huge': not a known EC2 instance type",
+            ),
         }
         print(f"time to refusal, median of {runs} fresh processes")
         for label, (argv, env, expect) in cases.items():

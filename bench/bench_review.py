@@ -64,8 +64,18 @@ def main() -> None:
         _apply(repo, SAMPLE_CHANGE)
 
         env = bench_env(CDKTF_OUTDIR=str(scratch / "one-synth"), EMR_CDKTF_ENV="example")
-        review = [PYTHON, "-m", "review", "--base", "HEAD", "--head", str(repo), "--quiet",
-                  "--output", str(scratch / "review.md")]
+        review = [
+            PYTHON,
+            "-m",
+            "review",
+            "--base",
+            "HEAD",
+            "--head",
+            str(repo),
+            "--quiet",
+            "--output",
+            str(scratch / "review.md"),
+        ]
         synth_times, cold_times, warm_times = [], [], []
         for i in range(args.runs):
             shutil.rmtree(scratch / "one-synth", ignore_errors=True)
@@ -77,14 +87,18 @@ def main() -> None:
             cold_times.append(_timed(review, cwd=ROOT, env=review_env, ok=(0, 3)))
             # Keep only the base's synthesis in the cache (the head's entry is dropped).
             entries = sorted(cache.iterdir(), key=lambda p: (p / "review-cache.json").stat().st_mtime)
-            head_entries = [e for e in entries if (e / "review-cache.json").exists() and
-                            str(repo) in (e / "review-cache.json").read_text()]
+            head_entries = [
+                e
+                for e in entries
+                if (e / "review-cache.json").exists() and str(repo) in (e / "review-cache.json").read_text()
+            ]
             for entry in head_entries:
                 shutil.rmtree(entry)
             warm_times.append(_timed(review, cwd=ROOT, env=review_env, ok=(0, 3)))
     a, b, c = (statistics.median(t) for t in (synth_times, cold_times, warm_times))
-    print(f"runs per figure: {args.runs} (median); machine: {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"runs per figure: {args.runs} (median); machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"(a) one synthesis (example):                 {a:6.1f} s")
     print(f"(b) review, empty cache (base + head):       {b:6.1f} s   {b / a:.2f}x (a)")
     print(f"(c) review, base synthesis cached:           {c:6.1f} s   {c / a:.2f}x (a)   (goal: <= 1.30x)")

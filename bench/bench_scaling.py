@@ -38,11 +38,16 @@ def synthesize(extra: int, outdir: str) -> None:
 
     def generated(n: int):
         def define(stack):
-            return stack.add_cluster(ClusterSpec(
-                name=f"spark-batch-scale-{n:03d}", release_label="emr-7.5.0", applications=("Hadoop", "Spark"),
-                master=InstanceGroupSpec("m5.xlarge"),
-                core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp3(128)),
-            ))
+            return stack.add_cluster(
+                ClusterSpec(
+                    name=f"spark-batch-scale-{n:03d}",
+                    release_label="emr-7.5.0",
+                    applications=("Hadoop", "Spark"),
+                    master=InstanceGroupSpec("m5.xlarge"),
+                    core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp3(128)),
+                )
+            )
+
         return define
 
     start = time.perf_counter()
@@ -80,18 +85,26 @@ def main() -> None:
             for label, extra in (("base", 0), ("grown", args.extra)):
                 runs[label].append(measure([PYTHON, me, "--child", str(extra), "--outdir", f"{out}/{label}"], env=env))
                 build[label].append(float(Path(out, label, "build-seconds").read_text()))
-    base, grown = (Run(statistics.median(r.seconds for r in rs), statistics.median(r.peak_rss_mb for r in rs))
-                   for rs in (runs["base"], runs["grown"]))
+    base, grown = (
+        Run(statistics.median(r.seconds for r in rs), statistics.median(r.peak_rss_mb for r in rs))
+        for rs in (runs["base"], runs["grown"])
+    )
     delta = grown.seconds - base.seconds
-    print("per run (s): base " + " ".join(f"{r.seconds:.2f}" for r in runs["base"])
-          + " | grown " + " ".join(f"{r.seconds:.2f}" for r in runs["grown"]))
+    print(
+        "per run (s): base "
+        + " ".join(f"{r.seconds:.2f}" for r in runs["base"])
+        + " | grown "
+        + " ".join(f"{r.seconds:.2f}" for r in runs["grown"])
+    )
     print(f"runs per figure: {args.runs} (median of fresh processes)")
     print(f"example app, 4 clusters:        {base.seconds:6.2f} s  peak RSS {base.peak_rss_mb:7.0f} MB")
     print(f"with {args.extra} extra clusters:      {grown.seconds:6.2f} s  peak RSS {grown.peak_rss_mb:7.0f} MB")
     b0, b1 = statistics.median(build["base"]), statistics.median(build["grown"])
     print(f"build + synth only (no imports): {b0:6.2f} s -> {b1:6.2f} s, +{b1 - b0:.2f} s")
-    print(f"+{args.extra} clusters adds {delta:.2f} s ({delta / args.extra * 1000:.1f} ms per cluster; "
-          f"target: under 2 s for +100)")
+    print(
+        f"+{args.extra} clusters adds {delta:.2f} s ({delta / args.extra * 1000:.1f} ms per cluster; "
+        f"target: under 2 s for +100)"
+    )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ def measure(argv: list[str], *, env: dict | None = None, sample_every: float = 0
         time.sleep(sample_every)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+        raise SystemExit(
+            f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
+        )
     return Run(elapsed, peak / 2**20)
 
 

@@ -97,24 +97,34 @@ class AssetsBucket(Construct):
             if (problem := validation.bucket_problem(value)) is not None
         ]
         if isinstance(bucket_name, str) and bucket_name == access_log_bucket:
-            problems.append(f"access_log_bucket = {access_log_bucket!r}: the bucket itself; a bucket never logs "
-                            "into itself (every log write would be logged again)")
+            problems.append(
+                f"access_log_bucket = {access_log_bucket!r}: the bucket itself; a bucket never logs "
+                "into itself (every log write would be logged again)"
+            )
         if access_log_prefix is not None and (problem := validation.s3_prefix_problem(access_log_prefix)):
             problems.append(f"access_log_prefix = {access_log_prefix!r}: {problem}")
-        if isinstance(noncurrent_version_days, bool) or not isinstance(noncurrent_version_days, int) \
-                or noncurrent_version_days < 1:
-            problems.append(f"noncurrent_version_days = {noncurrent_version_days!r}: a whole number of days, at least 1")
+        if (
+            isinstance(noncurrent_version_days, bool)
+            or not isinstance(noncurrent_version_days, int)
+            or noncurrent_version_days < 1
+        ):
+            problems.append(
+                f"noncurrent_version_days = {noncurrent_version_days!r}: a whole number of days, at least 1"
+            )
         if isinstance(writers, str):
             problems.append(f"writers = {writers!r}: a list of IAM role or user ARNs")
             writers = ()
         for i, arn in enumerate(writers):
             if not isinstance(arn, str) or not _PRINCIPAL_ARN.fullmatch(arn):
-                problems.append(f"writers[{i}] = {arn!r}: an IAM role or user ARN, "
-                                "e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy")
+                problems.append(
+                    f"writers[{i}] = {arn!r}: an IAM role or user ARN, "
+                    "e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy"
+                )
         if len(set(writers)) != len(writers):
             problems.append(f"writers = {list(writers)!r}: name each principal once")
-        if kms_key_arn is not None and not (isinstance(kms_key_arn, str) and (
-                Token.is_unresolved(kms_key_arn) or _KMS_KEY_ARN.fullmatch(kms_key_arn))):
+        if kms_key_arn is not None and not (
+            isinstance(kms_key_arn, str) and (Token.is_unresolved(kms_key_arn) or _KMS_KEY_ARN.fullmatch(kms_key_arn))
+        ):
             problems.append(f"kms_key_arn = {kms_key_arn!r}: the ARN of a customer-managed KMS key")
         if problems:
             raise ConstructInputError(f"AssetsBucket {self.node.path}", problems)
@@ -128,69 +138,99 @@ class AssetsBucket(Construct):
         bucket_id = self.bucket.id
 
         S3BucketPublicAccessBlock(
-            self, "public-access-block", bucket=bucket_id,
-            block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True,
+            self,
+            "public-access-block",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
         )
         # ACLs disabled: the bucket owner owns every object, so no uploader can keep an
         # object the account cannot read or govern through policies.
         S3BucketOwnershipControls(
-            self, "ownership-controls", bucket=bucket_id,
+            self,
+            "ownership-controls",
+            bucket=bucket_id,
             rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
         S3BucketVersioningA(
-            self, "versioning", bucket=bucket_id,
+            self,
+            "versioning",
+            bucket=bucket_id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
         S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket_id,
-            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=(
-                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn)),
-                bucket_key_enabled=True,
-            )],
+            self,
+            "encryption",
+            bucket=bucket_id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=(
+                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                            sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+                        )
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
         )
         S3BucketLoggingA(
-            self, "access-logging", bucket=bucket_id, target_bucket=access_log_bucket,
+            self,
+            "access-logging",
+            bucket=bucket_id,
+            target_bucket=access_log_bucket,
             target_prefix=access_log_prefix or f"s3-access/{bucket_name}/",
         )
         S3BucketLifecycleConfiguration(
-            self, "lifecycle", bucket=bucket_id,
-            rule=[S3BucketLifecycleConfigurationRule(
-                id="expire-old-versions", status="Enabled",
-                # An empty filter applies the rule to every object in the bucket. The provider
-                # wants a filter or a prefix on every rule (without either it warns that this
-                # becomes an error), which is why checkov's CKV_AWS_300 stays skipped.
-                filter=[S3BucketLifecycleConfigurationRuleFilter()],
-                noncurrent_version_expiration=[
-                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                        noncurrent_days=noncurrent_version_days)],
-                abort_incomplete_multipart_upload=[
-                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                        days_after_initiation=7)],
-            )],
+            self,
+            "lifecycle",
+            bucket=bucket_id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    # An empty filter applies the rule to every object in the bucket. The provider
+                    # wants a filter or a prefix on every rule (without either it warns that this
+                    # becomes an error), which is why checkov's CKV_AWS_300 stays skipped.
+                    filter=[S3BucketLifecycleConfigurationRuleFilter()],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=noncurrent_version_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                    ],
+                )
+            ],
         )
-        statements = [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [self.bucket_arn, f"{self.bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }]
-        if self.writers:
-            statements.append({
-                "Sid": "DenyObjectWritesExceptDeployers",
+        statements = [
+            {
+                "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
                 "Principal": "*",
-                "Action": list(PROTECTED_OBJECT_ACTIONS),
-                "Resource": [f"{self.bucket_arn}/*"],
-                "Condition": {"ArnNotLike": {"aws:PrincipalArn": sorted(self.writers)}},
-            })
+                "Action": "s3:*",
+                "Resource": [self.bucket_arn, f"{self.bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+        if self.writers:
+            statements.append(
+                {
+                    "Sid": "DenyObjectWritesExceptDeployers",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": list(PROTECTED_OBJECT_ACTIONS),
+                    "Resource": [f"{self.bucket_arn}/*"],
+                    "Condition": {"ArnNotLike": {"aws:PrincipalArn": sorted(self.writers)}},
+                }
+            )
         # The construct id predates the writers statement; it is kept so the policy is
         # updated in place, never replaced.
         S3BucketPolicy(
-            self, "tls-only", bucket=bucket_id,
+            self,
+            "tls-only",
+            bucket=bucket_id,
             policy=json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True),
         )

@@ -100,14 +100,18 @@ class BootstrapAssets(Construct):
                 if path.name.startswith(".") or path.name == "__pycache__" or not path.is_file():
                     continue
                 if not _FILE_NAME.fullmatch(path.name):
-                    problems.append(f"{path.name!r}: file names of bootstrap scripts use letters, digits, '_', '.', "
-                                    "'-' (they become S3 keys and resource addresses)")
+                    problems.append(
+                        f"{path.name!r}: file names of bootstrap scripts use letters, digits, '_', '.', "
+                        "'-' (they become S3 keys and resource addresses)"
+                    )
                     continue
                 files.append(path)
         stems = [p.stem for p in files]
         for stem in sorted({s for s in stems if stems.count(s) > 1}):
-            problems.append(f"files {[p.name for p in files if p.stem == stem]!r} share the stem {stem!r}; the stem "
-                            "names the S3 object's Terraform address, so rename one")
+            problems.append(
+                f"files {[p.name for p in files if p.stem == stem]!r} share the stem {stem!r}; the stem "
+                "names the S3 object's Terraform address, so rename one"
+            )
         if problems:
             raise EmrConfigError(f"BootstrapAssets {id!r}", problems)
         super().__init__(scope, id)
@@ -130,7 +134,8 @@ class BootstrapAssets(Construct):
         key = _key(self._purpose, path.name, sha256)
         asset = TerraformAsset(self, f"asset-{path.name}", path=str(path.resolve()), type=AssetType.FILE)
         obj = S3Object(
-            self, f"object-{path.name}",
+            self,
+            f"object-{path.name}",
             bucket=self.bucket_name,
             key=key,
             source=asset.path,
@@ -140,22 +145,33 @@ class BootstrapAssets(Construct):
         )
         obj.override_logical_id(f"bootstrap_{path.stem}")
         self.scripts[path.name] = BootstrapScript(
-            file_name=path.name, bucket=self.bucket_name, key=key,
+            file_name=path.name,
+            bucket=self.bucket_name,
+            key=key,
             sha256=sha256,
-            s3_path=f"s3://{obj.bucket}/{obj.key}", object=obj,
+            s3_path=f"s3://{obj.bucket}/{obj.key}",
+            object=obj,
         )
         return self.scripts[path.name]
 
-    def action(self, file_name: str, *, args: tuple[str, ...] | list[str] = (), name: str | None = None) -> BootstrapAction:
+    def action(
+        self, file_name: str, *, args: tuple[str, ...] | list[str] = (), name: str | None = None
+    ) -> BootstrapAction:
         """A BootstrapAction running ``file_name`` with ``args``; name defaults to the
         file's stem."""
         if file_name not in self.available:
             raise EmrConfigError(
                 f"BootstrapAssets {self.node.id!r}",
-                [f"file_name = {file_name!r}: not in the bootstrap folder; available: "
-                 f"{', '.join(sorted(self.available)) or 'none'}"])
+                [
+                    f"file_name = {file_name!r}: not in the bootstrap folder; available: "
+                    f"{', '.join(sorted(self.available)) or 'none'}"
+                ],
+            )
         script = self._upload(file_name)
         return BootstrapAction(
-            name=name or Path(file_name).stem, bucket=script.bucket, key=script.key,
-            args=tuple(args), path=script.s3_path,
+            name=name or Path(file_name).stem,
+            bucket=script.bucket,
+            key=script.key,
+            args=tuple(args),
+            path=script.s3_path,
         )

@@ -66,9 +66,7 @@ def refresh(data_dir: Path = DATA_DIR) -> tuple[Path, Path]:
     base = Path(botocore.__file__).resolve().parent / "data"
     today = datetime.date.today().isoformat()
     endpoints = json.loads((base / "endpoints.json").read_text(encoding="utf-8"))
-    partitions = {
-        p["partition"]: sorted(p["regions"]) for p in endpoints["partitions"] if p["partition"] in PARTITIONS
-    }
+    partitions = {p["partition"]: sorted(p["regions"]) for p in endpoints["partitions"] if p["partition"] in PARTITIONS}
     model_dir = sorted((base / "ec2").iterdir())[-1]
     model_path = model_dir / "service-2.json"
     if model_path.exists():
@@ -80,14 +78,22 @@ def refresh(data_dir: Path = DATA_DIR) -> tuple[Path, Path]:
     version = botocore.__version__
     written = []
     for path, doc in (
-        (data_dir / "regions.json", {
-            "source": f"botocore {version} data/endpoints.json (partitions {', '.join(PARTITIONS)})",
-            "retrieved": today, "partitions": partitions,
-        }),
-        (data_dir / "instance_types.json", {
-            "source": f"botocore {version} data/ec2/{model_dir.name}/service-2.json, shape InstanceType",
-            "retrieved": today, "instance_types": types,
-        }),
+        (
+            data_dir / "regions.json",
+            {
+                "source": f"botocore {version} data/endpoints.json (partitions {', '.join(PARTITIONS)})",
+                "retrieved": today,
+                "partitions": partitions,
+            },
+        ),
+        (
+            data_dir / "instance_types.json",
+            {
+                "source": f"botocore {version} data/ec2/{model_dir.name}/service-2.json, shape InstanceType",
+                "retrieved": today,
+                "instance_types": types,
+            },
+        ),
     ):
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")

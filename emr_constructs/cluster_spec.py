@@ -38,9 +38,27 @@ INSTANCE_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+", re.ASCII)
 APPLICATIONS = {
     name.lower(): name
     for name in (
-        "Flink", "Ganglia", "HBase", "HCatalog", "Hadoop", "Hive", "Hue",
-        "JupyterEnterpriseGateway", "JupyterHub", "Livy", "MXNet", "Oozie", "Phoenix",
-        "Pig", "Presto", "Spark", "Sqoop", "TensorFlow", "Tez", "Trino", "Zeppelin",
+        "Flink",
+        "Ganglia",
+        "HBase",
+        "HCatalog",
+        "Hadoop",
+        "Hive",
+        "Hue",
+        "JupyterEnterpriseGateway",
+        "JupyterHub",
+        "Livy",
+        "MXNet",
+        "Oozie",
+        "Phoenix",
+        "Pig",
+        "Presto",
+        "Spark",
+        "Sqoop",
+        "TensorFlow",
+        "Tez",
+        "Trino",
+        "Zeppelin",
         "ZooKeeper",
     )
 }
@@ -120,26 +138,34 @@ class InstanceGroupSpec:
         if self.instance_count not in (1, 3):
             p.append(f"master.instance_count = {self.instance_count!r}: 1, or 3 for high availability")
         elif self.instance_count == 3 and not _at_least(parse_release(release_label), MULTI_MASTER_RELEASES):
-            p.append(f"master.instance_count = 3 with release_label = {release_label!r}: three masters need "
-                     "emr-5.23.0 or later")
+            p.append(
+                f"master.instance_count = 3 with release_label = {release_label!r}: three masters need "
+                "emr-5.23.0 or later"
+            )
         if self.bid_price is not None:
-            p.append(f"master.bid_price = {self.bid_price!r}: the master is always on-demand (losing it loses "
-                     "the cluster); remove bid_price")
+            p.append(
+                f"master.bid_price = {self.bid_price!r}: the master is always on-demand (losing it loses "
+                "the cluster); remove bid_price"
+            )
         return p
 
     def core_problems(self, *, allow_spot_core: bool) -> list[str]:
         """Rules of the core group: at least one node; Spot only when explicitly allowed (T6)."""
         p: list[str] = []
         if not _is_count(self.instance_count) or self.instance_count < 1:
-            p.append(f"core.instance_count = {self.instance_count!r}: at least 1 core node (HDFS and the YARN "
-                     "application masters run there)")
+            p.append(
+                f"core.instance_count = {self.instance_count!r}: at least 1 core node (HDFS and the YARN "
+                "application masters run there)"
+            )
         if self.bid_price is None:
             return p
         if not allow_spot_core:
-            p.append(f"core.bid_price = {self.bid_price!r}: Spot on core is refused because the YARN application "
-                     "master of every job runs on core nodes, so a Spot reclaim fails whole jobs and loses HDFS "
-                     "blocks (guide tip T6). Put Spot capacity in task groups (SpotTaskGroupPair), or pass "
-                     "allow_spot_core=True for a test cluster")
+            p.append(
+                f"core.bid_price = {self.bid_price!r}: Spot on core is refused because the YARN application "
+                "master of every job runs on core nodes, so a Spot reclaim fails whole jobs and loses HDFS "
+                "blocks (guide tip T6). Put Spot capacity in task groups (SpotTaskGroupPair), or pass "
+                "allow_spot_core=True for a test cluster"
+            )
         else:
             problem = check_bid_price(self.bid_price)
             if problem:
@@ -172,8 +198,10 @@ class Configuration:
             return p
         for key, val in self.properties.items():
             if not isinstance(key, str) or not isinstance(val, str):
-                p.append(f"{label}.properties[{key!r}] = {val!r}: keys and values must be strings, because EMR "
-                         "stores and returns strings and a non-string would differ on every plan; write it in quotes")
+                p.append(
+                    f"{label}.properties[{key!r}] = {val!r}: keys and values must be strings, because EMR "
+                    "stores and returns strings and a non-string would differ on every plan; write it in quotes"
+                )
         p.extend(configuration_problems(self.configurations, f"{label}.configurations"))
         return p
 
@@ -256,13 +284,14 @@ class ManagedScalingSpec:
             p.append(f"managed_scaling.maximum = {self.maximum!r}: at least minimum ({self.minimum})")
         for attr in ("maximum_core", "maximum_on_demand"):
             v = getattr(self, attr)
-            if v is not None and (not isinstance(v, int) or v < 1 or (isinstance(self.maximum, int) and v > self.maximum)):
+            if v is not None and (
+                not isinstance(v, int) or v < 1 or (isinstance(self.maximum, int) and v > self.maximum)
+            ):
                 p.append(f"managed_scaling.{attr} = {v!r}: between 1 and maximum ({self.maximum})")
         if core_count is not None and isinstance(self.maximum_core, int) and self.maximum_core < core_count:
             p.append(f"managed_scaling.maximum_core = {self.maximum_core} is below core.instance_count = {core_count}")
         if not _at_least(parse_release(release_label), SCALING_RELEASES):
-            p.append(f"managed_scaling with release_label = {release_label!r}: needs emr-5.30.0 / emr-6.1.0 "
-                     "or later")
+            p.append(f"managed_scaling with release_label = {release_label!r}: needs emr-5.30.0 / emr-6.1.0 or later")
         return p
 
 
@@ -349,8 +378,12 @@ class ClusterSpec:
         configs, _ = self._configurations()
         replication, _ = self._replication(configs)
         assert replication is not None  # a valid core count always gives one
-        return ResolvedCluster(spec=self, applications=canonical_applications(self._application_list()),
-                               configurations=tuple(configs), dfs_replication=replication)
+        return ResolvedCluster(
+            spec=self,
+            applications=canonical_applications(self._application_list()),
+            configurations=tuple(configs),
+            dfs_replication=replication,
+        )
 
     # -- one concern each ----------------------------------------------------------------
 
@@ -359,11 +392,15 @@ class ClusterSpec:
         name = self.name
         if not isinstance(name, str) or not CLUSTER_NAME_PATTERN.fullmatch(name) or len(name) > CLUSTER_NAME_MAX:
             text = validation.text_problem(name)
-            p.append(f"name = {name!r}: {text + '; expected ' if text else ''}lower-case letters, digits and single '-' between words, starting with a "
-                     f"letter, at most {CLUSTER_NAME_MAX} characters (e.g. 'spark-batch-production-01')")
+            p.append(
+                f"name = {name!r}: {text + '; expected ' if text else ''}lower-case letters, digits and single '-' between words, starting with a "
+                f"letter, at most {CLUSTER_NAME_MAX} characters (e.g. 'spark-batch-production-01')"
+            )
         if parse_release(self.release_label) is None:
-            p.append(f"release_label = {self.release_label!r}: expected 'emr-X.Y.Z', e.g. 'emr-7.5.0' "
-                     "(see `aws emr list-release-labels`)")
+            p.append(
+                f"release_label = {self.release_label!r}: expected 'emr-X.Y.Z', e.g. 'emr-7.5.0' "
+                "(see `aws emr list-release-labels`)"
+            )
         return p
 
     def _application_list(self) -> list[str]:
@@ -373,8 +410,10 @@ class ClusterSpec:
         p: list[str] = []
         apps = self._application_list()
         if isinstance(self.applications, str):
-            p.append(f"applications = {self.applications!r}: a list or tuple of names, e.g. "
-                     f"({self.applications!r},), not one string")
+            p.append(
+                f"applications = {self.applications!r}: a list or tuple of names, e.g. "
+                f"({self.applications!r},), not one string"
+            )
         elif not apps:
             p.append(f"applications = {self.applications!r}: give at least one application, e.g. ('Hadoop', 'Spark')")
         unknown = [a for a in apps if not isinstance(a, str) or a.lower() not in APPLICATIONS]
@@ -408,25 +447,36 @@ class ClusterSpec:
         """The configurations as a list of entries (a mapping is accepted as shorthand)."""
         value = self.configurations
         if isinstance(value, Mapping):
-            return [Configuration(c, dict(props) if isinstance(props, Mapping) else props)
-                    for c, props in value.items()], []
+            return [
+                Configuration(c, dict(props) if isinstance(props, Mapping) else props) for c, props in value.items()
+            ], []
         if isinstance(value, (list, tuple)):
             return list(value), []
-        return [], [f"configurations = {value!r}: expected Configuration entries or "
-                    "{classification: {property: value}}"]
+        return [], [
+            f"configurations = {value!r}: expected Configuration entries or {{classification: {{property: value}}}}"
+        ]
 
     def _replication(self, configs: Sequence[object]) -> tuple[int | None, list[str]]:
         """``dfs.replication`` (T7): given once (``dfs_replication`` or hdfs-site), else EMR's
         default for the core count; never more than the core nodes."""
         p: list[str] = []
         core_count = self._core_count()
-        given_in_hdfs = next((c.properties.get("dfs.replication") for c in configs
-                              if isinstance(c, Configuration) and c.classification == "hdfs-site"
-                              and isinstance(c.properties, Mapping)), None)
+        given_in_hdfs = next(
+            (
+                c.properties.get("dfs.replication")
+                for c in configs
+                if isinstance(c, Configuration)
+                and c.classification == "hdfs-site"
+                and isinstance(c.properties, Mapping)
+            ),
+            None,
+        )
         replication: object = self.dfs_replication
         if given_in_hdfs is not None and replication is not None:
-            p.append(f"dfs_replication = {replication!r} and hdfs-site dfs.replication = {given_in_hdfs!r}: give it "
-                     "once (prefer dfs_replication)")
+            p.append(
+                f"dfs_replication = {replication!r} and hdfs-site dfs.replication = {given_in_hdfs!r}: give it "
+                "once (prefer dfs_replication)"
+            )
         elif given_in_hdfs is not None:
             replication = int(given_in_hdfs) if str(given_in_hdfs).isdigit() else given_in_hdfs
         if replication is None and core_count is not None:
@@ -436,9 +486,11 @@ class ClusterSpec:
         if not _is_count(replication) or replication < 1:  # type: ignore[operator]
             p.append(f"dfs_replication = {replication!r}: a whole number of at least 1")
         elif core_count is not None and replication > core_count:  # type: ignore[operator]
-            p.append(f"dfs_replication = {replication} with core.instance_count = {core_count}: HDFS cannot keep more "
-                     f"copies than there are core nodes (every write would stay under-replicated); use at most "
-                     f"{core_count} or add core nodes (guide tip T7)")
+            p.append(
+                f"dfs_replication = {replication} with core.instance_count = {core_count}: HDFS cannot keep more "
+                f"copies than there are core nodes (every write would stay under-replicated); use at most "
+                f"{core_count} or add core nodes (guide tip T7)"
+            )
         return (replication if _is_count(replication) else None), p  # type: ignore[return-value]
 
     def _auto_termination_problems(self) -> list[str]:
@@ -449,8 +501,10 @@ class ClusterSpec:
         if not _is_count(idle) or not low <= idle <= high:
             return [f"auto_termination_idle_seconds = {idle!r}: allowed {low}-{high} seconds (1 minute to 7 days)"]
         if not _at_least(parse_release(self.release_label), SCALING_RELEASES):
-            return [f"auto_termination_idle_seconds with release_label = {self.release_label!r}: needs emr-5.30.0 / "
-                    "emr-6.1.0 or later"]
+            return [
+                f"auto_termination_idle_seconds with release_label = {self.release_label!r}: needs emr-5.30.0 / "
+                "emr-6.1.0 or later"
+            ]
         return []
 
     def _managed_scaling_problems(self) -> list[str]:
@@ -472,10 +526,15 @@ class ClusterSpec:
         return p
 
     def _tag_problems(self) -> list[str]:
-        p = [f"tags[{key!r}]: set by EmrCluster itself; remove it from tags"
-             for key in sorted(set(self.tags) & set(RESERVED_TAGS))]
-        p += [f"tags[{key!r}] = {val!r}: tag keys and values are strings"
-              for key, val in self.tags.items() if not isinstance(key, str) or not isinstance(val, str)]
+        p = [
+            f"tags[{key!r}]: set by EmrCluster itself; remove it from tags"
+            for key in sorted(set(self.tags) & set(RESERVED_TAGS))
+        ]
+        p += [
+            f"tags[{key!r}] = {val!r}: tag keys and values are strings"
+            for key, val in self.tags.items()
+            if not isinstance(key, str) or not isinstance(val, str)
+        ]
         p += validation.tag_problems({k: v for k, v in self.tags.items() if isinstance(k, str) and isinstance(v, str)})
         return p
 
@@ -500,8 +559,9 @@ def default_dfs_replication(core_count: int) -> int:
 def canonical_applications(applications: Iterable[object]) -> tuple[str, ...]:
     """Known applications in EMR's spelling, sorted (unknown names are left out;
     validation reports them)."""
-    return tuple(sorted({APPLICATIONS[a.lower()] for a in applications
-                         if isinstance(a, str) and a.lower() in APPLICATIONS}))
+    return tuple(
+        sorted({APPLICATIONS[a.lower()] for a in applications if isinstance(a, str) and a.lower() in APPLICATIONS})
+    )
 
 
 def ui_urls(host: str, applications: Iterable[str]) -> dict[str, str]:
@@ -514,7 +574,9 @@ def ui_urls(host: str, applications: Iterable[str]) -> dict[str, str]:
 def _configuration_doc(c: Configuration) -> dict:
     doc: dict = {"Classification": c.classification, "Properties": {k: c.properties[k] for k in sorted(c.properties)}}
     if c.configurations:
-        doc["Configurations"] = [_configuration_doc(n) for n in sorted(c.configurations, key=lambda n: n.classification)]
+        doc["Configurations"] = [
+            _configuration_doc(n) for n in sorted(c.configurations, key=lambda n: n.classification)
+        ]
     return doc
 
 
@@ -524,6 +586,7 @@ def render_configurations(configs: Sequence[Configuration], dfs_replication: int
     merged: dict[str, Configuration] = {c.classification: c for c in configs}
     hdfs = merged.get("hdfs-site", Configuration("hdfs-site"))
     merged["hdfs-site"] = Configuration(
-        "hdfs-site", {**hdfs.properties, "dfs.replication": str(dfs_replication)}, hdfs.configurations)
+        "hdfs-site", {**hdfs.properties, "dfs.replication": str(dfs_replication)}, hdfs.configurations
+    )
     docs = [_configuration_doc(merged[k]) for k in sorted(merged)]
     return json.dumps(docs, sort_keys=True, separators=(",", ":"))

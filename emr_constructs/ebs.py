@@ -61,8 +61,10 @@ class EbsSpec:
     def problems(self, where: str) -> list[str]:
         """Every problem of this spec, each naming ``where.<setting>``, the value and the limit."""
         if self.volume_type not in ("gp3", "gp2"):
-            return [f"{where}.volume_type = {self.volume_type!r}: allowed are 'gp3' (explicit IOPS and "
-                    "throughput) or 'gp2' (IOPS from size)"]
+            return [
+                f"{where}.volume_type = {self.volume_type!r}: allowed are 'gp3' (explicit IOPS and "
+                "throughput) or 'gp2' (IOPS from size)"
+            ]
         p = self._shape_problems(where)
         if p:
             return p
@@ -83,26 +85,34 @@ class EbsSpec:
         p: list[str] = []
         size, iops, tput = self.resolved_size(), self._gp3_iops(), self._gp3_throughput()
         if not GP3_IOPS[0] <= iops <= GP3_IOPS[1]:
-            p.append(f"{where}.iops = {iops}: gp3 allows {GP3_IOPS[0]}-{GP3_IOPS[1]} IOPS; "
-                     "use io1/io2 outside EMR's instance groups or lower the figure")
+            p.append(
+                f"{where}.iops = {iops}: gp3 allows {GP3_IOPS[0]}-{GP3_IOPS[1]} IOPS; "
+                "use io1/io2 outside EMR's instance groups or lower the figure"
+            )
         if not GP3_THROUGHPUT[0] <= tput <= GP3_THROUGHPUT[1]:
             p.append(f"{where}.throughput = {tput}: gp3 allows {GP3_THROUGHPUT[0]}-{GP3_THROUGHPUT[1]} MiB/s")
         if not 1 <= size <= EBS_MAX_GIB:
             p.append(f"{where}.size_gib = {size}: allowed 1-{EBS_MAX_GIB} GiB")
         elif iops > GP3_MAX_IOPS_PER_GIB * size:
-            p.append(f"{where}.iops = {iops} on {size} GiB: gp3 allows at most {GP3_MAX_IOPS_PER_GIB} IOPS "
-                     f"per GiB; use at least {math.ceil(iops / GP3_MAX_IOPS_PER_GIB)} GiB")
+            p.append(
+                f"{where}.iops = {iops} on {size} GiB: gp3 allows at most {GP3_MAX_IOPS_PER_GIB} IOPS "
+                f"per GiB; use at least {math.ceil(iops / GP3_MAX_IOPS_PER_GIB)} GiB"
+            )
         if tput > GP3_MAX_THROUGHPUT_PER_IOPS * iops:
-            p.append(f"{where}.throughput = {tput} with {iops} IOPS: gp3 allows at most "
-                     f"{GP3_MAX_THROUGHPUT_PER_IOPS} MiB/s per IOPS; raise iops to at least "
-                     f"{math.ceil(tput / GP3_MAX_THROUGHPUT_PER_IOPS)}")
+            p.append(
+                f"{where}.throughput = {tput} with {iops} IOPS: gp3 allows at most "
+                f"{GP3_MAX_THROUGHPUT_PER_IOPS} MiB/s per IOPS; raise iops to at least "
+                f"{math.ceil(tput / GP3_MAX_THROUGHPUT_PER_IOPS)}"
+            )
         return p
 
     def _gp2_problems(self, where: str) -> list[str]:
         p: list[str] = []
         if self.throughput is not None:
-            p.append(f"{where}.throughput = {self.throughput!r}: gp2 has no throughput setting; "
-                     "use volume_type='gp3' to choose it")
+            p.append(
+                f"{where}.throughput = {self.throughput!r}: gp2 has no throughput setting; "
+                "use volume_type='gp3' to choose it"
+            )
         if self.iops is None and self.size_gib is None:
             p.append(f"{where}: gp2 needs the IOPS wanted (iops=...) or a size (size_gib=...)")
         elif self.iops is not None and self.iops > GP2_MAX_IOPS:
@@ -110,8 +120,10 @@ class EbsSpec:
         else:
             size = self.resolved_size()
             if size > EBS_MAX_GIB:
-                p.append(f"{where}: gp2 size {size} GiB is over the {EBS_MAX_GIB} GiB limit; "
-                         "lower size_gib or iops, or add volumes_per_instance")
+                p.append(
+                    f"{where}: gp2 size {size} GiB is over the {EBS_MAX_GIB} GiB limit; "
+                    "lower size_gib or iops, or add volumes_per_instance"
+                )
         return p
 
     def resolved_size(self) -> int:
@@ -143,8 +155,11 @@ class EbsSpec:
 
     def terraform(self) -> dict:
         """The ``ebs_config`` block as the provider takes it."""
-        out: dict = {"size": self.resolved_size(), "type": self.volume_type,
-                     "volumes_per_instance": self.volumes_per_instance}
+        out: dict = {
+            "size": self.resolved_size(),
+            "type": self.volume_type,
+            "volumes_per_instance": self.volumes_per_instance,
+        }
         if self.volume_type == "gp3":
             out["iops"] = self._gp3_iops()
             out["throughput"] = self._gp3_throughput()

@@ -93,10 +93,24 @@ from emr_constructs.errors import EmrConfigError
 # The construct, plus the names code written against the former one-file module imports
 # from here (new code imports them from cluster_spec, ebs, errors and contract).
 __all__ = [
-    "APPLICATIONS", "FIXED_IP_TAG", "INSTANCE_TYPE_PATTERN", "RESERVED_TAGS", "BootstrapAction",
-    "ClusterSpec", "Configuration", "EbsSpec", "EmrCluster", "EmrConfigError", "InstanceGroupSpec",
-    "ManagedScalingSpec", "ResolvedCluster", "canonical_applications", "default_dfs_replication",
-    "render_configurations", "ui_urls", "validate_cluster_spec",
+    "APPLICATIONS",
+    "FIXED_IP_TAG",
+    "INSTANCE_TYPE_PATTERN",
+    "RESERVED_TAGS",
+    "BootstrapAction",
+    "ClusterSpec",
+    "Configuration",
+    "EbsSpec",
+    "EmrCluster",
+    "EmrConfigError",
+    "InstanceGroupSpec",
+    "ManagedScalingSpec",
+    "ResolvedCluster",
+    "canonical_applications",
+    "default_dfs_replication",
+    "render_configurations",
+    "ui_urls",
+    "validate_cluster_spec",
 ]
 
 # Cluster names already used in each stack: names are global inside one stack's state,
@@ -155,14 +169,19 @@ class EmrCluster(Construct):
         if spec.name in used:
             raise EmrConfigError(
                 f"EmrCluster {spec.name!r}",
-                [f"name = {spec.name!r}: a cluster of that name already exists in stack "
-                 f"{stack.node.id!r}; cluster names are unique per stack (they are its Terraform addresses)"])
+                [
+                    f"name = {spec.name!r}: a cluster of that name already exists in stack "
+                    f"{stack.node.id!r}; cluster names are unique per stack (they are its Terraform addresses)"
+                ],
+            )
         # Checked before the construct exists: a refused prefix leaves no half-built
         # cluster in the tree and its name free.
         log_prefix = f"emr/{purpose}/" if log_prefix is None else log_prefix
         if not log_prefix.endswith("/") or log_prefix.startswith("/"):
-            raise EmrConfigError(f"EmrCluster {spec.name!r}",
-                                 [f"log_prefix = {log_prefix!r}: a folder such as 'emr/spark-batch/' (ends with '/')"])
+            raise EmrConfigError(
+                f"EmrCluster {spec.name!r}",
+                [f"log_prefix = {log_prefix!r}: a folder such as 'emr/spark-batch/' (ends with '/')"],
+            )
         super().__init__(scope, spec.name)
         used.add(spec.name)
 
@@ -194,7 +213,8 @@ class EmrCluster(Construct):
 
         master, core = spec.master, spec.core
         self.resource = EmrClusterResource(
-            self, "cluster",
+            self,
+            "cluster",
             name=spec.name,
             release_label=spec.release_label,
             applications=list(resolved.applications),
@@ -209,7 +229,9 @@ class EmrCluster(Construct):
             ebs_root_volume_size=spec.ebs_root_volume_size,
             auto_termination_policy=(
                 EmrClusterAutoTerminationPolicy(idle_timeout=spec.auto_termination_idle_seconds)
-                if spec.auto_termination_idle_seconds is not None else None),
+                if spec.auto_termination_idle_seconds is not None
+                else None
+            ),
             ec2_attributes=EmrClusterEc2Attributes(
                 subnet_id=subnet_id,
                 instance_profile=roles.instance_profile_arn,
@@ -249,23 +271,29 @@ class EmrCluster(Construct):
         if spec.managed_scaling is not None:
             ms = spec.managed_scaling
             self.managed_scaling = EmrManagedScalingPolicy(
-                self, "managed-scaling",
+                self,
+                "managed-scaling",
                 cluster_id=self.cluster_id,
-                compute_limits=[EmrManagedScalingPolicyComputeLimits(
-                    unit_type="Instances",
-                    minimum_capacity_units=ms.minimum,
-                    maximum_capacity_units=ms.maximum,
-                    maximum_core_capacity_units=ms.maximum_core,
-                    maximum_ondemand_capacity_units=ms.maximum_on_demand,
-                )],
+                compute_limits=[
+                    EmrManagedScalingPolicyComputeLimits(
+                        unit_type="Instances",
+                        minimum_capacity_units=ms.minimum,
+                        maximum_capacity_units=ms.maximum,
+                        maximum_core_capacity_units=ms.maximum_core,
+                        maximum_ondemand_capacity_units=ms.maximum_on_demand,
+                    )
+                ],
                 lifecycle=TerraformResourceLifecycle(ignore_changes=["compute_limits"]) if spec.frozen else None,
             )
             self.managed_scaling.override_logical_id(f"{spec.name}_managed-scaling")
 
         self.outputs: dict[str, TerraformOutput] = {}
         self.add_output("cluster_id", self.cluster_id, "EMR cluster id (j-...)")
-        self.add_output("master_private_dns", self.master_dns,
-                     "master node DNS name (private: the cluster runs in a private subnet)")
+        self.add_output(
+            "master_private_dns",
+            self.master_dns,
+            "master node DNS name (private: the cluster runs in a private subnet)",
+        )
         self.ui_host = self.master_dns
         for suffix, url in ui_urls(self.ui_host, self.applications).items():
             self.add_output(suffix, url, f"{suffix.removesuffix('_url').replace('_', ' ')} web UI")
@@ -277,16 +305,21 @@ class EmrCluster(Construct):
         run before all of them) and grant the instance role read on its object. Changing
         the list replaces the cluster."""
         if not isinstance(action, BootstrapAction):
-            raise EmrConfigError(f"EmrCluster {self.name!r}", [f"bootstrap action {action!r}: expected a BootstrapAction"])
+            raise EmrConfigError(
+                f"EmrCluster {self.name!r}", [f"bootstrap action {action!r}: expected a BootstrapAction"]
+            )
         if any(a.name == action.name for a in self._bootstrap_actions):
-            raise EmrConfigError(f"EmrCluster {self.name!r}",
-                                 [f"bootstrap action name {action.name!r} is already used on this cluster"])
+            raise EmrConfigError(
+                f"EmrCluster {self.name!r}", [f"bootstrap action name {action.name!r} is already used on this cluster"]
+            )
         self._bootstrap_actions.insert(0 if first else len(self._bootstrap_actions), action)
         self.roles.grant_bootstrap_read(action.bucket, action.grant_prefix)
-        self.resource.put_bootstrap_action([
-            EmrClusterBootstrapAction(name=a.name, path=a.s3_path, args=list(a.args) or None)
-            for a in self._bootstrap_actions
-        ])
+        self.resource.put_bootstrap_action(
+            [
+                EmrClusterBootstrapAction(name=a.name, path=a.s3_path, args=list(a.args) or None)
+                for a in self._bootstrap_actions
+            ]
+        )
 
     @property
     def bootstrap_actions(self) -> tuple[BootstrapAction, ...]:
@@ -312,8 +345,9 @@ class EmrCluster(Construct):
     def register_task_group(self, group_name: str) -> None:
         """Reserve an instance-group name on this cluster (used by SpotTaskGroup)."""
         if group_name in (MASTER_GROUP, CORE_GROUP) or group_name in self._task_group_names:
-            raise EmrConfigError(f"EmrCluster {self.name!r}",
-                                 [f"instance group name {group_name!r} is already used on this cluster"])
+            raise EmrConfigError(
+                f"EmrCluster {self.name!r}", [f"instance group name {group_name!r} is already used on this cluster"]
+            )
         self._task_group_names.add(group_name)
 
     @property

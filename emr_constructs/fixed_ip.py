@@ -60,8 +60,17 @@ if TYPE_CHECKING:
     from emr_constructs.emr_cluster import EmrCluster
 
 __all__ = [
-    "DEFAULT_MODE", "HOLDER_TAG", "MODES", "RANGE_TAG", "FixedIp", "FixedIpError", "FixedIpReservation",
-    "ReservedIpHolder", "three_master_problem", "use_fixed_ip", "validate_fixed_ips",
+    "DEFAULT_MODE",
+    "HOLDER_TAG",
+    "MODES",
+    "RANGE_TAG",
+    "FixedIp",
+    "FixedIpError",
+    "FixedIpReservation",
+    "ReservedIpHolder",
+    "three_master_problem",
+    "use_fixed_ip",
+    "validate_fixed_ips",
 ]
 
 # Tag on the holding interface; purpose stacks find it by this tag (no cross-stack state).
@@ -83,8 +92,9 @@ def validate_fixed_ips(
     master_counts: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Every problem with a reservation (see ``fixed_ip_rules.fixed_ip_problems``)."""
-    return fixed_ip_problems(subnet_cidr=subnet_cidr, assignments=assignments, mode=mode, block=block,
-                             master_counts=master_counts)
+    return fixed_ip_problems(
+        subnet_cidr=subnet_cidr, assignments=assignments, mode=mode, block=block, master_counts=master_counts
+    )
 
 
 class FixedIpReservation(Construct):
@@ -144,7 +154,8 @@ class FixedIpReservation(Construct):
             self.holder_ip = plan.holder_ip
             held_range = f"{plan.addresses[0]}-{plan.addresses[-1]}"
             eni = NetworkInterface(
-                self, "holder",
+                self,
+                "holder",
                 subnet_id=subnet_id,
                 # In sequence: the first is the interface's own primary address, which
                 # never moves; the range follows as movable secondary addresses.
@@ -157,18 +168,19 @@ class FixedIpReservation(Construct):
                     # Masters take their address away; Terraform must not put it back (and
                     # so take it from a running master). The range tag stays what the
                     # interface was created with, so the check below sees a wider range.
-                    ignore_changes=["private_ips", "private_ips_count", "private_ip_list",
-                                    f'tags["{RANGE_TAG}"]'],
-                    postcondition=[Postcondition(
-                        condition=f'${{lookup(self.tags, "{RANGE_TAG}", "") == "{held_range}"}}',
-                        error_message=(
-                            f"The fixed IPs now need the range {held_range}, but this holding interface was "
-                            f"created holding ${{lookup(self.tags, \"{RANGE_TAG}\", \"(unknown)\")}} and, once masters "
-                            "have taken their addresses, Terraform cannot add addresses to it: the new address "
-                            "would NOT be reserved. Keep new fixed IPs inside the range, or move to "
-                            "fixed_ips.mode = \"cidr\" (the default); see docs/fixed-ips.md."
-                        ),
-                    )],
+                    ignore_changes=["private_ips", "private_ips_count", "private_ip_list", f'tags["{RANGE_TAG}"]'],
+                    postcondition=[
+                        Postcondition(
+                            condition=f'${{lookup(self.tags, "{RANGE_TAG}", "") == "{held_range}"}}',
+                            error_message=(
+                                f"The fixed IPs now need the range {held_range}, but this holding interface was "
+                                f'created holding ${{lookup(self.tags, "{RANGE_TAG}", "(unknown)")}} and, once masters '
+                                "have taken their addresses, Terraform cannot add addresses to it: the new address "
+                                "would NOT be reserved. Keep new fixed IPs inside the range, or move to "
+                                'fixed_ips.mode = "cidr" (the default); see docs/fixed-ips.md.'
+                            ),
+                        )
+                    ],
                 ),
             )
             self.network_interface_id = eni.id
@@ -177,7 +189,8 @@ class FixedIpReservation(Construct):
             self.cidr_block = plan.cidr_block
             spares = f"; spare: {len(plan.spares)}" if plan.spares else ""
             Ec2SubnetCidrReservation(
-                self, "explicit",
+                self,
+                "explicit",
                 subnet_id=subnet_id,
                 cidr_block=plan.cidr_block,
                 reservation_type="explicit",
@@ -198,7 +211,8 @@ class ReservedIpHolder(Construct):
     def __init__(self, scope: Construct, id: str, *, name: str, subnet_id: str) -> None:
         super().__init__(scope, id)
         found = DataAwsNetworkInterface(
-            self, "holder",
+            self,
+            "holder",
             filter=[
                 DataAwsNetworkInterfaceFilter(name=f"tag:{HOLDER_TAG}", values=[name]),
                 DataAwsNetworkInterfaceFilter(name="subnet-id", values=[subnet_id]),
@@ -207,8 +221,17 @@ class ReservedIpHolder(Construct):
         self.network_interface_id: str = found.id
 
 
-def use_fixed_ip(cluster: EmrCluster, *, ip: str, action: BootstrapAction, region: str, account_id: str,
-                 subnet_id: str, reservation_eni: str | None = None, ssh_user: str = "hadoop") -> None:
+def use_fixed_ip(
+    cluster: EmrCluster,
+    *,
+    ip: str,
+    action: BootstrapAction,
+    region: str,
+    account_id: str,
+    subnet_id: str,
+    reservation_eni: str | None = None,
+    ssh_user: str = "hadoop",
+) -> None:
     """Give ``cluster``'s master the fixed private IP ``ip`` (guide tip T4).
 
     ``action`` runs ``assign_private_ip.py`` with the IP (and, in ``eni`` mode, the
@@ -227,8 +250,8 @@ def use_fixed_ip(cluster: EmrCluster, *, ip: str, action: BootstrapAction, regio
         raise EmrConfigError(f"EmrCluster {cluster.name!r}", [problem])
     cluster.add_bootstrap_action(action, first=True)
     cluster.roles.add_statement(
-        sid="FixedIpFindHolder", actions=["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"],
-        resources=["*"])
+        sid="FixedIpFindHolder", actions=["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"], resources=["*"]
+    )
     cluster.roles.add_statement(
         sid="FixedIpAssignInSubnet",
         actions=["ec2:AssignPrivateIpAddresses"],

@@ -97,8 +97,9 @@ class Reservation:
     spares: tuple[str, ...]
 
 
-def plan_reservation(*, subnet_cidr: str, assignments: Sequence[FixedIp], mode: str = DEFAULT_MODE,
-                     block: str | None = None) -> Reservation:
+def plan_reservation(
+    *, subnet_cidr: str, assignments: Sequence[FixedIp], mode: str = DEFAULT_MODE, block: str | None = None
+) -> Reservation:
     """The reservation for inputs that ``fixed_ip_problems`` accepted."""
     ips = sorted(ipaddress.IPv4Address(a.ip) for a in assignments)
     owned = {str(ip) for ip in ips}
@@ -155,8 +156,9 @@ def fixed_ip_problems(  # noqa: C901
             problems.append(f"{where}: outside the subnet {subnet}; pick an address inside it")
             continue
         if ip in reserved:
-            problems.append(f"{where}: AWS reserves the first four and the last address of {subnet} "
-                            f"({reserved_text}); pick another")
+            problems.append(
+                f"{where}: AWS reserves the first four and the last address of {subnet} ({reserved_text}); pick another"
+            )
             continue
         if ip in seen:
             problems.append(f"{where}: the same IP is listed twice (also for {seen[ip]!r}); give each cluster its own")
@@ -175,14 +177,16 @@ def fixed_ip_problems(  # noqa: C901
     elif block is not None:
         problems.append(
             f"{keys.block} = {block!r}: a block applies to mode = 'cidr' only; in mode = 'eni' the holding "
-            "interface holds every address from the lowest to the highest fixed IP. Drop it, or use cidr mode")
+            "interface holds every address from the lowest to the highest fixed IP. Drop it, or use cidr mode"
+        )
     if mode == "eni" and good:
         holder = good[0] - 1
         if holder in reserved:
             problems.append(
                 f"{keys.mode} = 'eni': the holding interface's own primary address is the one just below the "
                 f"lowest fixed IP ({holder}), which AWS reserves in {subnet}; start the addresses at "
-                f"{subnet.network_address + 5} or later, or use cidr mode")
+                f"{subnet.network_address + 5} or later, or use cidr mode"
+            )
 
     for cluster, count in sorted((master_counts or {}).items()):
         if cluster in ips_of and (problem := three_master_problem(cluster, count)):
@@ -211,24 +215,31 @@ def _cidr_block_problems(subnet, good, block, keys) -> list[str]:
     except ValueError:
         try:
             loose = ipaddress.IPv4Network(block, strict=False)
-            return [f"{keys.block} = {block!r}: not aligned (host bits set); the CIDR block starting at a "
-                    f"multiple of its size is {loose}"]
+            return [
+                f"{keys.block} = {block!r}: not aligned (host bits set); the CIDR block starting at a "
+                f"multiple of its size is {loose}"
+            ]
         except ValueError:
-            return [f"{keys.block} = {block!r}: expected an IPv4 CIDR block inside {subnet}, e.g. "
-                    f"{_suggest(subnet, good)}"]
+            return [
+                f"{keys.block} = {block!r}: expected an IPv4 CIDR block inside {subnet}, e.g. {_suggest(subnet, good)}"
+            ]
     problems = []
     if not network.subnet_of(subnet):
         problems.append(f"{keys.block} = {block!r}: outside the subnet {subnet}; pick a block inside it")
         return problems
     clash = [r for r in reserved if r in network]
     if clash:
-        problems.append(f"{keys.block} = {block!r}: includes {', '.join(map(str, clash))}, which AWS reserves; "
-                        f"pick a block that avoids the first four and the last address of {subnet}")
+        problems.append(
+            f"{keys.block} = {block!r}: includes {', '.join(map(str, clash))}, which AWS reserves; "
+            f"pick a block that avoids the first four and the last address of {subnet}"
+        )
     outside = [str(ip) for ip in good if ip not in network]
     if outside:
-        problems.append(f"{keys.block} = {block!r}: does not hold fixed IP(s) {', '.join(outside)}; widen the block "
-                        f"(the smallest CIDR holding them all is {smallest_cidr(min(good + [network[0]]), max(good + [network[-1]]))}) "
-                        "or move the addresses into it")
+        problems.append(
+            f"{keys.block} = {block!r}: does not hold fixed IP(s) {', '.join(outside)}; widen the block "
+            f"(the smallest CIDR holding them all is {smallest_cidr(min(good + [network[0]]), max(good + [network[-1]]))}) "
+            "or move the addresses into it"
+        )
     return problems
 
 

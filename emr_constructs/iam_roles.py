@@ -63,8 +63,10 @@ INLINE_POLICY_LIMIT = 10_240
 # cluster EC2 instances (EC2 instance profile)", least-privilege section.
 READ_OBJECT_ACTIONS = ("s3:GetObject",)
 WRITE_OBJECT_ACTIONS = (
-    "s3:AbortMultipartUpload", "s3:GetObject",
-    "s3:ListMultipartUploadParts", "s3:PutObject",
+    "s3:AbortMultipartUpload",
+    "s3:GetObject",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
 )
 # Only with delete=True: overwrites (INSERT OVERWRITE, Spark's overwrite mode) and the
 # committers' temporary markers need it; reading and appending do not.
@@ -79,25 +81,43 @@ LOG_WRITE_ACTIONS = ("s3:PutObject",)
 # Presto's hive connector with hive.metastore=glue, EMR's Glue client for Hive and Spark).
 # Partitions and column statistics are authorised against their table's ARN.
 GLUE_READ_ACTIONS = (
-    "glue:BatchGetPartition", "glue:GetColumnStatisticsForPartition", "glue:GetColumnStatisticsForTable",
-    "glue:GetDatabase", "glue:GetDatabases", "glue:GetPartition", "glue:GetPartitions",
-    "glue:GetTable", "glue:GetTables",
+    "glue:BatchGetPartition",
+    "glue:GetColumnStatisticsForPartition",
+    "glue:GetColumnStatisticsForTable",
+    "glue:GetDatabase",
+    "glue:GetDatabases",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:GetTable",
+    "glue:GetTables",
 )
 # Table and partition writes inside the named databases; never CreateDatabase or
 # DeleteDatabase (databases are named in the settings, so they exist already).
 GLUE_WRITE_ACTIONS = (
-    "glue:BatchCreatePartition", "glue:BatchDeletePartition", "glue:BatchUpdatePartition",
-    "glue:CreatePartition", "glue:CreateTable", "glue:DeleteColumnStatisticsForPartition",
-    "glue:DeleteColumnStatisticsForTable", "glue:DeletePartition", "glue:DeleteTable",
-    "glue:UpdateColumnStatisticsForPartition", "glue:UpdateColumnStatisticsForTable",
-    "glue:UpdatePartition", "glue:UpdateTable",
+    "glue:BatchCreatePartition",
+    "glue:BatchDeletePartition",
+    "glue:BatchUpdatePartition",
+    "glue:CreatePartition",
+    "glue:CreateTable",
+    "glue:DeleteColumnStatisticsForPartition",
+    "glue:DeleteColumnStatisticsForTable",
+    "glue:DeletePartition",
+    "glue:DeleteTable",
+    "glue:UpdateColumnStatisticsForPartition",
+    "glue:UpdateColumnStatisticsForTable",
+    "glue:UpdatePartition",
+    "glue:UpdateTable",
 )
 # The service role's use of the key that encrypts the cluster's EBS volumes (AWS EMR
 # Management Guide, "Providing keys for encrypting data at rest": the service role is a key
 # user, and EC2 receives a grant for the volumes).
 EBS_KEY_USE_ACTIONS = (
-    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom", "kms:ReEncryptTo",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
 )
 EBS_KEY_GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 _GLUE_DATABASE = re.compile(r"^[a-z0-9_]{1,255}$", re.ASCII)
@@ -120,8 +140,7 @@ class IamGrantError(ConstructInputError):
         super().__init__(f"EmrRoles {construct_path}: {call}", problems, outcome="nothing was granted")
 
 
-def _trust(sid: str, service: str | list[str], account_id: str | None = None,
-           source_arn: str | None = None) -> dict:
+def _trust(sid: str, service: str | list[str], account_id: str | None = None, source_arn: str | None = None) -> dict:
     """A trust statement for an AWS service; with ``account_id`` it holds only for calls
     on behalf of this account and its resources (confused-deputy guard)."""
     statement = {"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
@@ -189,8 +208,10 @@ class _InstancePolicySize:
     def validate(self) -> list[str]:
         size = len(re.sub(r"\s", "", self._roles.instance_policy_json()))
         if size > INLINE_POLICY_LIMIT:
-            return [f"instance policy is {size} characters; IAM allows {INLINE_POLICY_LIMIT} of inline "
-                    "policy per role: grant whole prefixes instead of many small ones, or split the purpose"]
+            return [
+                f"instance policy is {size} characters; IAM allows {INLINE_POLICY_LIMIT} of inline "
+                "policy per role: grant whole prefixes instead of many small ones, or split the purpose"
+            ]
         return []
 
 
@@ -252,20 +273,23 @@ class EmrRoles(Construct):
         emr_source_arn = regional_arn("elasticmapreduce", region, account_id, "*")
 
         self.service_role = IamRole(
-            self, "service-role",
+            self,
+            "service-role",
             name=f"{name_prefix}-emr-service",
             description="EMR service role: provisions this purpose's clusters (tip T0)",
-            assume_role_policy=_policy([
-                _trust("EmrAssumesServiceRole", emr_principal, account_id, emr_source_arn)]),
+            assume_role_policy=_policy([_trust("EmrAssumesServiceRole", emr_principal, account_id, emr_source_arn)]),
             tags=self._tags or None,
         )
         service_attachment = IamRolePolicyAttachment(
-            self, "service-role-policy",
-            role=self.service_role.name, policy_arn=f"{managed}/{SERVICE_POLICY}",
+            self,
+            "service-role-policy",
+            role=self.service_role.name,
+            policy_arn=f"{managed}/{SERVICE_POLICY}",
         )
 
         self.instance_role = IamRole(
-            self, "instance-role",
+            self,
+            "instance-role",
             name=f"{name_prefix}-emr-instance",
             description="EMR instance role: what this purpose's cluster nodes may do (tip T0)",
             assume_role_policy=_policy([_trust("Ec2AssumesInstanceRole", ec2_principal)]),
@@ -273,48 +297,69 @@ class EmrRoles(Construct):
         )
         # EMR rejects an instance profile whose name differs from its role's.
         self.instance_profile = IamInstanceProfile(
-            self, "instance-profile",
-            name=f"{name_prefix}-emr-instance", role=self.instance_role.name, tags=self._tags or None,
+            self,
+            "instance-profile",
+            name=f"{name_prefix}-emr-instance",
+            role=self.instance_role.name,
+            tags=self._tags or None,
         )
 
-        pass_role = [{
-            "Sid": "PassInstanceRoleToEc2",
-            "Effect": "Allow",
-            "Action": ["iam:PassRole"],
-            "Resource": [self.instance_role.arn],
-            "Condition": {"StringEquals": {"iam:PassedToService": ec2_principal}},
-        }]
+        pass_role = [
+            {
+                "Sid": "PassInstanceRoleToEc2",
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": [self.instance_role.arn],
+                "Condition": {"StringEquals": {"iam:PassedToService": ec2_principal}},
+            }
+        ]
         self._cluster_dependencies: list[TerraformResource] = [service_attachment]
         self.autoscaling_role: IamRole | None = None
         if autoscaling:
             self.autoscaling_role = IamRole(
-                self, "autoscaling-role",
+                self,
+                "autoscaling-role",
                 name=f"{name_prefix}-emr-autoscaling",
                 description="EMR autoscaling role: custom automatic scaling policies (tip T0)",
-                assume_role_policy=_policy([
-                    _trust("EmrAssumesAutoscalingRole", emr_principal, account_id, emr_source_arn),
-                    _trust("ApplicationAutoscalingAssumesAutoscalingRole", autoscaling_principal,
-                           account_id, regional_arn("application-autoscaling", region, account_id, "scalable-target/*")),
-                ]),
+                assume_role_policy=_policy(
+                    [
+                        _trust("EmrAssumesAutoscalingRole", emr_principal, account_id, emr_source_arn),
+                        _trust(
+                            "ApplicationAutoscalingAssumesAutoscalingRole",
+                            autoscaling_principal,
+                            account_id,
+                            regional_arn("application-autoscaling", region, account_id, "scalable-target/*"),
+                        ),
+                    ]
+                ),
                 tags=self._tags or None,
             )
-            self._cluster_dependencies.append(IamRolePolicyAttachment(
-                self, "autoscaling-role-policy",
-                role=self.autoscaling_role.name, policy_arn=f"{managed}/{AUTOSCALING_POLICY}",
-            ))
-            pass_role.append({
-                "Sid": "PassAutoscalingRoleToApplicationAutoscaling",
-                "Effect": "Allow",
-                "Action": ["iam:PassRole"],
-                "Resource": [self.autoscaling_role.arn],
-                "Condition": {"StringEquals": {"iam:PassedToService": autoscaling_principal}},
-            })
-        self._cluster_dependencies.append(IamRolePolicy(
-            self, "service-role-pass-role",
-            name=f"{name_prefix}-emr-service-pass-role",
-            role=self.service_role.id,
-            policy=_policy(pass_role),
-        ))
+            self._cluster_dependencies.append(
+                IamRolePolicyAttachment(
+                    self,
+                    "autoscaling-role-policy",
+                    role=self.autoscaling_role.name,
+                    policy_arn=f"{managed}/{AUTOSCALING_POLICY}",
+                )
+            )
+            pass_role.append(
+                {
+                    "Sid": "PassAutoscalingRoleToApplicationAutoscaling",
+                    "Effect": "Allow",
+                    "Action": ["iam:PassRole"],
+                    "Resource": [self.autoscaling_role.arn],
+                    "Condition": {"StringEquals": {"iam:PassedToService": autoscaling_principal}},
+                }
+            )
+        self._cluster_dependencies.append(
+            IamRolePolicy(
+                self,
+                "service-role-pass-role",
+                name=f"{name_prefix}-emr-service-pass-role",
+                role=self.service_role.id,
+                policy=_policy(pass_role),
+            )
+        )
 
         self.service_role_arn: str = self.service_role.arn
         self.service_role_name: str = self.service_role.name
@@ -338,17 +383,18 @@ class EmrRoles(Construct):
         """List and read objects under ``s3://bucket/prefix`` (prefix "" = whole bucket).
         Statements ``<sid>Bucket``, ``<sid>List``, ``<sid>Objects``; default sid
         ``Read<Bucket><Prefix>`` in CamelCase."""
-        self._grant_objects("grant_read", "Read", bucket, prefix, sid,
-                            READ_BUCKET_ACTIONS, READ_OBJECT_ACTIONS)
+        self._grant_objects("grant_read", "Read", bucket, prefix, sid, READ_BUCKET_ACTIONS, READ_OBJECT_ACTIONS)
 
-    def grant_read_write(self, bucket: str, prefix: str = "", *, delete: bool = False,
-                         sid: str | None = None) -> None:
+    def grant_read_write(self, bucket: str, prefix: str = "", *, delete: bool = False, sid: str | None = None) -> None:
         """List, read and write objects under ``s3://bucket/prefix``, including multipart
         uploads; ``s3:DeleteObject`` only with ``delete=True`` (default False). Default sid
         ``ReadWrite<Bucket><Prefix>``, or ``ReadWriteDelete<Bucket><Prefix>`` with delete."""
         if not isinstance(delete, bool):
-            raise IamGrantError(self.node.path, f"grant_read_write(bucket={bucket!r}, prefix={prefix!r})",
-                                [f"delete = {delete!r}: True or False"])
+            raise IamGrantError(
+                self.node.path,
+                f"grant_read_write(bucket={bucket!r}, prefix={prefix!r})",
+                [f"delete = {delete!r}: True or False"],
+            )
         verb = "ReadWriteDelete" if delete else "ReadWrite"
         objects = WRITE_OBJECT_ACTIONS + (DELETE_OBJECT_ACTIONS if delete else ())
         self._grant_objects("grant_read_write", verb, bucket, prefix, sid, WRITE_BUCKET_ACTIONS, objects)
@@ -374,13 +420,17 @@ class EmrRoles(Construct):
         action has no resource type, so the ``cloudwatch:namespace`` condition is its only
         scope). Sid ``PutMetricData``."""
         call = f"grant_put_metric_data(namespaces={tuple(namespaces)!r})"
-        problems = [f"namespaces[{i}] = {ns!r}: a non-empty CloudWatch namespace without wildcards, "
-                    "not one of AWS's own (AWS/...)"
-                    for i, ns in enumerate(namespaces)
-                    if not isinstance(ns, str) or not ns.strip() or "*" in ns or ns.startswith("AWS/")]
+        problems = [
+            f"namespaces[{i}] = {ns!r}: a non-empty CloudWatch namespace without wildcards, "
+            "not one of AWS's own (AWS/...)"
+            for i, ns in enumerate(namespaces)
+            if not isinstance(ns, str) or not ns.strip() or "*" in ns or ns.startswith("AWS/")
+        ]
         if not namespaces:
-            problems.append("namespaces = (): name the namespaces the nodes publish into; an unconditioned "
-                            "PutMetricData lets a node write into any namespace of the account")
+            problems.append(
+                "namespaces = (): name the namespaces the nodes publish into; an unconditioned "
+                "PutMetricData lets a node write into any namespace of the account"
+            )
         if problems:
             raise IamGrantError(self.node.path, call, problems)
         conditions = {"StringEquals": {"cloudwatch:namespace": list(namespaces)}}
@@ -391,16 +441,20 @@ class EmrRoles(Construct):
         this account's catalog in this region and on the named ``databases`` and their
         tables only. Read-only unless ``write=True`` (create, update and delete tables and
         partitions; never databases). Sids ``GlueCatalogRead`` and ``GlueCatalogWrite``."""
-        call = f"grant_glue_catalog(databases={tuple(databases) if _is_str_list(databases) else databases!r}, " \
-               f"write={write!r})"
+        call = (
+            f"grant_glue_catalog(databases={tuple(databases) if _is_str_list(databases) else databases!r}, "
+            f"write={write!r})"
+        )
         problems = []
         if isinstance(databases, str) or not _is_str_list(databases) or not databases:
             problems.append(f"databases = {databases!r}: a non-empty list of Glue database names")
             databases = []
         for i, name in enumerate(databases):
             if not _GLUE_DATABASE.fullmatch(name):
-                problems.append(f"databases[{i}] = {name!r}: a Glue database name (lower-case letters, digits, "
-                                "'_'; Glue folds names to lower case) without wildcards")
+                problems.append(
+                    f"databases[{i}] = {name!r}: a Glue database name (lower-case letters, digits, "
+                    "'_'; Glue folds names to lower case) without wildcards"
+                )
         if len(set(databases)) != len(databases):
             problems.append(f"databases = {list(databases)!r}: name each database once")
         if not isinstance(write, bool):
@@ -416,18 +470,23 @@ class EmrRoles(Construct):
             statements.append(self._statement("GlueCatalogWrite", GLUE_WRITE_ACTIONS, resources))
         self._add(call, statements)
 
-    def grant_kms_key_use(self, key_arn: str, *, sid: str, actions: Sequence[str],
-                          via_services: Sequence[str] = ()) -> None:
+    def grant_kms_key_use(
+        self, key_arn: str, *, sid: str, actions: Sequence[str], via_services: Sequence[str] = ()
+    ) -> None:
         """Use of one KMS key by the instance role (e.g. ``kms:Decrypt`` of objects under a
         customer-managed key, or EMR's local-disk encryption). ``via_services`` (e.g.
         ``s3.<region>.amazonaws.com``) limits the use to requests those services make on
         the role's behalf (``kms:ViaService``)."""
         call = f"grant_kms_key_use(sid={sid!r})"
-        problems = [f"actions[{i}] = {a!r}: a kms: action" for i, a in enumerate(actions)
-                    if not isinstance(a, str) or not a.startswith("kms:")]
-        if not isinstance(key_arn, str) or not (Token.is_unresolved(key_arn) or
-                                                re.fullmatch(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$",
-                                                         key_arn)):
+        problems = [
+            f"actions[{i}] = {a!r}: a kms: action"
+            for i, a in enumerate(actions)
+            if not isinstance(a, str) or not a.startswith("kms:")
+        ]
+        if not isinstance(key_arn, str) or not (
+            Token.is_unresolved(key_arn)
+            or re.fullmatch(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", key_arn)
+        ):
             problems.append(f"key_arn = {key_arn!r}: the ARN of one KMS key (arn:aws:kms:<region>:<account>:key/<id>)")
         if problems:
             raise IamGrantError(self.node.path, call, problems)
@@ -455,18 +514,26 @@ class EmrRoles(Construct):
         ones for AWS resources (``kms:GrantIsForAWSResource``). Inline policy
         ``<prefix>-emr-service-ebs-key``; called once."""
         if self._ebs_key_policy is not None:
-            raise IamGrantError(self.node.path, "allow_ebs_encryption_key(...)",
-                                ["the service role already has its EBS key policy; call this once"])
+            raise IamGrantError(
+                self.node.path,
+                "allow_ebs_encryption_key(...)",
+                ["the service role already has its EBS key policy; call this once"],
+            )
         statements = [
             self._statement("UseEbsEncryptionKey", EBS_KEY_USE_ACTIONS, [key_arn]),
-            self._statement("GrantEbsEncryptionKeyToAwsResources", EBS_KEY_GRANT_ACTIONS, [key_arn],
-                            {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+            self._statement(
+                "GrantEbsEncryptionKeyToAwsResources",
+                EBS_KEY_GRANT_ACTIONS,
+                [key_arn],
+                {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
         ]
         problems = [p for st in statements for p in _statement_problems(st)]
         if problems:
             raise IamGrantError(self.node.path, "allow_ebs_encryption_key(...)", problems)
         self._ebs_key_policy = IamRolePolicy(
-            self, "service-role-ebs-key",
+            self,
+            "service-role-ebs-key",
             name=f"{self.name_prefix}-emr-service-ebs-key",
             role=self.service_role.id,
             policy=_policy(statements),
@@ -487,8 +554,10 @@ class EmrRoles(Construct):
     def _validate(self, name_prefix, account_id, region, autoscaling) -> None:
         problems = []
         if not isinstance(name_prefix, str) or not _NAME_PREFIX.fullmatch(name_prefix):
-            problems.append(f"name_prefix = {name_prefix!r}: 1-48 letters, digits or +=,.@_- "
-                            "(role names add up to 16 characters and IAM allows 64)")
+            problems.append(
+                f"name_prefix = {name_prefix!r}: 1-48 letters, digits or +=,.@_- "
+                "(role names add up to 16 characters and IAM allows 64)"
+            )
         if (problem := validation.ACCOUNT_ID.problem(account_id)) is not None:
             problems.append(f"account_id = {account_id!r}: {problem}")
         if (problem := validation.region_problem(region)) is not None:
@@ -498,8 +567,9 @@ class EmrRoles(Construct):
         if problems:
             raise IamGrantError(self.node.path, "EmrRoles(...)", problems)
 
-    def _checked_call(self, method: str, bucket: Any, prefix: Any, sid: str | None = None, *,
-                      allow_key: bool = False) -> str:
+    def _checked_call(
+        self, method: str, bucket: Any, prefix: Any, sid: str | None = None, *, allow_key: bool = False
+    ) -> str:
         """The grant call as errors name it; raises IamGrantError listing every problem
         with ``bucket`` and ``prefix``."""
         call = f"{method}(bucket={bucket!r}, prefix={prefix!r})"
@@ -513,11 +583,14 @@ class EmrRoles(Construct):
         base = sid or f"{verb}{_camel(bucket)}{_camel(prefix)}"
         bucket_arn = self._bucket_arn(bucket)
         list_conditions = {"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None
-        self._add(call, [
-            self._statement(f"{base}Bucket", bucket_actions, [bucket_arn]),
-            self._statement(f"{base}List", ["s3:ListBucket"], [bucket_arn], list_conditions),
-            self._statement(f"{base}Objects", object_actions, [self._objects_arn(bucket, prefix)]),
-        ])
+        self._add(
+            call,
+            [
+                self._statement(f"{base}Bucket", bucket_actions, [bucket_arn]),
+                self._statement(f"{base}List", ["s3:ListBucket"], [bucket_arn], list_conditions),
+                self._statement(f"{base}Objects", object_actions, [self._objects_arn(bucket, prefix)]),
+            ],
+        )
 
     def _bucket_arn(self, bucket: str) -> str:
         return f"arn:{self.partition}:s3:::{bucket}"
@@ -533,15 +606,15 @@ class EmrRoles(Construct):
         if not isinstance(bucket, str) or not bucket.strip():
             problems.append(f"bucket = {bucket!r}: empty; name the bucket")
         elif bucket == "*":
-            problems.append("bucket = '*': every bucket of the account is never granted (that is what "
-                            "EMR's default EC2 role does); name the bucket")
+            problems.append(
+                "bucket = '*': every bucket of the account is never granted (that is what "
+                "EMR's default EC2 role does); name the bucket"
+            )
         elif "*" in bucket or "?" in bucket:
-            problems.append(f"bucket = {bucket!r}: wildcards in bucket names are never granted; "
-                            "name each bucket")
+            problems.append(f"bucket = {bucket!r}: wildcards in bucket names are never granted; name each bucket")
         elif Token.is_unresolved(bucket):
             if sid is None:
-                problems.append(f"bucket = {bucket!r} is only known at deploy time: pass sid= to name "
-                                "the statements")
+                problems.append(f"bucket = {bucket!r} is only known at deploy time: pass sid= to name the statements")
         elif (problem := validation.bucket_problem(bucket)) is not None:
             problems.append(f"bucket = {bucket!r}: {problem}")
         if not isinstance(prefix, str):
@@ -552,11 +625,14 @@ class EmrRoles(Construct):
             if prefix.startswith("/"):
                 problems.append(f"prefix = {prefix!r}: S3 keys do not start with '/'; drop the leading '/'")
             if not prefix.endswith("/") and not allow_key:
-                problems.append(f"prefix = {prefix!r}: end it with '/', so that {prefix!r} does not also "
-                                f"grant {prefix + '-other/'!r}")
+                problems.append(
+                    f"prefix = {prefix!r}: end it with '/', so that {prefix!r} does not also "
+                    f"grant {prefix + '-other/'!r}"
+                )
             if any(c in prefix for c in "*?") or "${" in prefix:
-                problems.append(f"prefix = {prefix!r}: wildcards and policy variables are not granted; "
-                                "give a literal prefix")
+                problems.append(
+                    f"prefix = {prefix!r}: wildcards and policy variables are not granted; give a literal prefix"
+                )
         return problems
 
     @staticmethod
@@ -568,11 +644,16 @@ class EmrRoles(Construct):
             "Resource": sorted(resources) if _is_str_list(resources) else resources,
         }
         if conditions:
-            statement["Condition"] = {
-                op: {key: sorted(v) if _is_str_list(v) else v for key, v in dict(block).items()}
-                if isinstance(block, Mapping) else block
-                for op, block in dict(conditions).items()
-            } if isinstance(conditions, Mapping) else conditions
+            statement["Condition"] = (
+                {
+                    op: {key: sorted(v) if _is_str_list(v) else v for key, v in dict(block).items()}
+                    if isinstance(block, Mapping)
+                    else block
+                    for op, block in dict(conditions).items()
+                }
+                if isinstance(conditions, Mapping)
+                else conditions
+            )
         return statement
 
     def _add(self, call: str, statements: list[dict]) -> None:
@@ -582,8 +663,10 @@ class EmrRoles(Construct):
             sid = statement["Sid"]
             existing = self._statements.get(sid)
             if existing is not None and existing != statement:
-                problems.append(f"Sid {sid!r} already grants {json.dumps(existing, sort_keys=True)}; "
-                                "a different statement needs its own sid=")
+                problems.append(
+                    f"Sid {sid!r} already grants {json.dumps(existing, sort_keys=True)}; "
+                    "a different statement needs its own sid="
+                )
         if problems:
             raise IamGrantError(self.node.path, call, problems)
         for statement in statements:
@@ -591,7 +674,8 @@ class EmrRoles(Construct):
         if self._instance_policy is None:
             # Created on the first grant: an inline policy must hold at least one statement.
             self._instance_policy = IamRolePolicy(
-                self, "instance-role-policy",
+                self,
+                "instance-role-policy",
                 name=f"{self.name_prefix}-emr-instance",
                 role=self.instance_role.id,
                 policy=Lazy.string_value(_InstancePolicyProducer(self)),
@@ -602,8 +686,7 @@ class EmrRoles(Construct):
             # variable reference is required"). The constructor's depends_on= strips the
             # braces; a late assignment must give the address itself.
             policy = self._instance_policy
-            self.instance_profile.depends_on = [
-                f"{policy.terraform_resource_type}.{policy.friendly_unique_id}"]
+            self.instance_profile.depends_on = [f"{policy.terraform_resource_type}.{policy.friendly_unique_id}"]
 
 
 def _is_str_list(value: Any) -> bool:
@@ -628,11 +711,12 @@ def _statement_problems(statement: Mapping[str, Any]) -> list[str]:  # noqa: C90
         resources = []
     for action in actions:
         if action == "*":
-            problems.append(f"{sid}: action '*' (every action of every service) is never granted; "
-                            "name the actions")
+            problems.append(f"{sid}: action '*' (every action of every service) is never granted; name the actions")
         elif action.endswith(":*"):
-            problems.append(f"{sid}: action {action!r} (every action of the service) is never granted; "
-                            "name the actions, e.g. 's3:GetObject'")
+            problems.append(
+                f"{sid}: action {action!r} (every action of the service) is never granted; "
+                "name the actions, e.g. 's3:GetObject'"
+            )
         elif "*" in action or "?" in action:
             problems.append(f"{sid}: action {action!r}: wildcard actions are not granted; name each action")
         elif not _ACTION.fullmatch(action):
@@ -642,26 +726,33 @@ def _statement_problems(statement: Mapping[str, Any]) -> list[str]:  # noqa: C90
         if not resource:
             problems.append(f"{sid}: empty resource; give an ARN")
         elif resource == "*" and s3_actions:
-            problems.append(f"{sid}: S3 action(s) {', '.join(s3_actions)} on resource '*' (every bucket) "
-                            "are never granted; name the bucket ARN")
-        elif (m := _S3_ARN.match(resource)) and ("*" in m.group("bucket") or "?" in m.group("bucket")
-                                                 or not m.group("bucket")):
-            problems.append(f"{sid}: resource {resource!r}: a wildcard bucket is never granted; "
-                            "name the bucket")
+            problems.append(
+                f"{sid}: S3 action(s) {', '.join(s3_actions)} on resource '*' (every bucket) "
+                "are never granted; name the bucket ARN"
+            )
+        elif (m := _S3_ARN.match(resource)) and (
+            "*" in m.group("bucket") or "?" in m.group("bucket") or not m.group("bucket")
+        ):
+            problems.append(f"{sid}: resource {resource!r}: a wildcard bucket is never granted; name the bucket")
         elif s3_actions and not m and not _S3_REGIONAL_ARN.match(resource) and not Token.is_unresolved(resource):
             # e.g. 'arn:*:s3:::*', 'arn:aws:s3:*:*:*' or 'arn:aws:*': every bucket under another spelling.
-            problems.append(f"{sid}: S3 action(s) {', '.join(s3_actions)} on resource {resource!r}: S3 actions "
-                            "are granted only on ARNs that name a bucket, arn:aws:s3:::<bucket>[/<key prefix>]")
+            problems.append(
+                f"{sid}: S3 action(s) {', '.join(s3_actions)} on resource {resource!r}: S3 actions "
+                "are granted only on ARNs that name a bucket, arn:aws:s3:::<bucket>[/<key prefix>]"
+            )
     problems.extend(_identity_wildcard_problems(sid, actions, resources))
     conditions = statement.get("Condition")
     if conditions is not None:
         if not isinstance(conditions, Mapping) or not all(
-            isinstance(op, str) and _CONDITION_OPERATOR.fullmatch(op) and isinstance(block, Mapping)
+            isinstance(op, str)
+            and _CONDITION_OPERATOR.fullmatch(op)
+            and isinstance(block, Mapping)
             and all(isinstance(k, str) and (isinstance(v, str) or _is_str_list(v)) for k, v in block.items())
             for op, block in conditions.items()
         ):
-            problems.append(f"{sid}: conditions = {conditions!r}: expected "
-                            "{operator: {condition key: value or list of values}}")
+            problems.append(
+                f"{sid}: conditions = {conditions!r}: expected {{operator: {{condition key: value or list of values}}}}"
+            )
     return problems
 
 

@@ -29,16 +29,21 @@ _ACCOUNT = re.compile(r"^[0-9]{12}$", re.ASCII)
 
 def default_key_policy(account_id: str, partition: str) -> str:
     """KMS's default key policy: the account's IAM policies decide who uses the key."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DelegateKeyUseToIamPoliciesOfThisAccount",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        }],
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DelegateKeyUseToIamPoliciesOfThisAccount",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        },
+        sort_keys=True,
+    )
 
 
 class CustomerManagedKey(Construct):
@@ -53,24 +58,39 @@ class CustomerManagedKey(Construct):
     Raises ConstructInputError listing every problem before anything is created.
     """
 
-    def __init__(self, scope: Construct, id: str, *, alias: str, description: str, account_id: str,
-                 region: str, deletion_window_days: int = 30) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        alias: str,
+        description: str,
+        account_id: str,
+        region: str,
+        deletion_window_days: int = 30,
+    ) -> None:
         problems = []
         if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
-            problems.append(f"alias = {alias!r}: alias/ followed by letters, digits, '/', '_' or '-' "
-                            "(not alias/aws/, which AWS reserves)")
+            problems.append(
+                f"alias = {alias!r}: alias/ followed by letters, digits, '/', '_' or '-' "
+                "(not alias/aws/, which AWS reserves)"
+            )
         if not isinstance(description, str) or not description.strip():
             problems.append(f"description = {description!r}: say what the key encrypts")
         if not isinstance(account_id, str) or not _ACCOUNT.fullmatch(account_id):
             problems.append(f"account_id = {account_id!r}: twelve digits")
-        if isinstance(deletion_window_days, bool) or not isinstance(deletion_window_days, int) \
-                or not 7 <= deletion_window_days <= 30:
+        if (
+            isinstance(deletion_window_days, bool)
+            or not isinstance(deletion_window_days, int)
+            or not 7 <= deletion_window_days <= 30
+        ):
             problems.append(f"deletion_window_days = {deletion_window_days!r}: a whole number from 7 to 30")
         if problems:
             raise ConstructInputError(f"CustomerManagedKey {id!r}", problems)
         super().__init__(scope, id)
         self.key = KmsKey(
-            self, "key",
+            self,
+            "key",
             description=description,
             enable_key_rotation=True,
             deletion_window_in_days=deletion_window_days,

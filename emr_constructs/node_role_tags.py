@@ -26,8 +26,7 @@ def tag_nodes_with_role(cluster: EmrCluster, *, action: BootstrapAction, region:
     overwrites Name with CreateTags, so no ``ec2:DeleteTags`` is granted.
     """
     cluster.add_bootstrap_action(action)
-    cluster.roles.add_statement(
-        sid="RoleTagsReadInstance", actions=["ec2:DescribeInstances"], resources=["*"])
+    cluster.roles.add_statement(sid="RoleTagsReadInstance", actions=["ec2:DescribeInstances"], resources=["*"])
     cluster.roles.add_statement(
         sid="RoleTagsWriteName",
         actions=["ec2:CreateTags"],

@@ -89,29 +89,32 @@ class PriceTable:
             if region not in catalog.known_regions():
                 raise PriceError(
                     f"no on-demand price in region = {region!r}: not a known AWS region; "
-                    f"use a region code such as {REFERENCE_REGION}")
+                    f"use a region code such as {REFERENCE_REGION}"
+                )
             if instance_type not in catalog.known_instance_types():
                 raise PriceError(
                     f"no on-demand price for instance_type = {instance_type!r}: not a known EC2 instance type; "
-                    "use a type such as r5.xlarge")
+                    "use a type such as r5.xlarge"
+                )
             raise PriceError(
                 f"no on-demand price for instance_type = {instance_type!r} in region = {region!r} "
                 f"(types priced there: {known}). Add it with "
                 f"`.venv/bin/python -m ops prices refresh --region {region} --instance-types {instance_type}` "
-                f"or pass bid_price explicitly (a string such as \"0.24\")."
+                f'or pass bid_price explicitly (a string such as "0.24").'
             )
         return by_type[instance_type]
 
     def has_price(self, region: str, instance_type: str) -> bool:
         return instance_type in self.prices.get(region, {})
 
-    def with_prices(self, region: str, prices: Mapping[str, InstancePrice], *, source_key: str, source: str,
-                    retrieved: str) -> "PriceTable":
+    def with_prices(
+        self, region: str, prices: Mapping[str, InstancePrice], *, source_key: str, source: str, retrieved: str
+    ) -> "PriceTable":
         """A copy with ``prices`` for ``region`` replaced, each stamped with the source and date."""
         merged = {r: dict(t) for r, t in self.prices.items()}
-        merged.setdefault(region, {}).update({
-            itype: replace(p, source=source_key, retrieved=retrieved) for itype, p in prices.items()
-        })
+        merged.setdefault(region, {}).update(
+            {itype: replace(p, source=source_key, retrieved=retrieved) for itype, p in prices.items()}
+        )
         used = {p.source for by_type in merged.values() for p in by_type.values()}
         sources = {k: v for k, v in {**self.sources, source_key: source}.items() if k in used}
         return PriceTable(currency=self.currency, sources=sources, prices=merged)
@@ -133,8 +136,10 @@ def load_price_table(path: str | os.PathLike | None = None) -> PriceTable:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise PriceError(f"cannot read price table {path}: {exc}") from None
-    shape = (f"price table {path}: expected {{'currency', 'sources': {{key: description}}, 'prices': "
-             "{region: {instance type: {ec2, emr, source, retrieved}}}}")
+    shape = (
+        f"price table {path}: expected {{'currency', 'sources': {{key: description}}, 'prices': "
+        "{region: {instance type: {ec2, emr, source, retrieved}}}}"
+    )
     if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict) or not isinstance(raw.get("prices"), dict):
         raise PriceError(shape)
     sources = raw["sources"]
@@ -144,7 +149,8 @@ def load_price_table(path: str | os.PathLike | None = None) -> PriceTable:
                 itype: InstancePrice(
                     ec2=_decimal(p.get("ec2"), f"{region}.{itype}.ec2"),
                     emr=_decimal(p.get("emr"), f"{region}.{itype}.emr"),
-                    source=p["source"], retrieved=p["retrieved"],
+                    source=p["source"],
+                    retrieved=p["retrieved"],
                 )
                 for itype, p in by_type.items()
             }
@@ -202,8 +208,9 @@ class Bid:
 
 def _factor(factor) -> Decimal:
     """The bid factor as a finite Decimal in (0, 1], or PriceError with the usual message."""
-    usual = (f"bid factor = {factor!r}: must be greater than 0 and at most 1 "
-             "(a share of the on-demand price; 0.8 bids 80%)")
+    usual = (
+        f"bid factor = {factor!r}: must be greater than 0 and at most 1 (a share of the on-demand price; 0.8 bids 80%)"
+    )
     if isinstance(factor, bool) or not isinstance(factor, (Decimal, int, float, str)):
         raise PriceError(usual)
     try:
@@ -233,8 +240,11 @@ def spot_bid(
     if not table.has_price(region, instance_type):
         from emr_constructs import catalog
 
-        if (region in catalog.commercial_regions() and region != REFERENCE_REGION
-                and table.has_price(REFERENCE_REGION, instance_type)):
+        if (
+            region in catalog.commercial_regions()
+            and region != REFERENCE_REGION
+            and table.has_price(REFERENCE_REGION, instance_type)
+        ):
             priced_region = REFERENCE_REGION
     on_demand = table.price(priced_region, instance_type).ec2
     bid = (on_demand * factor_d).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -264,10 +274,12 @@ _BID_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 def check_bid_price(value: str) -> str | None:
     """Return a problem description for an explicit bid price, or None when it is valid."""
     if isinstance(value, (float, int, Decimal)) and not isinstance(value, bool):
-        return (f"bid_price = {value!r}: a number ({type(value).__name__}), not text; give the price as a "
-                f"decimal string such as \"0.24\" (a float cannot hold most prices exactly)")
+        return (
+            f"bid_price = {value!r}: a number ({type(value).__name__}), not text; give the price as a "
+            f'decimal string such as "0.24" (a float cannot hold most prices exactly)'
+        )
     if not isinstance(value, str) or not _BID_TEXT.fullmatch(value):
-        return f"bid_price = {value!r}: expected a decimal string such as \"0.24\" (ASCII digits, no spaces)"
+        return f'bid_price = {value!r}: expected a decimal string such as "0.24" (ASCII digits, no spaces)'
     d = Decimal(value)
     if d < MIN_BID:
         return f"bid_price = {value!r}: must be at least {MIN_BID} (USD per hour)"

@@ -87,12 +87,15 @@ def security_configuration_json(
         "AtRestEncryptionConfiguration": at_rest,
     }
     if in_transit_pem_certificates:
-        encryption["InTransitEncryptionConfiguration"] = {"TLSCertificateConfiguration": {
-            "CertificateProviderType": "PEM", "S3Object": in_transit_pem_certificates}}
+        encryption["InTransitEncryptionConfiguration"] = {
+            "TLSCertificateConfiguration": {"CertificateProviderType": "PEM", "S3Object": in_transit_pem_certificates}
+        }
     doc: dict = {"EncryptionConfiguration": encryption}
     if require_imdsv2:
         doc["InstanceMetadataServiceConfiguration"] = {
-            "HttpPutResponseHopLimit": 1, "MinimumInstanceMetadataServiceVersion": 2}
+            "HttpPutResponseHopLimit": 1,
+            "MinimumInstanceMetadataServiceVersion": 2,
+        }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
@@ -113,9 +116,18 @@ class EmrSecurityConfiguration(Construct):
     ``require_imdsv2``, ``local_disk_key_arn``, ``in_transit_pem_certificates``.
     """
 
-    def __init__(self, scope: Construct, id: str, *, name: str, s3_encryption: str = "SSE-S3",
-                 kms_key_arn: str | None = None, local_disk_key_arn: str | None = None,
-                 in_transit_pem_certificates: str | None = None, require_imdsv2: bool = False) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        s3_encryption: str = "SSE-S3",
+        kms_key_arn: str | None = None,
+        local_disk_key_arn: str | None = None,
+        in_transit_pem_certificates: str | None = None,
+        require_imdsv2: bool = False,
+    ) -> None:
         problems = []
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             problems.append(f"name = {name!r}: letters, digits, '_', '.', '-', at most 255 characters")
@@ -124,14 +136,20 @@ class EmrSecurityConfiguration(Construct):
         elif (s3_encryption == "SSE-KMS") != bool(kms_key_arn):
             problems.append(f"kms_key_arn = {kms_key_arn!r}: required with SSE-KMS and only with it")
         if local_disk_key_arn is not None and not (
-                isinstance(local_disk_key_arn, str)
-                and (Token.is_unresolved(local_disk_key_arn) or _KMS_KEY_ARN.fullmatch(local_disk_key_arn))):
-            problems.append(f"local_disk_key_arn = {local_disk_key_arn!r}: the ARN of a customer-managed KMS key "
-                            "(arn:aws:kms:<region>:<account>:key/<id>); AWS managed keys cannot be used")
+            isinstance(local_disk_key_arn, str)
+            and (Token.is_unresolved(local_disk_key_arn) or _KMS_KEY_ARN.fullmatch(local_disk_key_arn))
+        ):
+            problems.append(
+                f"local_disk_key_arn = {local_disk_key_arn!r}: the ARN of a customer-managed KMS key "
+                "(arn:aws:kms:<region>:<account>:key/<id>); AWS managed keys cannot be used"
+            )
         if in_transit_pem_certificates is not None and not (
-                isinstance(in_transit_pem_certificates, str) and _PEM_ZIP.fullmatch(in_transit_pem_certificates)):
-            problems.append(f"in_transit_pem_certificates = {in_transit_pem_certificates!r}: an S3 URI of a zip "
-                            "of PEM files, e.g. s3://example-emr-certificates/emr/certificates.zip")
+            isinstance(in_transit_pem_certificates, str) and _PEM_ZIP.fullmatch(in_transit_pem_certificates)
+        ):
+            problems.append(
+                f"in_transit_pem_certificates = {in_transit_pem_certificates!r}: an S3 URI of a zip "
+                "of PEM files, e.g. s3://example-emr-certificates/emr/certificates.zip"
+            )
         if not isinstance(require_imdsv2, bool):
             problems.append(f"require_imdsv2 = {require_imdsv2!r}: True or False")
         if problems:
@@ -140,7 +158,16 @@ class EmrSecurityConfiguration(Construct):
         self.require_imdsv2 = require_imdsv2
         self.local_disk_key_arn = local_disk_key_arn
         self.in_transit_pem_certificates = in_transit_pem_certificates
-        self.resource = _Resource(self, "configuration", name=name, configuration=security_configuration_json(
-            s3_encryption, kms_key_arn, local_disk_key_arn=local_disk_key_arn,
-            in_transit_pem_certificates=in_transit_pem_certificates, require_imdsv2=require_imdsv2))
+        self.resource = _Resource(
+            self,
+            "configuration",
+            name=name,
+            configuration=security_configuration_json(
+                s3_encryption,
+                kms_key_arn,
+                local_disk_key_arn=local_disk_key_arn,
+                in_transit_pem_certificates=in_transit_pem_certificates,
+                require_imdsv2=require_imdsv2,
+            ),
+        )
         self.name: str = self.resource.name

@@ -103,8 +103,7 @@ class SecurityGroupRuleError(ConstructInputError):
     """Every problem found in the rules given to one EmrSecurityGroups, reported together."""
 
     def __init__(self, construct_path: str, problems: list[str]):
-        super().__init__(f"EmrSecurityGroups {construct_path}", problems,
-                         outcome="no security group was created")
+        super().__init__(f"EmrSecurityGroups {construct_path}", problems, outcome="no security group was created")
 
 
 @dataclass(frozen=True)
@@ -119,8 +118,11 @@ class _ManagedRule:
 
     @property
     def construct_id(self) -> str:
-        ports = "all" if self.from_port is None or (self.from_port, self.to_port) in ((0, 65535), (-1, -1)) \
+        ports = (
+            "all"
+            if self.from_port is None or (self.from_port, self.to_port) in ((0, 65535), (-1, -1))
             else str(self.from_port)
+        )
         proto = "all" if self.protocol == "-1" else self.protocol
         way = "from" if self.direction == "ingress" else "to"
         peer = "anywhere-ipv4" if self.peer == _ANYWHERE_IPV4 else self.peer
@@ -143,26 +145,89 @@ def _all_protocols(group: str, peer: str, who: str) -> tuple[_ManagedRule, ...]:
 MANAGED_RULES: tuple[_ManagedRule, ...] = (
     *_all_protocols(MASTER_MANAGED, MASTER_MANAGED, "master to master"),
     *_all_protocols(MASTER_MANAGED, SLAVE_MANAGED, "slave to master"),
-    _ManagedRule(MASTER_MANAGED, "ingress", "tcp", 8443, 8443, SERVICE_ACCESS,
-                 "EMR service access: 8443 from service-access (cluster manager to master)"),
-    _ManagedRule(MASTER_MANAGED, "egress", "-1", None, None, _ANYWHERE_IPV4,
-                 "EMR managed: master egress, all traffic (EMR default; S3, EMR and other AWS endpoints)"),
-    _ManagedRule(MASTER_MANAGED, "egress", "tcp", 9443, 9443, SERVICE_ACCESS,
-                 "EMR managed: master egress 9443 to service-access (EMR 5.30.0 and later)"),
+    _ManagedRule(
+        MASTER_MANAGED,
+        "ingress",
+        "tcp",
+        8443,
+        8443,
+        SERVICE_ACCESS,
+        "EMR service access: 8443 from service-access (cluster manager to master)",
+    ),
+    _ManagedRule(
+        MASTER_MANAGED,
+        "egress",
+        "-1",
+        None,
+        None,
+        _ANYWHERE_IPV4,
+        "EMR managed: master egress, all traffic (EMR default; S3, EMR and other AWS endpoints)",
+    ),
+    _ManagedRule(
+        MASTER_MANAGED,
+        "egress",
+        "tcp",
+        9443,
+        9443,
+        SERVICE_ACCESS,
+        "EMR managed: master egress 9443 to service-access (EMR 5.30.0 and later)",
+    ),
     *_all_protocols(SLAVE_MANAGED, SLAVE_MANAGED, "slave to slave"),
     *_all_protocols(SLAVE_MANAGED, MASTER_MANAGED, "master to slave"),
-    _ManagedRule(SLAVE_MANAGED, "ingress", "tcp", 8443, 8443, SERVICE_ACCESS,
-                 "EMR service access: 8443 from service-access (cluster manager to core and task)"),
-    _ManagedRule(SLAVE_MANAGED, "egress", "-1", None, None, _ANYWHERE_IPV4,
-                 "EMR managed: slave egress, all traffic (EMR default; S3, EMR and other AWS endpoints)"),
-    _ManagedRule(SLAVE_MANAGED, "egress", "tcp", 9443, 9443, SERVICE_ACCESS,
-                 "EMR managed: slave egress 9443 to service-access (EMR 5.30.0 and later)"),
-    _ManagedRule(SERVICE_ACCESS, "ingress", "tcp", 9443, 9443, MASTER_MANAGED,
-                 "EMR service access: 9443 from master-managed (EMR 5.30.0 and later)"),
-    _ManagedRule(SERVICE_ACCESS, "egress", "tcp", 8443, 8443, MASTER_MANAGED,
-                 "service access egress 8443 to master-managed (cluster manager to master)"),
-    _ManagedRule(SERVICE_ACCESS, "egress", "tcp", 8443, 8443, SLAVE_MANAGED,
-                 "service access egress 8443 to slave-managed (cluster manager to core and task)"),
+    _ManagedRule(
+        SLAVE_MANAGED,
+        "ingress",
+        "tcp",
+        8443,
+        8443,
+        SERVICE_ACCESS,
+        "EMR service access: 8443 from service-access (cluster manager to core and task)",
+    ),
+    _ManagedRule(
+        SLAVE_MANAGED,
+        "egress",
+        "-1",
+        None,
+        None,
+        _ANYWHERE_IPV4,
+        "EMR managed: slave egress, all traffic (EMR default; S3, EMR and other AWS endpoints)",
+    ),
+    _ManagedRule(
+        SLAVE_MANAGED,
+        "egress",
+        "tcp",
+        9443,
+        9443,
+        SERVICE_ACCESS,
+        "EMR managed: slave egress 9443 to service-access (EMR 5.30.0 and later)",
+    ),
+    _ManagedRule(
+        SERVICE_ACCESS,
+        "ingress",
+        "tcp",
+        9443,
+        9443,
+        MASTER_MANAGED,
+        "EMR service access: 9443 from master-managed (EMR 5.30.0 and later)",
+    ),
+    _ManagedRule(
+        SERVICE_ACCESS,
+        "egress",
+        "tcp",
+        8443,
+        8443,
+        MASTER_MANAGED,
+        "service access egress 8443 to master-managed (cluster manager to master)",
+    ),
+    _ManagedRule(
+        SERVICE_ACCESS,
+        "egress",
+        "tcp",
+        8443,
+        8443,
+        SLAVE_MANAGED,
+        "service access egress 8443 to slave-managed (cluster manager to core and task)",
+    ),
 )
 
 _GROUP_DESCRIPTIONS = {
@@ -187,18 +252,22 @@ def _rule_problems(where: str, rule: object) -> list[str]:  # noqa: C901
     label = f"{where} ({rule.description!r})"
     problems = []
     if not isinstance(rule.description, str) or not rule.description.strip():
-        problems.append(f"{label}: description is empty; say who needs the rule and why, "
-                        "e.g. 'Spark History UI from the office'")
+        problems.append(
+            f"{label}: description is empty; say who needs the rule and why, e.g. 'Spark History UI from the office'"
+        )
     elif not _DESCRIPTION.fullmatch(rule.description):
-        problems.append(f"{label}: description = {rule.description!r}: at most 255 characters "
-                        "from a-z A-Z 0-9 space and . _ - : / ( ) # , @ [ ] + = & ; { } ! $ *")
+        problems.append(
+            f"{label}: description = {rule.description!r}: at most 255 characters "
+            "from a-z A-Z 0-9 space and . _ - : / ( ) # , @ [ ] + = & ; { } ! $ *"
+        )
     if rule.protocol not in PROTOCOLS:
         problems.append(f"{label}: protocol = {rule.protocol!r}: allowed protocols are {', '.join(PROTOCOLS)}")
     elif rule.protocol in ("icmp", "all"):
         if rule.from_port != 0 or rule.to_port not in (None, 65535):
             problems.append(
                 f"{label}: ports {rule.from_port!r}-{rule.to_port!r} with protocol {rule.protocol!r}: "
-                "a rule for icmp or all covers every port; give from_port=0 and no to_port")
+                "a rule for icmp or all covers every port; give from_port=0 and no to_port"
+            )
     else:
         bad_port = False
         given = [("from_port", rule.from_port)] + ([("to_port", rule.to_port)] if rule.to_port is not None else [])
@@ -207,11 +276,14 @@ def _rule_problems(where: str, rule: object) -> list[str]:  # noqa: C901
                 problems.append(f"{label}: {name} = {port!r}: a port is a whole number from 0 to 65535")
                 bad_port = True
         if not bad_port and rule.from_port > rule.last_port:
-            problems.append(f"{label}: from_port {rule.from_port} > to_port {rule.last_port}: "
-                            "give the lower port first")
+            problems.append(
+                f"{label}: from_port {rule.from_port} > to_port {rule.last_port}: give the lower port first"
+            )
     if (rule.cidr is None) == (rule.source_security_group_id is None):
-        problems.append(f"{label}: cidr = {rule.cidr!r}, source_security_group_id = "
-                        f"{rule.source_security_group_id!r}: give exactly one of the two")
+        problems.append(
+            f"{label}: cidr = {rule.cidr!r}, source_security_group_id = "
+            f"{rule.source_security_group_id!r}: give exactly one of the two"
+        )
     elif rule.cidr is not None:
         try:
             # ip_network() also takes an int (10 -> 0.0.0.10/32): only text is a CIDR here.
@@ -219,17 +291,23 @@ def _rule_problems(where: str, rule: object) -> list[str]:  # noqa: C901
                 raise TypeError(rule.cidr)
             net = ipaddress.ip_network(rule.cidr, strict=True)
         except (ValueError, TypeError):
-            problems.append(f"{label}: cidr = {rule.cidr!r}: expected an IPv4 or IPv6 CIDR block with "
-                            "no host bits set, e.g. 10.30.0.0/20")
+            problems.append(
+                f"{label}: cidr = {rule.cidr!r}: expected an IPv4 or IPv6 CIDR block with "
+                "no host bits set, e.g. 10.30.0.0/20"
+            )
         else:
             if net.prefixlen == 0:
-                problems.append(f"{label}: cidr = {rule.cidr!r}: ingress from the whole internet is never "
-                                "allowed; name the office, VPN or admin range")
+                problems.append(
+                    f"{label}: cidr = {rule.cidr!r}: ingress from the whole internet is never "
+                    "allowed; name the office, VPN or admin range"
+                )
     else:
         sg = rule.source_security_group_id
         if not isinstance(sg, str) or not (Token.is_unresolved(sg) or _SG_ID.fullmatch(sg)):
-            problems.append(f"{label}: source_security_group_id = {sg!r}: expected sg- followed by 8 or 17 "
-                            "hexadecimal digits, or a reference to a security group's id")
+            problems.append(
+                f"{label}: source_security_group_id = {sg!r}: expected sg- followed by 8 or 17 "
+                "hexadecimal digits, or a reference to a security group's id"
+            )
     return problems
 
 
@@ -280,7 +358,8 @@ class EmrSecurityGroups(Construct):
         for group in GROUPS:
             name = f"{name_prefix}-{group}"
             self.groups[group] = SecurityGroup(
-                self, group,
+                self,
+                group,
                 name=name,
                 description=_GROUP_DESCRIPTIONS[group],
                 vpc_id=vpc_id,
@@ -313,8 +392,10 @@ class EmrSecurityGroups(Construct):
         if not isinstance(vpc_id, str) or not (Token.is_unresolved(vpc_id) or _VPC_ID.fullmatch(vpc_id)):
             problems.append(f"vpc_id = {vpc_id!r}: expected vpc- followed by 8 or 17 hexadecimal digits")
         if not isinstance(name_prefix, str) or not _NAME_PREFIX.fullmatch(name_prefix):
-            problems.append(f"name_prefix = {name_prefix!r}: 1-200 letters, digits, '.', '_' or '-', "
-                            "starting with a letter or digit")
+            problems.append(
+                f"name_prefix = {name_prefix!r}: 1-200 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
         problems.extend(validation.tag_problems(tags))
         for key in sorted(tags or {}) if isinstance(tags, dict) else ():
             if key in ("Name", EMR_MANAGED_POLICY_TAG):
@@ -331,15 +412,19 @@ class EmrSecurityGroups(Construct):
                     continue
                 key = (rule.protocol, rule.from_port, rule.last_port, _canonical_source(rule))
                 if key in seen:
-                    problems.append(f"{where} ({rule.description!r}): the same rule as {arg}[{seen[key]}] "
-                                    f"({rules[seen[key]].description!r}); give each rule once")
+                    problems.append(
+                        f"{where} ({rule.description!r}): the same rule as {arg}[{seen[key]}] "
+                        f"({rules[seen[key]].description!r}); give each rule once"
+                    )
                     continue
                 seen[key] = i
                 cid = _user_rule_id(group, rule)
                 if cid in seen_ids:
-                    problems.append(f"{where} ({rule.description!r}): same protocol, ports and description as "
-                                    f"{arg}[{seen_ids[cid]}] for a source only known at deploy time; "
-                                    "give each such rule its own description")
+                    problems.append(
+                        f"{where} ({rule.description!r}): same protocol, ports and description as "
+                        f"{arg}[{seen_ids[cid]}] for a source only known at deploy time; "
+                        "give each such rule its own description"
+                    )
                 seen_ids[cid] = i
         if problems:
             raise SecurityGroupRuleError(self.node.path, problems)
@@ -359,8 +444,9 @@ class EmrSecurityGroups(Construct):
                     net, _ = validation.parse_cidr(rule.cidr, ipv6=True)
                 # /0 and malformed blocks are already reported by _validate.
                 nets.append(net if net is not None and net.prefixlen > 0 else None)
-            for f in validation.cidr_set_findings(nets, allow_public=allow_public_sources,
-                                                  acknowledge_hint="allow_public_sources=True"):
+            for f in validation.cidr_set_findings(
+                nets, allow_public=allow_public_sources, acknowledge_hint="allow_public_sources=True"
+            ):
                 if f.index is None:
                     blocks = [str(n) for n in nets if n is not None]
                     problems.append(f"{arg}: cidr blocks {blocks}: {f.problem}")
@@ -380,16 +466,31 @@ class EmrSecurityGroups(Construct):
     # and checkov offers no per-resource skip in Terraform JSON. Both resource types are
     # standalone rules, so they coexist on one group (only inline blocks must not be mixed).
 
-    def _rule(self, cid: str, *, group: str, direction: str, protocol: str, from_port: int | None,
-              to_port: int | None, description: str, cidr: str | None = None,
-              peer_group_id: str | None = None) -> None:
+    def _rule(
+        self,
+        cid: str,
+        *,
+        group: str,
+        direction: str,
+        protocol: str,
+        from_port: int | None,
+        to_port: int | None,
+        description: str,
+        cidr: str | None = None,
+        peer_group_id: str | None = None,
+    ) -> None:
         group_id = self.groups[group].id
         if peer_group_id is not None:
             SecurityGroupRule(
-                self, cid, type=direction, security_group_id=group_id, protocol=protocol,
+                self,
+                cid,
+                type=direction,
+                security_group_id=group_id,
+                protocol=protocol,
                 from_port=0 if from_port is None else from_port,
                 to_port=0 if to_port is None else to_port,
-                source_security_group_id=peer_group_id, description=description,
+                source_security_group_id=peer_group_id,
+                description=description,
             )
             return
         assert cidr is not None, "a rule names a peer group or a CIDR block"
@@ -399,13 +500,20 @@ class EmrSecurityGroups(Construct):
         peer: dict[str, Any] = {"cidr_ipv4" if net.version == 4 else "cidr_ipv6": str(net)}
         ports: dict[str, Any] = {} if from_port is None else {"from_port": from_port, "to_port": to_port}
         cls = VpcSecurityGroupIngressRule if direction == "ingress" else VpcSecurityGroupEgressRule
-        cls(self, cid, security_group_id=group_id, ip_protocol=protocol, description=description,
-            **peer, **ports)
+        cls(self, cid, security_group_id=group_id, ip_protocol=protocol, description=description, **peer, **ports)
 
     def _managed_rule(self, rule: _ManagedRule) -> None:
         peer = {"cidr": rule.peer} if rule.peer == _ANYWHERE_IPV4 else {"peer_group_id": self.groups[rule.peer].id}
-        self._rule(rule.construct_id, group=rule.group, direction=rule.direction, protocol=rule.protocol,
-                   from_port=rule.from_port, to_port=rule.to_port, description=rule.description, **peer)
+        self._rule(
+            rule.construct_id,
+            group=rule.group,
+            direction=rule.direction,
+            protocol=rule.protocol,
+            from_port=rule.from_port,
+            to_port=rule.to_port,
+            description=rule.description,
+            **peer,
+        )
 
     def _user_rule(self, group: str, rule: IngressRule) -> None:
         from_port: int | None
@@ -417,9 +525,16 @@ class EmrSecurityGroups(Construct):
         else:
             from_port, to_port = rule.from_port, rule.last_port
         peer = {"cidr": rule.cidr} if rule.cidr is not None else {"peer_group_id": rule.source_security_group_id}
-        self._rule(_user_rule_id(group, rule), group=group, direction="ingress",
-                   protocol=_IP_PROTOCOL[rule.protocol], from_port=from_port, to_port=to_port,
-                   description=rule.description, **peer)
+        self._rule(
+            _user_rule_id(group, rule),
+            group=group,
+            direction="ingress",
+            protocol=_IP_PROTOCOL[rule.protocol],
+            from_port=from_port,
+            to_port=to_port,
+            description=rule.description,
+            **peer,
+        )
 
 
 def _canonical_source(rule: IngressRule) -> str:

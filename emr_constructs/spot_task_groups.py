@@ -72,14 +72,18 @@ def _group_problems(where: str, spec: SpotGroupSpec, count, region: str, factor,
     if type_problem:
         p.append(f"{where}.instance_type = {spec.instance_type!r}: {type_problem}")
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        p.append(f"{where} instance_count = {count!r}: at least 1 at creation. The provider launches one "
-                 "instance for a group created with 0 (provider issue 38837) and the count is then ignored, so "
-                 "0 would hide a running instance; shrink to 0 afterwards with the ops command")
+        p.append(
+            f"{where} instance_count = {count!r}: at least 1 at creation. The provider launches one "
+            "instance for a group created with 0 (provider issue 38837) and the count is then ignored, so "
+            "0 would hide a running instance; shrink to 0 afterwards with the ops command"
+        )
     if isinstance(spec.ebs, EbsSpec):
         p.extend(spec.ebs.problems(f"{where}.ebs"))
         if spec.ebs.volume_type == "gp3" and spec.ebs.resolved_throughput() != 125:
-            p.append(f"{where}.ebs.throughput = {spec.ebs.throughput}: aws_emr_instance_group has no throughput "
-                     "argument, so task-group gp3 volumes get EMR's 125 MiB/s; remove throughput or use gp2")
+            p.append(
+                f"{where}.ebs.throughput = {spec.ebs.throughput}: aws_emr_instance_group has no throughput "
+                "argument, so task-group gp3 volumes get EMR's 125 MiB/s; remove throughput or use gp2"
+            )
     else:
         p.append(f"{where}.ebs = {spec.ebs!r}: expected an EbsSpec")
     if spec.bid_price is not None:
@@ -127,8 +131,9 @@ class SpotTaskGroup(Construct):
     ) -> None:
         problems, bid = _group_problems(group_name, spec, instance_count, region, bid_factor, price_table)
         if not isinstance(group_name, str) or not _GROUP_NAME.fullmatch(group_name):
-            problems.insert(0, f"group_name = {group_name!r}: 'task-' followed by lower-case words joined by '-', "
-                               f"e.g. {STATIC_A!r}")
+            problems.insert(
+                0, f"group_name = {group_name!r}: 'task-' followed by lower-case words joined by '-', e.g. {STATIC_A!r}"
+            )
         if problems:
             raise EmrConfigError(f"SpotTaskGroup {cluster.name}/{group_name}", problems)
         assert bid is not None, "_group_problems gives a bid whenever it finds no problem"
@@ -142,7 +147,8 @@ class SpotTaskGroup(Construct):
         ebs = spec.ebs.terraform()
         ebs.pop("throughput", None)
         self.resource = EmrInstanceGroup(
-            self, "group",
+            self,
+            "group",
             cluster_id=cluster.cluster_id,
             name=group_name,
             instance_type=spec.instance_type,
@@ -196,8 +202,9 @@ class SpotTaskGroupPair(Construct):
         if not isinstance(active, str) or active not in SIDES:
             problems.append(f"active = {active!r}: 'a' or 'b', the side that starts with active_count instances")
         specs = {"a": static_a, "b": static_b}
-        plan = [(group, specs[side], active_count if side == active else IDLE_SIDE_COUNT)
-                for side, group in SIDES.items()]
+        plan = [
+            (group, specs[side], active_count if side == active else IDLE_SIDE_COUNT) for side, group in SIDES.items()
+        ]
         if dynamic is not None:
             plan.append((DYNAMIC, dynamic, dynamic_count))
         for name, spec, count in plan:
@@ -207,8 +214,16 @@ class SpotTaskGroupPair(Construct):
         super().__init__(scope, id)
         self.active = active
         self.groups: dict[str, SpotTaskGroup] = {
-            name: SpotTaskGroup(self, cluster=cluster, group_name=name, spec=spec, region=region,
-                                instance_count=count, bid_factor=bid_factor, price_table=price_table)
+            name: SpotTaskGroup(
+                self,
+                cluster=cluster,
+                group_name=name,
+                spec=spec,
+                region=region,
+                instance_count=count,
+                bid_factor=bid_factor,
+                price_table=price_table,
+            )
             for name, spec, count in plan
         }
         self.static_a = self.groups[STATIC_A]

@@ -37,8 +37,11 @@ class EmrManagedPolicySubnetTags(Construct):
     """
 
     def __init__(self, scope: Construct, id: str, *, subnet_ids: Sequence[str]) -> None:
-        problems = [f"subnet_ids[{i}] = {s!r}: subnet- followed by 8 or 17 hexadecimal digits"
-                    for i, s in enumerate(subnet_ids) if not isinstance(s, str) or not _SUBNET_ID.fullmatch(s)]
+        problems = [
+            f"subnet_ids[{i}] = {s!r}: subnet- followed by 8 or 17 hexadecimal digits"
+            for i, s in enumerate(subnet_ids)
+            if not isinstance(s, str) or not _SUBNET_ID.fullmatch(s)
+        ]
         if not subnet_ids or isinstance(subnet_ids, str):
             problems.append(f"subnet_ids = {subnet_ids!r}: a non-empty list of subnet ids")
         elif len(set(subnet_ids)) != len(subnet_ids):

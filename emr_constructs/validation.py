@@ -53,8 +53,10 @@ def text_problem(value: Any, *, min_len: int = 1, max_len: int | None = None) ->
         return f"expected text (a quoted string), got {type(value).__name__}"
     for index, ch in enumerate(value):
         if not ch.isprintable() or ch in "\u200b\u200c\u200d\u2060\ufeff":
-            return (f"contains the control or non-printable character {_describe_char(ch)} at position {index}; "
-                    "remove it (a stray newline, tab or byte-order mark from a copy-paste)")
+            return (
+                f"contains the control or non-printable character {_describe_char(ch)} at position {index}; "
+                "remove it (a stray newline, tab or byte-order mark from a copy-paste)"
+            )
     for index, ch in enumerate(value):
         if not ch.isascii():
             return f"contains the non-ASCII character {_describe_char(ch)} at position {index}; use plain ASCII"
@@ -93,24 +95,36 @@ class TextRule:
 
 ACCOUNT_ID = TextRule(r"[0-9]{12}", "twelve digits (ASCII), as a string", 12, 12)
 ENVIRONMENT_NAME = TextRule(
-    r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*", "lower-case letters, digits and single '-' between them, starting "
-    "with a letter, at most 31 characters", 1, 31)
+    r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*",
+    "lower-case letters, digits and single '-' between them, starting with a letter, at most 31 characters",
+    1,
+    31,
+)
 CLUSTER_NAME = TextRule(
-    r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*", "lower-case words of letters and digits joined by single '-', "
-    "starting with a letter, at most 64 characters", 1, 64)
+    r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*",
+    "lower-case words of letters and digits joined by single '-', starting with a letter, at most 64 characters",
+    1,
+    64,
+)
 VPC_ID = TextRule(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})", "vpc- followed by 8 or 17 lower-case hexadecimal digits")
-SUBNET_ID = TextRule(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})",
-                     "subnet- followed by 8 or 17 lower-case hexadecimal digits")
-SECURITY_GROUP_ID = TextRule(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})",
-                             "sg- followed by 8 or 17 lower-case hexadecimal digits")
+SUBNET_ID = TextRule(
+    r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})", "subnet- followed by 8 or 17 lower-case hexadecimal digits"
+)
+SECURITY_GROUP_ID = TextRule(
+    r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})", "sg- followed by 8 or 17 lower-case hexadecimal digits"
+)
 # IAM role / policy name prefix: IAM's own character set.
 IAM_NAME_PREFIX = TextRule(r"[A-Za-z0-9+=,.@_-]+", "1-48 letters, digits or +=,.@_-", 1, 48)
-RESOURCE_NAME_PREFIX = TextRule(r"[A-Za-z0-9][A-Za-z0-9._-]*",
-                                "1-200 letters, digits, '.', '_' or '-', starting with a letter or digit", 1, 200)
+RESOURCE_NAME_PREFIX = TextRule(
+    r"[A-Za-z0-9][A-Za-z0-9._-]*", "1-200 letters, digits, '.', '_' or '-', starting with a letter or digit", 1, 200
+)
 # EC2's description character set (security groups and their rules).
-SG_DESCRIPTION = TextRule(r"[A-Za-z0-9. _\-:/()#,@\[\]+=&;{}!$*]+",
-                          "at most 255 characters from a-z A-Z 0-9 space and . _ - : / ( ) # , @ [ ] + = & ; { } ! $ *",
-                          1, 255)
+SG_DESCRIPTION = TextRule(
+    r"[A-Za-z0-9. _\-:/()#,@\[\]+=&;{}!$*]+",
+    "at most 255 characters from a-z A-Z 0-9 space and . _ - : / ( ) # , @ [ ] + = & ; { } ! $ *",
+    1,
+    255,
+)
 INSTANCE_TYPE = TextRule(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as 'r5.xlarge'", 3, 40)
 # Tags: the characters every AWS service accepts in tag keys and values (ASCII subset).
 TAG_KEY = TextRule(r"[A-Za-z0-9 _.:/=+\-@]+", "1-128 letters, digits, spaces and _ . : / = + - @", 1, 128)
@@ -146,8 +160,10 @@ def region_problem(value: Any) -> str | None:
         return None
     near = sorted(r for r in catalog.known_regions() if r.split("-")[0] == value.split("-")[0])
     hint = f" ({', '.join(near)})" if near and len(near) < 16 else ""
-    return (f"not a known AWS region{hint}; the known regions come from {catalog.catalog_source(catalog.REGIONS_PATH)}. "
-            f"If AWS opened it after that, refresh the list with `{catalog.REFRESH_COMMAND}`")
+    return (
+        f"not a known AWS region{hint}; the known regions come from {catalog.catalog_source(catalog.REGIONS_PATH)}. "
+        f"If AWS opened it after that, refresh the list with `{catalog.REFRESH_COMMAND}`"
+    )
 
 
 def instance_type_problem(value: Any) -> str | None:
@@ -157,10 +173,11 @@ def instance_type_problem(value: Any) -> str | None:
     if value not in catalog.known_instance_types():
         family = value.split(".")[0]
         sizes = sorted(t for t in catalog.known_instance_types() if t.split(".")[0] == family)
-        hint = (f"; the {family} sizes are {', '.join(sizes)}" if sizes
-                else f"; no instance family {family!r} is known")
-        return (f"not a known EC2 instance type{hint} (list from "
-                f"{catalog.catalog_source(catalog.INSTANCE_TYPES_PATH)}; refresh with `{catalog.REFRESH_COMMAND}`)")
+        hint = f"; the {family} sizes are {', '.join(sizes)}" if sizes else f"; no instance family {family!r} is known"
+        return (
+            f"not a known EC2 instance type{hint} (list from "
+            f"{catalog.catalog_source(catalog.INSTANCE_TYPES_PATH)}; refresh with `{catalog.REFRESH_COMMAND}`)"
+        )
     return None
 
 
@@ -216,28 +233,29 @@ def s3_prefix_problem(value: Any, *, max_len: int = 512) -> str | None:
 # --- numbers ------------------------------------------------------------------------------------------
 
 
-def decimal_problem(value: Any, *, minimum: Decimal | None = None, maximum: Decimal | None = None,
-                    min_inclusive: bool = True) -> str | None:
+def decimal_problem(
+    value: Any, *, minimum: Decimal | None = None, maximum: Decimal | None = None, min_inclusive: bool = True
+) -> str | None:
     """A finite decimal given as a Decimal, int or string (never a float: binary floats
     cannot hold prices such as 0.24 exactly)."""
     if isinstance(value, bool):
         return "expected a decimal number, got bool"
     if isinstance(value, float):
         if not math.isfinite(value):
-            return "is not a finite number (NaN or infinity); expected a decimal string such as \"0.8\""
-        return f"a float cannot hold a decimal exactly; write it as a string, e.g. \"{value!r}\""
+            return 'is not a finite number (NaN or infinity); expected a decimal string such as "0.8"'
+        return f'a float cannot hold a decimal exactly; write it as a string, e.g. "{value!r}"'
     if isinstance(value, str):
         basic = text_problem(value.strip() and value)
         if basic is not None:
-            return f"{basic}; expected a decimal string such as \"0.8\""
+            return f'{basic}; expected a decimal string such as "0.8"'
     try:
         d = value if isinstance(value, Decimal) else Decimal(value) if isinstance(value, (int, str)) else None
     except (InvalidOperation, ValueError):
         d = None
     if d is None:
-        return f"expected a decimal string such as \"0.8\", got {type(value).__name__}"
+        return f'expected a decimal string such as "0.8", got {type(value).__name__}'
     if not d.is_finite():
-        return "is not a finite number (NaN or infinity); expected a decimal string such as \"0.8\""
+        return 'is not a finite number (NaN or infinity); expected a decimal string such as "0.8"'
     if minimum is not None and (d < minimum or (d == minimum and not min_inclusive)):
         return f"must be {'at least' if min_inclusive else 'greater than'} {minimum}"
     if maximum is not None and d > maximum:
@@ -248,16 +266,32 @@ def decimal_problem(value: Any, *, minimum: Decimal | None = None, maximum: Deci
 # --- networks ---------------------------------------------------------------------------------------
 
 # Addresses that are not on the public internet (RFC 6890 special-purpose registries).
-NON_PUBLIC_V4 = tuple(ipaddress.collapse_addresses(ipaddress.IPv4Network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
-    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-)))
+NON_PUBLIC_V4 = tuple(
+    ipaddress.collapse_addresses(
+        ipaddress.IPv4Network(n)
+        for n in (
+            "0.0.0.0/8",
+            "10.0.0.0/8",
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "172.16.0.0/12",
+            "192.0.0.0/24",
+            "192.0.2.0/24",
+            "192.168.0.0/16",
+            "198.18.0.0/15",
+            "198.51.100.0/24",
+            "203.0.113.0/24",
+            "224.0.0.0/4",
+            "240.0.0.0/4",
+        )
+    )
+)
 # IPv6: only global unicast (2000::/3) is public; the documentation range is not.
 PUBLIC_V6 = ipaddress.IPv6Network("2000::/3")
 NON_PUBLIC_V6_INSIDE = (ipaddress.IPv6Network("2001:db8::/32"),)
-PUBLIC_LIMIT_V4 = 2 ** 24  # one /8
-PUBLIC_LIMIT_V6 = 2 ** 96  # one /32
+PUBLIC_LIMIT_V4 = 2**24  # one /8
+PUBLIC_LIMIT_V6 = 2**96  # one /32
 
 
 def _overlap(a, b) -> int:
@@ -311,8 +345,9 @@ class CidrFinding:
     problem: str
 
 
-def cidr_set_findings(nets: Sequence[Network | None], *, allow_public: bool,
-                      acknowledge_hint: str) -> list[CidrFinding]:
+def cidr_set_findings(
+    nets: Sequence[Network | None], *, allow_public: bool, acknowledge_hint: str
+) -> list[CidrFinding]:
     """Rules for a set of source blocks of people's rules (admin SSH, web UIs): never the
     whole internet, never more than a /8 of public space together, no public block at
     all unless ``allow_public`` (the message names ``acknowledge_hint`` as the way to)."""
@@ -325,14 +360,26 @@ def cidr_set_findings(nets: Sequence[Network | None], *, allow_public: bool,
             findings.append(CidrFinding(i, "the whole internet is never allowed; name the office or VPN range"))
             continue
         if not allow_public and is_public(net):
-            findings.append(CidrFinding(i, (
-                "a public address range: people's rules normally come from private (VPN, office network) "
-                f"ranges; if this public range is really yours, acknowledge it with {acknowledge_hint}")))
+            findings.append(
+                CidrFinding(
+                    i,
+                    (
+                        "a public address range: people's rules normally come from private (VPN, office network) "
+                        f"ranges; if this public range is really yours, acknowledge it with {acknowledge_hint}"
+                    ),
+                )
+            )
         good.append(net)
     count4, count6 = public_address_count(good)
     if count4 > PUBLIC_LIMIT_V4 or count6 > PUBLIC_LIMIT_V6:
         total = f"{count4:,} public IPv4 addresses" if count4 > PUBLIC_LIMIT_V4 else "more than a /32 of public IPv6"
-        findings.append(CidrFinding(None, (
-            f"together these blocks cover {total}, more than one /8 ({PUBLIC_LIMIT_V4:,}) of the internet, "
-            "however they are split; name the office, VPN or admin ranges instead")))
+        findings.append(
+            CidrFinding(
+                None,
+                (
+                    f"together these blocks cover {total}, more than one /8 ({PUBLIC_LIMIT_V4:,}) of the internet, "
+                    "however they are split; name the office, VPN or admin ranges instead"
+                ),
+            )
+        )
     return findings

@@ -60,8 +60,13 @@ class StackAdoption:
     bootstrap_assets_bucket: bool = False
 
     def count(self) -> int:
-        return (len(self.security_groups) + len(self.roles) + len(self.clusters)
-                + (self.instance_profile is not None) + self.bootstrap_assets_bucket)
+        return (
+            len(self.security_groups)
+            + len(self.roles)
+            + len(self.clusters)
+            + (self.instance_profile is not None)
+            + self.bootstrap_assets_bucket
+        )
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,9 @@ def _table(problems: list[str], where: str, value: Any, allowed: tuple[str, ...]
     return value
 
 
-def _ids(problems: list[str], where: str, table: Any, allowed: tuple[str, ...] | None, pattern: re.Pattern,
-         what: str) -> tuple[tuple[str, str], ...]:
+def _ids(
+    problems: list[str], where: str, table: Any, allowed: tuple[str, ...] | None, pattern: re.Pattern, what: str
+) -> tuple[tuple[str, str], ...]:
     if not isinstance(table, dict) or not table:
         problems.append(f"{where} = {table!r}: a table of {what}")
         return ()
@@ -96,8 +102,10 @@ def _ids(problems: list[str], where: str, table: Any, allowed: tuple[str, ...] |
             problems.append(f"{where}.{key} = {value!r}: {what.split(' = ')[-1]}")
             continue
         if value in seen:
-            problems.append(f"{where}.{key} = {value!r}: already adopted as {where}.{seen[value]}; "
-                            "one existing resource can back only one resource of the stack")
+            problems.append(
+                f"{where}.{key} = {value!r}: already adopted as {where}.{seen[value]}; "
+                "one existing resource can back only one resource of the stack"
+            )
             continue
         seen[value] = key
         pairs.append((key, value))
@@ -119,8 +127,10 @@ def parse_adoption(raw: Any) -> tuple[Adoption | None, list[str]]:
             table = _table(problems, where, table, FOUNDATION_KEYS)
             flag = table.get("bootstrap_assets_bucket", False)
             if not isinstance(flag, bool):
-                problems.append(f"{where}.bootstrap_assets_bucket = {flag!r}: true to import buckets.bootstrap_assets "
-                                "(the bucket's name is its id), or leave it out")
+                problems.append(
+                    f"{where}.bootstrap_assets_bucket = {flag!r}: true to import buckets.bootstrap_assets "
+                    "(the bucket's name is its id), or leave it out"
+                )
                 flag = False
             stacks.append((stack, StackAdoption(bootstrap_assets_bucket=flag)))
             continue
@@ -129,20 +139,40 @@ def parse_adoption(raw: Any) -> tuple[Adoption | None, list[str]]:
         roles: tuple[tuple[str, str], ...] = ()
         clusters: tuple[tuple[str, str], ...] = ()
         if "security_groups" in table:
-            groups = _ids(problems, f"{where}.security_groups", table["security_groups"], SECURITY_GROUP_KEYS,
-                          _SG_ID, "group = security-group id = sg- followed by 8 or 17 hexadecimal digits")
+            groups = _ids(
+                problems,
+                f"{where}.security_groups",
+                table["security_groups"],
+                SECURITY_GROUP_KEYS,
+                _SG_ID,
+                "group = security-group id = sg- followed by 8 or 17 hexadecimal digits",
+            )
         if "roles" in table:
-            roles = _ids(problems, f"{where}.roles", table["roles"], ROLE_KEYS, _IAM_NAME,
-                         "role = role name = an IAM role name: 1-64 letters, digits and +=,.@_-")
+            roles = _ids(
+                problems,
+                f"{where}.roles",
+                table["roles"],
+                ROLE_KEYS,
+                _IAM_NAME,
+                "role = role name = an IAM role name: 1-64 letters, digits and +=,.@_-",
+            )
         if "clusters" in table:
-            clusters = _ids(problems, f"{where}.clusters", table["clusters"], None, _CLUSTER_ID,
-                            "cluster name = cluster id = an EMR cluster id, j- followed by upper-case letters and "
-                            "digits (aws emr list-clusters)")
+            clusters = _ids(
+                problems,
+                f"{where}.clusters",
+                table["clusters"],
+                None,
+                _CLUSTER_ID,
+                "cluster name = cluster id = an EMR cluster id, j- followed by upper-case letters and "
+                "digits (aws emr list-clusters)",
+            )
         profile = table.get("instance_profile")
         if profile is not None and (not isinstance(profile, str) or not _IAM_NAME.fullmatch(profile)):
-            problems.append(f"{where}.instance_profile = {profile!r}: an instance-profile name: 1-64 letters, "
-                            "digits and +=,.@_-")
+            problems.append(
+                f"{where}.instance_profile = {profile!r}: an instance-profile name: 1-64 letters, digits and +=,.@_-"
+            )
             profile = None
-        stacks.append((stack, StackAdoption(security_groups=groups, roles=roles, instance_profile=profile,
-                                            clusters=clusters)))
+        stacks.append(
+            (stack, StackAdoption(security_groups=groups, roles=roles, instance_profile=profile, clusters=clusters))
+        )
     return Adoption(stacks=tuple(stacks)), problems

@@ -39,8 +39,7 @@ class SettingsError(ValueError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(
-            f"{source}: {len(problems)} problem(s) in the environment settings; "
-            f"nothing was synthesized:\n{lines}"
+            f"{source}: {len(problems)} problem(s) in the environment settings; nothing was synthesized:\n{lines}"
         )
 
 
@@ -167,9 +166,21 @@ class Settings:
 
 
 _TOP_KEYS = {
-    "name", "region", "account_id", "vpc_id", "vpc_cidr", "private_subnets",
-    "admin_cidrs", "office_cidrs", "buckets", "state", "fixed_ips", "adopt", "allow_public_cidrs",
-    "security", "purposes",
+    "name",
+    "region",
+    "account_id",
+    "vpc_id",
+    "vpc_cidr",
+    "private_subnets",
+    "admin_cidrs",
+    "office_cidrs",
+    "buckets",
+    "state",
+    "fixed_ips",
+    "adopt",
+    "allow_public_cidrs",
+    "security",
+    "purposes",
 }
 _OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt", "allow_public_cidrs", "security", "purposes"}
 _FIXED_IP_KEYS = {"mode", "subnet", "masters", "block"}
@@ -221,9 +232,7 @@ class _Collector:
             return {}
         prefix = f"{where}." if where else ""
         for key in sorted(set(table) - known):
-            self.problems.append(
-                f"{prefix}{key}: unknown key; allowed keys here are {', '.join(sorted(known))}"
-            )
+            self.problems.append(f"{prefix}{key}: unknown key; allowed keys here are {', '.join(sorted(known))}")
         table_name = re.sub(r"\[\d+\]$", "", where)
         for key in sorted(known - optional - set(table)):
             expected = _EXPECTED[f"{table_name}.{key}" if table_name else key]
@@ -297,13 +306,16 @@ MAX_ENVIRONMENT_BYTES = 1 << 20
 def read_environment_text(path: Path, source: str) -> str:
     """The file's text as UTF-8 (a leading UTF-8 byte-order mark is dropped); every way
     the file can be unreadable is a SettingsError naming the file and what to do."""
+
     def fail(problem: str):
         return SettingsError(source, [problem])
 
     available = ", ".join(available_environments())
     try:
         if path.is_dir():
-            raise fail(f"is a directory, not an environment file; name a TOML file (environments available: {available})")
+            raise fail(
+                f"is a directory, not an environment file; name a TOML file (environments available: {available})"
+            )
         if path.exists() and not path.is_file():
             raise fail("is not a regular file (a device or pipe); name a TOML file")
         with path.open("rb") as fh:
@@ -317,16 +329,18 @@ def read_environment_text(path: Path, source: str) -> str:
     if len(data) > MAX_ENVIRONMENT_BYTES:
         raise fail(f"is larger than {MAX_ENVIRONMENT_BYTES} bytes; an environment file is a few dozen lines")
     if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM):]
+        data = data[len(_UTF8_BOM) :]
     for bom, encoding in _OTHER_BOMS.items():
         if data.startswith(bom):
             raise fail(f"is encoded as {encoding}; save it as UTF-8")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise fail(f"is not UTF-8 text: byte {data[exc.start:exc.start + 1]!r} at line {line} "
-                   f"(offset {exc.start}); save the file as UTF-8") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise fail(
+            f"is not UTF-8 text: byte {data[exc.start : exc.start + 1]!r} at line {line} "
+            f"(offset {exc.start}); save the file as UTF-8"
+        ) from None
     if "\x00" in text:
         raise fail("contains NUL bytes: not a text file; name a TOML file")
     return text
@@ -363,10 +377,14 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
         az = sub.get("availability_zone")
         # <region><letter>, or a Local Zone <region>-<zone group>-<n><letter>.
         az_pattern = re.compile(rf"{re.escape(region or '')}(?:-[a-z]+-[0-9]+)?[a-z]", re.ASCII) if region else _ANY_AZ
-        if "availability_zone" in sub and (not isinstance(az, str) or v.text_problem(az, max_len=40)
-                                          or not az_pattern.fullmatch(az)):
-            allowed = f"an availability zone of region {region}, e.g. {region}a" if region \
+        if "availability_zone" in sub and (
+            not isinstance(az, str) or v.text_problem(az, max_len=40) or not az_pattern.fullmatch(az)
+        ):
+            allowed = (
+                f"an availability zone of region {region}, e.g. {region}a"
+                if region
                 else "an availability zone such as ap-northeast-2a"
+            )
             c.add(f"{where}.availability_zone", az, allowed)
             az = None
         if net is not None and vpc_net is not None and not net.subnet_of(vpc_net):
@@ -375,8 +393,12 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
         if net is not None:
             clash = next(((j, other) for j, other in seen_nets if net.overlaps(other)), None)
             if clash is not None:
-                c.add(f"{where}.cidr", str(net), f"overlaps private_subnets[{clash[0]}].cidr {clash[1]}; "
-                      "subnets of one VPC never overlap: check for a copied line")
+                c.add(
+                    f"{where}.cidr",
+                    str(net),
+                    f"overlaps private_subnets[{clash[0]}].cidr {clash[1]}; "
+                    "subnets of one VPC never overlap: check for a copied line",
+                )
                 net = None
             else:
                 seen_nets.append((i, net))
@@ -395,10 +417,7 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
     buckets = None
     if "buckets" in raw:
         table = c.keys("buckets", raw["buckets"], _BUCKET_KEYS)
-        values = {
-            key: c.string(f"buckets.{key}", table.get(key), _bucket_rule)
-            for key in sorted(_BUCKET_KEYS)
-        }
+        values = {key: c.string(f"buckets.{key}", table.get(key), _bucket_rule) for key in sorted(_BUCKET_KEYS)}
         given = {key: value for key, value in values.items() if value is not None}
         if len(given) == len(values):
             buckets = Buckets(**given)
@@ -419,9 +438,17 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
     security = _parse_security(c, raw.get("security"), region)
     purposes = _parse_purposes(c, raw.get("purposes"))
     parsed = {
-        "name": name, "region": region, "account_id": account, "vpc_id": vpc_id, "vpc_net": vpc_net,
-        "subnet_cidrs": subnet_cidrs, "admin_cidrs": admin, "office_cidrs": office,
-        "buckets": values if "buckets" in raw else {}, "state_bucket": state_bucket, "fixed_ips": fixed_ips,
+        "name": name,
+        "region": region,
+        "account_id": account,
+        "vpc_id": vpc_id,
+        "vpc_net": vpc_net,
+        "subnet_cidrs": subnet_cidrs,
+        "admin_cidrs": admin,
+        "office_cidrs": office,
+        "buckets": values if "buckets" in raw else {},
+        "state_bucket": state_bucket,
+        "fixed_ips": fixed_ips,
     }
     for check in SETTINGS_CHECKS:
         check(raw, parsed, c)
@@ -431,17 +458,38 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
     # Narrowed here rather than trusted to the order of the checks above: a required
     # setting still unset is reported like any other problem.
     if name is None or region is None or account is None or vpc_id is None or vpc_net is None or buckets is None:
-        unset = [key for key, value in (("name", name), ("region", region), ("account_id", account),
-                                        ("vpc_id", vpc_id), ("vpc_cidr", vpc_net), ("buckets", buckets))
-                 if value is None]
-        raise SettingsError(source, [f"{key}: missing; add it to the file: {_EXPECTED.get(key, 'required')}"
-                                     for key in unset])
+        unset = [
+            key
+            for key, value in (
+                ("name", name),
+                ("region", region),
+                ("account_id", account),
+                ("vpc_id", vpc_id),
+                ("vpc_cidr", vpc_net),
+                ("buckets", buckets),
+            )
+            if value is None
+        ]
+        raise SettingsError(
+            source, [f"{key}: missing; add it to the file: {_EXPECTED.get(key, 'required')}" for key in unset]
+        )
     return Settings(
-        name=name, region=region, account_id=account, vpc_id=vpc_id, vpc_cidr=str(vpc_net),
-        private_subnets=tuple(subnets), admin_cidrs=admin, office_cidrs=office,
-        buckets=buckets, state_bucket=state_bucket, fixed_ips=fixed_ips, source=source, adopt=adopt,
+        name=name,
+        region=region,
+        account_id=account,
+        vpc_id=vpc_id,
+        vpc_cidr=str(vpc_net),
+        private_subnets=tuple(subnets),
+        admin_cidrs=admin,
+        office_cidrs=office,
+        buckets=buckets,
+        state_bucket=state_bucket,
+        fixed_ips=fixed_ips,
+        source=source,
+        adopt=adopt,
         allow_public_cidrs=allow_public,
-        security=security, purposes=purposes,
+        security=security,
+        purposes=purposes,
     )
 
 
@@ -451,8 +499,12 @@ VPC_PREFIX_RANGE = (16, 28)
 
 def _vpc_sized(c: "_Collector", key: str, net: ipaddress.IPv4Network | None) -> ipaddress.IPv4Network | None:
     if net is not None and not VPC_PREFIX_RANGE[0] <= net.prefixlen <= VPC_PREFIX_RANGE[1]:
-        c.add(key, str(net), f"AWS accepts VPC and subnet blocks from /{VPC_PREFIX_RANGE[0]} to "
-              f"/{VPC_PREFIX_RANGE[1]}, this is a /{net.prefixlen}")
+        c.add(
+            key,
+            str(net),
+            f"AWS accepts VPC and subnet blocks from /{VPC_PREFIX_RANGE[0]} to "
+            f"/{VPC_PREFIX_RANGE[1]}, this is a /{net.prefixlen}",
+        )
         return None
     return net
 
@@ -483,18 +535,20 @@ _BUCKET_ROLES = (
     ("state.bucket", None),
 )
 _SHARED_BUCKET_HARM = {
-    frozenset({"buckets.data", "buckets.bootstrap_assets"}):
-        "every instance role may write and delete the scripts that nodes run as root at bootstrap",
-    frozenset({"buckets.logs", "buckets.bootstrap_assets"}):
-        "the bootstrap bucket would write its access logs into itself, and instance roles could write beside the scripts",
-    frozenset({"buckets.logs", "buckets.data"}):
-        "cluster logs would land in the data lake, and its access rules would apply to them",
-    frozenset({"state.bucket", "buckets.data"}):
-        "every instance role could read and rewrite Terraform state",
-    frozenset({"state.bucket", "buckets.logs"}):
-        "every instance role could write next to Terraform state",
-    frozenset({"state.bucket", "buckets.bootstrap_assets"}):
-        "the foundation stack would create (and could destroy) the bucket holding its own state",
+    frozenset(
+        {"buckets.data", "buckets.bootstrap_assets"}
+    ): "every instance role may write and delete the scripts that nodes run as root at bootstrap",
+    frozenset(
+        {"buckets.logs", "buckets.bootstrap_assets"}
+    ): "the bootstrap bucket would write its access logs into itself, and instance roles could write beside the scripts",
+    frozenset(
+        {"buckets.logs", "buckets.data"}
+    ): "cluster logs would land in the data lake, and its access rules would apply to them",
+    frozenset({"state.bucket", "buckets.data"}): "every instance role could read and rewrite Terraform state",
+    frozenset({"state.bucket", "buckets.logs"}): "every instance role could write next to Terraform state",
+    frozenset(
+        {"state.bucket", "buckets.bootstrap_assets"}
+    ): "the foundation stack would create (and could destroy) the bucket holding its own state",
 }
 
 
@@ -528,7 +582,8 @@ def _people_ranges_together(raw: dict, parsed: dict, c: "_Collector") -> None:
         c.problems.append(
             f"admin_cidrs + office_cidrs = {[*admin, *office]!r}: together they cover {count:,} public IPv4 "
             f"addresses, more than one /8 ({v.PUBLIC_LIMIT_V4:,}) of the internet; both open ports on the "
-            "masters, so name narrower office, VPN or admin ranges")
+            "masters, so name narrower office, VPN or admin ranges"
+        )
 
 
 @settings_check
@@ -543,14 +598,23 @@ def _people_ranges_are_not_the_vpc_itself(raw: dict, parsed: dict, c: "_Collecto
     for key in ("admin_cidrs", "office_cidrs"):
         for i, block in enumerate(parsed[key]):
             if block in own:
-                c.add(f"{key}[{i}]", block, f"the same block as {own[block]}: every instance there would be let in; "
-                      "name the VPN or office range people connect from")
+                c.add(
+                    f"{key}[{i}]",
+                    block,
+                    f"the same block as {own[block]}: every instance there would be let in; "
+                    "name the VPN or office range people connect from",
+                )
 
 
 # --- [security] and [purposes.<purpose>] (docs/security.md) ------------------------------
 
-_SECURITY_KEYS = {"bootstrap_writers", "bootstrap_kms", "require_imdsv2", "local_disk_encryption",
-                  "in_transit_encryption"}
+_SECURITY_KEYS = {
+    "bootstrap_writers",
+    "bootstrap_kms",
+    "require_imdsv2",
+    "local_disk_encryption",
+    "in_transit_encryption",
+}
 _IN_TRANSIT_KEYS = {"pem_certificates"}
 _PURPOSE_KEYS = {"open_uis", "acknowledge_yarn_resourcemanager_risk", "data", "glue_databases", "glue_write"}
 _DATA_KEYS = {"prefix", "access", "delete"}
@@ -558,12 +622,13 @@ _PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$", re.ASCII)
 _PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$", re.ASCII)
 _PEM_ZIP = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^*?]+\.zip$", re.ASCII)
 _GLUE_DATABASE = re.compile(r"^[a-z0-9_]{1,255}$", re.ASCII)
-_EXPECTED.update({
-    "security.in_transit_encryption.pem_certificates":
-        "an S3 URI of a zip of PEM certificates, e.g. s3://example-emr-certificates/emr/certificates.zip",
-    "purposes.data.prefix": "a key prefix ending with '/', or \"\" for the whole bucket",
-    "purposes.data.access": f"one of {', '.join(DATA_ACCESS_MODES)}",
-})
+_EXPECTED.update(
+    {
+        "security.in_transit_encryption.pem_certificates": "an S3 URI of a zip of PEM certificates, e.g. s3://example-emr-certificates/emr/certificates.zip",
+        "purposes.data.prefix": "a key prefix ending with '/', or \"\" for the whole bucket",
+        "purposes.data.access": f"one of {', '.join(DATA_ACCESS_MODES)}",
+    }
+)
 
 
 def _boolean(c: _Collector, key: str, value: Any, default: bool) -> bool:
@@ -575,8 +640,9 @@ def _boolean(c: _Collector, key: str, value: Any, default: bool) -> bool:
     return value
 
 
-def _distinct_names(c: _Collector, key: str, raw: Any, pattern: re.Pattern[str], list_expected: str,
-                    item_expected: str, what: str) -> list[str]:
+def _distinct_names(
+    c: _Collector, key: str, raw: Any, pattern: re.Pattern[str], list_expected: str, item_expected: str, what: str
+) -> list[str]:
     """A list of distinct names, each a full match of ``pattern``; every bad or repeated
     element is reported with its index, and only the good ones are returned."""
     if not isinstance(raw, list):
@@ -604,8 +670,14 @@ def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySett
         if raw_writers == []:
             c.add("security.bootstrap_writers", raw_writers, expected)
         writers = _distinct_names(
-            c, "security.bootstrap_writers", raw_writers, _PRINCIPAL_ARN, expected,
-            "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy", "principal")
+            c,
+            "security.bootstrap_writers",
+            raw_writers,
+            _PRINCIPAL_ARN,
+            expected,
+            "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy",
+            "principal",
+        )
     kms = table.get("bootstrap_kms", "aws-managed")
     if kms not in BOOTSTRAP_KMS_MODES:
         c.add("security.bootstrap_kms", kms, f"one of {', '.join(BOOTSTRAP_KMS_MODES)}")
@@ -615,15 +687,17 @@ def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySett
         transit = c.keys("security.in_transit_encryption", table["in_transit_encryption"], _IN_TRANSIT_KEYS)
         pem = transit.get("pem_certificates")
         if pem is not None and (not isinstance(pem, str) or not _PEM_ZIP.fullmatch(pem)):
-            c.add("security.in_transit_encryption.pem_certificates", pem,
-                  _EXPECTED["security.in_transit_encryption.pem_certificates"])
+            c.add(
+                "security.in_transit_encryption.pem_certificates",
+                pem,
+                _EXPECTED["security.in_transit_encryption.pem_certificates"],
+            )
             pem = None
     return SecuritySettings(
         bootstrap_writers=tuple(writers),
         bootstrap_kms=kms,
         require_imdsv2=_boolean(c, "security.require_imdsv2", table.get("require_imdsv2"), True),
-        local_disk_encryption=_boolean(c, "security.local_disk_encryption",
-                                       table.get("local_disk_encryption"), True),
+        local_disk_encryption=_boolean(c, "security.local_disk_encryption", table.get("local_disk_encryption"), True),
         in_transit_pem_certificates=pem,
     )
 
@@ -641,35 +715,65 @@ def _parse_purposes(c: _Collector, raw: Any) -> tuple[tuple[str, PurposeSettings
             c.add(where, purpose, "a purpose name such as spark-batch")
             continue
         table = c.keys(where, table, _PURPOSE_KEYS, _PURPOSE_KEYS)
-        uis = _distinct_names(c, f"{where}.open_uis", table.get("open_uis", []), _UI_KEY,
-                              "a list of web UI names, e.g. [\"spark-history\"]",
-                              "a web UI name such as spark-history, yarn-resourcemanager or trino", "UI")
-        acknowledged = _boolean(c, f"{where}.acknowledge_yarn_resourcemanager_risk",
-                                table.get("acknowledge_yarn_resourcemanager_risk"), False)
+        uis = _distinct_names(
+            c,
+            f"{where}.open_uis",
+            table.get("open_uis", []),
+            _UI_KEY,
+            'a list of web UI names, e.g. ["spark-history"]',
+            "a web UI name such as spark-history, yarn-resourcemanager or trino",
+            "UI",
+        )
+        acknowledged = _boolean(
+            c,
+            f"{where}.acknowledge_yarn_resourcemanager_risk",
+            table.get("acknowledge_yarn_resourcemanager_risk"),
+            False,
+        )
         if RISKY_UI in uis and not acknowledged:
             c.problems.append(
                 f"{where}.open_uis: 'yarn-resourcemanager' (port 8088) is refused: without Kerberos its REST API "
                 "accepts application submissions from anyone who reaches the port, which runs their code as the "
                 "cluster's instance role (it reads and writes the data lake), and open YARN ports are a common "
                 "cryptomining target. Reach the UI through SSH or SSM port forwarding (docs/security.md); to open "
-                f"it anyway, also set {where}.acknowledge_yarn_resourcemanager_risk = true")
+                f"it anyway, also set {where}.acknowledge_yarn_resourcemanager_risk = true"
+            )
         data = _parse_data_access(c, where, table.get("data")) if "data" in table else None
         raw_dbs = table.get("glue_databases", [])
-        dbs = _distinct_names(c, f"{where}.glue_databases", raw_dbs, _GLUE_DATABASE, "a list of Glue database names",
-                              "a Glue database name: lower-case letters, digits and '_', no wildcards", "database")
+        dbs = _distinct_names(
+            c,
+            f"{where}.glue_databases",
+            raw_dbs,
+            _GLUE_DATABASE,
+            "a list of Glue database names",
+            "a Glue database name: lower-case letters, digits and '_', no wildcards",
+            "database",
+        )
         glue_write = _boolean(c, f"{where}.glue_write", table.get("glue_write"), False)
         if glue_write and not raw_dbs:
             c.add(f"{where}.glue_write", glue_write, "writes need glue_databases naming where")
-        out.append((purpose, PurposeSettings(
-            open_uis=tuple(uis), acknowledge_yarn_resourcemanager_risk=acknowledged, data=data,
-            glue_databases=tuple(dbs), glue_write=glue_write)))
+        out.append(
+            (
+                purpose,
+                PurposeSettings(
+                    open_uis=tuple(uis),
+                    acknowledge_yarn_resourcemanager_risk=acknowledged,
+                    data=data,
+                    glue_databases=tuple(dbs),
+                    glue_write=glue_write,
+                ),
+            )
+        )
     return tuple(sorted(out))
 
 
 def _parse_data_access(c: _Collector, where: str, raw: Any) -> tuple[PrefixAccess, ...]:
     if not isinstance(raw, list):
-        c.add(f"{where}.data", raw, "[[" + where + ".data]] tables with prefix and access "
-              "(an empty list grants no data access)")
+        c.add(
+            f"{where}.data",
+            raw,
+            "[[" + where + ".data]] tables with prefix and access (an empty list grants no data access)",
+        )
         return ()
     out: list[PrefixAccess] = []
     seen: dict[str, int] = {}
@@ -686,8 +790,12 @@ def _parse_data_access(c: _Collector, where: str, raw: Any) -> tuple[PrefixAcces
                 c.add(f"{at}.prefix", prefix, problem or "a key prefix")
                 ok = False
             elif (prefix and not prefix.endswith("/")) or "${" in prefix:
-                c.add(f"{at}.prefix", prefix, "a literal key prefix ending with '/' and not starting with '/' "
-                      "(so 'raw' cannot also grant 'raw-private/'), or \"\" for the whole bucket")
+                c.add(
+                    f"{at}.prefix",
+                    prefix,
+                    "a literal key prefix ending with '/' and not starting with '/' "
+                    "(so 'raw' cannot also grant 'raw-private/'), or \"\" for the whole bucket",
+                )
                 ok = False
             elif prefix in seen:
                 c.add(f"{at}.prefix", prefix, f"already listed as {where}.data[{seen[prefix]}]; list each prefix once")
@@ -701,7 +809,7 @@ def _parse_data_access(c: _Collector, where: str, raw: Any) -> tuple[PrefixAcces
             ok = False
         delete = _boolean(c, f"{at}.delete", entry.get("delete"), False)
         if delete and access == "read-only":
-            c.add(f"{at}.delete", delete, "deleting needs access = \"read-write\"")
+            c.add(f"{at}.delete", delete, 'deleting needs access = "read-write"')
             ok = False
         if ok and isinstance(prefix, str) and isinstance(access, str):
             out.append(PrefixAccess(prefix=prefix, access=access, delete=delete))
@@ -717,21 +825,33 @@ def environment_path(choice: str | None = None) -> Path:
     if choice is None:
         choice = os.environ.get(ENVIRONMENT_VARIABLE)
         if choice is not None and not choice.strip():
-            raise SettingsError(ENVIRONMENT_VARIABLE, [
-                f"{ENVIRONMENT_VARIABLE} = {choice!r}: set but empty; unset it to use the example environment, "
-                f"or name one ({', '.join(available_environments())}) or a path to a TOML file"])
+            raise SettingsError(
+                ENVIRONMENT_VARIABLE,
+                [
+                    f"{ENVIRONMENT_VARIABLE} = {choice!r}: set but empty; unset it to use the example environment, "
+                    f"or name one ({', '.join(available_environments())}) or a path to a TOML file"
+                ],
+            )
         choice = choice or DEFAULT_ENVIRONMENT
     problem = v.text_problem(choice, max_len=4096)
     if problem is not None:
-        raise SettingsError(ENVIRONMENT_VARIABLE, [
-            f"{ENVIRONMENT_VARIABLE} = {choice!r}: {problem}; name an environment "
-            f"({', '.join(available_environments())}) or a path to a TOML file"])
+        raise SettingsError(
+            ENVIRONMENT_VARIABLE,
+            [
+                f"{ENVIRONMENT_VARIABLE} = {choice!r}: {problem}; name an environment "
+                f"({', '.join(available_environments())}) or a path to a TOML file"
+            ],
+        )
     if choice.endswith(".toml") or os.sep in choice or (os.altsep and os.altsep in choice):
         return Path(choice)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", choice, re.ASCII):
-        raise SettingsError(ENVIRONMENT_VARIABLE, [
-            f"{ENVIRONMENT_VARIABLE} = {choice!r}: not an environment name; name one of "
-            f"{', '.join(available_environments())} or a path to a TOML file"])
+        raise SettingsError(
+            ENVIRONMENT_VARIABLE,
+            [
+                f"{ENVIRONMENT_VARIABLE} = {choice!r}: not an environment name; name one of "
+                f"{', '.join(available_environments())} or a path to a TOML file"
+            ],
+        )
     return ENVIRONMENTS_DIR / f"{choice}.toml"
 
 
@@ -752,8 +872,9 @@ def _display(path: Path) -> str:
 CLUSTERS_FILE = ENVIRONMENTS_DIR.parent / "stacks" / "clusters.py"
 
 
-def _fixed_ip_settings(c: _Collector, raw: Any, seen_ids: set[str],
-                       subnet_cidrs: dict[str, ipaddress.IPv4Network]) -> FixedIpSettings | None:
+def _fixed_ip_settings(
+    c: _Collector, raw: Any, seen_ids: set[str], subnet_cidrs: dict[str, ipaddress.IPv4Network]
+) -> FixedIpSettings | None:
     """The [fixed_ips] table, with every rule that needs only the settings and the cluster
     declarations: the reservation's rules (shared with FixedIpReservation: addresses in
     the subnet and not reserved by AWS, one per cluster, the cidr block aligned and
@@ -767,7 +888,11 @@ def _fixed_ip_settings(c: _Collector, raw: Any, seen_ids: set[str],
         c.add("fixed_ips.mode", mode, _EXPECTED["fixed_ips.mode"])
     subnet_id = table.get("subnet")
     if "subnet" in table and (not isinstance(subnet_id, str) or subnet_id not in seen_ids):
-        c.add("fixed_ips.subnet", subnet_id, f"one of the private_subnets ids ({', '.join(sorted(seen_ids)) or 'none valid'})")
+        c.add(
+            "fixed_ips.subnet",
+            subnet_id,
+            f"one of the private_subnets ids ({', '.join(sorted(seen_ids)) or 'none valid'})",
+        )
     block = table.get("block")
     if block is not None and not isinstance(block, str):
         c.add("fixed_ips.block", block, 'a CIDR block inside fixed_ips.subnet, e.g. "10.20.1.16/29"')
@@ -777,7 +902,11 @@ def _fixed_ip_settings(c: _Collector, raw: Any, seen_ids: set[str],
     subnet_net = subnet_cidrs.get(subnet_id) if isinstance(subnet_id, str) else None
     if "masters" in table:
         if not isinstance(masters, dict) or not masters:
-            c.add("fixed_ips.masters", masters, 'a table of cluster name = "IP", e.g. "spark-batch-production-01" = "10.20.1.16"')
+            c.add(
+                "fixed_ips.masters",
+                masters,
+                'a table of cluster name = "IP", e.g. "spark-batch-production-01" = "10.20.1.16"',
+            )
         else:
             inside = f"an IPv4 address inside fixed_ips.subnet{f' ({subnet_net})' if subnet_net else ''}"
             for cluster, ip in masters.items():
@@ -787,8 +916,9 @@ def _fixed_ip_settings(c: _Collector, raw: Any, seen_ids: set[str],
                     continue
                 if not isinstance(ip, str) or v.text_problem(ip):
                     # ipaddress also takes an int: 168100112 would silently become 10.5.2.16.
-                    c.add(f"fixed_ips.masters.{cluster}", ip, f"{inside}, written as a quoted string "
-                          'such as "10.20.1.16"')
+                    c.add(
+                        f"fixed_ips.masters.{cluster}", ip, f'{inside}, written as a quoted string such as "10.20.1.16"'
+                    )
                     continue
                 try:
                     address = ipaddress.IPv4Address(ip)
@@ -800,12 +930,20 @@ def _fixed_ip_settings(c: _Collector, raw: Any, seen_ids: set[str],
                     continue
                 pairs.append((cluster, ip))
     if subnet_net is not None and pairs and mode in _FIXED_IP_MODES:
-        keys = Keys(mode="fixed_ips.mode", block="fixed_ips.block", subnet="fixed_ips.subnet",
-                    assignment=lambda a: f"fixed_ips.masters.{a.cluster} = {a.ip!r}")
+        keys = Keys(
+            mode="fixed_ips.mode",
+            block="fixed_ips.block",
+            subnet="fixed_ips.subnet",
+            assignment=lambda a: f"fixed_ips.masters.{a.cluster} = {a.ip!r}",
+        )
         counts, declared_where = _declared_master_counts()
         for problem in fixed_ip_problems(
-            subnet_cidr=str(subnet_net), assignments=[FixedIp(cluster, ip) for cluster, ip in pairs],
-            mode=mode, block=block, master_counts=counts, keys=keys,
+            subnet_cidr=str(subnet_net),
+            assignments=[FixedIp(cluster, ip) for cluster, ip in pairs],
+            mode=mode,
+            block=block,
+            master_counts=counts,
+            keys=keys,
         ):
             cluster = re.match(r"^fixed_ips\.masters\.([^ ]+) = ", problem)
             if cluster and "master nodes" in problem:
@@ -831,7 +969,9 @@ def _declared_master_counts(path: Path = CLUSTERS_FILE) -> tuple[dict[str, int],
     where: dict[str, str] = {}
     shown = _display(path)
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "ClusterSpec"):
+        if not (
+            isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "ClusterSpec"
+        ):
             continue
         kw = {k.arg: k.value for k in node.keywords if k.arg}
         name, master = kw.get("name"), kw.get("master")
@@ -840,6 +980,8 @@ def _declared_master_counts(path: Path = CLUSTERS_FILE) -> tuple[dict[str, int],
         count = next((k.value for k in master.keywords if k.arg == "instance_count"), ast.Constant(1))
         if isinstance(count, ast.Constant) and isinstance(count.value, int):
             counts[name.value] = count.value
-            where[name.value] = (f"{shown} line {master.lineno} declares {name.value!r} with "
-                                 f"master=InstanceGroupSpec(instance_count={count.value})")
+            where[name.value] = (
+                f"{shown} line {master.lineno} declares {name.value!r} with "
+                f"master=InstanceGroupSpec(instance_count={count.value})"
+            )
     return counts, where

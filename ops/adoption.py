@@ -59,11 +59,18 @@ def classify(change: dict) -> Adopted | None:
         attributes = tuple(sorted({".".join(str(p) for p in path[:1]) for path in detail.get("replace_paths") or []}))
     elif actions == ["update"]:
         verdict = UPDATED
-        attributes = _changed_attributes(detail.get("before") or {}, detail.get("after") or {}, detail.get("after_unknown") or {})
+        attributes = _changed_attributes(
+            detail.get("before") or {}, detail.get("after") or {}, detail.get("after_unknown") or {}
+        )
     else:
         verdict, attributes = KEPT, ()
-    return Adopted(address=change["address"], rtype=change.get("type", ""), import_id=str(importing.get("id", "")),
-                   verdict=verdict, attributes=attributes)
+    return Adopted(
+        address=change["address"],
+        rtype=change.get("type", ""),
+        import_id=str(importing.get("id", "")),
+        verdict=verdict,
+        attributes=attributes,
+    )
 
 
 def read_plan(path: str) -> dict:
@@ -74,8 +81,10 @@ def read_plan(path: str) -> dict:
     except (OSError, ValueError) as exc:
         raise Refused(f"{path}: not a JSON plan ({exc}). Write it with: terraform show -json plan.tfplan") from None
     if not isinstance(document, dict) or "resource_changes" not in document and "planned_values" not in document:
-        raise Refused(f"{path}: not the JSON of a saved plan (no resource_changes); "
-                      "use terraform show -json <plan file>, not of a state")
+        raise Refused(
+            f"{path}: not the JSON of a saved plan (no resource_changes); "
+            "use terraform show -json <plan file>, not of a state"
+        )
     return document
 
 
@@ -100,19 +109,25 @@ def adoption_report(paths: list[str], rt: Runtime, *, fail_on_replace: bool = Fa
         adopted = [a for a in (classify(c) for c in changes) if a is not None]
         replaced = [a for a in adopted if a.verdict == REPLACED]
         replaced_total += len(replaced)
-        rt.say(f"{path}: {len(adopted)} adopted resource(s): "
-               f"{sum(a.verdict == KEPT for a in adopted)} kept as they are, "
-               f"{sum(a.verdict == UPDATED for a in adopted)} updated in place, {len(replaced)} REPLACED")
+        rt.say(
+            f"{path}: {len(adopted)} adopted resource(s): "
+            f"{sum(a.verdict == KEPT for a in adopted)} kept as they are, "
+            f"{sum(a.verdict == UPDATED for a in adopted)} updated in place, {len(replaced)} REPLACED"
+        )
         for a in sorted(adopted, key=lambda a: ({REPLACED: 0, UPDATED: 1, KEPT: 2}[a.verdict], a.address)):
             line = f"  {a.verdict:<8}  {a.address}  (existing {a.import_id})"
             if a.verdict == UPDATED:
                 line += f": in place: {', '.join(a.attributes) or 'computed attributes'}"
             elif a.verdict == REPLACED:
-                line += (f": the existing resource would be DESTROYED and a new one created; forced by "
-                         f"{', '.join(a.attributes) or 'an attribute that forces a new resource'}")
+                line += (
+                    f": the existing resource would be DESTROYED and a new one created; forced by "
+                    f"{', '.join(a.attributes) or 'an attribute that forces a new resource'}"
+                )
                 if a.rtype == "aws_emr_cluster":
-                    line += (". Adopt this cluster blue/green instead: drop it from [adopt], deploy the new "
-                             "cluster beside it, cut over, then terminate the old one")
+                    line += (
+                        ". Adopt this cluster blue/green instead: drop it from [adopt], deploy the new "
+                        "cluster beside it, cut over, then terminate the old one"
+                    )
                 else:
                     line += ". Make the code match the existing resource, or leave it out of [adopt]"
             rt.say(line)

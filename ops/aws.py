@@ -119,7 +119,9 @@ def translate(exc: BaseException) -> OpsError | None:
     if isinstance(exc, ProfileNotFound):
         return Refused(f"{exc}. List configured profiles with `aws configure list-profiles`.")
     if isinstance(exc, NoRegionError):
-        return Refused("no AWS region configured: pass --region REGION, set AWS_DEFAULT_REGION, or set region in the AWS profile.")
+        return Refused(
+            "no AWS region configured: pass --region REGION, set AWS_DEFAULT_REGION, or set region in the AWS profile."
+        )
     if isinstance(exc, EndpointConnectionError):
         return OperationFailed(f"cannot reach the AWS endpoint: {exc}. Check network/VPN/proxy and retry.")
     if isinstance(exc, ClientError):

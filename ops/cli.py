@@ -60,60 +60,85 @@ def build_parser() -> argparse.ArgumentParser:
     def aws_options(p, *, region: bool = True):
         p.add_argument("--profile", type=_text_argument, help="AWS profile (default: the usual AWS configuration)")
         if region:
-            p.add_argument("--region", type=_region_argument, help="AWS region of the cluster (default: the usual AWS configuration)")
+            p.add_argument(
+                "--region",
+                type=_region_argument,
+                help="AWS region of the cluster (default: the usual AWS configuration)",
+            )
 
     def state_option(p):
         p.add_argument(
-            "--state", metavar="PATH|s3://BUCKET/KEY",
+            "--state",
+            metavar="PATH|s3://BUCKET/KEY",
             help="the stack's Terraform state, which names the instance groups Terraform manages (default: "
-                 "terraform.<environment>.<stack>.tfstate in the project root, from the cluster's tags, if it "
-                 "exists; else the newest group of each name is taken as the live one)",
+            "terraform.<environment>.<stack>.tfstate in the project root, from the cluster's tags, if it "
+            "exists; else the newest group of each name is taken as the live one)",
         )
 
     status = sub.add_parser("status", help="instance groups, active static Spot group, fixed IP holder", epilog=EPILOG)
-    status.add_argument("cluster", metavar="CLUSTER", type=_text_argument, help="cluster name (e.g. spark-batch-production-01) or id (j-...)")
+    status.add_argument(
+        "cluster",
+        metavar="CLUSTER",
+        type=_text_argument,
+        help="cluster name (e.g. spark-batch-production-01) or id (j-...)",
+    )
     state_option(status)
     aws_options(status)
 
     rotate = sub.add_parser(
-        "rotate-spot", help="renew the static Spot task instances: grow the idle group, then shrink the active one",
+        "rotate-spot",
+        help="renew the static Spot task instances: grow the idle group, then shrink the active one",
         epilog=EPILOG,
     )
     rotate.add_argument("cluster", metavar="CLUSTER", type=_text_argument, help="cluster name or id")
     rotate.add_argument("--yes", action="store_true", help="apply the plan (without it nothing changes)")
     rotate.add_argument(
-        "--from", dest="from_group", type=_static_group, metavar="a|b",
+        "--from",
+        dest="from_group",
+        type=_static_group,
+        metavar="a|b",
         help="the group to replace when both static groups are active (e.g. a new cluster, whose idle "
-             "side starts with 1 instance); a, b or the full group name",
+        "side starts with 1 instance); a, b or the full group name",
     )
     rotate.add_argument(
-        "--timeout", type=_seconds(0), default=DEFAULT_TIMEOUT,
+        "--timeout",
+        type=_seconds(0),
+        default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for the new group to be fully running (default {DEFAULT_TIMEOUT:g})",
     )
     rotate.add_argument(
-        "--poll", type=_seconds(MIN_POLL), default=DEFAULT_POLL,
+        "--poll",
+        type=_seconds(MIN_POLL),
+        default=DEFAULT_POLL,
         help=f"seconds between checks while waiting (default {DEFAULT_POLL:g}, minimum {MIN_POLL:g})",
     )
     state_option(rotate)
     aws_options(rotate)
 
     adoption = sub.add_parser(
-        "adoption-report", epilog=EPILOG,
+        "adoption-report",
+        epilog=EPILOG,
         help="which adopted resources ([adopt] in the environment) a saved plan keeps, updates or replaces",
     )
-    adoption.add_argument("plans", nargs="+", metavar="PLAN.json",
-                          help="terraform show -json <plan file> of a stack (one per stack)")
-    adoption.add_argument("--fail-on-replace", action="store_true",
-                          help="exit 1 when an adopted resource would be replaced (for CI)")
+    adoption.add_argument(
+        "plans", nargs="+", metavar="PLAN.json", help="terraform show -json <plan file> of a stack (one per stack)"
+    )
+    adoption.add_argument(
+        "--fail-on-replace", action="store_true", help="exit 1 when an adopted resource would be replaced (for CI)"
+    )
 
     prices = sub.add_parser("prices", help="on-demand price table used for Spot bid prices")
     prices_sub = prices.add_subparsers(dest="prices_command", required=True, parser_class=_Parser)
     refresh = prices_sub.add_parser(
-        "refresh", help="rewrite the price table from the AWS Price List API", epilog=EPILOG,
+        "refresh",
+        help="rewrite the price table from the AWS Price List API",
+        epilog=EPILOG,
     )
     refresh.add_argument("--region", required=True, help="region whose prices to refresh, e.g. ap-northeast-2")
     refresh.add_argument(
-        "--instance-types", nargs="+", metavar="TYPE",
+        "--instance-types",
+        nargs="+",
+        metavar="TYPE",
         help="instance types to (re)price (default: those already in the table for the region)",
     )
     refresh.add_argument("--table", help="price table to rewrite (default: emr_constructs/data/on_demand_prices.json)")
@@ -133,8 +158,12 @@ def main(
     except Exception as exc:  # noqa: BLE001 - reported as a message, never a traceback
         if os.environ.get("EMR_CDKTF_DEBUG", "").strip() not in ("", "0"):
             traceback.print_exception(exc, file=err or sys.stderr)
-        print(f"error: unexpected {type(exc).__name__}: {exc} (nothing more was attempted; set "
-              "EMR_CDKTF_DEBUG=1 for the traceback)", file=err or sys.stderr, flush=True)
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc} (nothing more was attempted; set "
+            "EMR_CDKTF_DEBUG=1 for the traceback)",
+            file=err or sys.stderr,
+            flush=True,
+        )
         return EXIT_FAILED
 
 
@@ -166,25 +195,28 @@ def _main(argv, *, clients, runtime, err) -> int:
             print(f"error: {exc}", file=err, flush=True)
             return exc.exit_code
     if clients is None:
-        clients = AwsClients(profile=args.profile, region=getattr(args, "region", None) if args.command != "prices" else None)
+        clients = AwsClients(
+            profile=args.profile, region=getattr(args, "region", None) if args.command != "prices" else None
+        )
     try:
         with aws_errors():
             if args.command == "status":
                 from ops.status import render_status
 
-                render_status(clients.emr, clients.ec2, args.cluster, rt, state=args.state,
-                              s3=lambda: clients.s3)
+                render_status(clients.emr, clients.ec2, args.cluster, rt, state=args.state, s3=lambda: clients.s3)
             elif args.command == "rotate-spot":
-                Rotator(clients.emr, rt, timeout=args.timeout, poll=args.poll, state=args.state,
-                        s3=lambda: clients.s3).run(
-                    args.cluster, yes=args.yes, from_group=args.from_group
-                )
+                Rotator(
+                    clients.emr, rt, timeout=args.timeout, poll=args.poll, state=args.state, s3=lambda: clients.s3
+                ).run(args.cluster, yes=args.yes, from_group=args.from_group)
             elif args.command == "prices":
                 from ops.prices import refresh_prices, report
 
                 refreshed = refresh_prices(
-                    clients.pricing, region=args.region, instance_types=args.instance_types,
-                    table_path=args.table, rt=rt,
+                    clients.pricing,
+                    region=args.region,
+                    instance_types=args.instance_types,
+                    table_path=args.table,
+                    rt=rt,
                 )
                 report(refreshed, region=args.region, rt=rt)
     except OpsError as exc:
@@ -194,7 +226,8 @@ def _main(argv, *, clients, runtime, err) -> int:
         print(
             "\ninterrupted: nothing was rolled back. Run the same command again to continue from "
             "where the cluster is (rotate-spot resumes a half-done rotation).",
-            file=err, flush=True,
+            file=err,
+            flush=True,
         )
         return EXIT_INTERRUPTED
     return EXIT_OK

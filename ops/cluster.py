@@ -139,7 +139,8 @@ def find_cluster(emr, ref: str) -> Cluster:
         raise Refused(f"several active clusters are named {ref!r} ({ids}); pass the id of the one you mean.")
     if not matches:
         ended = [
-            c for c in _pages(emr.list_clusters, "Clusters", ClusterStates=list(ENDED_CLUSTER_STATES))
+            c
+            for c in _pages(emr.list_clusters, "Clusters", ClusterStates=list(ENDED_CLUSTER_STATES))
             if c.get("Name") == ref
         ]
         hint = (
@@ -234,7 +235,9 @@ def sort_groups(groups: list[Group], managed=None) -> GroupsByName:
             if len(in_state) == 1:
                 chosen, used_state = in_state[0], True
             else:
-                dated = sorted((g for g in candidates if g.created is not None), key=lambda g: g.created or datetime.min)
+                dated = sorted(
+                    (g for g in candidates if g.created is not None), key=lambda g: g.created or datetime.min
+                )
                 if len(dated) == len(candidates) and dated[-1].created != dated[-2].created:
                     chosen, used_newest = dated[-1], True
         if chosen is None:
@@ -248,7 +251,8 @@ def sort_groups(groups: list[Group], managed=None) -> GroupsByName:
         found_by = f"Terraform state {managed.source}"
     elif used_newest:
         found_by = "the newest group of each name" + (
-            f" ({managed.source} lists none of them)" if managed is not None else " (no Terraform state given)")
+            f" ({managed.source} lists none of them)" if managed is not None else " (no Terraform state given)"
+        )
     else:
         found_by = ""
     return GroupsByName(live=live, leftovers=tuple(leftovers), found_by=found_by, ambiguous=ambiguous)
@@ -303,5 +307,9 @@ def static_pair(cluster: Cluster, groups: list[Group], managed=None) -> StaticPa
             + f". Its instance groups: {names}. The pair is created by SpotTaskGroupPair."
         )
     leftovers = tuple(g for g in sorted_groups.leftovers if g.name in STATIC_PAIR)
-    return StaticPair(a=sorted_groups.live[STATIC_A], b=sorted_groups.live[STATIC_B], leftovers=leftovers,
-                      found_by=sorted_groups.found_by if leftovers else "")
+    return StaticPair(
+        a=sorted_groups.live[STATIC_A],
+        b=sorted_groups.live[STATIC_B],
+        leftovers=leftovers,
+        found_by=sorted_groups.found_by if leftovers else "",
+    )

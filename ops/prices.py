@@ -89,7 +89,9 @@ def on_demand_prices(price_list_item: str) -> list[Decimal]:
                 if usd is None:
                     raise PriceProblem(f"price dimension {dim.get('rateCode', '?')} has no USD price")
                 if dim.get("unit") not in (None, "Hrs"):
-                    raise PriceProblem(f"price dimension {dim.get('rateCode', '?')} is per {dim.get('unit')!r}, not per hour")
+                    raise PriceProblem(
+                        f"price dimension {dim.get('rateCode', '?')} is per {dim.get('unit')!r}, not per hour"
+                    )
                 prices.append(Decimal(usd))
         return prices
     except (json.JSONDecodeError, AttributeError, InvalidOperation, TypeError) as exc:
@@ -176,11 +178,16 @@ def refresh_prices(
         prices[t] = InstancePrice(ec2=ec2, emr=emr)
     if failures:
         raise OperationFailed(
-            f"price refresh failed; {path} was not changed:\n  - " + "\n  - ".join(failures)
+            f"price refresh failed; {path} was not changed:\n  - "
+            + "\n  - ".join(failures)
             + "\nCheck the instance type names and region (the Price List only has types offered there)."
         )
     new_table = table.with_prices(
-        region, prices, source_key=SOURCE_KEY, source=SOURCE, retrieved=rt.now().date().isoformat(),
+        region,
+        prices,
+        source_key=SOURCE_KEY,
+        source=SOURCE,
+        retrieved=rt.now().date().isoformat(),
     )
     dump_price_table(new_table, path)
     return Refresh(path, new_table, [Change(t, current.get(t), prices[t]) for t in types])
@@ -192,14 +199,18 @@ def report(refresh: Refresh, *, region: str, rt: Runtime) -> None:
     rt.say(f"Rewrote {path} ({region}, retrieved {', '.join(retrieved)}):")
     rows = [("TYPE", "EC2 USD/h", "EMR USD/h", "SPOT BID x0.8")]
     for c in changes:
+
         def cell(old, new):
             return str(new) if old is None or old == new else f"{old} -> {new}"
-        rows.append((
-            c.instance_type,
-            cell(c.old.ec2 if c.old else None, c.new.ec2),
-            cell(c.old.emr if c.old else None, c.new.emr),
-            bid_price(c.instance_type, region, table=table),
-        ))
+
+        rows.append(
+            (
+                c.instance_type,
+                cell(c.old.ec2 if c.old else None, c.new.ec2),
+                cell(c.old.emr if c.old else None, c.new.emr),
+                bid_price(c.instance_type, region, table=table),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         rt.say("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

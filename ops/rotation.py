@@ -159,11 +159,17 @@ class Plan:
         untag = f"remove the tag {ROTATION_TAG}"
         grow = (
             [f"grow {self.new.name} ({self.new.id}) {self.new.requested} -> {self.target}"]
-            if self.new.requested < self.target else []
+            if self.new.requested < self.target
+            else []
         )
         by_phase = {
-            Phase.START: [f"tag the cluster {ROTATION_TAG} = {self.marker.value!r} (lets a re-run resume)",
-                          *grow, wait, shrink, untag],
+            Phase.START: [
+                f"tag the cluster {ROTATION_TAG} = {self.marker.value!r} (lets a re-run resume)",
+                *grow,
+                wait,
+                shrink,
+                untag,
+            ],
             Phase.GROW: [*grow, wait, shrink, untag],
             Phase.WAIT: [wait, shrink, untag],
             Phase.SHRINK: [shrink, untag],
@@ -179,8 +185,14 @@ def _cli(emr, *args: str) -> str:
 
 
 def resize_command(emr, cluster: Cluster, group: Group, count: int) -> str:
-    return _cli(emr, "modify-instance-groups", "--cluster-id", cluster.id,
-                "--instance-groups", f"InstanceGroupId={group.id},InstanceCount={count}")
+    return _cli(
+        emr,
+        "modify-instance-groups",
+        "--cluster-id",
+        cluster.id,
+        "--instance-groups",
+        f"InstanceGroupId={group.id},InstanceCount={count}",
+    )
 
 
 def shrink_command(emr, cluster: Cluster, group: Group) -> str:
@@ -196,13 +208,17 @@ def leftover_lines(emr, cluster: Cluster, leftovers: tuple[Group, ...]) -> list[
     lines = []
     for g in leftovers:
         created = g.created.strftime("%Y-%m-%d %H:%M UTC") if g.created else "unknown"
-        line = (f"{g.name} ({g.id}): requested {g.requested}, running {g.running}, state {g.state}, "
-                f"bid {g.bid_price or '-'}, {g.instance_type}, created {created}: ")
+        line = (
+            f"{g.name} ({g.id}): requested {g.requested}, running {g.running}, state {g.state}, "
+            f"bid {g.bid_price or '-'}, {g.instance_type}, created {created}: "
+        )
         if g.state in ENDED_GROUP_STATES:
             line += "ended; nothing to do."
         elif g.requested > 0:
-            line += (f"still requests {g.requested} instance(s) that no Terraform configuration manages; "
-                     f"remove them with:\n      {resize_command(emr, cluster, g, 0)}")
+            line += (
+                f"still requests {g.requested} instance(s) that no Terraform configuration manages; "
+                f"remove them with:\n      {resize_command(emr, cluster, g, 0)}"
+            )
         elif g.running > 0:
             line += f"its {g.running} instance(s) are draining; nothing to do."
         else:
@@ -220,9 +236,7 @@ def _describe(g: Group) -> str:
     return f"{g.name} ({g.id}): requested {g.requested}, running {g.running}, state {g.state}"
 
 
-def plan_rotation(
-    cluster: Cluster, pair: StaticPair, *, started: str, emr=None, from_group: str | None = None
-) -> Plan:
+def plan_rotation(cluster: Cluster, pair: StaticPair, *, started: str, emr=None, from_group: str | None = None) -> Plan:
     """Decide what to do from the observed cluster; raise Refused for unsafe states.
 
     ``from_group`` (the ``--from`` option) names the group to replace when both are active.
@@ -300,18 +314,20 @@ def _require_ready_to_grow(old: Group, new: Group, cluster: Cluster, emr=None) -
         )
     problems = []
     if not old.settled:
-        problems.append(
-            f"{old.name} is resizing ({_describe(old)}): a resize or Spot replacement is in flight"
-        )
+        problems.append(f"{old.name} is resizing ({_describe(old)}): a resize or Spot replacement is in flight")
     if not new.settled:
         problems.append(
             f"{new.name} is not settled ({_describe(new)}): "
-            + ("its instances from the last rotation are still draining"
-               if new.running > new.requested else "a resize is in flight")
+            + (
+                "its instances from the last rotation are still draining"
+                if new.running > new.requested
+                else "a resize is in flight"
+            )
         )
     if problems:
         raise Refused(
-            "refusing to rotate while a group is resizing: " + "; ".join(problems)
+            "refusing to rotate while a group is resizing: "
+            + "; ".join(problems)
             + ". Wait until both settle (python -m ops status) and run again."
         )
 
@@ -345,8 +361,16 @@ def _plan_resume(cluster: Cluster, pair: StaticPair, tag: str, emr) -> Plan:
 class Rotator:
     """Runs one ``rotate-spot`` invocation against an EMR client (real, moto or simulated)."""
 
-    def __init__(self, emr, runtime: Runtime, *, timeout: float = DEFAULT_TIMEOUT, poll: float = DEFAULT_POLL,
-                 state: str | None = None, s3=None):
+    def __init__(
+        self,
+        emr,
+        runtime: Runtime,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        poll: float = DEFAULT_POLL,
+        state: str | None = None,
+        s3=None,
+    ):
         """``state``: the stack's Terraform state (path or s3://BUCKET/KEY; default: the local
         state found from the cluster's tags, if any); ``s3``: client or factory for S3 state."""
         self.emr = emr
@@ -460,8 +484,7 @@ class Rotator:
             f"{format_duration(elapsed)} (state {new.state}; likely no Spot capacity for "
             f"{new.instance_type} at bid {new.bid_price or '-'}). {old.name} was left untouched "
             f"({old.requested} requested, {old.running} running), so task capacity is unchanged; "
-            f"{new.name} stays requested at {plan.target} and EMR keeps trying.\n"
-            + self._what_now(plan, cluster, new)
+            f"{new.name} stays requested at {plan.target} and EMR keeps trying.\n" + self._what_now(plan, cluster, new)
         )
 
     def _what_now(self, plan: Plan, cluster: Cluster, new: Group) -> str:

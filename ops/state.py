@@ -63,8 +63,10 @@ def _read_local(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise Refused(f"--state {path}: no such file. Give the stack's state file "
-                      "(terraform.<environment>.<stack>.tfstate in the project root) or s3://BUCKET/KEY") from None
+        raise Refused(
+            f"--state {path}: no such file. Give the stack's state file "
+            "(terraform.<environment>.<stack>.tfstate in the project root) or s3://BUCKET/KEY"
+        ) from None
     except (OSError, ValueError) as exc:
         raise Refused(f"--state {path}: cannot read it as Terraform state ({exc})") from None
 
@@ -72,15 +74,19 @@ def _read_local(path: Path) -> Any:
 def _read_s3(s3, uri: str) -> Any:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not bucket or not key:
-        raise Refused(f"--state {uri}: expected s3://BUCKET/KEY, e.g. s3://acme-terraform-state/emr-cdktf/acme/spark-batch.tfstate")
+        raise Refused(
+            f"--state {uri}: expected s3://BUCKET/KEY, e.g. s3://acme-terraform-state/emr-cdktf/acme/spark-batch.tfstate"
+        )
     from botocore.exceptions import ClientError
 
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchBucket", "404"):
-            raise Refused(f"--state {uri}: no such object ({exc.response['Error'].get('Code')}). The key of "
-                          "a stack's state is emr-cdktf/<environment>/<stack>.tfstate") from None
+            raise Refused(
+                f"--state {uri}: no such object ({exc.response['Error'].get('Code')}). The key of "
+                "a stack's state is emr-cdktf/<environment>/<stack>.tfstate"
+            ) from None
         raise
     try:
         return json.loads(body)
@@ -88,14 +94,16 @@ def _read_s3(s3, uri: str) -> Any:
         raise Refused(f"--state {uri}: not JSON Terraform state ({exc})") from None
 
 
-def find_managed_groups(cluster_id: str, tags: Mapping[str, str], *, state: str | None, s3_client=None,
-                        root: Path | None = None) -> ManagedGroups | None:
+def find_managed_groups(
+    cluster_id: str, tags: Mapping[str, str], *, state: str | None, s3_client=None, root: Path | None = None
+) -> ManagedGroups | None:
     """The groups Terraform manages on the cluster, or None when no state is known.
     ``root``: where the default local state lives (default: the project root)."""
     if state:
         if state.startswith("s3://"):
-            return groups_in_state(_read_s3(s3_client() if callable(s3_client) else s3_client, state),
-                                   cluster_id, state)
+            return groups_in_state(
+                _read_s3(s3_client() if callable(s3_client) else s3_client, state), cluster_id, state
+            )
         return groups_in_state(_read_local(Path(state)), cluster_id, state)
     environment, stack = tags.get(ENVIRONMENT_TAG), tags.get(STACK_TAG)
     if not environment or not stack:

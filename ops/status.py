@@ -115,8 +115,15 @@ def render_status(emr, ec2, ref: str, rt: Runtime, *, state: str | None = None, 
     sorted_groups = sort_groups(all_groups, managed)
     leftover_ids = {g.id for g in sorted_groups.leftovers}
     # Live group first, then its leftovers, newest first.
-    groups = sorted(all_groups, key=lambda g: (
-        ROLE_ORDER.get(g.role, 9), g.name, g.id in leftover_ids, -(g.created.timestamp() if g.created else 0)))
+    groups = sorted(
+        all_groups,
+        key=lambda g: (
+            ROLE_ORDER.get(g.role, 9),
+            g.name,
+            g.id in leftover_ids,
+            -(g.created.timestamp() if g.created else 0),
+        ),
+    )
     instances = list_live_instances(emr, cluster.id)
     by_group: dict[str, list[Instance]] = {}
     for i in instances:
@@ -128,10 +135,19 @@ def render_status(emr, ec2, ref: str, rt: Runtime, *, state: str | None = None, 
     rt.say(header)
     rows = [("GROUP", "ROLE", "MARKET", "TYPE", "BID", "REQ", "RUN", "STATE", "INSTANCE AGES")]
     for g in groups:
-        rows.append((
-            g.name, g.role, g.market, g.instance_type, g.bid_price or "-", str(g.requested), str(g.running),
-            g.state + (" leftover" if g.id in leftover_ids else ""), _ages(by_group.get(g.id, []), rt),
-        ))
+        rows.append(
+            (
+                g.name,
+                g.role,
+                g.market,
+                g.instance_type,
+                g.bid_price or "-",
+                str(g.requested),
+                str(g.running),
+                g.state + (" leftover" if g.id in leftover_ids else ""),
+                _ages(by_group.get(g.id, []), rt),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         cells = [c.rjust(w) if k in (5, 6) else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths, strict=False))]
@@ -145,19 +161,26 @@ def render_status(emr, ec2, ref: str, rt: Runtime, *, state: str | None = None, 
     rt.say("Fixed IP: " + fixed_ip_holder(ec2, cluster, instances, master_ids).text)
 
 
-def _leftover_section(emr, cluster: Cluster, sorted_groups: GroupsByName, managed: ManagedGroups | None,
-                      rt: Runtime) -> None:
+def _leftover_section(
+    emr, cluster: Cluster, sorted_groups: GroupsByName, managed: ManagedGroups | None, rt: Runtime
+) -> None:
     if sorted_groups.leftovers:
-        rt.say(f"Leftover groups: {len(sorted_groups.leftovers)} (a deploy replaced them; live groups found by "
-               f"{sorted_groups.found_by or 'their state'}):")
+        rt.say(
+            f"Leftover groups: {len(sorted_groups.leftovers)} (a deploy replaced them; live groups found by "
+            f"{sorted_groups.found_by or 'their state'}):"
+        )
         for line in leftover_lines(emr, cluster, sorted_groups.leftovers):
             rt.say(f"  {line}")
     for name, tied in sorted(sorted_groups.ambiguous.items()):
-        rt.say(f"Several live-looking groups named {name} ({', '.join(g.id for g in tied)}): nothing tells which "
-               "one Terraform manages; pass the stack's state with --state")
+        rt.say(
+            f"Several live-looking groups named {name} ({', '.join(g.id for g in tied)}): nothing tells which "
+            "one Terraform manages; pass the stack's state with --state"
+        )
     if sorted_groups.leftovers and managed is None:
-        rt.say("  (no Terraform state read: pass --state terraform.<environment>.<stack>.tfstate or "
-               "--state s3://BUCKET/emr-cdktf/<environment>/<stack>.tfstate to tell them apart by id)")
+        rt.say(
+            "  (no Terraform state read: pass --state terraform.<environment>.<stack>.tfstate or "
+            "--state s3://BUCKET/emr-cdktf/<environment>/<stack>.tfstate to tell them apart by id)"
+        )
 
 
 def _static_pair_line(cluster: Cluster, groups: list[Group], managed: ManagedGroups | None = None) -> str:
@@ -171,7 +194,8 @@ def _static_pair_line(cluster: Cluster, groups: list[Group], managed: ManagedGro
         marker = Marker.parse(tag)
         what = (
             f"{marker.old} -> {marker.new}, target {marker.target}, started {marker.started}"
-            if marker else f"unreadable tag {tag!r}"
+            if marker
+            else f"unreadable tag {tag!r}"
         )
         return (
             f"Static Spot pair: ROTATION IN PROGRESS ({what}); run `python -m ops rotate-spot "

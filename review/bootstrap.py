@@ -61,7 +61,7 @@ def _paths(cluster: Cluster) -> list[tuple[str, str]]:
     for action in cluster.config.get("bootstrap_action") or []:
         path = action.get("path") if isinstance(action, dict) else None
         if isinstance(path, str) and path.startswith("s3://"):
-            bucket, _, key = path[len("s3://"):].partition("/")
+            bucket, _, key = path[len("s3://") :].partition("/")
             out.append((bucket, key))
     return out
 
@@ -88,10 +88,16 @@ class ScriptChange:
         a, b = self.before.text(), self.after.text()
         if a is None or b is None:
             return None
-        lines = list(difflib.unified_diff(
-            a.splitlines(), b.splitlines(),
-            f"base/{self.before.key}", f"head/{self.after.key}", lineterm="", n=2,
-        ))
+        lines = list(
+            difflib.unified_diff(
+                a.splitlines(),
+                b.splitlines(),
+                f"base/{self.before.key}",
+                f"head/{self.after.key}",
+                lineterm="",
+                n=2,
+            )
+        )
         if len(lines) > limit:
             lines = lines[:limit] + [f"... {len(lines) - limit} more lines"]
         return lines
@@ -116,6 +122,7 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
 
     used_base = {loc for c in base_clusters.values() for loc in _paths(c)}
     used_head = {loc for c in head_clusters.values() for loc in _paths(c)}
+
     # Pair objects across sides by script identity: bucket + key without the content hash.
     def ident(loc: tuple[str, str]) -> tuple[str, str]:
         return (loc[0], _stem(loc[1]))
@@ -134,8 +141,9 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
             before = base_objects.get((after.bucket, after.key))
         if before and after and before.key == after.key and before.text() == after.text():
             continue
-        if not ((before and (before.bucket, before.key) in used_base) or
-                (after and (after.bucket, after.key) in used_head)):
+        if not (
+            (before and (before.bucket, before.key) in used_base) or (after and (after.bucket, after.key) in used_head)
+        ):
             continue  # an object no cluster runs is not a bootstrap script
         change = ScriptChange(Path(_stem((after or before).key)).name, before, after)
         old = (before.bucket, before.key) if before else None
@@ -153,8 +161,10 @@ def script_changes(plan: PlanDiff) -> list[ScriptChange]:
                 elif bootstrap and cc.replaced:
                     outcome = "replaced"
                 elif bootstrap:  # same number of actions and args: the provider updates the state only
-                    outcome = ("updated in the Terraform state only: EMR keeps running the old script (the provider "
-                               "sends no bootstrap change); replace the cluster to run the new one")
+                    outcome = (
+                        "updated in the Terraform state only: EMR keeps running the old script (the provider "
+                        "sends no bootstrap change); replace the cluster to run the new one"
+                    )
                     keeps_old.append(cluster)
                 else:
                     outcome = "same path: not replaced; only nodes launched from now on run the new script"

@@ -59,40 +59,75 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m review",
         description="Compare the synthesized plans of a base git ref and a working tree in every environment the "
-                    "change touches (or read Terraform's own plans with --plan); write a report and refuse to "
-                    "replace protected EMR clusters.",
+        "change touches (or read Terraform's own plans with --plan); write a report and refuse to "
+        "replace protected EMR clusters.",
         epilog="Exit status: 0 ok, 1 synth failed, 2 usage error, 3 a protected cluster would be replaced or "
-               "destroyed (not named by --allow-replace, or protected in a way --allow-replace cannot pass).",
+        "destroyed (not named by --allow-replace, or protected in a way --allow-replace cannot pass).",
     )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--base", metavar="REF", help="git ref to compare against (e.g. origin/main)")
-    source.add_argument("--plan", action="append", metavar="[STACK=]FILE",
-                        help="a stack's `terraform show -json <planfile>` output; repeatable, one per stack. The stack "
-                             "name defaults to the folder holding the file (cdktf.out/stacks/<stack>/)")
-    p.add_argument("--head", default=".", metavar="WORKTREE",
-                   help="working tree to review, as it is on disk (default: the current directory's tree)")
-    p.add_argument("--env", action="append", default=[], metavar="NAME",
-                   help="review this environment (environments/<NAME>.toml); repeatable. Default: every environment "
-                        "the change touches, all of them when shared code changes. With --plan: the environment "
-                        "the plans belong to (a label)")
+    source.add_argument(
+        "--plan",
+        action="append",
+        metavar="[STACK=]FILE",
+        help="a stack's `terraform show -json <planfile>` output; repeatable, one per stack. The stack "
+        "name defaults to the folder holding the file (cdktf.out/stacks/<stack>/)",
+    )
+    p.add_argument(
+        "--head",
+        default=".",
+        metavar="WORKTREE",
+        help="working tree to review, as it is on disk (default: the current directory's tree)",
+    )
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="review this environment (environments/<NAME>.toml); repeatable. Default: every environment "
+        "the change touches, all of them when shared code changes. With --plan: the environment "
+        "the plans belong to (a label)",
+    )
     p.add_argument("--all-envs", action="store_true", help="review every environment of the base and the head")
-    p.add_argument("--allow-replace", action="append", default=[], metavar="CLUSTER",
-                   help="name (or Terraform address) of a protected cluster that may be replaced; repeatable")
+    p.add_argument(
+        "--allow-replace",
+        action="append",
+        default=[],
+        metavar="CLUSTER",
+        help="name (or Terraform address) of a protected cluster that may be replaced; repeatable",
+    )
     p.add_argument("--output", metavar="FILE", help="write the report here instead of standard output")
-    p.add_argument("--json", action="store_true",
-                   help="write machine-readable verdicts (per environment and stack: created, destroyed, replaced, "
-                        "updated addresses; the guard's findings; the summary) instead of Markdown")
-    p.add_argument("--json-output", metavar="FILE",
-                   help="also write the machine-readable verdicts (as --json prints them) to FILE")
-    p.add_argument("--no-cache", action="store_true",
-                   help="synthesize the base even when a cached synthesis of the same commit and environment exists")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="write machine-readable verdicts (per environment and stack: created, destroyed, replaced, "
+        "updated addresses; the guard's findings; the summary) instead of Markdown",
+    )
+    p.add_argument(
+        "--json-output", metavar="FILE", help="also write the machine-readable verdicts (as --json prints them) to FILE"
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="synthesize the base even when a cached synthesis of the same commit and environment exists",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on standard error")
     return p
 
 
-def review_trees(base_ref: str, head: Path, *, allow: set[str], synth: Synthesizer, envs: Sequence[str] = (),
-                 all_envs: bool = False, cache: SynthCache | None = None, progress: Progress | None = None,
-                 base_label: str | None = None, head_label: str | None = None) -> Review:
+def review_trees(
+    base_ref: str,
+    head: Path,
+    *,
+    allow: set[str],
+    synth: Synthesizer,
+    envs: Sequence[str] = (),
+    all_envs: bool = False,
+    cache: SynthCache | None = None,
+    progress: Progress | None = None,
+    base_label: str | None = None,
+    head_label: str | None = None,
+) -> Review:
     progress = progress or Progress(enabled=False)
     repo = repo_root(head)
     head_tree = head.resolve()
@@ -132,8 +167,15 @@ def review_trees(base_ref: str, head: Path, *, allow: set[str], synth: Synthesiz
             return made["base"]
 
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="review-out-")))
-        outputs = synthesize_jobs(jobs, trees={"base": base_tree, "head": lambda: head_tree}, tree_ids=tree_ids,
-                                  synth=synth, scratch=scratch, cache=cache, progress=progress)
+        outputs = synthesize_jobs(
+            jobs,
+            trees={"base": base_tree, "head": lambda: head_tree},
+            tree_ids=tree_ids,
+            synth=synth,
+            scratch=scratch,
+            cache=cache,
+            progress=progress,
+        )
         plans = []
         for env in chosen:
             sides = []
@@ -143,12 +185,16 @@ def review_trees(base_ref: str, head: Path, *, allow: set[str], synth: Synthesiz
             plans.append((env, diff(*sides)))
         progress("synthesized plans compared")
         skipped = sorted((base_envs | head_envs) - {e for e in chosen if e})
-        note = f"Environments reviewed: {', '.join(f'`{e}`' for e in chosen if e) or 'none'} — {reason}." \
-            if (base_envs or head_envs) else None
+        note = (
+            f"Environments reviewed: {', '.join(f'`{e}`' for e in chosen if e) or 'none'} — {reason}."
+            if (base_envs or head_envs)
+            else None
+        )
         if not chosen:
             note = f"Nothing to review: {reason}."
-        return render_environments(plans, allow=allow, scope_note=note, skipped=skipped,
-                                   title=f"Plan review: `{base_label}` → `{head_label}`")
+        return render_environments(
+            plans, allow=allow, scope_note=note, skipped=skipped, title=f"Plan review: `{base_label}` → `{head_label}`"
+        )
 
 
 def _emit(result: Review, args) -> None:
@@ -158,8 +204,9 @@ def _emit(result: Review, args) -> None:
     else:
         sys.stdout.write(text)
     if args.json_output:
-        Path(args.json_output).write_text(json.dumps(result.as_json(), indent=2, sort_keys=True) + "\n",
-                                          encoding="utf-8")
+        Path(args.json_output).write_text(
+            json.dumps(result.as_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
 
 def _terminated(signum, frame):
@@ -168,7 +215,9 @@ def _terminated(signum, frame):
     raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None, *, synth: Synthesizer | None = None, cache: SynthCache | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, synth: Synthesizer | None = None, cache: SynthCache | None = None
+) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
@@ -176,8 +225,10 @@ def main(argv: Sequence[str] | None = None, *, synth: Synthesizer | None = None,
     except Exception as exc:  # noqa: BLE001 - reported as a message, never a traceback
         if os.environ.get("EMR_CDKTF_DEBUG", "").strip() not in ("", "0"):
             traceback.print_exception(exc, file=sys.stderr)
-        print(f"review: unexpected error: {type(exc).__name__}: {exc} (set EMR_CDKTF_DEBUG=1 for the "
-              "traceback)", file=sys.stderr)
+        print(
+            f"review: unexpected error: {type(exc).__name__}: {exc} (set EMR_CDKTF_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     finally:
         if main_thread:
@@ -187,9 +238,15 @@ def main(argv: Sequence[str] | None = None, *, synth: Synthesizer | None = None,
 def _usage_problems(args) -> list[str]:
     """Argument problems found before anything is synthesized (exit 2)."""
     problems = []
-    texts = [("--base", args.base), ("--head", args.head), ("--output", args.output),
-             ("--json-output", args.json_output), *(("--allow-replace", v) for v in args.allow_replace),
-             *(("--env", v) for v in args.env), *(("--plan", v) for v in args.plan or ())]
+    texts = [
+        ("--base", args.base),
+        ("--head", args.head),
+        ("--output", args.output),
+        ("--json-output", args.json_output),
+        *(("--allow-replace", v) for v in args.allow_replace),
+        *(("--env", v) for v in args.env),
+        *(("--plan", v) for v in args.plan or ()),
+    ]
     for option, value in texts:
         if value is None:
             continue
@@ -230,9 +287,16 @@ def _main(argv: Sequence[str] | None, *, synth: Synthesizer | None, cache: Synth
                 return EXIT_USAGE
             if cache is None and not args.no_cache:
                 cache = SynthCache(default_cache_dir())
-            result = review_trees(args.base, head, allow=set(args.allow_replace), synth=synth or Synthesizer(),
-                                  envs=args.env, all_envs=args.all_envs, cache=None if args.no_cache else cache,
-                                  progress=progress)
+            result = review_trees(
+                args.base,
+                head,
+                allow=set(args.allow_replace),
+                synth=synth or Synthesizer(),
+                envs=args.env,
+                all_envs=args.all_envs,
+                cache=None if args.no_cache else cache,
+                progress=progress,
+            )
     except ReviewError as exc:
         print(f"review: {exc}", file=sys.stderr)
         return exc.code
@@ -243,10 +307,16 @@ def _main(argv: Sequence[str] | None, *, synth: Synthesizer | None, cache: Synth
     progress(f"report written ({'blocked by the guard' if result.blocked else 'nothing blocked'})")
     for hit in result.hits:
         if hit.blockers:
-            print(f"review: protected cluster {hit.cluster.name} would be {hit.outcome}, and --allow-replace cannot "
-                  f"make that succeed while it is protected: land protected=False for it alone first, apply it, "
-                  f"then the {'replacing' if hit.outcome == 'replaced' else 'removing'} change", file=sys.stderr)
+            print(
+                f"review: protected cluster {hit.cluster.name} would be {hit.outcome}, and --allow-replace cannot "
+                f"make that succeed while it is protected: land protected=False for it alone first, apply it, "
+                f"then the {'replacing' if hit.outcome == 'replaced' else 'removing'} change",
+                file=sys.stderr,
+            )
         elif not hit.allowed:
-            print(f"review: protected cluster {hit.cluster.name} would be {hit.outcome}; "
-                  f"pass --allow-replace {hit.cluster.name} if intended", file=sys.stderr)
+            print(
+                f"review: protected cluster {hit.cluster.name} would be {hit.outcome}; "
+                f"pass --allow-replace {hit.cluster.name} if intended",
+                file=sys.stderr,
+            )
     return EXIT_GUARD if result.blocked else EXIT_OK

@@ -67,7 +67,9 @@ def protection(config: dict) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def clusters(side: Side, resolver: Resolver, overrides: dict[tuple[str, str], dict | None] | None = None) -> dict[tuple[str, str], Cluster]:
+def clusters(
+    side: Side, resolver: Resolver, overrides: dict[tuple[str, str], dict | None] | None = None
+) -> dict[tuple[str, str], Cluster]:
     """Every aws_emr_cluster of a side with its master, core and task groups.
 
     ``overrides`` maps (stack, address) to a resolved config to use instead of the
@@ -83,8 +85,11 @@ def clusters(side: Side, resolver: Resolver, overrides: dict[tuple[str, str], di
             m = _CLUSTER_REF.search(str(raw.get("cluster_id", "")))
             config = overrides.get((stack_name, address)) or resolver.resolve(stack_name, raw)
             group = Group(
-                "task", str(config.get("name") or split_address(address)[1]), config.get("instance_type"),
-                _count(config.get("instance_count")), config.get("bid_price"),
+                "task",
+                str(config.get("name") or split_address(address)[1]),
+                config.get("instance_type"),
+                _count(config.get("instance_count")),
+                config.get("bid_price"),
             )
             tasks.setdefault(f"aws_emr_cluster.{m.group(1)}" if m else "", []).append(group)
         for address, raw in resources.items():
@@ -95,26 +100,41 @@ def clusters(side: Side, resolver: Resolver, overrides: dict[tuple[str, str], di
             for role in ("master", "core"):
                 block = _block(config, f"{role}_instance_group")
                 if block:
-                    groups.append(Group(
-                        role, str(block.get("name") or role), block.get("instance_type"),
-                        _count(block.get("instance_count")), block.get("bid_price"),
-                    ))
+                    groups.append(
+                        Group(
+                            role,
+                            str(block.get("name") or role),
+                            block.get("instance_type"),
+                            _count(block.get("instance_count")),
+                            block.get("bid_price"),
+                        )
+                    )
             groups.extend(sorted(tasks.get(address, []), key=lambda g: g.name))
             out[(stack_name, address)] = Cluster(
-                stack_name, address, str(config.get("name", split_address(address)[1])),
-                stack.region(raw.get("provider")), tuple(groups), protection(config), config,
+                stack_name,
+                address,
+                str(config.get("name", split_address(address)[1])),
+                stack.region(raw.get("provider")),
+                tuple(groups),
+                protection(config),
+                config,
             )
     return out
 
 
 def effective_head(plan: PlanDiff) -> dict[tuple[str, str], Cluster]:
     """Head clusters as Terraform would leave them: changes in ignore_changes not applied."""
-    overrides = {(c.stack, c.address): c.effective_after() for s in plan.stacks for c in s.changes
-                 if c.action == "changed" and any(a.ignored for a in c.attrs)}
+    overrides = {
+        (c.stack, c.address): c.effective_after()
+        for s in plan.stacks
+        for c in s.changes
+        if c.action == "changed" and any(a.ignored for a in c.attrs)
+    }
     return clusters(plan.head, plan.head_resolver, overrides)
 
 
 # --- replacement guard -------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GuardHit:
@@ -130,12 +150,15 @@ class GuardHit:
         return bool(self.blockers) or not self.allowed
 
 
-PREVENT_DESTROY_BLOCKS = ("the code keeps `lifecycle.prevent_destroy`: `terraform plan` stops with "
-                          "`Error: Instance cannot be destroyed`")
-TERMINATION_PROTECTION_BLOCKS = ("the running cluster has `termination_protection` on: EMR refuses to terminate it, "
-                                 "and a replacement destroys the old cluster with its current settings, so switching "
-                                 "protection off in the same change is too late (the provider documents that "
-                                 "`termination_protection = false` must be applied before a destroy)")
+PREVENT_DESTROY_BLOCKS = (
+    "the code keeps `lifecycle.prevent_destroy`: `terraform plan` stops with `Error: Instance cannot be destroyed`"
+)
+TERMINATION_PROTECTION_BLOCKS = (
+    "the running cluster has `termination_protection` on: EMR refuses to terminate it, "
+    "and a replacement destroys the old cluster with its current settings, so switching "
+    "protection off in the same change is too late (the provider documents that "
+    "`termination_protection = false` must be applied before a destroy)"
+)
 
 
 def protection_blockers(base_config: dict, head_config: dict | None) -> tuple[str, ...]:
@@ -183,8 +206,11 @@ def unprotected(plan: PlanDiff) -> list[Cluster]:
     base_clusters = clusters(plan.base, plan.base_resolver)
     head_clusters = clusters(plan.head, plan.head_resolver)
     replaced = {(c.stack, c.address) for c in cluster_changes_of(plan) if c.replaced}
-    return [c for key, c in sorted(base_clusters.items())
-            if c.protection and key in head_clusters and not head_clusters[key].protection and key not in replaced]
+    return [
+        c
+        for key, c in sorted(base_clusters.items())
+        if c.protection and key in head_clusters and not head_clusters[key].protection and key not in replaced
+    ]
 
 
 def cluster_changes_of(plan: PlanDiff) -> list[ResourceChange]:
@@ -198,6 +224,7 @@ def unmatched_allowances(hits: list[GuardHit], allow: set[str]) -> list[str]:
 
 
 # --- cost ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CostLine:
@@ -220,7 +247,9 @@ class Cost:
 
     @property
     def unknown_reasons(self) -> list[str]:
-        return list(self.problems) + [f"{ln.group.role} `{ln.group.name}`: {ln.basis}" for ln in self.lines if ln.subtotal is None]
+        return list(self.problems) + [
+            f"{ln.group.role} `{ln.group.name}`: {ln.basis}" for ln in self.lines if ln.subtotal is None
+        ]
 
 
 PriceLookup = Callable[[str, str], Any]  # (region, instance_type) -> object with .ec2, .emr
@@ -249,8 +278,14 @@ def cost(cluster: Cluster, lookup: PriceLookup | None, lookup_problem: str | Non
         if group.count == 0:
             lines.append(CostLine(group, None, Decimal(0), "0 instances"))
             continue
-        if not isinstance(group.instance_type, str) or group.instance_type.startswith("<") or "${" in group.instance_type:
-            lines.append(CostLine(group, None, None, f"instance type {group.instance_type!r} is not known before apply"))
+        if (
+            not isinstance(group.instance_type, str)
+            or group.instance_type.startswith("<")
+            or "${" in group.instance_type
+        ):
+            lines.append(
+                CostLine(group, None, None, f"instance type {group.instance_type!r} is not known before apply")
+            )
             continue
         try:
             price = lookup(cluster.region, group.instance_type)
@@ -283,6 +318,7 @@ def signed_money(value: Decimal) -> str:
 
 # --- Spot capacity of replaced task groups (guide tip T8) --------------------------------
 
+
 @dataclass(frozen=True)
 class GroupSwap:
     """A task group the change replaces or removes, and what that does to its capacity."""
@@ -304,8 +340,13 @@ def _kind(name: str) -> str:
 
 
 def _task_group(config: dict, address: str) -> Group:
-    return Group("task", str(config.get("name") or split_address(address)[1]), config.get("instance_type"),
-                 _count(config.get("instance_count")), config.get("bid_price"))
+    return Group(
+        "task",
+        str(config.get("name") or split_address(address)[1]),
+        config.get("instance_type"),
+        _count(config.get("instance_count")),
+        config.get("bid_price"),
+    )
 
 
 def group_swaps(plan: PlanDiff) -> list[GroupSwap]:
@@ -325,17 +366,29 @@ def group_swaps(plan: PlanDiff) -> list[GroupSwap]:
             cc = cluster_change.get(cluster_key) if cluster_key else None
             before = _task_group(change.before or {}, change.address)
             after = _task_group(change.effective_after() or {}, change.address) if change.after else None
-            head_raw = (plan.head.stacks[stack.name].resources().get(change.address, {})
-                        if stack.name in plan.head.stacks else {})
+            head_raw = (
+                plan.head.stacks[stack.name].resources().get(change.address, {})
+                if stack.name in plan.head.stacks
+                else {}
+            )
             lifecycle = head_raw.get("lifecycle") or raw_before.get("lifecycle") or {}
             ignored = lifecycle.get("ignore_changes") or []
-            out.append(GroupSwap(
-                stack.name, names.get(cluster_key, "?") if cluster_key else "?", change.address, before.name,
-                _kind(before.name), before, after,
-                with_cluster=cc is not None and (cc.action == "removed" or cc.replaced),
-                create_before_destroy=(change.terraform_actions == ("create", "delete")
-                                       if change.terraform_actions is not None else
-                                       lifecycle.get("create_before_destroy") is True and change.after is not None),
-                count_ignored=ignored == "all" or "instance_count" in ignored,
-            ))
+            out.append(
+                GroupSwap(
+                    stack.name,
+                    names.get(cluster_key, "?") if cluster_key else "?",
+                    change.address,
+                    before.name,
+                    _kind(before.name),
+                    before,
+                    after,
+                    with_cluster=cc is not None and (cc.action == "removed" or cc.replaced),
+                    create_before_destroy=(
+                        change.terraform_actions == ("create", "delete")
+                        if change.terraform_actions is not None
+                        else lifecycle.get("create_before_destroy") is True and change.after is not None
+                    ),
+                    count_ignored=ignored == "all" or "instance_count" in ignored,
+                )
+            )
     return out

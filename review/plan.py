@@ -96,7 +96,7 @@ def _untree(value: Any, tree: str | None) -> Any:
     """An absolute path inside the synthesized tree, made relative: the base is synthesized
     in a temporary worktree, so its absolute paths always differ from the head's."""
     if tree and isinstance(value, str) and value.startswith(tree.rstrip("/") + "/"):
-        return "<tree>/" + value[len(tree.rstrip("/")) + 1:]
+        return "<tree>/" + value[len(tree.rstrip("/")) + 1 :]
     return value
 
 
@@ -371,11 +371,17 @@ def _attr_changes(rtype: str, before: dict, after: dict, raw_before: dict, raw_a
         if b == a:
             continue
         effect, source = rules.classify(rtype, path, b, a)
-        out.append(AttrChange(
-            path=path, before=b, after=a, effect=effect, source=source,
-            ignored=is_ignored(path, ignore),
-            via_reference=rb.get(path, MISSING) == ra.get(path, MISSING),
-        ))
+        out.append(
+            AttrChange(
+                path=path,
+                before=b,
+                after=a,
+                effect=effect,
+                source=source,
+                ignored=is_ignored(path, ignore),
+                via_reference=rb.get(path, MISSING) == ra.get(path, MISSING),
+            )
+        )
     return out
 
 
@@ -411,8 +417,11 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
                     changes.append(ResourceChange(name, address, "changed", b, a, attrs, moved_from=origin))
                     changes[-1].settle_ignored()
                     continue
-                changes.append(ResourceChange(name, address, "added", None, rh.resolve(name, after[address]),
-                                              imported_id=imports.get(address)))
+                changes.append(
+                    ResourceChange(
+                        name, address, "added", None, rh.resolve(name, after[address]), imported_id=imports.get(address)
+                    )
+                )
             elif address in before and address not in after:
                 if address in moves.values():
                     continue
@@ -429,11 +438,19 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
         settings = []
         if in_base and in_head:
             for key in ("provider", "terraform"):
-                fb = {k: _untree(v, base.tree) for k, v in _flatten_settings(base.stacks[name].doc.get(key) or {}, key).items()}
-                fa = {k: _untree(v, head.tree) for k, v in _flatten_settings(head.stacks[name].doc.get(key) or {}, key).items()}
+                fb = {
+                    k: _untree(v, base.tree)
+                    for k, v in _flatten_settings(base.stacks[name].doc.get(key) or {}, key).items()
+                }
+                fa = {
+                    k: _untree(v, head.tree)
+                    for k, v in _flatten_settings(head.stacks[name].doc.get(key) or {}, key).items()
+                }
                 for path in sorted(set(fb) | set(fa)):
                     if fb.get(path, MISSING) != fa.get(path, MISSING):
-                        settings.append(AttrChange(path, fb.get(path, MISSING), fa.get(path, MISSING), "", "", False, False))
+                        settings.append(
+                            AttrChange(path, fb.get(path, MISSING), fa.get(path, MISSING), "", "", False, False)
+                        )
         status = "changed" if (changes or settings) else "unchanged"
         if not in_base:
             status = "added"
@@ -450,10 +467,7 @@ def diff(base: Side, head: Side) -> PlanDiff:
     for _ in range(32):
         rh = Resolver(head, renewed)
         stacks = _diff_once(base, head, rb, rh)
-        now = frozenset(
-            f"{s.name}/{c.address}" for s in stacks for c in s.changes
-            if c.action == "added" or c.replaced
-        )
+        now = frozenset(f"{s.name}/{c.address}" for s in stacks for c in s.changes if c.action == "added" or c.replaced)
         if now == renewed:
             break
         renewed = now

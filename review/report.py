@@ -96,8 +96,10 @@ def _effect(change: AttrChange, rtype: str) -> str:
     if change.source == "terraform plan: set on the new resource":
         return f"set on the new {what} (Terraform replaces it for another attribute)"
     if change.overridden:
-        return (f"applied although listed in `lifecycle.ignore_changes`: the {what} is replaced, and Terraform "
-                f"builds the new one from the code")
+        return (
+            f"applied although listed in `lifecycle.ignore_changes`: the {what} is replaced, and Terraform "
+            f"builds the new one from the code"
+        )
     if change.ignored:
         return f"not applied: listed in `lifecycle.ignore_changes` (would be {verdict or 'a change'})"
     if change.effect == rules.REPLACES and change.source.startswith("not in the rules"):
@@ -130,16 +132,21 @@ def _resource_summary(stack: StackDiff) -> list[str]:
             tail = ""
             if action == "changed":
                 verdict = ""
-                if c.terraform_actions is not None or c.rtype in rules.RULES or any(
-                        a.effect == rules.REPLACES for a in c.attrs):
+                if (
+                    c.terraform_actions is not None
+                    or c.rtype in rules.RULES
+                    or any(a.effect == rules.REPLACES for a in c.attrs)
+                ):
                     verdict = " — **replaced**" if c.replaced else ""
                     if c.replaced and c.action_reason:
                         verdict += f" (`{c.action_reason}`)"
                 moved = f" (moved from `{c.moved_from}`)" if c.moved_from else ""
                 tail = f"{moved}: " + ", ".join(f"`{a.path}`" for a in c.attrs) + verdict
             elif c.imported_id is not None:
-                tail = (f" — **imported** (`{c.imported_id}`), not created: whether Terraform then updates or"
-                        " replaces it depends on the live resource; review its plan (`--plan`)")
+                tail = (
+                    f" — **imported** (`{c.imported_id}`), not created: whether Terraform then updates or"
+                    " replaces it depends on the live resource; review its plan (`--plan`)"
+                )
             out.append(f"- `{c.address}`{tail}")
         out.append("")
     return out
@@ -174,23 +181,41 @@ def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dic
         for c in changes:
             title = f"#### {what} `{_name(c)}` (`{c.address}`)"
             if c.action == "added" and c.imported_id is not None:
-                out += [title, "", f"**Imported, not created**: the existing {what} `{c.imported_id}` is adopted"
-                        " (an `import` block). What Terraform changes on it after the import depends on how the"
-                        " live resource differs from the code: review `terraform plan` with `--plan`.", ""]
+                out += [
+                    title,
+                    "",
+                    f"**Imported, not created**: the existing {what} `{c.imported_id}` is adopted"
+                    " (an `import` block). What Terraform changes on it after the import depends on how the"
+                    " live resource differs from the code: review `terraform plan` with `--plan`.",
+                    "",
+                ]
                 continue
             if c.action == "added":
-                out += [title, "", f"New {what}." + (
-                    " Creating an instance group with `instance_count = 0` launches one instance first"
-                    " (provider issue 38837)." if rtype == rules.EMR_INSTANCE_GROUP
-                    and str((c.after or {}).get("instance_count", "1")) == "0" else ""), ""]
+                out += [
+                    title,
+                    "",
+                    f"New {what}."
+                    + (
+                        " Creating an instance group with `instance_count = 0` launches one instance first"
+                        " (provider issue 38837)."
+                        if rtype == rules.EMR_INSTANCE_GROUP and str((c.after or {}).get("instance_count", "1")) == "0"
+                        else ""
+                    ),
+                    "",
+                ]
                 continue
             if c.action == "removed":
-                text = (f"**Destroyed: the {what} is removed.**" if rtype == rules.EMR_CLUSTER else
-                        "Removed: Terraform resizes the group to 0 instances; EMR keeps the empty group.")
+                text = (
+                    f"**Destroyed: the {what} is removed.**"
+                    if rtype == rules.EMR_CLUSTER
+                    else "Removed: Terraform resizes the group to 0 instances; EMR keeps the empty group."
+                )
                 same = [h for h in head_c.values() if h.stack == stack.name and h.name == _name(c)]
                 if same and rtype == rules.EMR_CLUSTER:
-                    text += (f" A cluster with the same name appears at `{same[0].address}`: the construct id"
-                             " changed, which destroys and re-creates the cluster (keep the id, or add a `moved` block).")
+                    text += (
+                        f" A cluster with the same name appears at `{same[0].address}`: the construct id"
+                        " changed, which destroys and re-creates the cluster (keep the id, or add a `moved` block)."
+                    )
                 out += [title, "", text, ""]
                 continue
             verdict = f"**replaces the {what}**" if c.replaced else "in place"
@@ -198,16 +223,24 @@ def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dic
                 verdict = "no change applied (every change is meta or in `lifecycle.ignore_changes`)"
             protected = base_c.get((stack.name, c.moved_from or c.address))
             extra = f" — protected ({', '.join(protected.protection)})" if protected and protected.protection else ""
-            reason = (f" Terraform: `{'`, `'.join(c.terraform_actions)}`"
-                      + (f" because `{c.action_reason}`" if c.action_reason else "") + "."
-                      if c.terraform_actions is not None else "")
+            reason = (
+                f" Terraform: `{'`, `'.join(c.terraform_actions)}`"
+                + (f" because `{c.action_reason}`" if c.action_reason else "")
+                + "."
+                if c.terraform_actions is not None
+                else ""
+            )
             out += [f"{title}: {verdict}{extra}", ""] + ([reason.strip(), ""] if reason else [])
             if rtype == rules.EMR_CLUSTER and c.replaced and _creates_before_destroying(c, head_resources):
-                out += [("**Create-before-destroy: Terraform creates the new cluster before it destroys the old one**"
-                         " (`create_before_destroy` on the cluster or on a resource that depends on it, such as a task"
-                         f" group: Terraform extends it to the cluster). Two clusters named `{_name(c)}` run at once,"
-                         " both bill, and a fixed master IP moves to the new master while the old one still serves."),
-                        ""]
+                out += [
+                    (
+                        "**Create-before-destroy: Terraform creates the new cluster before it destroys the old one**"
+                        " (`create_before_destroy` on the cluster or on a resource that depends on it, such as a task"
+                        f" group: Terraform extends it to the cluster). Two clusters named `{_name(c)}` run at once,"
+                        " both bill, and a fixed master IP moves to the new master while the old one still serves."
+                    ),
+                    "",
+                ]
             out += _attr_table(c) + [""]
             if rtype == rules.EMR_INSTANCE_GROUP and c.replaced:
                 out += ["Replacing a group resizes the old one to 0 and adds a new one.", ""]
@@ -243,8 +276,11 @@ def _instances_section(stack: StackDiff, base_c, head_c) -> list[str]:
                 rows.append(f"| `{name}` | {role} `{gname}` | " + " | ".join(cells) + " |")
     if not rows:
         return []
-    return ["### Instances and Spot", "", "| cluster | group | instance type | count | market |",
-            "|---|---|---|---|---|"] + rows + [""]
+    return (
+        ["### Instances and Spot", "", "| cluster | group | instance type | count | market |", "|---|---|---|---|---|"]
+        + rows
+        + [""]
+    )
 
 
 def _rules_section(items: list[RuleChange]) -> list[str]:
@@ -260,7 +296,7 @@ def _rules_section(items: list[RuleChange]) -> list[str]:
             out.append(f"- ✏️ {r.after.text} — **{r.note}** (`{r.address}`)")
         else:
             out.append(f"- ✏️ `{r.address}`: {r.before.text} → {r.after.text}")
-        for w in (r.after.warnings if r.after else ()):
+        for w in r.after.warnings if r.after else ():
             out.append(f"  - ⚠️ {w}")
     return out + [""]
 
@@ -292,7 +328,7 @@ def _bootstrap_section(items: list[ScriptChange], shown: dict[tuple, str], where
     for s in items:
         b = f"`{s.before.key}`" if s.before else "—"
         a = f"`{s.after.key}`" if s.after else "—"
-        obj = (s.after or s.before)
+        obj = s.after or s.before
         out.append(f"- **{s.name}** (`{obj.stack}` / `{obj.address}`): key {b} → {a}")
         for e in s.clusters:
             label = "**replaces the cluster**" if e.outcome == "replaced" else e.outcome
@@ -318,17 +354,25 @@ def _drift_section(stack: StackDiff) -> list[str]:
     if not stack.drift:
         return []
     planned = {c.address: {a.path for a in c.attrs} for c in stack.changes}
-    out = ["### Changed outside Terraform (drift)", "",
-           "| resource | attribute | last applied | in AWS now | next apply |", "|---|---|---|---|---|"]
+    out = [
+        "### Changed outside Terraform (drift)",
+        "",
+        "| resource | attribute | last applied | in AWS now | next apply |",
+        "|---|---|---|---|---|",
+    ]
     for d in stack.drift:
         if d.action == "removed":
-            out.append(f"| `{d.address}` | — | exists | **deleted outside Terraform** | "
-                       f"{'re-creates it' if d.address in {c.address for c in stack.changes} else '—'} |")
+            out.append(
+                f"| `{d.address}` | — | exists | **deleted outside Terraform** | "
+                f"{'re-creates it' if d.address in {c.address for c in stack.changes} else '—'} |"
+            )
             continue
         for a in d.attrs:
             reverts = a.path in planned.get(d.address, set())
-            out.append(f"| `{d.address}` | `{a.path}` | {_code(a.before, 50)} | {_code(a.after, 50)} | "
-                       f"{'**reverts it** (see above)' if reverts else 'keeps it (ignored or not set by the code)'} |")
+            out.append(
+                f"| `{d.address}` | `{a.path}` | {_code(a.before, 50)} | {_code(a.after, 50)} | "
+                f"{'**reverts it** (see above)' if reverts else 'keeps it (ignored or not set by the code)'} |"
+            )
     return out + [""]
 
 
@@ -344,27 +388,44 @@ def _spot_section(swaps: list[GroupSwap]) -> list[str]:
         statics = [s for s in items if s.kind == "static" and not (s.create_before_destroy or s.with_cluster)]
         if len(statics) >= 2:
             names = " and ".join(f"`{s.name}` ({s.before.count} × {s.before.instance_type})" for s in statics)
-            out.append(f"- **All static Spot capacity of `{cluster}` drops at once:** {names} are replaced together,"
-                       " each destroyed (resized to 0) before its new group launches.")
+            out.append(
+                f"- **All static Spot capacity of `{cluster}` drops at once:** {names} are replaced together,"
+                " each destroyed (resized to 0) before its new group launches."
+            )
         for s in items:
             what = f"`{s.name}` ({s.kind} task group of `{cluster}`)"
-            before = f"{s.before.count} × {s.before.instance_type}" + (f", bid {s.before.bid_price}" if s.before.bid_price else "")
+            before = f"{s.before.count} × {s.before.instance_type}" + (
+                f", bid {s.before.bid_price}" if s.before.bid_price else ""
+            )
             if s.after is None:
                 out.append(f"- {what}: removed. Terraform resizes it to 0: its {before} stop.")
                 continue
-            after = f"{s.after.count} × {s.after.instance_type}" + (f", bid {s.after.bid_price}" if s.after.bid_price else "")
-            how = ("replaced with the cluster: it stops with the old cluster and starts on the new one" if s.with_cluster else
-                   "replaced create-before-destroy: the new group launches before the old one is resized to 0, so "
-                   "capacity is kept during the swap (both run, and bill, for a while)" if s.create_before_destroy else
-                   "replaced destroy-then-create: the old group is resized to 0 before the new one launches, so "
-                   "its capacity drops until the new instances run")
+            after = f"{s.after.count} × {s.after.instance_type}" + (
+                f", bid {s.after.bid_price}" if s.after.bid_price else ""
+            )
+            how = (
+                "replaced with the cluster: it stops with the old cluster and starts on the new one"
+                if s.with_cluster
+                else "replaced create-before-destroy: the new group launches before the old one is resized to 0, so "
+                "capacity is kept during the swap (both run, and bill, for a while)"
+                if s.create_before_destroy
+                else "replaced destroy-then-create: the old group is resized to 0 before the new one launches, so "
+                "its capacity drops until the new instances run"
+            )
             out.append(f"- {what}: {how}. Capacity {before} → {after}.")
             if s.count_ignored:
-                reset = ("the A/B rotation state resets to the code's counts" if s.kind == "static" else
-                         "a count sized by hand is lost" if s.kind == "dynamic" else "a resized count is lost")
-                out.append(f"  - Count resets to {s.after.count}, the code's value: `instance_count` is in"
-                           f" `ignore_changes`, which a replacement does not honour, so {reset}. The live count may"
-                           f" differ from the base's {s.before.count}: check it with `python -m ops status {cluster}`.")
+                reset = (
+                    "the A/B rotation state resets to the code's counts"
+                    if s.kind == "static"
+                    else "a count sized by hand is lost"
+                    if s.kind == "dynamic"
+                    else "a resized count is lost"
+                )
+                out.append(
+                    f"  - Count resets to {s.after.count}, the code's value: `instance_count` is in"
+                    f" `ignore_changes`, which a replacement does not honour, so {reset}. The live count may"
+                    f" differ from the base's {s.before.count}: check it with `python -m ops status {cluster}`."
+                )
     return out + [""]
 
 
@@ -393,16 +454,18 @@ def _cost_section(stack: str, base_c, head_c, lookup, problem) -> tuple[list[str
         elif tb is not None and th is not None:
             tb, th = tb + vb, th + vh
         if ch and ch.total is not None:
-            parts = [f"{ln.group.role} `{ln.group.name}` {ln.group.count} × {money(ln.unit) if ln.unit is not None else '—'}"
-                     f" ({ln.basis})" for ln in ch.lines]
+            parts = [
+                f"{ln.group.role} `{ln.group.name}` {ln.group.count} × {money(ln.unit) if ln.unit is not None else '—'}"
+                f" ({ln.basis})"
+                for ln in ch.lines
+            ]
             notes.append(f"- `{h.name}` (head): " + "; ".join(parts))
-    out = ["### Estimated hourly cost", "",
-           "| cluster | base | head | change |", "|---|---|---|---|"] + rows + [""]
+    out = ["### Estimated hourly cost", "", "| cluster | base | head | change |", "|---|---|---|---|"] + rows + [""]
     out += ["<details><summary>how it is computed</summary>", ""] + notes + ["", "</details>", ""]
     return out, tb, th
 
 
-RUNBOOK = "docs/review.md, \"Replace a protected cluster\""
+RUNBOOK = 'docs/review.md, "Replace a protected cluster"'
 
 
 def _guard_lines(hits: list[GuardHit], allow: set[str], unprotected_now: Sequence[Cluster] = ()) -> list[str]:
@@ -412,24 +475,35 @@ def _guard_lines(hits: list[GuardHit], allow: set[str], unprotected_now: Sequenc
         why = ", ".join(f"`{x}`" for x in h.causes) if h.outcome == "replaced" else "; ".join(h.causes)
         protection = " and ".join(c.protection)
         if h.blockers:
-            tried = (f" `--allow-replace {c.name}` is given, but it" if h.allowed else " `--allow-replace`")
-            out.append(f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
-                       f" would be {h.outcome} ({why}).{tried} cannot make this change succeed: "
-                       + "; ".join(h.blockers) + ". The way: land `protected=False` for this cluster alone first"
-                       f" (an in-place change), apply it, then land the {'replacing' if h.outcome == 'replaced' else 'removing'}"
-                       f" change ({RUNBOOK}).**")
+            tried = f" `--allow-replace {c.name}` is given, but it" if h.allowed else " `--allow-replace`"
+            out.append(
+                f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
+                f" would be {h.outcome} ({why}).{tried} cannot make this change succeed: "
+                + "; ".join(h.blockers)
+                + ". The way: land `protected=False` for this cluster alone first"
+                f" (an in-place change), apply it, then land the {'replacing' if h.outcome == 'replaced' else 'removing'}"
+                f" change ({RUNBOOK}).**"
+            )
         elif h.allowed:
-            out.append(f"**⚠️ Protected cluster `{c.name}` (stack `{c.stack}`, {protection}) will be {h.outcome}"
-                       f" ({why}): allowed by `--allow-replace {c.name}`.**")
+            out.append(
+                f"**⚠️ Protected cluster `{c.name}` (stack `{c.stack}`, {protection}) will be {h.outcome}"
+                f" ({why}): allowed by `--allow-replace {c.name}`.**"
+            )
         else:
-            out.append(f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
-                       f" would be {h.outcome} ({why}). Blocked: if this is intended, re-run with"
-                       f" `--allow-replace {c.name}`.**")
+            out.append(
+                f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
+                f" would be {h.outcome} ({why}). Blocked: if this is intended, re-run with"
+                f" `--allow-replace {c.name}`.**"
+            )
     for c in unprotected_now:
-        out.append(f"**⚠️ Protection removed: `{c.name}` (stack `{c.stack}`) drops {' and '.join(c.protection)}."
-                   " Once applied, a later change may replace or destroy it without the guard.**")
+        out.append(
+            f"**⚠️ Protection removed: `{c.name}` (stack `{c.stack}`) drops {' and '.join(c.protection)}."
+            " Once applied, a later change may replace or destroy it without the guard.**"
+        )
     for name in unmatched_allowances(hits, allow):
-        out.append(f"Note: `--allow-replace {name}` matches no protected cluster that this change replaces or destroys.")
+        out.append(
+            f"Note: `--allow-replace {name}` matches no protected cluster that this change replaces or destroys."
+        )
     return out
 
 
@@ -498,11 +572,20 @@ class Review:
         return {
             "blocked": self.blocked,
             "environments": {e.env or "": e.verdicts() for e in self.envs},
-            "guard": [{"environment": env, "cluster": h.cluster.name, "stack": h.cluster.stack,
-                       "address": h.cluster.address, "outcome": h.outcome, "causes": list(h.causes),
-                       "protection": list(h.cluster.protection), "allowed": h.allowed,
-                       "cannot_succeed_because": list(h.blockers)}
-                      for env, h in ((e.env, h) for e in self.envs for h in e.hits)],
+            "guard": [
+                {
+                    "environment": env,
+                    "cluster": h.cluster.name,
+                    "stack": h.cluster.stack,
+                    "address": h.cluster.address,
+                    "outcome": h.outcome,
+                    "causes": list(h.causes),
+                    "protection": list(h.cluster.protection),
+                    "allowed": h.allowed,
+                    "cannot_succeed_because": list(h.blockers),
+                }
+                for env, h in ((e.env, h) for e in self.envs for h in e.hits)
+            ],
             "summary": summary_counts(self.envs),
         }
 
@@ -510,8 +593,13 @@ class Review:
 def summary_counts(envs: list[EnvReview]) -> dict:
     stacks = [s for e in envs for s in e.plan.stacks]
     changes = [c for s in stacks for c in s.changes]
-    clusters_replaced = [(e, c) for e in envs for s in e.plan.stacks for c in s.changes
-                         if c.rtype == rules.EMR_CLUSTER and (c.replaced or c.action == "removed")]
+    clusters_replaced = [
+        (e, c)
+        for e in envs
+        for s in e.plan.stacks
+        for c in s.changes
+        if c.rtype == rules.EMR_CLUSTER and (c.replaced or c.action == "removed")
+    ]
     protected = {(e.env, h.cluster.stack, h.cluster.address) for e in envs for h in e.hits}
     deltas = [e.cost_delta for e in envs if e.has_clusters]
     return {
@@ -520,15 +608,18 @@ def summary_counts(envs: list[EnvReview]) -> dict:
         "stacks_changed": sum(1 for s in stacks if s.status != "unchanged"),
         "stacks_added": sum(1 for s in stacks if s.status == "added"),
         "stacks_removed": sum(1 for s in stacks if s.status == "removed"),
-        "clusters_created": sum(1 for c in changes if c.rtype == rules.EMR_CLUSTER and c.action == "added"
-                                and c.imported_id is None),
+        "clusters_created": sum(
+            1 for c in changes if c.rtype == rules.EMR_CLUSTER and c.action == "added" and c.imported_id is None
+        ),
         "clusters_imported": sum(1 for c in changes if c.rtype == rules.EMR_CLUSTER and c.imported_id is not None),
         "clusters_replaced_or_destroyed": len(clusters_replaced),
         "protected": sum(1 for e, c in clusters_replaced if (e.env, c.stack, c.moved_from or c.address) in protected),
-        "groups_replaced_or_removed": sum(1 for c in changes if c.rtype == rules.EMR_INSTANCE_GROUP
-                                          and (c.replaced or c.action == "removed")),
-        "cost_delta_per_hour": (None if any(d is None for d in deltas)
-                                else str(sum((d for d in deltas if d is not None), Decimal(0)))),
+        "groups_replaced_or_removed": sum(
+            1 for c in changes if c.rtype == rules.EMR_INSTANCE_GROUP and (c.replaced or c.action == "removed")
+        ),
+        "cost_delta_per_hour": (
+            None if any(d is None for d in deltas) else str(sum((d for d in deltas if d is not None), Decimal(0)))
+        ),
     }
 
 
@@ -544,7 +635,9 @@ def summary_line(envs: list[EnvReview]) -> str:
     extra = [f"{n[k]} {w}" for k, w in (("stacks_added", "added"), ("stacks_removed", "removed")) if n[k]]
     if extra:
         stacks += " (" + ", ".join(extra) + ")"
-    clusters = f"{_plural(n['clusters_replaced_or_destroyed'], 'cluster')} replaced or destroyed ({n['protected']} protected)"
+    clusters = (
+        f"{_plural(n['clusters_replaced_or_destroyed'], 'cluster')} replaced or destroyed ({n['protected']} protected)"
+    )
     if n["clusters_imported"]:
         clusters = f"{_plural(n['clusters_imported'], 'cluster')} imported · " + clusters
     if n["clusters_created"]:
@@ -559,8 +652,9 @@ def summary_line(envs: list[EnvReview]) -> str:
     return "**Summary:** " + " · ".join(parts)
 
 
-def review_environment(plan: PlanDiff, env: str | None, *, allow: set[str], price_lookup, price_problem,
-                       shown_scripts: dict[tuple, str]) -> EnvReview:
+def review_environment(
+    plan: PlanDiff, env: str | None, *, allow: set[str], price_lookup, price_problem, shown_scripts: dict[tuple, str]
+) -> EnvReview:
     hits = guard(plan, allow)
     base_c = clusters(plan.base, plan.base_resolver)
     head_c = effective_head(plan)
@@ -580,8 +674,10 @@ def review_environment(plan: PlanDiff, env: str | None, *, allow: set[str], pric
         counts = {a: sum(1 for c in stack.changes if c.action == a) for a in ("added", "removed", "changed")}
         replaced = sum(1 for c in stack.changes if c.replaced)
         cost_text = f"{money(tb)} → {money(th)}" if cost_lines else "—"
-        summary.append(f"| `{stack.name}` | {stack.status} | {counts['added']} | {counts['removed']} | "
-                       f"{counts['changed']} | {replaced} | {cost_text} |")
+        summary.append(
+            f"| `{stack.name}` | {stack.status} | {counts['added']} | {counts['removed']} | "
+            f"{counts['changed']} | {replaced} | {cost_text} |"
+        )
         if stack.status == "unchanged":
             continue
         where = f"stack `{stack.name}`" + (f" of `{env}`" if env else "")
@@ -597,8 +693,9 @@ def review_environment(plan: PlanDiff, env: str | None, *, allow: set[str], pric
         body += _spot_section([s for s in swaps if s.stack == stack.name])
         body += _rules_section([r for r in sg if r.stack == stack.name])
         body += _iam_section([p for p in iam if p.stack == stack.name])
-        body += _bootstrap_section([s for s in scripts if (s.after or s.before).stack == stack.name],
-                                   shown_scripts, where)
+        body += _bootstrap_section(
+            [s for s in scripts if (s.after or s.before).stack == stack.name], shown_scripts, where
+        )
         body += cost_lines
         sections += body
     if env is not None:  # one level deeper, below the environment's heading
@@ -606,24 +703,36 @@ def review_environment(plan: PlanDiff, env: str | None, *, allow: set[str], pric
     return EnvReview(env, plan, hits, unprotected(plan), swaps, summary, sections, total, has_clusters)
 
 
-_TABLE = ["| stack | status | added | removed | changed | replaced | est. cost base → head |",
-          "|---|---|---|---|---|---|---|"]
+_TABLE = [
+    "| stack | status | added | removed | changed | replaced | est. cost base → head |",
+    "|---|---|---|---|---|---|---|",
+]
 
 
-def render_environments(plans: list[tuple[str | None, PlanDiff]], *, allow: set[str] | None = None,
-                        title: str | None = None, price_lookup: PriceLookup | None = None,
-                        price_problem: str | None = None, scope_note: str | None = None,
-                        skipped: list[str] | None = None) -> Review:
+def render_environments(
+    plans: list[tuple[str | None, PlanDiff]],
+    *,
+    allow: set[str] | None = None,
+    title: str | None = None,
+    price_lookup: PriceLookup | None = None,
+    price_problem: str | None = None,
+    scope_note: str | None = None,
+    skipped: list[str] | None = None,
+) -> Review:
     """The report over one or more environments (``None``: a single unnamed one)."""
     allow = set(allow or ())
     if price_lookup is None and price_problem is None:
         price_lookup, price_problem = default_price_lookup()
     shown: dict[tuple, str] = {}
-    envs = [review_environment(plan, env, allow=allow, price_lookup=price_lookup, price_problem=price_problem,
-                               shown_scripts=shown) for env, plan in plans]
+    envs = [
+        review_environment(
+            plan, env, allow=allow, price_lookup=price_lookup, price_problem=price_problem, shown_scripts=shown
+        )
+        for env, plan in plans
+    ]
     hits = [h for e in envs for h in e.hits]
     first = plans[0][1] if plans else None
-    default_title = (f"Plan review: `{first.base.label}` → `{first.head.label}`" if first else "Plan review")
+    default_title = f"Plan review: `{first.base.label}` → `{first.head.label}`" if first else "Plan review"
     out = [f"# {title or default_title}", ""]
     if envs:
         out += [summary_line(envs), ""]
@@ -633,8 +742,10 @@ def render_environments(plans: list[tuple[str | None, PlanDiff]], *, allow: set[
         if e.env is not None:
             lines = [line.replace("(stack `", f"(environment `{e.env}`, stack `", 1) for line in lines]
         guard_lines += lines
-    guard_lines += [f"Note: `--allow-replace {name}` matches no protected cluster that this change replaces or destroys."
-                    for name in unmatched_allowances(hits, allow)]
+    guard_lines += [
+        f"Note: `--allow-replace {name}` matches no protected cluster that this change replaces or destroys."
+        for name in unmatched_allowances(hits, allow)
+    ]
     out += (guard_lines or ["No protected cluster is replaced or destroyed."]) + [""]
     if scope_note:
         out += [scope_note, ""]
@@ -647,17 +758,30 @@ def render_environments(plans: list[tuple[str | None, PlanDiff]], *, allow: set[
             out += _TABLE + e.summary_rows + [""] + e.sections
             continue
         status = {s.status for s in e.plan.stacks}
-        state = ("new environment: every stack is added" if status == {"added"} else
-                 "removed environment: every stack is destroyed" if status == {"removed"} else
-                 "no resource changes" if status <= {"unchanged"} else "changed")
+        state = (
+            "new environment: every stack is added"
+            if status == {"added"}
+            else "removed environment: every stack is destroyed"
+            if status == {"removed"}
+            else "no resource changes"
+            if status <= {"unchanged"}
+            else "changed"
+        )
         out += [f"## Environment `{e.env}` ({state})", ""] + _TABLE + e.summary_rows + [""] + e.sections
     if envs and all(s.status == "unchanged" for e in envs for s in e.plan.stacks):
         out += ["No resource changes in any stack.", ""]
     return Review(envs, hits, "\n".join(out).rstrip() + "\n", scope_note)
 
 
-def render(plan: PlanDiff, *, allow: set[str] | None = None, title: str | None = None,
-           price_lookup: PriceLookup | None = None, price_problem: str | None = None) -> Review:
+def render(
+    plan: PlanDiff,
+    *,
+    allow: set[str] | None = None,
+    title: str | None = None,
+    price_lookup: PriceLookup | None = None,
+    price_problem: str | None = None,
+) -> Review:
     """The report of one plan diff (one environment, not named)."""
-    return render_environments([(None, plan)], allow=allow, title=title, price_lookup=price_lookup,
-                               price_problem=price_problem)
+    return render_environments(
+        [(None, plan)], allow=allow, title=title, price_lookup=price_lookup, price_problem=price_problem
+    )

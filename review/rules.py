@@ -112,8 +112,16 @@ OTHER_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "aws_vpc_security_group_ingress_rule": ("security_group_id",),
     "aws_vpc_security_group_egress_rule": ("security_group_id",),
     "aws_security_group_rule": (
-        "type", "security_group_id", "protocol", "from_port", "to_port", "cidr_blocks",
-        "ipv6_cidr_blocks", "prefix_list_ids", "source_security_group_id", "self",
+        "type",
+        "security_group_id",
+        "protocol",
+        "from_port",
+        "to_port",
+        "cidr_blocks",
+        "ipv6_cidr_blocks",
+        "prefix_list_ids",
+        "source_security_group_id",
+        "self",
     ),
     "aws_iam_role": ("name", "name_prefix", "path"),
     "aws_iam_instance_profile": ("name", "name_prefix", "path"),
@@ -129,10 +137,17 @@ OTHER_FORCE_NEW: dict[str, tuple[str, ...]] = {
 META_ARGUMENTS = frozenset({"lifecycle", "depends_on", "provider", "count", "for_each", "provisioner", "connection"})
 
 # Blocks with at most one item: synthesized as an object, but ``[0]`` in ignore_changes.
-SINGLE_BLOCKS = frozenset({
-    "master_instance_group", "core_instance_group", "ec2_attributes", "auto_termination_policy",
-    "kerberos_attributes", "master_instance_fleet", "core_instance_fleet",
-})
+SINGLE_BLOCKS = frozenset(
+    {
+        "master_instance_group",
+        "core_instance_group",
+        "ec2_attributes",
+        "auto_termination_policy",
+        "kerberos_attributes",
+        "master_instance_fleet",
+        "core_instance_fleet",
+    }
+)
 
 WHAT_IS_REPLACED = {EMR_CLUSTER: "cluster", EMR_INSTANCE_GROUP: "group"}
 
@@ -143,8 +158,10 @@ WHAT_IS_REPLACED = {EMR_CLUSTER: "cluster", EMR_INSTANCE_GROUP: "group"}
 # update that only rewrites the state. Source: terraform-provider-aws
 # internal/service/emr/cluster.go (schema of "bootstrap_action"; resourceClusterUpdate);
 # checked with terraform 1.11 + provider 5.100 (tests/terraform/test_review_truth.py).
-BOOTSTRAP_STATE_ONLY = ("provider schema: `bootstrap_action` name/path are not ForceNew and Update does not "
-                        "send them: Terraform updates the state only, the running cluster keeps its old actions")
+BOOTSTRAP_STATE_ONLY = (
+    "provider schema: `bootstrap_action` name/path are not ForceNew and Update does not "
+    "send them: Terraform updates the state only, the running cluster keeps its old actions"
+)
 
 
 def _bootstrap_action_effect(before: Any, after: Any) -> tuple[str, str]:

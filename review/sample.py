@@ -51,17 +51,28 @@ class Edit:
 
 
 SAMPLE_CHANGE = (
-    Edit("assets/bootstrap/tag_instance_role.py", "",
-         "# Sample change (docs/review.md): one more line in the tag script.\n",
-         "the instance-role tag script gains a line"),
-    Edit("stacks/clusters.py", 'active="a", active_count=6,', 'active="a", active_count=6, bid_factor="0.9",',
-         "the Spot bid of spark-batch-production-01's static pair goes from 0.8 to 0.9 of on-demand"),
+    Edit(
+        "assets/bootstrap/tag_instance_role.py",
+        "",
+        "# Sample change (docs/review.md): one more line in the tag script.\n",
+        "the instance-role tag script gains a line",
+    ),
+    Edit(
+        "stacks/clusters.py",
+        'active="a", active_count=6,',
+        'active="a", active_count=6, bid_factor="0.9",',
+        "the Spot bid of spark-batch-production-01's static pair goes from 0.8 to 0.9 of on-demand",
+    ),
 )
 
 
 def _inputs(root: Path) -> list[str]:
-    listed = subprocess.run(["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
-                            capture_output=True, text=True, check=True).stdout.split("\0")
+    listed = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     return sorted(f for f in listed if f and synthesized(f) and (root / f).is_file())
 
 
@@ -81,8 +92,10 @@ def _apply(tree: Path, edits: tuple[Edit, ...]) -> None:
             continue
         text = path.read_text(encoding="utf-8")
         if e.old and e.old not in text:
-            problems.append(f"{e.path}: text {e.old!r} not found (the sample edit '{e.why}' no longer applies; "
-                            "update review.sample.SAMPLE_CHANGE)")
+            problems.append(
+                f"{e.path}: text {e.old!r} not found (the sample edit '{e.why}' no longer applies; "
+                "update review.sample.SAMPLE_CHANGE)"
+            )
             continue
         path.write_text(text.replace(e.old, e.new, 1) if e.old else text + e.new, encoding="utf-8")
     if problems:
@@ -96,8 +109,13 @@ def _addressed(tree: Path, files: list[str]) -> str:
     return digest.hexdigest()
 
 
-def generate(*, synth: Synthesizer | None = None, cache: SynthCache | None = None,
-             progress: Progress | None = None, root: Path = PROJECT_ROOT) -> str:
+def generate(
+    *,
+    synth: Synthesizer | None = None,
+    cache: SynthCache | None = None,
+    progress: Progress | None = None,
+    root: Path = PROJECT_ROOT,
+) -> str:
     """The sample report's Markdown."""
     synth = synth or Synthesizer()
     progress = progress or Progress(enabled=False)
@@ -109,21 +127,44 @@ def generate(*, synth: Synthesizer | None = None, cache: SynthCache | None = Non
         _copy(root, files, trees["head"])
         _apply(trees["head"], SAMPLE_CHANGE)
         ids = {side: _addressed(tree, files) for side, tree in trees.items()}
-        jobs = [Job("base", ENVIRONMENT, f"sample base · {ENVIRONMENT}"),
-                Job("head", ENVIRONMENT, f"sample head · {ENVIRONMENT}")]
-        outputs = synthesize_jobs(jobs, trees={"base": lambda: trees["base"], "head": lambda: trees["head"]}, tree_ids=ids,
-                                  synth=synth, scratch=scratch / "out", cache=cache, progress=progress)
+        jobs = [
+            Job("base", ENVIRONMENT, f"sample base · {ENVIRONMENT}"),
+            Job("head", ENVIRONMENT, f"sample head · {ENVIRONMENT}"),
+        ]
+        outputs = synthesize_jobs(
+            jobs,
+            trees={"base": lambda: trees["base"], "head": lambda: trees["head"]},
+            tree_ids=ids,
+            synth=synth,
+            scratch=scratch / "out",
+            cache=cache,
+            progress=progress,
+        )
         base = load_outdir(outputs[("base", ENVIRONMENT)].outdir, "main", outputs[("base", ENVIRONMENT)].tree)
         head = load_outdir(outputs[("head", ENVIRONMENT)].outdir, "sample change", outputs[("head", ENVIRONMENT)].tree)
         note = "Sample change: " + "; ".join(e.why for e in SAMPLE_CHANGE) + "."
-        review = render_environments([(ENVIRONMENT, diff(base, head))], scope_note=note,
-                                     title="Plan review: `main` → `sample change`")
+        review = render_environments(
+            [(ENVIRONMENT, diff(base, head))], scope_note=note, title="Plan review: `main` → `sample change`"
+        )
         return review.markdown
 
 
 def block(markdown: str) -> str:
-    return "\n".join([START, "", "<details><summary>review.md</summary>", "", "~~~~markdown",
-                      markdown.rstrip("\n"), "~~~~", "", "</details>", "", END])
+    return "\n".join(
+        [
+            START,
+            "",
+            "<details><summary>review.md</summary>",
+            "",
+            "~~~~markdown",
+            markdown.rstrip("\n"),
+            "~~~~",
+            "",
+            "</details>",
+            "",
+            END,
+        ]
+    )
 
 
 def replace_block(doc: str, markdown: str) -> str:
@@ -150,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         DOC.write_text(wanted, encoding="utf-8")
         return 0
     if wanted != doc:
-        sys.stdout.writelines(difflib.unified_diff(doc.splitlines(True), wanted.splitlines(True),
-                                                   "docs/review.md", "generated"))
+        sys.stdout.writelines(
+            difflib.unified_diff(doc.splitlines(True), wanted.splitlines(True), "docs/review.md", "generated")
+        )
         print("review.sample: the sample report is out of date; run `make review-sample`", file=sys.stderr)
         return 1
     return 0

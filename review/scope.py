@@ -27,8 +27,21 @@ ENV_DIR = "environments"
 # Files that no synthesis reads: a change to them alone needs no review. review/ and ops/
 # are never imported by main.py, stacks/ or emr_constructs/ (the layers are one-way).
 NOT_SYNTHESIZED = (
-    "*.md", "docs/*", "tests/*", "bench/*", ".github/*", ".ci/*", ".gitignore", ".checkov.yaml",
-    "pytest.ini", "pyproject.toml", "LICENSE", "Makefile", ".npmrc", "review/*", "ops/*",
+    "*.md",
+    "docs/*",
+    "tests/*",
+    "bench/*",
+    ".github/*",
+    ".ci/*",
+    ".gitignore",
+    ".checkov.yaml",
+    "pytest.ini",
+    "pyproject.toml",
+    "LICENSE",
+    "Makefile",
+    ".npmrc",
+    "review/*",
+    "ops/*",
 )
 
 
@@ -71,8 +84,14 @@ class Scope:
     head_envs: frozenset[str]
 
 
-def choose(changed: list[str], base_envs: set[str], head_envs: set[str], *,
-           requested: tuple[str, ...] = (), all_envs: bool = False) -> Scope:
+def choose(
+    changed: list[str],
+    base_envs: set[str],
+    head_envs: set[str],
+    *,
+    requested: tuple[str, ...] = (),
+    all_envs: bool = False,
+) -> Scope:
     known = base_envs | head_envs
     if requested:
         unknown = [e for e in requested if e not in known]
@@ -80,19 +99,28 @@ def choose(changed: list[str], base_envs: set[str], head_envs: set[str], *,
             raise ReviewError(
                 "--env " + ", ".join(repr(e) for e in unknown) + ": no such environment in the base or the head "
                 f"(environments: {', '.join(sorted(known)) or 'none'}); give a name of a file environments/<name>.toml",
-                2)
+                2,
+            )
         return Scope(tuple(sorted(set(requested))), "chosen with --env", frozenset(base_envs), frozenset(head_envs))
     if all_envs:
         return Scope(tuple(sorted(known)), "every environment (--all-envs)", frozenset(base_envs), frozenset(head_envs))
     shared = [f for f in changed if synthesized(f) and env_of(f) is None]
     if shared:
         more = f" and {len(shared) - 3} more" if len(shared) > 3 else ""
-        return Scope(tuple(sorted(known)), "every environment: shared code changed ("
-                     + ", ".join(f"`{f}`" for f in shared[:3]) + more + ")",
-                     frozenset(base_envs), frozenset(head_envs))
+        return Scope(
+            tuple(sorted(known)),
+            "every environment: shared code changed (" + ", ".join(f"`{f}`" for f in shared[:3]) + more + ")",
+            frozenset(base_envs),
+            frozenset(head_envs),
+        )
     touched = sorted({e for e in map(env_of, changed) if e} & known)
     if touched:
-        return Scope(tuple(touched), "the environment files this change touches",
-                     frozenset(base_envs), frozenset(head_envs))
-    return Scope((), "no file that synthesis reads changed (only docs, tests, benchmarks or CI)",
-                 frozenset(base_envs), frozenset(head_envs))
+        return Scope(
+            tuple(touched), "the environment files this change touches", frozenset(base_envs), frozenset(head_envs)
+        )
+    return Scope(
+        (),
+        "no file that synthesis reads changed (only docs, tests, benchmarks or CI)",
+        frozenset(base_envs),
+        frozenset(head_envs),
+    )

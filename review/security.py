@@ -107,11 +107,16 @@ def cidr_change(before: str, after: str) -> str | None:
     shift = a.prefixlen - b.prefixlen
     # Same version checked above; mypy cannot narrow IPv4Network | IPv6Network by .version.
     if b.supernet_of(a):  # type: ignore[arg-type]
-        return f"widened {a} → {b}: /{a.prefixlen} → /{b.prefixlen}: {_times(2 ** shift)}× the addresses"
+        return f"widened {a} → {b}: /{a.prefixlen} → /{b.prefixlen}: {_times(2**shift)}× the addresses"
     if a.supernet_of(b):  # type: ignore[arg-type]
-        return f"narrowed {a} → {b}: /{a.prefixlen} → /{b.prefixlen}: 1/{_times(2 ** -shift)} of the addresses"
-    size = (f"{_times(2 ** shift)}× the addresses" if shift > 0 else
-            f"1/{_times(2 ** -shift)} of the addresses" if shift < 0 else "as many addresses")
+        return f"narrowed {a} → {b}: /{a.prefixlen} → /{b.prefixlen}: 1/{_times(2**-shift)} of the addresses"
+    size = (
+        f"{_times(2**shift)}× the addresses"
+        if shift > 0
+        else f"1/{_times(2**-shift)} of the addresses"
+        if shift < 0
+        else "as many addresses"
+    )
     return f"moved {a} → {b} (no overlap): /{a.prefixlen} → /{b.prefixlen}: {size}"
 
 
@@ -157,15 +162,33 @@ def _pair_cidr_changes(changes: list[RuleChange]) -> list[RuleChange]:
                 out.append(c)
             continue
         key = _without_cidr(c.before)
-        match = next((i for i, a in enumerate(added) if i not in used and a.stack == c.stack and a.after
-                      and key is not None and _without_cidr(a.after) == key), None)
+        match = next(
+            (
+                i
+                for i, a in enumerate(added)
+                if i not in used
+                and a.stack == c.stack
+                and a.after
+                and key is not None
+                and _without_cidr(a.after) == key
+            ),
+            None,
+        )
         if match is None:
             out.append(c)
             continue
         used.add(match)
         a = added[match]
-        out.append(RuleChange(c.stack, f"{c.address}` → `{a.address}", "changed", c.before, a.after,
-                              cidr_change(c.before.cidrs[0], a.after.cidrs[0])))
+        out.append(
+            RuleChange(
+                c.stack,
+                f"{c.address}` → `{a.address}",
+                "changed",
+                c.before,
+                a.after,
+                cidr_change(c.before.cidrs[0], a.after.cidrs[0]),
+            )
+        )
     out += [a for i, a in enumerate(added) if i not in used]
     return out
 
@@ -185,11 +208,25 @@ def rule_changes(plan: PlanDiff) -> list[RuleChange]:
                 b = {json.dumps(r, sort_keys=True): r for r in _inline_rules(change.before or {})}
                 a = {json.dumps(r, sort_keys=True): r for r in _inline_rules(change.after or {})}
                 for key in sorted(set(b) - set(a)):
-                    out.append(RuleChange(stack.name, change.address, "removed",
-                                          describe_rule(plan.base_resolver, stack.name, "aws_security_group_rule", b[key]), None))
+                    out.append(
+                        RuleChange(
+                            stack.name,
+                            change.address,
+                            "removed",
+                            describe_rule(plan.base_resolver, stack.name, "aws_security_group_rule", b[key]),
+                            None,
+                        )
+                    )
                 for key in sorted(set(a) - set(b)):
-                    out.append(RuleChange(stack.name, change.address, "added", None,
-                                          describe_rule(plan.head_resolver, stack.name, "aws_security_group_rule", a[key])))
+                    out.append(
+                        RuleChange(
+                            stack.name,
+                            change.address,
+                            "added",
+                            None,
+                            describe_rule(plan.head_resolver, stack.name, "aws_security_group_rule", a[key]),
+                        )
+                    )
     return _pair_cidr_changes(out)
 
 
@@ -244,8 +281,12 @@ def _principals(st: dict) -> list[str]:
     return [str(v) for v in _as_list(p)]
 
 
-_FIELDS = (("Action", "actions"), ("NotAction", "not-actions"), ("Resource", "resources"),
-           ("NotResource", "not-resources"))
+_FIELDS = (
+    ("Action", "actions"),
+    ("NotAction", "not-actions"),
+    ("Resource", "resources"),
+    ("NotResource", "not-resources"),
+)
 
 
 def _delta(lines: list[str], label: str, before: list, after: list) -> list:
@@ -274,9 +315,14 @@ def statement_changes(before: Any, after: Any) -> list[StatementChange] | None:
         lines: list[str] = []
         warnings: list[str] = []
         for key, label in _FIELDS:
-            plus = _delta(lines, label, [] if sb is None else _as_list(sb.get(key)),
-                          [] if sa is None else _as_list(sa.get(key)))
-            if sa is not None and key in ("Action", "Resource") and any(x == "*" or str(x).endswith(":*") for x in plus):
+            plus = _delta(
+                lines, label, [] if sb is None else _as_list(sb.get(key)), [] if sa is None else _as_list(sa.get(key))
+            )
+            if (
+                sa is not None
+                and key in ("Action", "Resource")
+                and any(x == "*" or str(x).endswith(":*") for x in plus)
+            ):
                 warnings.append(f"wildcard {label[:-1]} added")
         _delta(lines, "principals", [] if sb is None else _principals(sb), [] if sa is None else _principals(sa))
         for key in ("Effect", "Condition"):
@@ -316,9 +362,17 @@ def iam_changes(plan: PlanDiff) -> list[PolicyChange]:
                     if arn_b:
                         lines.append(f"managed policy − `{arn_b}`")
                 if lines:
-                    out.append(PolicyChange(stack.name, change.address, change.action, "policy_arn", str(role),
-                                            [StatementChange("(attachment)", change.action, "Allow", tuple(lines), ())],
-                                            (arn_b, arn_a)))
+                    out.append(
+                        PolicyChange(
+                            stack.name,
+                            change.address,
+                            change.action,
+                            "policy_arn",
+                            str(role),
+                            [StatementChange("(attachment)", change.action, "Allow", tuple(lines), ())],
+                            (arn_b, arn_a),
+                        )
+                    )
                 continue
             for attr in POLICY_ATTRIBUTES.get(rtype, ()):
                 vb = (change.before or {}).get(attr, MISSING)
@@ -328,14 +382,33 @@ def iam_changes(plan: PlanDiff) -> list[PolicyChange]:
                 resolver = plan.head_resolver if change.after else plan.base_resolver
                 config = change.after or change.before or {}
                 owner = resolver.label(stack.name, config.get("role") or config.get("name") or "")
-                out.append(PolicyChange(stack.name, change.address, change.action, attr, str(owner),
-                                        statement_changes(vb, va), (vb, va)))
+                out.append(
+                    PolicyChange(
+                        stack.name, change.address, change.action, attr, str(owner), statement_changes(vb, va), (vb, va)
+                    )
+                )
             if rtype == "aws_iam_role":
-                ib = {p.get("name"): p.get("policy") for p in _as_list((change.before or {}).get("inline_policy")) if isinstance(p, dict)}
-                ia = {p.get("name"): p.get("policy") for p in _as_list((change.after or {}).get("inline_policy")) if isinstance(p, dict)}
+                ib = {
+                    p.get("name"): p.get("policy")
+                    for p in _as_list((change.before or {}).get("inline_policy"))
+                    if isinstance(p, dict)
+                }
+                ia = {
+                    p.get("name"): p.get("policy")
+                    for p in _as_list((change.after or {}).get("inline_policy"))
+                    if isinstance(p, dict)
+                }
                 for name in sorted(set(ib) | set(ia), key=str):
                     if ib.get(name) != ia.get(name):
-                        out.append(PolicyChange(stack.name, change.address, change.action, f"inline_policy {name}",
-                                                str((change.after or change.before or {}).get("name", "")),
-                                                statement_changes(ib.get(name), ia.get(name)), (ib.get(name), ia.get(name))))
+                        out.append(
+                            PolicyChange(
+                                stack.name,
+                                change.address,
+                                change.action,
+                                f"inline_policy {name}",
+                                str((change.after or change.before or {}).get("name", "")),
+                                statement_changes(ib.get(name), ia.get(name)),
+                                (ib.get(name), ia.get(name)),
+                            )
+                        )
     return out

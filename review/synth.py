@@ -59,9 +59,16 @@ class ReviewError(Exception):
         self.code = code
 
 
-def git(repo: Path, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=check,
-                          env=dict(env) if env is not None else None)
+def git(
+    repo: Path, *args: str, check: bool = True, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        env=dict(env) if env is not None else None,
+    )
 
 
 def repo_root(path: Path) -> Path:
@@ -76,7 +83,9 @@ def resolve_ref(repo: Path, ref: str) -> str:
     if result.returncode != 0:
         raise ReviewError(
             f"--base {ref!r}: not a commit in {repo}. Give a branch, tag or commit "
-            "(in CI fetch full history: actions/checkout with fetch-depth: 0).", 2)
+            "(in CI fetch full history: actions/checkout with fetch-depth: 0).",
+            2,
+        )
     return result.stdout.strip()
 
 
@@ -144,19 +153,35 @@ class Synthesizer:
         node = None
         if self.node_bin and (self.node_bin / "node").exists():
             node = str((self.node_bin / "node").resolve())
-        return json.dumps({"command": list(self.command), "python": sys.version, "node": node,
-                           "extra_env": dict(sorted(self.extra_env.items()))}, sort_keys=True)
+        return json.dumps(
+            {
+                "command": list(self.command),
+                "python": sys.version,
+                "node": node,
+                "extra_env": dict(sorted(self.extra_env.items())),
+            },
+            sort_keys=True,
+        )
 
-    def __call__(self, tree: Path, outdir: Path, label: str, env_name: str | None = None,
-                 cancel: threading.Event | None = None) -> Path:
+    def __call__(
+        self, tree: Path, outdir: Path, label: str, env_name: str | None = None, cancel: threading.Event | None = None
+    ) -> Path:
         try:
-            proc = subprocess.Popen(list(self.command), cwd=tree, env=self.environment(outdir, env_name),
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                list(self.command),
+                cwd=tree,
+                env=self.environment(outdir, env_name),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
         except OSError as exc:
             raise ReviewError(f"synth of {label} could not start {self.command[0]}: {exc}") from None
         output: dict[str, str] = {}
-        reader = threading.Thread(target=lambda: output.update(zip(("out", "err"), proc.communicate(), strict=True)), daemon=True)
+        reader = threading.Thread(
+            target=lambda: output.update(zip(("out", "err"), proc.communicate(), strict=True)), daemon=True
+        )
         reader.start()
         deadline = time.monotonic() + self.timeout
         while reader.is_alive():
@@ -194,6 +219,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 # --- cache -------------------------------------------------------------------------------
+
 
 def default_cache_dir() -> Path:
     if os.environ.get(CACHE_VARIABLE):
@@ -239,10 +265,14 @@ class SynthCache:
             self.root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.root))
             shutil.copytree(outdir, staging / "out", symlinks=True)
-            files = {str(p.relative_to(staging / "out")): _digest(p)
-                     for p in sorted((staging / "out").rglob("*")) if p.is_file() and not p.is_symlink()}
+            files = {
+                str(p.relative_to(staging / "out")): _digest(p)
+                for p in sorted((staging / "out").rglob("*"))
+                if p.is_file() and not p.is_symlink()
+            }
             (staging / "review-cache.json").write_text(
-                json.dumps({"tree": str(tree), "files": files}, indent=1), encoding="utf-8")
+                json.dumps({"tree": str(tree), "files": files}, indent=1), encoding="utf-8"
+            )
             try:
                 os.rename(staging, self.root / key)
             except OSError:  # another review stored the same synthesis first
@@ -260,11 +290,12 @@ class SynthCache:
                     shutil.rmtree(entry, ignore_errors=True)
             elif manifest.exists():
                 entries.append((manifest.stat().st_mtime, entry))
-        for _, entry in sorted(entries, reverse=True)[self.keep:]:
+        for _, entry in sorted(entries, reverse=True)[self.keep :]:
             shutil.rmtree(entry, ignore_errors=True)
 
 
 # --- running a review's syntheses --------------------------------------------------------
+
 
 class Progress:
     """Progress lines on standard error: ``review [  12.3s] <message>``."""

@@ -109,21 +109,31 @@ def load_plan(text: str, source: str) -> dict:
     try:
         plan = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReviewError(f"--plan {source}: not JSON ({exc}); give the output of `terraform show -json <planfile>`", 2) from None
+        raise ReviewError(
+            f"--plan {source}: not JSON ({exc}); give the output of `terraform show -json <planfile>`", 2
+        ) from None
     if not isinstance(plan, dict):
-        raise ReviewError(f"--plan {source}: expected a JSON object, the output of `terraform show -json <planfile>`", 2)
+        raise ReviewError(
+            f"--plan {source}: expected a JSON object, the output of `terraform show -json <planfile>`", 2
+        )
     if "format_version" not in plan:
         problems.append("no format_version")
     if not isinstance(plan.get("resource_changes", []), list):
         problems.append("resource_changes is not a list")
     if "planned_values" not in plan and "resource_changes" not in plan:
-        problems.append("no planned_values or resource_changes: this looks like a state, not a plan "
-                        "(`terraform show -json` of a plan file, not of the state)")
+        problems.append(
+            "no planned_values or resource_changes: this looks like a state, not a plan "
+            "(`terraform show -json` of a plan file, not of the state)"
+        )
     if plan.get("errored") is True:
         problems.append("errored = true: Terraform could not finish this plan; fix the errors `terraform plan` printed")
     if problems:
-        raise ReviewError(f"--plan {source}: not a usable Terraform JSON plan: " + "; ".join(problems)
-                          + ". Give the output of `terraform show -json <planfile>`", 2)
+        raise ReviewError(
+            f"--plan {source}: not a usable Terraform JSON plan: "
+            + "; ".join(problems)
+            + ". Give the output of `terraform show -json <planfile>`",
+            2,
+        )
     return plan
 
 
@@ -155,8 +165,9 @@ def _local_address(rc: dict) -> str | None:
 # re-link task groups to their clusters, classify the actions) sharing one set of records.
 def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | None) -> tuple[Stack, Stack, StackDiff]:  # noqa: C901
     """(base stack, head stack, the stack's diff) from one stack's plan."""
-    config_resources = {r.get("address"): r for r in
-                        ((plan.get("configuration") or {}).get("root_module") or {}).get("resources") or []}
+    config_resources = {
+        r.get("address"): r for r in ((plan.get("configuration") or {}).get("root_module") or {}).get("resources") or []
+    }
     code = {k: v for k, v in ((cdk_doc or {}).get("resource") or {}).items()}
     region = _region(plan, cdk_doc)
     provider = {"aws": [{"region": region}]} if region else {}
@@ -181,8 +192,11 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
         entries.append((rc, address, change, before, after))
     for rc, _address, _change, before, after in entries:
         if rc["type"] == rules.EMR_INSTANCE_GROUP:
-            refs = [r for r in _references(config_resources.get(rc.get("address")), "cluster_id")
-                    if r.startswith(rules.EMR_CLUSTER + ".")]
+            refs = [
+                r
+                for r in _references(config_resources.get(rc.get("address")), "cluster_id")
+                if r.startswith(rules.EMR_CLUSTER + ".")
+            ]
             for value in (before, after):
                 if not isinstance(value, dict):
                     continue
@@ -204,16 +218,41 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
             changes.append(ResourceChange(name, address, "added", None, after, terraform_actions=actions))
             continue
         if actions in (("delete",), ("forget",)):
-            changes.append(ResourceChange(name, address, "removed", before, None, terraform_actions=actions,
-                                          action_reason=rc.get("action_reason")))
+            changes.append(
+                ResourceChange(
+                    name,
+                    address,
+                    "removed",
+                    before,
+                    None,
+                    terraform_actions=actions,
+                    action_reason=rc.get("action_reason"),
+                )
+            )
             continue
         replace = {_path_text(p) for p in change.get("replace_paths") or [] if isinstance(p, list)}
-        attrs = _attrs(rc["type"], before or {}, after or {}, replace, _configured(config_resources.get(rc.get("address"))),
-                       replaced=set(_REPLACING) <= set(actions))
+        attrs = _attrs(
+            rc["type"],
+            before or {},
+            after or {},
+            replace,
+            _configured(config_resources.get(rc.get("address"))),
+            replaced=set(_REPLACING) <= set(actions),
+        )
         previous = rc.get("previous_address")
-        changes.append(ResourceChange(name, address, "changed", before, after, attrs,
-                                      moved_from=previous if previous and previous != address else None,
-                                      terraform_actions=actions, action_reason=rc.get("action_reason")))
+        changes.append(
+            ResourceChange(
+                name,
+                address,
+                "changed",
+                before,
+                after,
+                attrs,
+                moved_from=previous if previous and previous != address else None,
+                terraform_actions=actions,
+                action_reason=rc.get("action_reason"),
+            )
+        )
     drift = []
     for rc in plan.get("resource_drift") or []:
         address = _local_address(rc)
@@ -222,8 +261,17 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
             continue
         before, after = change.get("before"), change.get("after")
         attrs = _attrs(rc["type"], before or {}, after or {}, set(), None, drift=True)
-        drift.append(ResourceChange(name, address, "removed" if after is None else "changed", before, after, attrs,
-                                    terraform_actions=tuple(change.get("actions") or ())))
+        drift.append(
+            ResourceChange(
+                name,
+                address,
+                "removed" if after is None else "changed",
+                before,
+                after,
+                attrs,
+                terraform_actions=tuple(change.get("actions") or ()),
+            )
+        )
     status = "changed" if (changes or drift) else "unchanged"
     return base, head, StackDiff(name, status, changes, [], drift)
 
@@ -231,8 +279,15 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
 WITH_REPLACEMENT = "terraform plan: set on the new resource"
 
 
-def _attrs(rtype: str, before: dict, after: dict, replace: set[str], configured: set[str] | None,
-           drift: bool = False, replaced: bool = False) -> list[AttrChange]:
+def _attrs(
+    rtype: str,
+    before: dict,
+    after: dict,
+    replace: set[str],
+    configured: set[str] | None,
+    drift: bool = False,
+    replaced: bool = False,
+) -> list[AttrChange]:
     fb, fa = flatten(before), flatten(after)
     out = []
     for path in sorted(set(fb) | set(fa)):
@@ -300,7 +355,10 @@ def plan_diff(specs: list[str], base_label: str = "current state", head_label: s
 
 def review_plans(specs: list[str], *, allow: set[str], env: str | None = None) -> Review:
     plan = plan_diff(specs)
-    return render_environments([(env, plan)], allow=allow,
-                               title="Plan review: current state → `terraform plan`" + (f" (`{env}`)" if env else ""),
-                               scope_note="From Terraform's own plans: verdicts follow its actions and replace_paths;"
-                                          " drift is what changed outside Terraform.")
+    return render_environments(
+        [(env, plan)],
+        allow=allow,
+        title="Plan review: current state → `terraform plan`" + (f" (`{env}`)" if env else ""),
+        scope_note="From Terraform's own plans: verdicts follow its actions and replace_paths;"
+        " drift is what changed outside Terraform.",
+    )

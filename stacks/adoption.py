@@ -31,12 +31,16 @@ def _purpose_problems(stack, adoption) -> list[str]:
     problems = []
     roles = dict(adoption.roles)
     if "autoscaling" in roles and stack.roles.autoscaling_role is None:
-        problems.append(f"{where}.roles.autoscaling = {roles['autoscaling']!r}: purpose {stack.purpose!r} has no "
-                        "autoscaling role (its declaration says autoscaling=False); drop the key")
+        problems.append(
+            f"{where}.roles.autoscaling = {roles['autoscaling']!r}: purpose {stack.purpose!r} has no "
+            "autoscaling role (its declaration says autoscaling=False); drop the key"
+        )
     for name, cluster_id in adoption.clusters:
         if name not in stack.clusters:
-            problems.append(f"{where}.clusters.{name} = {cluster_id!r}: stack {stack.purpose!r} defines no cluster "
-                            f"named {name!r} (clusters: {', '.join(sorted(stack.clusters))})")
+            problems.append(
+                f"{where}.clusters.{name} = {cluster_id!r}: stack {stack.purpose!r} defines no cluster "
+                f"named {name!r} (clusters: {', '.join(sorted(stack.clusters))})"
+            )
     return problems
 
 
@@ -49,8 +53,7 @@ def adoption_problems(settings: Settings, foundation, purpose_stacks: Sequence) 
         if name == FOUNDATION:
             continue
         if name not in by_name:
-            problems.append(f"adopt.{name}: no stack named {name!r}; stacks are {FOUNDATION}, "
-                            f"{', '.join(by_name)}")
+            problems.append(f"adopt.{name}: no stack named {name!r}; stacks are {FOUNDATION}, {', '.join(by_name)}")
             continue
         problems += _purpose_problems(by_name[name], adoption)
     return problems
@@ -72,8 +75,11 @@ def apply_adoption(settings: Settings, foundation, purpose_stacks: Sequence) -> 
             continue
         for group, group_id in adoption.security_groups:
             stack.security_groups.groups[group].import_from(group_id)
-        roles = {"service": stack.roles.service_role, "instance": stack.roles.instance_role,
-                 "autoscaling": stack.roles.autoscaling_role}
+        roles = {
+            "service": stack.roles.service_role,
+            "instance": stack.roles.instance_role,
+            "autoscaling": stack.roles.autoscaling_role,
+        }
         for key, role_name in adoption.roles:
             roles[key].import_from(role_name)
         if adoption.instance_profile:

@@ -16,8 +16,9 @@ from stacks.foundation import FoundationStack
 from stacks.purpose import PurposeSettingsError, PurposeStack, purpose_settings_problems
 
 
-def build_app(settings: Settings, *, outdir: str | None = None,
-              purposes: Sequence[Purpose] = PURPOSE_DECLARATIONS) -> App:
+def build_app(
+    settings: Settings, *, outdir: str | None = None, purposes: Sequence[Purpose] = PURPOSE_DECLARATIONS
+) -> App:
     """The foundation stack and one stack per declared purpose (default: the app's
     declarations; tests pass variants). The declarations are checked before the App
     exists, so a bad one writes nothing."""
@@ -44,8 +45,10 @@ def _check_cluster_names_unique(stacks: Sequence[PurposeStack]) -> None:
     for stack in stacks:
         for name in stack.clusters:
             if name in owner:
-                problems.append(f"cluster name {name!r} is defined by both the {owner[name]} and the "
-                                f"{stack.purpose} stack; give each cluster its own name")
+                problems.append(
+                    f"cluster name {name!r} is defined by both the {owner[name]} and the "
+                    f"{stack.purpose} stack; give each cluster its own name"
+                )
             owner.setdefault(name, stack.purpose)
     if problems:
         raise ConstructInputError("cluster definitions", problems)
@@ -67,7 +70,8 @@ def _check_fixed_ip_owners(settings: Settings, cluster_names: set[str]) -> None:
     problems = [
         f"fixed_ips.masters.{cluster} = {ip!r}: no stack defines a cluster named {cluster!r} "
         f"(clusters: {', '.join(sorted(cluster_names))}); fix the name or drop the address"
-        for cluster, ip in settings.fixed_ips.masters if cluster not in cluster_names
+        for cluster, ip in settings.fixed_ips.masters
+        if cluster not in cluster_names
     ]
     if problems:
         raise FixedIpError(settings.source or settings.name, problems)
@@ -78,8 +82,9 @@ def price_fallback_notes(app: App) -> list[str]:
     environment's region has none in the table (emr_constructs.pricing)."""
     from emr_constructs.spot_task_groups import SpotTaskGroup
 
-    fallbacks = [(c, c.bid_fallback) for c in app.node.find_all()
-                 if isinstance(c, SpotTaskGroup) and c.bid_fallback is not None]
+    fallbacks = [
+        (c, c.bid_fallback) for c in app.node.find_all() if isinstance(c, SpotTaskGroup) and c.bid_fallback is not None
+    ]
     if not fallbacks:
         return []
     region = fallbacks[0][1].region

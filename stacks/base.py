@@ -33,7 +33,8 @@ class EmrBaseStack(TerraformStack):
             "managed-by": "cdktf",
         }
         AwsProvider(
-            self, "aws",
+            self,
+            "aws",
             region=settings.region,
             allowed_account_ids=[settings.account_id],
             default_tags=[AwsProviderDefaultTags(tags=self.tags)],

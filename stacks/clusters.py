@@ -49,10 +49,13 @@ RELEASE = "emr-7.5.0"
 
 # T6 on current releases: keep every YARN application master on core (on-demand) nodes,
 # so a Spot reclaim on a task node never kills a whole job.
-AM_ON_CORE = Configuration("yarn-site", {
-    "yarn.node-labels.enabled": "true",
-    "yarn.node-labels.am.default-node-label-expression": "CORE",
-})
+AM_ON_CORE = Configuration(
+    "yarn-site",
+    {
+        "yarn.node-labels.enabled": "true",
+        "yarn.node-labels.am.default-node-label-expression": "CORE",
+    },
+)
 
 if TYPE_CHECKING:  # stacks.purpose imports this module; the name is for the type only
     from stacks.purpose import PurposeStack
@@ -61,91 +64,111 @@ ClusterDefinition = Callable[["PurposeStack"], EmrCluster]
 
 
 def spark_batch_production_01(stack) -> EmrCluster:
-    cluster = stack.add_cluster(ClusterSpec(
-        name="spark-batch-production-01",
-        release_label=RELEASE,
-        applications=("Hadoop", "Spark", "Hive", "Livy"),
-        master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
-        core=InstanceGroupSpec("r5.2xlarge", instance_count=4,
-                               ebs=EbsSpec.gp3(500, iops=6000, throughput=250)),
-        configurations=(
-            AM_ON_CORE,
-            Configuration("spark-defaults", {
-                "spark.dynamicAllocation.enabled": "true",
-                "spark.sql.adaptive.enabled": "true",
-            }),
-        ),
-        step_concurrency_level=4,
-        frozen=True,
-        protected=True,
-    ))
+    cluster = stack.add_cluster(
+        ClusterSpec(
+            name="spark-batch-production-01",
+            release_label=RELEASE,
+            applications=("Hadoop", "Spark", "Hive", "Livy"),
+            master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
+            core=InstanceGroupSpec("r5.2xlarge", instance_count=4, ebs=EbsSpec.gp3(500, iops=6000, throughput=250)),
+            configurations=(
+                AM_ON_CORE,
+                Configuration(
+                    "spark-defaults",
+                    {
+                        "spark.dynamicAllocation.enabled": "true",
+                        "spark.sql.adaptive.enabled": "true",
+                    },
+                ),
+            ),
+            step_concurrency_level=4,
+            frozen=True,
+            protected=True,
+        )
+    )
     # r5.2xlarge and m5.4xlarge both have 64 GiB: same YARN memory per node, two Spot pools.
     SpotTaskGroupPair(
-        cluster, "spot-task-groups", cluster=cluster, region=stack.settings.region,
+        cluster,
+        "spot-task-groups",
+        cluster=cluster,
+        region=stack.settings.region,
         static_a=SpotGroupSpec("r5.2xlarge", ebs=EbsSpec.gp3(128)),
         static_b=SpotGroupSpec("m5.4xlarge", ebs=EbsSpec.gp3(128)),
-        active="a", active_count=6,
+        active="a",
+        active_count=6,
     )
     return cluster
 
 
 def spark_batch_operation_01(stack) -> EmrCluster:
-    cluster = stack.add_cluster(ClusterSpec(
-        name="spark-batch-operation-01",
-        release_label=RELEASE,
-        applications=("Hadoop", "Spark", "Hive"),
-        master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
-        # Backfills spill shuffle data to disk: gp2 sized for 3000 IOPS is 1000 GiB (T5).
-        core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp2_for_iops(3000)),
-        configurations=(AM_ON_CORE,),
-        # EMR's rule gives 1 below four core nodes; a lost node would lose backfill output.
-        dfs_replication=2,
-        auto_termination_idle_seconds=3600,
-        step_concurrency_level=10,
-    ))
+    cluster = stack.add_cluster(
+        ClusterSpec(
+            name="spark-batch-operation-01",
+            release_label=RELEASE,
+            applications=("Hadoop", "Spark", "Hive"),
+            master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
+            # Backfills spill shuffle data to disk: gp2 sized for 3000 IOPS is 1000 GiB (T5).
+            core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp2_for_iops(3000)),
+            configurations=(AM_ON_CORE,),
+            # EMR's rule gives 1 below four core nodes; a lost node would lose backfill output.
+            dfs_replication=2,
+            auto_termination_idle_seconds=3600,
+            step_concurrency_level=10,
+        )
+    )
     # Operators size this group for each backfill; a higher bid than production trades
     # cost for fewer interruptions of long backfill days.
     SpotTaskGroup(
-        cluster, cluster=cluster, group_name=DYNAMIC, region=stack.settings.region,
-        spec=SpotGroupSpec("r5.2xlarge", ebs=EbsSpec.gp3(128)), instance_count=1, bid_factor="0.9",
+        cluster,
+        cluster=cluster,
+        group_name=DYNAMIC,
+        region=stack.settings.region,
+        spec=SpotGroupSpec("r5.2xlarge", ebs=EbsSpec.gp3(128)),
+        instance_count=1,
+        bid_factor="0.9",
     )
     return cluster
 
 
 def spark_stream_01(stack) -> EmrCluster:
-    return stack.add_cluster(ClusterSpec(
-        name="spark-stream-01",
-        release_label=RELEASE,
-        applications=("Hadoop", "Spark"),
-        master=InstanceGroupSpec("m5.xlarge", instance_count=3, ebs=EbsSpec.gp3(64)),
-        core=InstanceGroupSpec("r5.xlarge", instance_count=3, ebs=EbsSpec.gp3(256)),
-        configurations=(
-            AM_ON_CORE,
-            Configuration("spark-defaults", {
-                "spark.dynamicAllocation.enabled": "false",
-                "spark.yarn.am.attemptFailuresValidityInterval": "1h",
-                "spark.yarn.maxAppAttempts": "4",
-            }),
-        ),
-        # Streaming checkpoints live in HDFS: two copies, not EMR's default 1 for 3 nodes.
-        dfs_replication=2,
-        step_concurrency_level=4,
-        protected=True,
-    ))
+    return stack.add_cluster(
+        ClusterSpec(
+            name="spark-stream-01",
+            release_label=RELEASE,
+            applications=("Hadoop", "Spark"),
+            master=InstanceGroupSpec("m5.xlarge", instance_count=3, ebs=EbsSpec.gp3(64)),
+            core=InstanceGroupSpec("r5.xlarge", instance_count=3, ebs=EbsSpec.gp3(256)),
+            configurations=(
+                AM_ON_CORE,
+                Configuration(
+                    "spark-defaults",
+                    {
+                        "spark.dynamicAllocation.enabled": "false",
+                        "spark.yarn.am.attemptFailuresValidityInterval": "1h",
+                        "spark.yarn.maxAppAttempts": "4",
+                    },
+                ),
+            ),
+            # Streaming checkpoints live in HDFS: two copies, not EMR's default 1 for 3 nodes.
+            dfs_replication=2,
+            step_concurrency_level=4,
+            protected=True,
+        )
+    )
 
 
 def service_presto_01(stack) -> EmrCluster:
-    return stack.add_cluster(ClusterSpec(
-        name="service-presto-01",
-        release_label=RELEASE,
-        applications=("Hadoop", "Trino"),
-        master=InstanceGroupSpec("m5.2xlarge", ebs=EbsSpec.gp3(64)),
-        core=InstanceGroupSpec("r5.2xlarge", instance_count=3, ebs=EbsSpec.gp3(128)),
-        configurations=(
-            Configuration("trino-connector-hive", {"hive.metastore": "glue"}),
-        ),
-        frozen=True,
-    ))
+    return stack.add_cluster(
+        ClusterSpec(
+            name="service-presto-01",
+            release_label=RELEASE,
+            applications=("Hadoop", "Trino"),
+            master=InstanceGroupSpec("m5.2xlarge", ebs=EbsSpec.gp3(64)),
+            core=InstanceGroupSpec("r5.2xlarge", instance_count=3, ebs=EbsSpec.gp3(128)),
+            configurations=(Configuration("trino-connector-hive", {"hive.metastore": "glue"}),),
+            frozen=True,
+        )
+    )
 
 
 PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
@@ -182,4 +205,5 @@ PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
 
 # A read-only view per purpose name, for tools and benchmarks; declare clusters above.
 CLUSTERS: MappingProxyType[str, tuple[ClusterDefinition, ...]] = MappingProxyType(
-    {p.name: tuple(p.clusters or ()) for p in PURPOSE_DECLARATIONS if isinstance(p, Purpose) and p.name is not None})
+    {p.name: tuple(p.clusters or ()) for p in PURPOSE_DECLARATIONS if isinstance(p, Purpose) and p.name is not None}
+)

@@ -107,7 +107,9 @@ class Purpose:
         for ui in self.web_uis or ():
             if ui.key == key:
                 return ui
-        raise KeyError(f"purpose {self.name!r} declares no web UI {key!r} (it has: {', '.join(self.ui_keys) or 'none'})")
+        raise KeyError(
+            f"purpose {self.name!r} declares no web UI {key!r} (it has: {', '.join(self.ui_keys) or 'none'})"
+        )
 
     @property
     def ui_keys(self) -> tuple[str, ...]:
@@ -129,13 +131,15 @@ def _purpose_problems(where: str, p: Purpose) -> list[str]:
         )
     if p.clusters is not None:
         if not _is_sequence(p.clusters) or not p.clusters:
-            problems.append(f"{where}.clusters = {p.clusters!r}: a non-empty tuple of cluster functions "
-                            "(see stacks/clusters.py)")
+            problems.append(
+                f"{where}.clusters = {p.clusters!r}: a non-empty tuple of cluster functions (see stacks/clusters.py)"
+            )
         else:
             for i, define in enumerate(p.clusters):
                 if not callable(define):
-                    problems.append(f"{where}.clusters[{i}] = {define!r}: a function taking the stack and "
-                                    "returning its EmrCluster")
+                    problems.append(
+                        f"{where}.clusters[{i}] = {define!r}: a function taking the stack and returning its EmrCluster"
+                    )
     if p.web_uis is not None:
         if not _is_sequence(p.web_uis):
             problems.append(f"{where}.web_uis = {p.web_uis!r}: a tuple of WebUi, () for none")
@@ -185,13 +189,16 @@ def _data_access_problems(where: str, access: Any) -> list[str]:
     if access.mode not in DATA_ACCESS_MODES:
         problems.append(f"{where}.mode = {access.mode!r}: one of {', '.join(DATA_ACCESS_MODES)}")
     if not _is_sequence(access.prefixes) or not access.prefixes:
-        problems.append(f"{where}.prefixes = {access.prefixes!r}: a non-empty tuple of key prefixes, "
-                        "('',) for the whole bucket")
+        problems.append(
+            f"{where}.prefixes = {access.prefixes!r}: a non-empty tuple of key prefixes, ('',) for the whole bucket"
+        )
     else:
         for i, prefix in enumerate(access.prefixes):
             if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
-                problems.append(f"{where}.prefixes[{i}] = {prefix!r}: '' (whole bucket) or a key prefix "
-                                "ending in '/', without wildcards or a leading '/', e.g. 'curated/'")
+                problems.append(
+                    f"{where}.prefixes[{i}] = {prefix!r}: '' (whole bucket) or a key prefix "
+                    "ending in '/', without wildcards or a leading '/', e.g. 'curated/'"
+                )
     return problems
 
 
@@ -204,17 +211,25 @@ def purpose_problems(purposes: Iterable[Any]) -> list[str]:
     owners: dict[Callable, str | None] = {}
     for i, p in enumerate(purposes):
         if not isinstance(p, Purpose):
-            problems.append(f"PURPOSE_DECLARATIONS[{i}] = {p!r}: a Purpose(name=..., clusters=..., web_uis=..., "
-                            "autoscaling=..., data_access=...)")
+            problems.append(
+                f"PURPOSE_DECLARATIONS[{i}] = {p!r}: a Purpose(name=..., clusters=..., web_uis=..., "
+                "autoscaling=..., data_access=...)"
+            )
             continue
         where = f"purpose {p.name!r}" if isinstance(p.name, str) and p.name else f"PURPOSE_DECLARATIONS[{i}]"
         if not isinstance(p.name, str) or not _PURPOSE_NAME.fullmatch(p.name) or len(p.name) > PURPOSE_NAME_MAX:
-            problems.append(f"PURPOSE_DECLARATIONS[{i}].name = {p.name!r}: lower-case words joined by '-', at most "
-                            f"{PURPOSE_NAME_MAX} characters (it names the stack, its state and its roles)")
+            problems.append(
+                f"PURPOSE_DECLARATIONS[{i}].name = {p.name!r}: lower-case words joined by '-', at most "
+                f"{PURPOSE_NAME_MAX} characters (it names the stack, its state and its roles)"
+            )
         elif p.name in RESERVED_STACK_NAMES:
-            problems.append(f"PURPOSE_DECLARATIONS[{i}].name = {p.name!r}: the name of the foundation stack; choose another")
+            problems.append(
+                f"PURPOSE_DECLARATIONS[{i}].name = {p.name!r}: the name of the foundation stack; choose another"
+            )
         elif p.name in names:
-            problems.append(f"PURPOSE_DECLARATIONS[{i}].name = {p.name!r}: already declared as PURPOSE_DECLARATIONS[{names[p.name]}]")
+            problems.append(
+                f"PURPOSE_DECLARATIONS[{i}].name = {p.name!r}: already declared as PURPOSE_DECLARATIONS[{names[p.name]}]"
+            )
         else:
             names[p.name] = i
         problems += _purpose_problems(where, p)
@@ -223,8 +238,10 @@ def purpose_problems(purposes: Iterable[Any]) -> list[str]:
                 continue
             label = getattr(define, "__name__", repr(define))
             if define in owners and owners[define] != p.name:
-                problems.append(f"{where}.clusters: {label} is also a cluster of purpose {owners[define]!r}; "
-                                "a cluster belongs to one purpose")
+                problems.append(
+                    f"{where}.clusters: {label} is also a cluster of purpose {owners[define]!r}; "
+                    "a cluster belongs to one purpose"
+                )
             elif define in owners:
                 problems.append(f"{where}.clusters: {label} is listed twice")
             owners.setdefault(define, p.name)
@@ -242,6 +259,10 @@ def find_purpose(purposes: Iterable[Purpose], name: str) -> Purpose:
         if p.name == name:
             return p
     declared = ", ".join(str(p.name) for p in purposes)
-    raise PurposeError("PurposeStack", [
-        f"purpose = {name!r}: not declared; declared purposes are {declared}. Declare it in "
-        "stacks/clusters.py PURPOSE_DECLARATIONS (see docs/operations.md, 'Add a purpose')"])
+    raise PurposeError(
+        "PurposeStack",
+        [
+            f"purpose = {name!r}: not declared; declared purposes are {declared}. Declare it in "
+            "stacks/clusters.py PURPOSE_DECLARATIONS (see docs/operations.md, 'Add a purpose')"
+        ],
+    )

@@ -50,31 +50,40 @@ class FoundationStack(EmrBaseStack):
         self.bootstrap_key: CustomerManagedKey | None = None
         if security.bootstrap_kms == "customer-managed":
             self.bootstrap_key = CustomerManagedKey(
-                self, "bootstrap-assets-key", alias=bootstrap_key_alias(settings),
+                self,
+                "bootstrap-assets-key",
+                alias=bootstrap_key_alias(settings),
                 description=f"{settings.name}: EMR bootstrap scripts (bucket {settings.buckets.bootstrap_assets})",
-                account_id=settings.account_id, region=settings.region,
+                account_id=settings.account_id,
+                region=settings.region,
             )
         self.assets_bucket = AssetsBucket(
-            self, "bootstrap-assets",
+            self,
+            "bootstrap-assets",
             bucket_name=settings.buckets.bootstrap_assets,
             access_log_bucket=settings.buckets.logs,
             writers=security.bootstrap_writers,
             kms_key_arn=self.bootstrap_key.key_arn if self.bootstrap_key else None,
         )
         self.subnet_tags = EmrManagedPolicySubnetTags(
-            self, "emr-managed-policy-subnet-tags", subnet_ids=[s.id for s in settings.private_subnets])
+            self, "emr-managed-policy-subnet-tags", subnet_ids=[s.id for s in settings.private_subnets]
+        )
         self.local_disk_key: CustomerManagedKey | None = None
         if security.local_disk_encryption:
             self.local_disk_key = CustomerManagedKey(
-                self, "local-disk-key", alias=local_disk_key_alias(settings),
+                self,
+                "local-disk-key",
+                alias=local_disk_key_alias(settings),
                 description=f"{settings.name}: EMR cluster nodes' local disks and EBS volumes",
-                account_id=settings.account_id, region=settings.region,
+                account_id=settings.account_id,
+                region=settings.region,
             )
         self.fixed_ips: FixedIpReservation | None = None
         if settings.fixed_ips:
             fixed = settings.fixed_ips
             self.fixed_ips = FixedIpReservation(
-                self, "master-fixed-ips",
+                self,
+                "master-fixed-ips",
                 subnet_id=fixed.subnet_id,
                 subnet_cidr=settings.subnet_by_id(fixed.subnet_id).cidr,
                 assignments=[FixedIp(cluster=c, ip=ip) for c, ip in fixed.masters],

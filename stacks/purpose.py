@@ -71,8 +71,13 @@ TAG_SCRIPT = "tag_instance_role.py"
 # keys and decrypts them on every boot (AWS EMR Management Guide, "Providing keys for
 # encrypting data at rest": the instance profile is a key user).
 LOCAL_DISK_KEY_ACTIONS = (
-    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
 )
 # Hive connector classifications whose ``hive.metastore = glue`` makes the cluster a Glue
 # metastore client.
@@ -94,12 +99,16 @@ def purpose_settings_problems(settings: Settings, purposes: Sequence[Purpose] = 
     problems = []
     for name, chosen in settings.purposes:
         if name not in declared:
-            problems.append(f"purposes.{name}: no such purpose; declared purposes are {', '.join(str(n) for n in declared)}")
+            problems.append(
+                f"purposes.{name}: no such purpose; declared purposes are {', '.join(str(n) for n in declared)}"
+            )
             continue
         for ui in chosen.open_uis:
             if ui not in declared[name].ui_keys:
-                problems.append(f"purposes.{name}.open_uis: {ui!r} is not a web UI of {name}; it serves "
-                                f"{', '.join(declared[name].ui_keys) or 'none'}")
+                problems.append(
+                    f"purposes.{name}.open_uis: {ui!r} is not a web UI of {name}; it serves "
+                    f"{', '.join(declared[name].ui_keys) or 'none'}"
+                )
     return problems
 
 
@@ -126,7 +135,8 @@ def people_rules(web_uis: Sequence[WebUi], settings: Settings) -> tuple[IngressR
     ``web_uis`` (the ones the environment opens) from the office."""
     rules = [
         IngressRule(f"{ui.description} from the office", ui.port, cidr=cidr)
-        for ui in web_uis for cidr in settings.office_cidrs
+        for ui in web_uis
+        for cidr in settings.office_cidrs
     ]
     rules += [IngressRule("SSH from the admins", SSH_PORT, cidr=cidr) for cidr in settings.admin_cidrs]
     return tuple(rules)
@@ -154,10 +164,11 @@ class PurposeStack(EmrBaseStack):
         name, web_uis, data_access = declaration.name, declaration.web_uis, declaration.data_access
         autoscaling, declared_clusters = declaration.autoscaling, declaration.clusters
         if name is None or web_uis is None or data_access is None or autoscaling is None or declared_clusters is None:
-            raise PurposeError("PurposeStack", [f"{declaration!r}: name, clusters, web_uis, autoscaling and "
-                                                "data_access are all required"])
-        problems = [p for p in purpose_settings_problems(settings, (declaration,))
-                    if p.startswith(f"purposes.{name}.")]
+            raise PurposeError(
+                "PurposeStack",
+                [f"{declaration!r}: name, clusters, web_uis, autoscaling and data_access are all required"],
+            )
+        problems = [p for p in purpose_settings_problems(settings, (declaration,)) if p.startswith(f"purposes.{name}.")]
         if problems:
             raise PurposeSettingsError(settings, problems)
         super().__init__(scope, name, settings=settings)
@@ -169,26 +180,35 @@ class PurposeStack(EmrBaseStack):
         # by default), and the environment's data prefixes (else the declared access).
         self.web_uis: tuple[WebUi, ...] = tuple(declaration.ui(key) for key in chosen.open_uis)
         self.data_access: tuple[PrefixAccess, ...] = (
-            chosen.data if chosen.data is not None else declared_data_access(data_access))
+            chosen.data if chosen.data is not None else declared_data_access(data_access)
+        )
         name_prefix = f"{settings.name}-{self.purpose}"
         self.name_prefix = name_prefix
         self.security_groups = EmrSecurityGroups(
-            self, "security-groups",
-            vpc_id=settings.vpc_id, name_prefix=name_prefix,
+            self,
+            "security-groups",
+            vpc_id=settings.vpc_id,
+            name_prefix=name_prefix,
             master_ingress=people_rules(self.web_uis, settings),
             allow_public_sources=settings.allow_public_cidrs,
         )
         self.roles = EmrRoles(
-            self, "roles",
-            name_prefix=name_prefix, account_id=settings.account_id, region=settings.region,
+            self,
+            "roles",
+            name_prefix=name_prefix,
+            account_id=settings.account_id,
+            region=settings.region,
             autoscaling=autoscaling,
         )
         buckets = settings.buckets
         # The bootstrap scripts the clusters run, uploaded under this purpose's prefix on
         # first use (tips T4, tags).
         self.bootstrap = BootstrapAssets(
-            self, "bootstrap-assets",
-            directory=BOOTSTRAP_DIR, bucket_name=buckets.bootstrap_assets, purpose=self.purpose,
+            self,
+            "bootstrap-assets",
+            directory=BOOTSTRAP_DIR,
+            bucket_name=buckets.bootstrap_assets,
+            purpose=self.purpose,
         )
         # The one place the stack's prefixes are spelled: clusters log under log_prefix,
         # and the scripts' folder is the one BootstrapAssets uploads to.
@@ -202,8 +222,11 @@ class PurposeStack(EmrBaseStack):
         if security.bootstrap_kms == "customer-managed":
             bootstrap_key = DataAwsKmsAlias(self, "bootstrap-assets-key", name=bootstrap_key_alias(settings))
             self.roles.grant_kms_key_use(
-                bootstrap_key.target_key_arn, sid="DecryptBootstrapScripts", actions=["kms:Decrypt"],
-                via_services=[f"s3.{settings.region}.amazonaws.com"])
+                bootstrap_key.target_key_arn,
+                sid="DecryptBootstrapScripts",
+                actions=["kms:Decrypt"],
+                via_services=[f"s3.{settings.region}.amazonaws.com"],
+            )
         local_disk_key_arn = None
         if security.local_disk_encryption:
             local_disk_key = DataAwsKmsAlias(self, "local-disk-key", name=local_disk_key_alias(settings))
@@ -212,16 +235,24 @@ class PurposeStack(EmrBaseStack):
             self.roles.allow_ebs_encryption_key(local_disk_key_arn)
         pem = security.in_transit_pem_certificates
         if pem:
-            self.roles.add_statement(sid="ReadInTransitCertificates", actions=["s3:GetObject"],
-                                     resources=[f"arn:{self.roles.partition}:s3:::{pem.removeprefix('s3://')}"])
+            self.roles.add_statement(
+                sid="ReadInTransitCertificates",
+                actions=["s3:GetObject"],
+                resources=[f"arn:{self.roles.partition}:s3:::{pem.removeprefix('s3://')}"],
+            )
 
         # Shared by the stack's clusters: EMRFS writes encrypted at rest, local disks and
         # EBS encrypted, IMDSv2 required, TLS between nodes when certificates are named.
-        self._security_options: dict[str, Any] = dict(local_disk_key_arn=local_disk_key_arn,
-                                                      in_transit_pem_certificates=pem)
+        self._security_options: dict[str, Any] = dict(
+            local_disk_key_arn=local_disk_key_arn, in_transit_pem_certificates=pem
+        )
         self.security_configuration = EmrSecurityConfiguration(
-            self, "security-configuration", name=f"{name_prefix}-emr",
-            require_imdsv2=security.require_imdsv2, **self._security_options)
+            self,
+            "security-configuration",
+            name=f"{name_prefix}-emr",
+            require_imdsv2=security.require_imdsv2,
+            **self._security_options,
+        )
         self._imds_optional_configuration: EmrSecurityConfiguration | None = None
         self._reservation_holder: ReservedIpHolder | None = None
         self.clusters: dict[str, EmrCluster] = {}
@@ -243,8 +274,12 @@ class PurposeStack(EmrBaseStack):
             return self.security_configuration
         if self._imds_optional_configuration is None:
             self._imds_optional_configuration = EmrSecurityConfiguration(
-                self, "security-configuration-imds-optional", name=f"{self.name_prefix}-emr-imds-optional",
-                require_imdsv2=False, **self._security_options)
+                self,
+                "security-configuration-imds-optional",
+                name=f"{self.name_prefix}-emr-imds-optional",
+                require_imdsv2=False,
+                **self._security_options,
+            )
         return self._imds_optional_configuration
 
     def add_cluster(self, spec: ClusterSpec, *, tag_node_roles: bool = True) -> EmrCluster:
@@ -259,17 +294,25 @@ class PurposeStack(EmrBaseStack):
         settings = self.settings
         fixed_ips = settings.fixed_ips
         if uses_glue_metastore(spec) and not settings.purpose(self.purpose).glue_databases:
-            raise PurposeSettingsError(settings, [
-                f"purposes.{self.purpose}.glue_databases: empty, but cluster {spec.name!r} keeps its Trino/Presto "
-                "metastore in Glue (hive.metastore = glue); name the Glue databases it queries, e.g. "
-                f"[purposes.{self.purpose}] glue_databases = [\"analytics\"]"])
+            raise PurposeSettingsError(
+                settings,
+                [
+                    f"purposes.{self.purpose}.glue_databases: empty, but cluster {spec.name!r} keeps its Trino/Presto "
+                    "metastore in Glue (hive.metastore = glue); name the Glue databases it queries, e.g. "
+                    f'[purposes.{self.purpose}] glue_databases = ["analytics"]'
+                ],
+            )
         fixed_ip = settings.fixed_ip_of(spec.name)
         subnet_id = fixed_ips.subnet_id if fixed_ips and fixed_ip else settings.subnet(0).id
         cluster = EmrCluster(
-            self, spec=spec, purpose=self.purpose,
+            self,
+            spec=spec,
+            purpose=self.purpose,
             subnet_id=subnet_id,
-            security_groups=self.security_groups, roles=self.roles,
-            log_bucket=settings.buckets.logs, log_prefix=self.log_prefix,
+            security_groups=self.security_groups,
+            roles=self.roles,
+            log_bucket=settings.buckets.logs,
+            log_prefix=self.log_prefix,
             security_configuration=self.security_configuration_for(spec.release_label).name,
         )
         if fixed_ips and fixed_ip:
@@ -278,19 +321,27 @@ class PurposeStack(EmrBaseStack):
             if reservation_eni:
                 args += ["--reservation-eni", reservation_eni]
             use_fixed_ip(
-                cluster, ip=fixed_ip, action=self.bootstrap.action(FIXED_IP_SCRIPT, args=args),
-                region=settings.region, account_id=settings.account_id, subnet_id=subnet_id,
+                cluster,
+                ip=fixed_ip,
+                action=self.bootstrap.action(FIXED_IP_SCRIPT, args=args),
+                region=settings.region,
+                account_id=settings.account_id,
+                subnet_id=subnet_id,
                 reservation_eni=reservation_eni,
             )
         if tag_node_roles:
             tag_nodes_with_role(
-                cluster, action=self.bootstrap.action(TAG_SCRIPT), region=settings.region, account_id=settings.account_id)
+                cluster,
+                action=self.bootstrap.action(TAG_SCRIPT),
+                region=settings.region,
+                account_id=settings.account_id,
+            )
         self.clusters[spec.name] = cluster
         return cluster
 
     def _reservation_interface(self, subnet_id: str) -> str:
         if self._reservation_holder is None:
             self._reservation_holder = ReservedIpHolder(
-                self, "fixed-ip-reservation",
-                name=fixed_ip_reservation_name(self.settings), subnet_id=subnet_id)
+                self, "fixed-ip-reservation", name=fixed_ip_reservation_name(self.settings), subnet_id=subnet_id
+            )
         return self._reservation_holder.network_interface_id

@@ -27,8 +27,7 @@ class Synthesized:
     def __init__(self, outdir: Path):
         self.outdir = outdir
         self.stacks = {
-            p.parent.name: json.loads(p.read_text())
-            for p in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
+            p.parent.name: json.loads(p.read_text()) for p in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
         }
 
     def __getitem__(self, stack: str) -> dict:

@@ -83,8 +83,10 @@ def render_like_cdktf(node: Any, level: int = 0) -> str:
     final newline)."""
     indent = "\n" + "  " * level
     if isinstance(node, dict):
-        items = [f"{indent}  {json.dumps(key, ensure_ascii=False)}: {render_like_cdktf(node[key], level + 1)}"
-                 for key in sorted(node)]
+        items = [
+            f"{indent}  {json.dumps(key, ensure_ascii=False)}: {render_like_cdktf(node[key], level + 1)}"
+            for key in sorted(node)
+        ]
         return "{" + ",".join(items) + indent + "}"
     if isinstance(node, list):
         items = [f"{indent}  {render_like_cdktf(item, level + 1)}" for item in node]

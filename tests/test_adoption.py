@@ -58,10 +58,14 @@ def stack_json(outdir: Path, stack: str) -> dict:
 def test_adopt_tables_are_read_into_settings(tmp_path):
     settings = load_settings(env_file(tmp_path, ADOPT))
     batch = settings.adopt.for_stack("spark-batch")
-    assert dict(batch.security_groups) == {"master-managed": "sg-0123456789abcdef0",
-                                           "service-access": "sg-0123456789abcdef1"}
-    assert dict(batch.roles) == {"service": "example-spark-batch-emr-service",
-                                 "autoscaling": "example-spark-batch-emr-autoscaling"}
+    assert dict(batch.security_groups) == {
+        "master-managed": "sg-0123456789abcdef0",
+        "service-access": "sg-0123456789abcdef1",
+    }
+    assert dict(batch.roles) == {
+        "service": "example-spark-batch-emr-service",
+        "autoscaling": "example-spark-batch-emr-autoscaling",
+    }
     assert batch.instance_profile == "example-spark-batch-emr-instance"
     assert dict(batch.clusters) == {"spark-batch-production-01": "j-2AXXXXXXGAPLF"}
     assert settings.adopt.for_stack("foundation").bootstrap_assets_bucket is True
@@ -115,7 +119,8 @@ def test_adopt_must_be_a_table_of_stacks():
     with pytest.raises(SettingsError) as exc:
         parse_settings({**raw, "adopt": "everything"}, "inline")
     assert exc.value.problems == [
-        "adopt = 'everything': expected [adopt.<stack>] tables, e.g. [adopt.spark-batch.security_groups]"]
+        "adopt = 'everything': expected [adopt.<stack>] tables, e.g. [adopt.spark-batch.security_groups]"
+    ]
 
 
 # --- synthesized import blocks -----------------------------------------------------------
@@ -135,8 +140,9 @@ def test_each_adopted_id_is_an_import_block_on_the_stacks_own_resource(adopted):
         "sg-0123456789abcdef1": address_of("aws_security_group", name="example-spark-batch-service-access"),
         "example-spark-batch-emr-service": address_of("aws_iam_role", name="example-spark-batch-emr-service"),
         "example-spark-batch-emr-autoscaling": address_of("aws_iam_role", name="example-spark-batch-emr-autoscaling"),
-        "example-spark-batch-emr-instance": address_of("aws_iam_instance_profile",
-                                                       name="example-spark-batch-emr-instance"),
+        "example-spark-batch-emr-instance": address_of(
+            "aws_iam_instance_profile", name="example-spark-batch-emr-instance"
+        ),
         "j-2AXXXXXXGAPLF": "aws_emr_cluster.spark-batch-production-01",
     }
     (bucket_import,) = stack_json(adopted, "foundation")["import"]
@@ -177,16 +183,25 @@ def test_adopted_stacks_pass_terraform_validate(adopted, tmp_path):
     assert sorted(timings) == ["foundation", "spark-batch"]
 
 
-@pytest.mark.parametrize(("extra", "problem"), [
-    ('[adopt.spark-ml.roles]\nservice = "x"\n',
-     "adopt.spark-ml: no stack named 'spark-ml'; stacks are foundation, spark-batch, spark-stream, service-presto"),
-    ('[adopt.spark-stream.roles]\nautoscaling = "x"\n',
-     "adopt.spark-stream.roles.autoscaling = 'x': purpose 'spark-stream' has no autoscaling role (its declaration "
-     "says autoscaling=False); drop the key"),
-    ('[adopt.spark-batch.clusters]\n"spark-batch-production-09" = "j-2AXXXXXXGAPLF"\n',
-     "adopt.spark-batch.clusters.spark-batch-production-09 = 'j-2AXXXXXXGAPLF': stack 'spark-batch' defines no "
-     "cluster named 'spark-batch-production-09' (clusters: spark-batch-operation-01, spark-batch-production-01)"),
-])
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (
+            '[adopt.spark-ml.roles]\nservice = "x"\n',
+            "adopt.spark-ml: no stack named 'spark-ml'; stacks are foundation, spark-batch, spark-stream, service-presto",
+        ),
+        (
+            '[adopt.spark-stream.roles]\nautoscaling = "x"\n',
+            "adopt.spark-stream.roles.autoscaling = 'x': purpose 'spark-stream' has no autoscaling role (its declaration "
+            "says autoscaling=False); drop the key",
+        ),
+        (
+            '[adopt.spark-batch.clusters]\n"spark-batch-production-09" = "j-2AXXXXXXGAPLF"\n',
+            "adopt.spark-batch.clusters.spark-batch-production-09 = 'j-2AXXXXXXGAPLF': stack 'spark-batch' defines no "
+            "cluster named 'spark-batch-production-09' (clusters: spark-batch-operation-01, spark-batch-production-01)",
+        ),
+    ],
+)
 def test_adoption_naming_what_no_stack_has_is_refused(tmp_path, extra, problem):
     from emr_constructs.errors import ConstructInputError
     from stacks.app import build_app
@@ -211,15 +226,36 @@ def _change(address, rtype, actions, *, importing=None, before=None, after=None,
 PLAN = {
     "format_version": "1.2",
     "resource_changes": [
-        _change("aws_security_group.sg_master", "aws_security_group", ["no-op"], importing="sg-0123456789abcdef0",
-                before={"name": "m"}, after={"name": "m"}),
-        _change("aws_iam_role.roles_service", "aws_iam_role", ["update"], importing="acme-emr-service",
-                before={"tags": {}, "tags_all": {}, "name": "r"},
-                after={"tags": {"project": "emr-cdktf"}, "tags_all": {"project": "emr-cdktf"}, "name": "r"}),
-        _change("aws_security_group.sg_service", "aws_security_group", ["delete", "create"],
-                importing="sg-0123456789abcdef1", replace_paths=[["name"], ["description"]]),
-        _change("aws_emr_cluster.spark-batch-production-01", "aws_emr_cluster", ["create", "delete"],
-                importing="j-2AXXXXXXGAPLF", replace_paths=[["release_label"], ["bootstrap_action"]]),
+        _change(
+            "aws_security_group.sg_master",
+            "aws_security_group",
+            ["no-op"],
+            importing="sg-0123456789abcdef0",
+            before={"name": "m"},
+            after={"name": "m"},
+        ),
+        _change(
+            "aws_iam_role.roles_service",
+            "aws_iam_role",
+            ["update"],
+            importing="acme-emr-service",
+            before={"tags": {}, "tags_all": {}, "name": "r"},
+            after={"tags": {"project": "emr-cdktf"}, "tags_all": {"project": "emr-cdktf"}, "name": "r"},
+        ),
+        _change(
+            "aws_security_group.sg_service",
+            "aws_security_group",
+            ["delete", "create"],
+            importing="sg-0123456789abcdef1",
+            replace_paths=[["name"], ["description"]],
+        ),
+        _change(
+            "aws_emr_cluster.spark-batch-production-01",
+            "aws_emr_cluster",
+            ["create", "delete"],
+            importing="j-2AXXXXXXGAPLF",
+            replace_paths=[["release_label"], ["bootstrap_action"]],
+        ),
         _change("aws_s3_object.script", "aws_s3_object", ["create"]),
         _change("aws_iam_role_policy.p", "aws_iam_role_policy", ["update"]),
     ],
@@ -242,12 +278,16 @@ def test_report_sorts_adopted_resources_into_kept_updated_and_replaced(tmp_path)
     lines = out.splitlines()
     assert code == 0
     assert lines[0] == f"{path}: 4 adopted resource(s): 1 kept as they are, 1 updated in place, 2 REPLACED"
-    assert lines[1].startswith("  REPLACED  aws_emr_cluster.spark-batch-production-01  (existing j-2AXXXXXXGAPLF): "
-                               "the existing resource would be DESTROYED and a new one created; forced by "
-                               "bootstrap_action, release_label. Adopt this cluster blue/green instead")
-    assert lines[2] == ("  REPLACED  aws_security_group.sg_service  (existing sg-0123456789abcdef1): the existing "
-                        "resource would be DESTROYED and a new one created; forced by description, name. Make the "
-                        "code match the existing resource, or leave it out of [adopt]")
+    assert lines[1].startswith(
+        "  REPLACED  aws_emr_cluster.spark-batch-production-01  (existing j-2AXXXXXXGAPLF): "
+        "the existing resource would be DESTROYED and a new one created; forced by "
+        "bootstrap_action, release_label. Adopt this cluster blue/green instead"
+    )
+    assert lines[2] == (
+        "  REPLACED  aws_security_group.sg_service  (existing sg-0123456789abcdef1): the existing "
+        "resource would be DESTROYED and a new one created; forced by description, name. Make the "
+        "code match the existing resource, or leave it out of [adopt]"
+    )
     assert lines[3] == "  UPDATED   aws_iam_role.roles_service  (existing acme-emr-service): in place: tags"
     assert lines[4] == "  KEPT      aws_security_group.sg_master  (existing sg-0123456789abcdef0)"
     assert lines[5] == "  other changes in this plan: 1 to create, 1 to update, 0 to replace, 0 to delete"

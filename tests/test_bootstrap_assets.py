@@ -38,8 +38,13 @@ def assets_stack(synth_stack, settings, directory: Path, purpose: str = "spark-b
 
     def build(app):
         stack = TerraformStack(app, purpose)
-        assets = BootstrapAssets(stack, "bootstrap-assets", directory=directory,
-                                 bucket_name=settings.buckets.bootstrap_assets, purpose=purpose)
+        assets = BootstrapAssets(
+            stack,
+            "bootstrap-assets",
+            directory=directory,
+            bucket_name=settings.buckets.bootstrap_assets,
+            purpose=purpose,
+        )
         for name in list(assets.available):  # as if a cluster ran every script
             assets.action(name)
         return stack
@@ -51,8 +56,11 @@ def test_each_stack_uploads_exactly_the_scripts_its_clusters_run(synth, settings
     assert scripts(), "assets/bootstrap/ holds the scripts under test"
     for purpose in PURPOSE_STACKS:
         objects = synth.resources(purpose, "aws_s3_object")
-        run = {a["path"] for c in synth.resources(purpose, "aws_emr_cluster").values()
-               for a in c.get("bootstrap_action", [])}
+        run = {
+            a["path"]
+            for c in synth.resources(purpose, "aws_emr_cluster").values()
+            for a in c.get("bootstrap_action", [])
+        }
         used = [p for p in scripts() if any(f"aws_s3_object.bootstrap_{p.stem}." in path for path in run)]
         assert {o["key"] for o in objects.values()} == {expected_key(purpose, p) for p in used}
         for path in used:
@@ -89,13 +97,15 @@ def test_clusters_reference_the_uploaded_object(synth):
     cluster = synth.resources("spark-batch", "aws_emr_cluster")["spark-batch-production-01"]
     assert [a["name"] for a in cluster["bootstrap_action"]] == ["assign_private_ip", "tag_instance_role"]
     action = cluster["bootstrap_action"][1]
-    assert action["path"] == ("s3://${aws_s3_object.bootstrap_tag_instance_role.bucket}/"
-                              "${aws_s3_object.bootstrap_tag_instance_role.key}")
+    assert action["path"] == (
+        "s3://${aws_s3_object.bootstrap_tag_instance_role.bucket}/${aws_s3_object.bootstrap_tag_instance_role.key}"
+    )
 
 
 def test_instance_role_may_read_the_stacks_bootstrap_prefix(synth, settings):
     assert f"arn:aws:s3:::{settings.buckets.bootstrap_assets}/bootstrap/spark-batch/*" in json.dumps(
-        synth["spark-batch"])
+        synth["spark-batch"]
+    )
 
 
 def test_changed_script_gets_a_new_key_at_the_same_address(synth_stack, settings, tmp_path):
@@ -138,7 +148,12 @@ def test_unknown_script_name_lists_the_available_ones(synth_stack, settings):
 
     from emr_constructs.bootstrap_assets import BootstrapAssets
 
-    assets = BootstrapAssets(TerraformStack(Testing.app(), "s"), "bootstrap-assets", directory=BOOTSTRAP,
-                             bucket_name=settings.buckets.bootstrap_assets, purpose="spark-batch")
+    assets = BootstrapAssets(
+        TerraformStack(Testing.app(), "s"),
+        "bootstrap-assets",
+        directory=BOOTSTRAP,
+        bucket_name=settings.buckets.bootstrap_assets,
+        purpose="spark-batch",
+    )
     with pytest.raises(EmrConfigError, match="tag_instance_role.py"):
         assets.action("missing.py")

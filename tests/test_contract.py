@@ -35,8 +35,9 @@ def test_provider_ignores_exactly_the_tags_ops_writes(synth):
 def test_ops_finds_the_task_groups_the_stacks_create(synth):
     from ops.cluster import DYNAMIC_GROUP, STATIC_PAIR
 
-    created = {group["name"] for stack in PURPOSES
-               for group in synth.resources(stack, "aws_emr_instance_group").values()}
+    created = {
+        group["name"] for stack in PURPOSES for group in synth.resources(stack, "aws_emr_instance_group").values()
+    }
     assert set(STATIC_PAIR) <= created
     assert DYNAMIC_GROUP in created
     assert created <= {*STATIC_PAIR, DYNAMIC_GROUP}
@@ -45,9 +46,12 @@ def test_ops_finds_the_task_groups_the_stacks_create(synth):
 def test_ops_reads_the_fixed_ip_tag_the_clusters_carry(synth, settings):
     from ops.cluster import FIXED_IP_TAG
 
-    tagged = {name: cluster["tags"][FIXED_IP_TAG] for stack in PURPOSES
-              for name, cluster in synth.resources(stack, "aws_emr_cluster").items()
-              if FIXED_IP_TAG in cluster["tags"]}
+    tagged = {
+        name: cluster["tags"][FIXED_IP_TAG]
+        for stack in PURPOSES
+        for name, cluster in synth.resources(stack, "aws_emr_cluster").items()
+        if FIXED_IP_TAG in cluster["tags"]
+    }
     assert tagged == dict(settings.fixed_ips.masters)
 
 

@@ -34,7 +34,8 @@ def _addresses(stack: dict) -> set[str]:
 def test_every_stack_is_checked(synth):
     assert len(synth.stacks) >= 4, sorted(synth.stacks)
     assert any(deps for stack in synth.stacks.values() for _, deps in _depends_on(stack)), (
-        "no depends_on anywhere: the check below would pass vacuously")
+        "no depends_on anywhere: the check below would pass vacuously"
+    )
 
 
 def test_depends_on_holds_bare_addresses_of_existing_resources(synth):

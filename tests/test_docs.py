@@ -16,9 +16,18 @@ README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 PAGES = [README, *DOCS]
 DAILY_TASKS = (
-    "Try it locally", "Add a cluster", "Change a cluster", "Retire a cluster", "Upgrade a cluster",
-    "Replace a protected cluster", "Rotate Spot", "Refresh prices", "Add an environment", "Add a purpose",
-    "Review a pull request", "Deploy",
+    "Try it locally",
+    "Add a cluster",
+    "Change a cluster",
+    "Retire a cluster",
+    "Upgrade a cluster",
+    "Replace a protected cluster",
+    "Rotate Spot",
+    "Refresh prices",
+    "Add an environment",
+    "Add a purpose",
+    "Review a pull request",
+    "Deploy",
 )
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
 
@@ -28,8 +37,9 @@ def _page_id(path: Path) -> str:
 
 
 def test_reference_is_generated_from_the_current_docstrings():
-    result = subprocess.run([sys.executable, "docs/build_reference.py", "--check"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "docs/build_reference.py", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
 
 

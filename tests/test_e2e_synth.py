@@ -39,7 +39,11 @@ def cli_synth(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli-out")
     result = subprocess.run(
         [str(BIN / "cdktf"), "synth", "--output", str(out)],
-        cwd=ROOT, env=user_env(), capture_output=True, text=True, timeout=540,
+        cwd=ROOT,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        timeout=540,
     )
     return out, result
 
@@ -71,8 +75,11 @@ def run_main_with_edited_example(tmp_path, old: str, new: str):
     out = tmp_path / "out"
     result = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "python"), "main.py"],
-        cwd=ROOT, env=user_env(EMR_CDKTF_ENV=str(env_file), CDKTF_OUTDIR=str(out)),
-        capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=user_env(EMR_CDKTF_ENV=str(env_file), CDKTF_OUTDIR=str(out)),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return result, out
 
@@ -86,7 +93,8 @@ def test_bad_environment_stops_before_anything_is_written(tmp_path):
 
 def test_construct_level_problems_also_stop_the_app_with_exit_2(tmp_path):
     result, out = run_main_with_edited_example(
-        tmp_path, '"service-presto-01" = "10.20.1.18"', '"service-presto-09" = "10.20.1.18"')
+        tmp_path, '"service-presto-01" = "10.20.1.18"', '"service-presto-09" = "10.20.1.18"'
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "fixed_ips.masters.service-presto-09 = '10.20.1.18': no stack defines a cluster named" in result.stderr
     assert "Traceback" not in result.stderr
@@ -97,18 +105,31 @@ def test_make_synth_with_bad_settings_keeps_the_previous_output(tmp_path):
     """The README's switch (`EMR_CDKTF_ENV=... make synth`) with a broken file: make fails
     with the settings problem and the last good cdktf.out (and its terraform init) stays."""
     bad = tmp_path / "bad.toml"
-    bad.write_text((ROOT / "environments" / "example.toml").read_text().replace(
-        'admin_cidrs = ["10.20.250.0/28"]', 'admin_cidrs = ["0.0.0.0/0"]'))
+    bad.write_text(
+        (ROOT / "environments" / "example.toml")
+        .read_text()
+        .replace('admin_cidrs = ["10.20.250.0/28"]', 'admin_cidrs = ["0.0.0.0/0"]')
+    )
     out = tmp_path / "out"
     previous = out / "stacks" / "spark-batch"
     (previous / ".terraform").mkdir(parents=True)
     (previous / "cdk.tf.json").write_text("{}")
-    plan = subprocess.run(["make", "-n", "synth", f"CDKTF_OUT={out}"], cwd=ROOT, env=user_env(),
-                          capture_output=True, text=True, timeout=60).stdout
+    plan = subprocess.run(
+        ["make", "-n", "synth", f"CDKTF_OUT={out}"],
+        cwd=ROOT,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert f"cdktf synth --output {out}" in plan and "rm -rf" not in plan, plan
     result = subprocess.run(
         ["make", "-s", "synth", f"CDKTF_OUT={out}"],
-        cwd=ROOT, env=user_env(EMR_CDKTF_ENV=str(bad)), capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=user_env(EMR_CDKTF_ENV=str(bad)),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode != 0
     assert "admin_cidrs[0] = '0.0.0.0/0'" in result.stdout + result.stderr

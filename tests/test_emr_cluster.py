@@ -73,8 +73,9 @@ def test_spot_on_core_is_refused_and_the_error_says_why():
 
 
 def test_spot_on_core_is_accepted_when_explicitly_allowed():
-    resolved = validate_cluster_spec(spec(core=InstanceGroupSpec("r5.xlarge", instance_count=2, bid_price="0.24"),
-                                          allow_spot_core=True))
+    resolved = validate_cluster_spec(
+        spec(core=InstanceGroupSpec("r5.xlarge", instance_count=2, bid_price="0.24"), allow_spot_core=True)
+    )
     assert resolved.spec.core.bid_price == "0.24"
 
 
@@ -82,7 +83,9 @@ def test_spot_on_master_is_refused():
     assert "master.bid_price" in refused(master=InstanceGroupSpec("m5.xlarge", bid_price="0.10"))
 
 
-@pytest.mark.parametrize("name", ["Spark-Batch-01", "spark_batch_01", "1spark", "spark--batch", "spark-batch-", "x" * 64])
+@pytest.mark.parametrize(
+    "name", ["Spark-Batch-01", "spark_batch_01", "1spark", "spark--batch", "spark-batch-", "x" * 64]
+)
 def test_invalid_cluster_name_is_refused(name):
     assert f"name = {name!r}" in refused(name=name)
 
@@ -101,8 +104,9 @@ def test_gp3_iops_out_of_range_is_refused(iops):
 
 @pytest.mark.parametrize("throughput", [124, 1001])
 def test_gp3_throughput_out_of_range_is_refused(throughput):
-    message = refused(core=InstanceGroupSpec(
-        "r5.xlarge", instance_count=2, ebs=EbsSpec.gp3(1000, iops=16000, throughput=throughput)))
+    message = refused(
+        core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp3(1000, iops=16000, throughput=throughput))
+    )
     assert f"core.ebs.throughput = {throughput}" in message and "125-1000" in message
 
 
@@ -117,14 +121,16 @@ def test_gp3_throughput_per_iops_over_quarter_is_refused():
 
 
 def test_gp2_size_over_16384_gib_is_refused():
-    message = refused(core=InstanceGroupSpec("r5.xlarge", instance_count=2,
-                                             ebs=EbsSpec.gp2_for_iops(3000, min_size_gib=16385)))
+    message = refused(
+        core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp2_for_iops(3000, min_size_gib=16385))
+    )
     assert "16385 GiB" in message and "16384" in message
 
 
 def test_gp2_iops_beyond_what_gp2_delivers_is_refused():
     assert "gp2 tops out at 16000 IOPS" in refused(
-        core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp2_for_iops(20000)))
+        core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp2_for_iops(20000))
+    )
 
 
 def test_dfs_replication_larger_than_core_count_is_refused():
@@ -133,8 +139,9 @@ def test_dfs_replication_larger_than_core_count_is_refused():
 
 
 def test_dfs_replication_given_in_hdfs_site_is_checked_too():
-    message = refused(core=InstanceGroupSpec("r5.xlarge", instance_count=2),
-                      configurations={"hdfs-site": {"dfs.replication": "3"}})
+    message = refused(
+        core=InstanceGroupSpec("r5.xlarge", instance_count=2), configurations={"hdfs-site": {"dfs.replication": "3"}}
+    )
     assert "dfs_replication = 3" in message
 
 
@@ -166,9 +173,14 @@ def test_managed_scaling_maximum_below_minimum_is_refused():
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(EmrConfigError) as exc:
-        validate_cluster_spec(spec(name="Bad_Name", release_label="7.5.0",
-                                   master=InstanceGroupSpec("m5.xlarge", instance_count=2),
-                                   core=InstanceGroupSpec("r5.xlarge", instance_count=0)))
+        validate_cluster_spec(
+            spec(
+                name="Bad_Name",
+                release_label="7.5.0",
+                master=InstanceGroupSpec("m5.xlarge", instance_count=2),
+                core=InstanceGroupSpec("r5.xlarge", instance_count=0),
+            )
+        )
     assert len(exc.value.problems) == 4
     assert "nothing was synthesized" in str(exc.value)
 
@@ -193,8 +205,11 @@ def test_duplicate_cluster_names_in_one_stack_are_refused(settings):
 def test_default_dfs_replication_follows_emrs_rule(core, expected):
     assert default_dfs_replication(core) == expected
     resolved = validate_cluster_spec(spec(core=InstanceGroupSpec("r5.xlarge", instance_count=core)))
-    hdfs = next(c for c in json.loads(render_configurations(resolved.configurations, resolved.dfs_replication))
-                if c["Classification"] == "hdfs-site")
+    hdfs = next(
+        c
+        for c in json.loads(render_configurations(resolved.configurations, resolved.dfs_replication))
+        if c["Classification"] == "hdfs-site"
+    )
     assert hdfs["Properties"]["dfs.replication"] == str(expected)
 
 
@@ -223,8 +238,13 @@ def test_gp2_minimum_size_wins_when_larger():
 
 
 def test_gp3_always_carries_iops_and_throughput():
-    assert EbsSpec().terraform() == {"size": 64, "type": "gp3", "iops": 3000, "throughput": 125,
-                                     "volumes_per_instance": 1}
+    assert EbsSpec().terraform() == {
+        "size": 64,
+        "type": "gp3",
+        "iops": 3000,
+        "throughput": 125,
+        "volumes_per_instance": 1,
+    }
 
 
 def test_operation_cluster_core_uses_gp2_sized_for_3000_iops(synth):
@@ -233,15 +253,20 @@ def test_operation_cluster_core_uses_gp2_sized_for_3000_iops(synth):
 
 
 def test_configurations_json_is_deterministic_and_in_emrs_shape():
-    a = [Configuration("yarn-site", {"b": "2", "a": "1"}),
-         Configuration("spark-env", {}, (Configuration("export", {"PYSPARK_PYTHON": "/usr/bin/python3"}),))]
+    a = [
+        Configuration("yarn-site", {"b": "2", "a": "1"}),
+        Configuration("spark-env", {}, (Configuration("export", {"PYSPARK_PYTHON": "/usr/bin/python3"}),)),
+    ]
     b = list(reversed([Configuration("yarn-site", {"a": "1", "b": "2"}), a[1]]))
     rendered = render_configurations(a, 2)
     assert rendered == render_configurations(b, 2)
     assert json.loads(rendered) == [
         {"Classification": "hdfs-site", "Properties": {"dfs.replication": "2"}},
-        {"Classification": "spark-env", "Configurations": [
-            {"Classification": "export", "Properties": {"PYSPARK_PYTHON": "/usr/bin/python3"}}], "Properties": {}},
+        {
+            "Classification": "spark-env",
+            "Configurations": [{"Classification": "export", "Properties": {"PYSPARK_PYTHON": "/usr/bin/python3"}}],
+            "Properties": {},
+        },
         {"Classification": "yarn-site", "Properties": {"a": "1", "b": "2"}},
     ]
     assert rendered == json.dumps(json.loads(rendered), sort_keys=True, separators=(",", ":"))
@@ -249,7 +274,10 @@ def test_configurations_json_is_deterministic_and_in_emrs_shape():
 
 def test_applications_are_written_in_emrs_spelling():
     assert validate_cluster_spec(spec(applications=("spark", "HADOOP", "trino"))).applications == (
-        "Hadoop", "Spark", "Trino")
+        "Hadoop",
+        "Spark",
+        "Trino",
+    )
 
 
 # --------------------------------------------------------------------------- the named clusters
@@ -274,8 +302,13 @@ def test_protected_clusters_have_termination_protection_and_prevent_destroy(synt
 
 
 def test_frozen_clusters_ignore_what_operators_change_from_the_console(synth):
-    frozen = {"step", "core_instance_group[0].instance_count", "core_instance_group[0].autoscaling_policy",
-              "step_concurrency_level", "auto_termination_policy"}
+    frozen = {
+        "step",
+        "core_instance_group[0].instance_count",
+        "core_instance_group[0].autoscaling_policy",
+        "step_concurrency_level",
+        "auto_termination_policy",
+    }
     for name in ("spark-batch-production-01", "service-presto-01"):
         assert set(cluster_json(synth, name)["lifecycle"]["ignore_changes"]) == frozen
     for name in ("spark-batch-operation-01", "spark-stream-01"):
@@ -293,8 +326,14 @@ def test_managed_scaling_ignores_core_count_and_writes_limits(synth_stack, setti
     assert "core_instance_group[0].instance_count" in cluster["lifecycle"]["ignore_changes"]
     policy = out["resource"]["aws_emr_managed_scaling_policy"]["spark-batch-test-01_managed-scaling"]
     assert policy["cluster_id"] == "${aws_emr_cluster.spark-batch-test-01.id}"
-    assert policy["compute_limits"] == [{"unit_type": "Instances", "minimum_capacity_units": 2,
-                                         "maximum_capacity_units": 10, "maximum_core_capacity_units": 4}]
+    assert policy["compute_limits"] == [
+        {
+            "unit_type": "Instances",
+            "minimum_capacity_units": 2,
+            "maximum_capacity_units": 10,
+            "maximum_core_capacity_units": 4,
+        }
+    ]
 
 
 def test_master_and_core_are_on_demand_and_named(synth):
@@ -323,9 +362,13 @@ def test_cluster_uses_the_environment_network_roles_and_log_bucket(synth, settin
             cluster = cluster_json(synth, name)
             attrs = cluster["ec2_attributes"]
             assert attrs["subnet_id"] == settings.subnet(0).id
-            for key in ("emr_managed_master_security_group", "emr_managed_slave_security_group",
-                        "additional_master_security_groups", "additional_slave_security_groups",
-                        "service_access_security_group"):
+            for key in (
+                "emr_managed_master_security_group",
+                "emr_managed_slave_security_group",
+                "additional_master_security_groups",
+                "additional_slave_security_groups",
+                "service_access_security_group",
+            ):
                 assert attrs[key].startswith("${aws_security_group.") and attrs[key].split(".")[1] in sgs
             assert attrs["instance_profile"].startswith("${aws_iam_instance_profile.")
             assert cluster["service_role"].startswith("${aws_iam_role.")
@@ -358,8 +401,11 @@ def test_log_grant_is_one_statement_however_many_clusters(synth_stack, settings)
 
 def test_outputs_give_id_dns_and_the_uis_of_the_apps_present(synth):
     def outputs(stack, name):
-        return {k.removeprefix(f"{name}_"): v["value"] for k, v in synth[stack]["output"].items()
-                if k.startswith(f"{name}_")}
+        return {
+            k.removeprefix(f"{name}_"): v["value"]
+            for k, v in synth[stack]["output"].items()
+            if k.startswith(f"{name}_")
+        }
 
     dns = "${aws_emr_cluster.spark-stream-01.master_public_dns}"
     assert outputs("spark-stream", "spark-stream-01") == {
@@ -402,16 +448,23 @@ def test_bootstrap_action_added_later_keeps_order(synth_stack, settings):
     from stacks.purpose import PurposeStack
 
     def two(stack):
-        cluster = stack.add_cluster(spec(bootstrap_actions=(stack.bootstrap.action("tag_instance_role.py"),)),
-                                    tag_node_roles=False)
-        cluster.add_bootstrap_action(BootstrapAction("second", bucket=settings.buckets.bootstrap_assets,
-                                                     key="bootstrap/spark-batch/second.sh", args=("x",)))
+        cluster = stack.add_cluster(
+            spec(bootstrap_actions=(stack.bootstrap.action("tag_instance_role.py"),)), tag_node_roles=False
+        )
+        cluster.add_bootstrap_action(
+            BootstrapAction(
+                "second", bucket=settings.buckets.bootstrap_assets, key="bootstrap/spark-batch/second.sh", args=("x",)
+            )
+        )
 
     out = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(two,)))
     actions = out["resource"]["aws_emr_cluster"]["spark-batch-test-01"]["bootstrap_action"]
     assert [a["name"] for a in actions] == ["tag_instance_role", "second"]
-    assert actions[1] == {"name": "second", "args": ["x"],
-                          "path": f"s3://{settings.buckets.bootstrap_assets}/bootstrap/spark-batch/second.sh"}
+    assert actions[1] == {
+        "name": "second",
+        "args": ["x"],
+        "path": f"s3://{settings.buckets.bootstrap_assets}/bootstrap/spark-batch/second.sh",
+    }
 
 
 # --------------------------------------------------------------------------- T3 address stability
@@ -422,8 +475,11 @@ def _cluster_slice(doc: dict, name: str) -> dict:
     address is the name or starts with ``<name>_``, and its outputs."""
     owned = lambda key: key == name or key.startswith(f"{name}_")  # noqa: E731
     return {
-        "resource": {rtype: {k: v for k, v in items.items() if owned(k)}
-                     for rtype, items in doc.get("resource", {}).items() if any(owned(k) for k in items)},
+        "resource": {
+            rtype: {k: v for k, v in items.items() if owned(k)}
+            for rtype, items in doc.get("resource", {}).items()
+            if any(owned(k) for k in items)
+        },
         "output": {k: v for k, v in doc.get("output", {}).items() if owned(k)},
     }
 
@@ -434,6 +490,7 @@ def test_adding_removing_or_reordering_a_cluster_leaves_the_others_unchanged(syn
     def define(name):
         def build(stack):
             return stack.add_cluster(spec(name=name))
+
         return build
 
     a, b, c, d = (define(f"spark-batch-{n}") for n in ("alpha-01", "bravo-01", "charlie-01", "delta-01"))
@@ -443,9 +500,10 @@ def test_adding_removing_or_reordering_a_cluster_leaves_the_others_unchanged(syn
         "removed": (a, c),
         "reordered": (c, a, b),
     }
-    docs = {label: synth_stack(lambda app, defs=defs: PurposeStack(app, "spark-batch", settings=settings,
-                                                                   clusters=defs))
-            for label, defs in variants.items()}
+    docs = {
+        label: synth_stack(lambda app, defs=defs: PurposeStack(app, "spark-batch", settings=settings, clusters=defs))
+        for label, defs in variants.items()
+    }
     for name in ("spark-batch-alpha-01", "spark-batch-charlie-01"):
         base = json.dumps(_cluster_slice(docs["base"], name), sort_keys=True)
         assert name in docs["base"]["resource"]["aws_emr_cluster"]
@@ -460,5 +518,4 @@ def test_clusters_use_the_stacks_security_configuration(synth):
         doc = json.loads(config["configuration"])
         assert doc["EncryptionConfiguration"]["EnableAtRestEncryption"] is True
         for name in names:
-            assert cluster_json(synth, name)["security_configuration"].startswith(
-                "${aws_emr_security_configuration.")
+            assert cluster_json(synth, name)["security_configuration"].startswith("${aws_emr_security_configuration.")

@@ -13,7 +13,10 @@ SUBNET = "10.20.1.0/24"
 
 def problems(*pairs, mode="eni", masters=None, block=None):
     return validate_fixed_ips(
-        subnet_cidr=SUBNET, mode=mode, master_counts=masters, block=block,
+        subnet_cidr=SUBNET,
+        mode=mode,
+        master_counts=masters,
+        block=block,
         assignments=[FixedIp(cluster=c, ip=ip) for c, ip in pairs],
     )
 
@@ -79,9 +82,17 @@ def test_every_problem_is_reported_at_once(synth_stack):
     from emr_constructs.fixed_ip import FixedIpReservation
 
     with pytest.raises(FixedIpError) as info:
-        synth_stack(lambda app: _stack_with(app, FixedIpReservation, [
-            FixedIp("a-01", "10.20.9.9"), FixedIp("b-01", "10.20.1.255"), FixedIp("c-01", "bogus"),
-        ]))
+        synth_stack(
+            lambda app: _stack_with(
+                app,
+                FixedIpReservation,
+                [
+                    FixedIp("a-01", "10.20.9.9"),
+                    FixedIp("b-01", "10.20.1.255"),
+                    FixedIp("c-01", "bogus"),
+                ],
+            )
+        )
     assert len(info.value.problems) == 3
     assert str(info.value).startswith("FixedIpReservation reserved: 3 problem(s)")
 
@@ -90,8 +101,7 @@ def _stack_with(app, cls, assignments, mode="eni"):
     from cdktf import TerraformStack
 
     stack = TerraformStack(app, "t")
-    cls(stack, "reserved", subnet_id="subnet-0a1b2c3d4e5f60701", subnet_cidr=SUBNET,
-        assignments=assignments, mode=mode)
+    cls(stack, "reserved", subnet_id="subnet-0a1b2c3d4e5f60701", subnet_cidr=SUBNET, assignments=assignments, mode=mode)
     return stack
 
 
@@ -106,8 +116,9 @@ def test_foundation_reserves_the_example_block_with_an_explicit_cidr_reservation
 
 def _eni_settings(settings, masters=None):
     masters = masters or settings.fixed_ips.masters
-    return dataclasses.replace(settings, fixed_ips=dataclasses.replace(
-        settings.fixed_ips, mode="eni", block=None, masters=masters))
+    return dataclasses.replace(
+        settings, fixed_ips=dataclasses.replace(settings.fixed_ips, mode="eni", block=None, masters=masters)
+    )
 
 
 def test_eni_mode_holds_the_range_gaps_included_on_a_holding_interface(synth_stack, settings):
@@ -135,7 +146,11 @@ def test_eni_mode_fails_the_plan_instead_of_showing_an_address_that_is_never_res
     (eni,) = doc["resource"]["aws_network_interface"].values()
     assert eni["tags"]["emr-cdktf:fixed-ip-range"] == "10.20.1.16-10.20.1.18"
     assert eni["lifecycle"]["ignore_changes"] == [
-        "private_ips", "private_ips_count", "private_ip_list", 'tags["emr-cdktf:fixed-ip-range"]']
+        "private_ips",
+        "private_ips_count",
+        "private_ip_list",
+        'tags["emr-cdktf:fixed-ip-range"]',
+    ]
     (check,) = eni["lifecycle"]["postcondition"]
     assert check["condition"] == '${lookup(self.tags, "emr-cdktf:fixed-ip-range", "") == "10.20.1.16-10.20.1.18"}'
     assert "would NOT be reserved" in check["error_message"]
@@ -144,8 +159,9 @@ def test_eni_mode_fails_the_plan_instead_of_showing_an_address_that_is_never_res
 def _cidr_settings(settings):
     """Two masters at .16/.17 and no block: the block is the CIDR 10.20.1.16/31."""
     masters = (("spark-batch-production-01", "10.20.1.16"), ("spark-batch-operation-01", "10.20.1.17"))
-    return dataclasses.replace(settings, fixed_ips=dataclasses.replace(
-        settings.fixed_ips, mode="cidr", block=None, masters=masters))
+    return dataclasses.replace(
+        settings, fixed_ips=dataclasses.replace(settings.fixed_ips, mode="cidr", block=None, masters=masters)
+    )
 
 
 def test_cidr_mode_makes_an_explicit_subnet_reservation(synth_stack, settings):
@@ -213,9 +229,13 @@ def test_eni_mode_may_unassign_from_the_reservation_interface_only(eni_batch):
     take = statements["FixedIpTakeFromReservation"]
     assert take["Action"] == ["ec2:UnassignPrivateIpAddresses"]
     assert take["Resource"] == [
-        f"arn:aws:ec2:ap-northeast-2:123456789012:network-interface/${{data.aws_network_interface.{holder}.id}}"]
-    assert not any("ec2:UnassignPrivateIpAddresses" in s["Action"] for sid, s in statements.items()
-                   if sid != "FixedIpTakeFromReservation")
+        f"arn:aws:ec2:ap-northeast-2:123456789012:network-interface/${{data.aws_network_interface.{holder}.id}}"
+    ]
+    assert not any(
+        "ec2:UnassignPrivateIpAddresses" in s["Action"]
+        for sid, s in statements.items()
+        if sid != "FixedIpTakeFromReservation"
+    )
 
 
 def test_fixed_ip_outputs_give_uis_and_ssh_on_the_address(synth):
@@ -240,8 +260,9 @@ def test_fixed_ip_grants_are_scoped_to_the_subnet(synth, settings):
     assign = statements["FixedIpAssignInSubnet"]
     assert assign["Action"] == ["ec2:AssignPrivateIpAddresses"]
     assert assign["Resource"] == ["arn:aws:ec2:ap-northeast-2:123456789012:network-interface/*"]
-    assert assign["Condition"] == {"ArnEquals": {
-        "ec2:Subnet": f"arn:aws:ec2:ap-northeast-2:123456789012:subnet/{settings.fixed_ips.subnet_id}"}}
+    assert assign["Condition"] == {
+        "ArnEquals": {"ec2:Subnet": f"arn:aws:ec2:ap-northeast-2:123456789012:subnet/{settings.fixed_ips.subnet_id}"}
+    }
 
 
 def test_cluster_without_fixed_ip_gets_no_fixed_ip_grant(synth):
@@ -290,11 +311,17 @@ def test_fixed_ip_script_runs_before_the_clusters_own_bootstrap_actions(synth_st
     from stacks.purpose import PurposeStack
 
     def with_own_action(stack):
-        stack.add_cluster(ClusterSpec(
-            name="spark-batch-production-01", release_label="emr-7.5.0", applications=("Hadoop", "Spark"),
-            master=InstanceGroupSpec("m5.xlarge"), core=InstanceGroupSpec("r5.xlarge", instance_count=2),
-            bootstrap_actions=(stack.bootstrap.action("tag_instance_role.py", name="own-action"),),
-        ), tag_node_roles=False)
+        stack.add_cluster(
+            ClusterSpec(
+                name="spark-batch-production-01",
+                release_label="emr-7.5.0",
+                applications=("Hadoop", "Spark"),
+                master=InstanceGroupSpec("m5.xlarge"),
+                core=InstanceGroupSpec("r5.xlarge", instance_count=2),
+                bootstrap_actions=(stack.bootstrap.action("tag_instance_role.py", name="own-action"),),
+            ),
+            tag_node_roles=False,
+        )
 
     doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(with_own_action,)))
     actions = doc["resource"]["aws_emr_cluster"]["spark-batch-production-01"]["bootstrap_action"]

@@ -34,8 +34,9 @@ def moto_subnet():
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=url,
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    ec2 = boto3.client(
+        "ec2", region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
     yield url, ec2, subnet
@@ -57,8 +58,10 @@ def terraform_env(tmp_path_factory, moto_subnet):
 def _foundation(settings, subnet, masters):
     first = dataclasses.replace(settings.private_subnets[0], id=subnet)
     settings = dataclasses.replace(settings, private_subnets=(first, *settings.private_subnets[1:]))
-    return dataclasses.replace(settings, fixed_ips=dataclasses.replace(
-        settings.fixed_ips, mode="eni", block=None, subnet_id=subnet, masters=masters))
+    return dataclasses.replace(
+        settings,
+        fixed_ips=dataclasses.replace(settings.fixed_ips, mode="eni", block=None, subnet_id=subnet, masters=masters),
+    )
 
 
 def _stack(name, masters, settings, moto_subnet, terraform_env):
@@ -77,11 +80,19 @@ def _stack(name, masters, settings, moto_subnet, terraform_env):
     FoundationStack(app, settings=_foundation(settings, subnet, masters))
     app.synth()
     stack_dir = outdir / "stacks" / "foundation"
-    write_override(stack_dir, toolchain.provider_version, backend_path=work / "foundation.tfstate", provider={
-        "region": REGION, "access_key": "testing", "secret_key": "testing",
-        "skip_credentials_validation": True, "skip_metadata_api_check": True,
-        "endpoints": [{"ec2": url, "sts": url, "iam": url}],
-    })
+    write_override(
+        stack_dir,
+        toolchain.provider_version,
+        backend_path=work / "foundation.tfstate",
+        provider={
+            "region": REGION,
+            "access_key": "testing",
+            "secret_key": "testing",
+            "skip_credentials_validation": True,
+            "skip_metadata_api_check": True,
+            "endpoints": [{"ec2": url, "sts": url, "iam": url}],
+        },
+    )
     terraform = Terraform(toolchain, stack_dir, cli_config)
     terraform.init()
     (holder,) = json.loads((stack_dir / "cdk.tf.json").read_text())["resource"]["aws_network_interface"]
@@ -94,11 +105,13 @@ def applied(settings, moto_subnet, terraform_env):
     _, ec2, subnet = moto_subnet
     terraform, target = _stack("two", TWO, settings, moto_subnet, terraform_env)
     terraform.apply(target)
-    (holder,) = ec2.describe_network_interfaces(
-        Filters=[{"Name": "subnet-id", "Values": [subnet]}])["NetworkInterfaces"]
+    (holder,) = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet]}])[
+        "NetworkInterfaces"
+    ]
     held = [a["PrivateIpAddress"] for a in holder["PrivateIpAddresses"]]
-    ec2.unassign_private_ip_addresses(NetworkInterfaceId=holder["NetworkInterfaceId"],
-                                      PrivateIpAddresses=["10.20.1.16"])
+    ec2.unassign_private_ip_addresses(
+        NetworkInterfaceId=holder["NetworkInterfaceId"], PrivateIpAddresses=["10.20.1.16"]
+    )
     return terraform, target, held
 
 
@@ -112,12 +125,14 @@ def test_a_master_taking_its_address_leaves_the_plan_empty(applied):
 
 
 def test_a_new_address_outside_the_range_fails_the_plan_instead_of_pretending(
-        applied, settings, moto_subnet, terraform_env):
-    grown, target = _stack("three", TWO + (("service-presto-01", "10.20.1.18"),), settings,
-                           moto_subnet, terraform_env)
+    applied, settings, moto_subnet, terraform_env
+):
+    grown, target = _stack("three", TWO + (("service-presto-01", "10.20.1.18"),), settings, moto_subnet, terraform_env)
     result = grown.run("plan", "-input=false", "-no-color", "-lock=false", target, ok_codes=(1,))
     output = " ".join((result.stdout + result.stderr).split())
     assert "Resource postcondition failed" in output
-    assert ("The fixed IPs now need the range 10.20.1.16-10.20.1.18, but this holding interface was "
-            "created holding 10.20.1.16-10.20.1.17") in output
+    assert (
+        "The fixed IPs now need the range 10.20.1.16-10.20.1.18, but this holding interface was "
+        "created holding 10.20.1.16-10.20.1.17"
+    ) in output
     assert "would NOT be reserved" in output

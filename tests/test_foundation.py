@@ -19,9 +19,16 @@ def test_provider_has_region_account_guard_and_default_tags(synth):
         (provider,) = synth[stack]["provider"]["aws"]
         assert provider["region"] == "ap-northeast-2"
         assert provider["allowed_account_ids"] == ["123456789012"]
-        assert provider["default_tags"] == [{"tags": {
-            "project": "emr-cdktf", "environment": "example", "stack": stack, "managed-by": "cdktf",
-        }}]
+        assert provider["default_tags"] == [
+            {
+                "tags": {
+                    "project": "emr-cdktf",
+                    "environment": "example",
+                    "stack": stack,
+                    "managed-by": "cdktf",
+                }
+            }
+        ]
 
 
 def test_provider_leaves_the_rotation_marker_tag_to_operations(synth):
@@ -44,13 +51,15 @@ def test_s3_backend_when_environment_names_a_state_bucket(settings, synth_stack)
 
     with_state = dataclasses.replace(settings, state_bucket="example-terraform-state")
     doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=with_state))
-    assert doc["terraform"]["backend"] == {"s3": {
-        "bucket": "example-terraform-state",
-        "key": "emr-cdktf/example/spark-batch.tfstate",
-        "region": "ap-northeast-2",
-        "encrypt": True,
-        "use_lockfile": True,
-    }}
+    assert doc["terraform"]["backend"] == {
+        "s3": {
+            "bucket": "example-terraform-state",
+            "key": "emr-cdktf/example/spark-batch.tfstate",
+            "region": "ap-northeast-2",
+            "encrypt": True,
+            "use_lockfile": True,
+        }
+    }
 
 
 def _one(synth, rtype):
@@ -65,8 +74,10 @@ def test_bootstrap_bucket_is_versioned_encrypted_and_private(synth):
     (rule,) = _one(synth, "aws_s3_bucket_server_side_encryption_configuration")["rule"]
     assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
     pab = _one(synth, "aws_s3_bucket_public_access_block")
-    assert all(pab[k] is True for k in (
-        "block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        pab[k] is True
+        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
 
 
 def test_bootstrap_bucket_refuses_plain_http_and_logs_access(synth):
@@ -106,7 +117,8 @@ def test_assets_bucket_refuses_a_retention_below_one_day():
 
     stack = TerraformStack(Testing.app(), "bucket-test")
     with pytest.raises(ConstructInputError) as err:
-        AssetsBucket(stack, "assets", bucket_name="example-assets", access_log_bucket="example-logs",
-                     noncurrent_version_days=0)
+        AssetsBucket(
+            stack, "assets", bucket_name="example-assets", access_log_bucket="example-logs", noncurrent_version_days=0
+        )
     assert "noncurrent_version_days = 0: a whole number of days, at least 1" in str(err.value)
     assert not [c for c in stack.node.find_all() if type(c).__name__ == "S3Bucket"]

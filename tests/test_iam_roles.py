@@ -69,7 +69,10 @@ def test_service_role_passes_exactly_its_own_roles(synth, purpose):
     statements = {s["Sid"]: s for s in _policy(stack, "-emr-service-pass-role")["Statement"]}
     expected = {"PassInstanceRoleToEc2": ("instance", "ec2.amazonaws.com")}
     if purpose in AUTOSCALING_PURPOSES:
-        expected["PassAutoscalingRoleToApplicationAutoscaling"] = ("autoscaling", "application-autoscaling.amazonaws.com")
+        expected["PassAutoscalingRoleToApplicationAutoscaling"] = (
+            "autoscaling",
+            "application-autoscaling.amazonaws.com",
+        )
     assert set(statements) == set(expected)
     for sid, (kind, service) in expected.items():
         assert statements[sid]["Action"] == ["iam:PassRole"]
@@ -102,13 +105,18 @@ def test_autoscaling_role_trusts_emr_and_application_autoscaling(synth, settings
     assert by_principal == {
         "elasticmapreduce.amazonaws.com": {
             "StringEquals": {"aws:SourceAccount": acct},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:elasticmapreduce:{region}:{acct}:*"}},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:elasticmapreduce:{region}:{acct}:*"},
+        },
         "application-autoscaling.amazonaws.com": {
             "StringEquals": {"aws:SourceAccount": acct},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:application-autoscaling:{region}:{acct}:scalable-target/*"}},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:application-autoscaling:{region}:{acct}:scalable-target/*"},
+        },
     }
-    (attachment,) = [a for a in stack["resource"]["aws_iam_role_policy_attachment"].values()
-                     if a["role"] == _role_ref(stack, "autoscaling", "name")]
+    (attachment,) = [
+        a
+        for a in stack["resource"]["aws_iam_role_policy_attachment"].values()
+        if a["role"] == _role_ref(stack, "autoscaling", "name")
+    ]
     assert attachment["policy_arn"].endswith("service-role/AmazonElasticMapReduceforAutoScalingRole")
 
 
@@ -165,18 +173,21 @@ def test_stack_grants_logs_bootstrap_and_the_data_prefixes_the_environment_names
 def test_service_presto_only_reads_by_default_and_gets_its_glue_databases(synth, settings):
     statements = _statements(synth["service-presto"])
     data_bucket = f"arn:aws:s3:::{settings.buckets.data}"
-    actions = {a for s in statements.values() if any(r.startswith(data_bucket) for r in s["Resource"])
-               for a in s["Action"]}
+    actions = {
+        a for s in statements.values() if any(r.startswith(data_bucket) for r in s["Resource"]) for a in s["Action"]
+    }
     assert "s3:GetObject" in actions
     assert not {"s3:PutObject", "s3:DeleteObject"} & actions
     read = statements["GlueCatalogRead"]
     assert "GlueCatalogWrite" not in statements
     acct, region = settings.account_id, settings.region
-    assert read["Resource"] == sorted([
-        f"arn:aws:glue:{region}:{acct}:catalog",
-        f"arn:aws:glue:{region}:{acct}:database/analytics",
-        f"arn:aws:glue:{region}:{acct}:table/analytics/*",
-    ])
+    assert read["Resource"] == sorted(
+        [
+            f"arn:aws:glue:{region}:{acct}:catalog",
+            f"arn:aws:glue:{region}:{acct}:database/analytics",
+            f"arn:aws:glue:{region}:{acct}:table/analytics/*",
+        ]
+    )
     assert {"glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "glue:BatchGetPartition"} <= set(read["Action"])
     assert not [a for a in read["Action"] if not a.startswith("glue:Get") and a != "glue:BatchGetPartition"]
 
@@ -186,12 +197,17 @@ def test_default_data_access_when_the_environment_names_none(settings, synth_sta
 
     from stacks.purpose import PurposeStack
 
-    bare = dataclasses.replace(settings, purposes=tuple(
-        (p, dataclasses.replace(c, data=None)) for p, c in settings.purposes))
+    bare = dataclasses.replace(
+        settings, purposes=tuple((p, dataclasses.replace(c, data=None)) for p, c in settings.purposes)
+    )
     for purpose, writes in (("spark-stream", True), ("service-presto", False)):
         statements = _statements(synth_stack(lambda app, p=purpose: PurposeStack(app, p, settings=bare)))
-        objects = {a for s in statements.values() if s["Resource"] == [f"arn:aws:s3:::{settings.buckets.data}/*"]
-                   for a in s["Action"]}
+        objects = {
+            a
+            for s in statements.values()
+            if s["Resource"] == [f"arn:aws:s3:::{settings.buckets.data}/*"]
+            for a in s["Action"]
+        }
         assert ("s3:PutObject" in objects) == writes
         assert "s3:DeleteObject" not in objects
 
@@ -199,8 +215,12 @@ def test_default_data_access_when_the_environment_names_none(settings, synth_sta
 @pytest.mark.parametrize("purpose", PURPOSES)
 def test_only_the_stacks_buckets_appear(synth, settings, purpose):
     b = settings.buckets
-    buckets = {m.group(1) for s in _statements(synth[purpose]).values() for r in s["Resource"]
-               if (m := re.match(r"arn:aws:s3:::([^/]+)", r))}
+    buckets = {
+        m.group(1)
+        for s in _statements(synth[purpose]).values()
+        for r in s["Resource"]
+        if (m := re.match(r"arn:aws:s3:::([^/]+)", r))
+    }
     assert buckets <= {b.logs, b.bootstrap_assets, b.data}
 
 
@@ -228,8 +248,11 @@ def test_grants_made_after_construction_reach_the_policy(synth_stack):
     def build(app):
         stack = _roles_stack(app, [lambda r: r.grant_log_write("example-emr-logs", "emr/test/")])
         S3Bucket(stack, "later-resource", bucket="something-built-later")
-        stack.roles.add_statement(sid="AssignFixedMasterIp", actions=["ec2:AssignPrivateIpAddresses"],
-                                  resources=["arn:aws:ec2:ap-northeast-2:123456789012:network-interface/*"])
+        stack.roles.add_statement(
+            sid="AssignFixedMasterIp",
+            actions=["ec2:AssignPrivateIpAddresses"],
+            resources=["arn:aws:ec2:ap-northeast-2:123456789012:network-interface/*"],
+        )
         return stack
 
     statements = _statements(synth_stack(build))
@@ -241,8 +264,9 @@ def test_policy_is_the_same_whatever_the_order_of_grants(synth_stack):
         lambda r: r.grant_read_write("example-data-lake", "warehouse/"),
         lambda r: r.grant_put_metric_data(namespaces=["SparkStreaming", "Custom"]),
         lambda r: r.grant_read("example-reference-data"),
-        lambda r: r.add_statement(sid="DescribeOwnInstance", actions=["ec2:DescribeTags", "ec2:DescribeInstances"],
-                                  resources=["*"]),
+        lambda r: r.add_statement(
+            sid="DescribeOwnInstance", actions=["ec2:DescribeTags", "ec2:DescribeInstances"], resources=["*"]
+        ),
     ]
     one = _policy(synth_stack(lambda app: _roles_stack(app, grants)), "-emr-instance")
     two = _policy(synth_stack(lambda app: _roles_stack(app, grants[::-1])), "-emr-instance")
@@ -254,41 +278,57 @@ def test_policy_is_the_same_whatever_the_order_of_grants(synth_stack):
 
 
 def test_prefix_grant_limits_listing_to_the_prefix(synth_stack):
-    statements = _statements(synth_stack(lambda app: _roles_stack(
-        app, [lambda r: r.grant_read("example-data-lake", "reference/")])))
-    assert statements["ReadExampleDataLakeReferenceList"]["Condition"] == {
-        "StringLike": {"s3:prefix": ["reference/*"]}}
+    statements = _statements(
+        synth_stack(lambda app: _roles_stack(app, [lambda r: r.grant_read("example-data-lake", "reference/")]))
+    )
+    assert statements["ReadExampleDataLakeReferenceList"]["Condition"] == {"StringLike": {"s3:prefix": ["reference/*"]}}
     assert statements["ReadExampleDataLakeReferenceObjects"] == {
-        "Sid": "ReadExampleDataLakeReferenceObjects", "Effect": "Allow",
-        "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::example-data-lake/reference/*"]}
+        "Sid": "ReadExampleDataLakeReferenceObjects",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": ["arn:aws:s3:::example-data-lake/reference/*"],
+    }
 
 
 def test_bootstrap_read_of_one_script_grants_exactly_that_object(synth_stack):
     key = "bootstrap/spark-batch/tag_instance_role-0123456789abcdef.py"
-    statements = _statements(synth_stack(lambda app: _roles_stack(
-        app, [lambda r: r.grant_bootstrap_read("example-emr-bootstrap-assets", key)])))
+    statements = _statements(
+        synth_stack(
+            lambda app: _roles_stack(app, [lambda r: r.grant_bootstrap_read("example-emr-bootstrap-assets", key)])
+        )
+    )
     (statement,) = statements.values()
     assert statement["Resource"] == [f"arn:aws:s3:::example-emr-bootstrap-assets/{key}"]
 
 
 def test_metric_namespaces_become_a_condition(synth_stack):
-    statements = _statements(synth_stack(lambda app: _roles_stack(
-        app, [lambda r: r.grant_put_metric_data(namespaces=["SparkStreaming"])])))
+    statements = _statements(
+        synth_stack(lambda app: _roles_stack(app, [lambda r: r.grant_put_metric_data(namespaces=["SparkStreaming"])]))
+    )
     assert statements["PutMetricData"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["SparkStreaming"]}}
 
 
 def test_read_write_deletes_only_when_asked(synth_stack):
-    statements = _statements(synth_stack(lambda app: _roles_stack(app, [
-        lambda r: r.grant_read_write("example-data-lake", "staging/"),
-        lambda r: r.grant_read_write("example-data-lake", "warehouse/", delete=True)])))
+    statements = _statements(
+        synth_stack(
+            lambda app: _roles_stack(
+                app,
+                [
+                    lambda r: r.grant_read_write("example-data-lake", "staging/"),
+                    lambda r: r.grant_read_write("example-data-lake", "warehouse/", delete=True),
+                ],
+            )
+        )
+    )
     assert "s3:DeleteObject" not in statements["ReadWriteExampleDataLakeStagingObjects"]["Action"]
     assert "s3:PutObject" in statements["ReadWriteExampleDataLakeStagingObjects"]["Action"]
     assert "s3:DeleteObject" in statements["ReadWriteDeleteExampleDataLakeWarehouseObjects"]["Action"]
 
 
 def test_glue_writes_only_when_asked_and_never_databases(synth_stack):
-    statements = _statements(synth_stack(lambda app: _roles_stack(app, [
-        lambda r: r.grant_glue_catalog(["analytics", "raw"], write=True)])))
+    statements = _statements(
+        synth_stack(lambda app: _roles_stack(app, [lambda r: r.grant_glue_catalog(["analytics", "raw"], write=True)]))
+    )
     write = statements["GlueCatalogWrite"]
     assert {"glue:CreateTable", "glue:BatchCreatePartition", "glue:DeleteTable"} <= set(write["Action"])
     assert not [a for a in write["Action"] if "Database" in a]
@@ -301,14 +341,16 @@ def test_china_regions_use_china_service_principals(synth_stack):
     stack = synth_stack(lambda app: _roles_stack(app, region="cn-north-1", autoscaling=True))
     roles = _roles(stack)
     service_trust = json.loads(roles["service"]["assume_role_policy"])["Statement"][0]
-    assert service_trust["Principal"] == {"Service": ["elasticmapreduce.amazonaws.com.cn",
-                                                      "elasticmapreduce.amazonaws.com"]}
+    assert service_trust["Principal"] == {
+        "Service": ["elasticmapreduce.amazonaws.com.cn", "elasticmapreduce.amazonaws.com"]
+    }
     assert service_trust["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws-cn:elasticmapreduce:cn-north-1:")
     instance_trust = json.loads(roles["instance"]["assume_role_policy"])["Statement"][0]
     assert instance_trust["Principal"] == {"Service": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}
     passes = {s["Sid"]: s for s in _policy(stack, "-emr-service-pass-role")["Statement"]}
     assert passes["PassInstanceRoleToEc2"]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}
+        "StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}
+    }
     attachments = stack["resource"]["aws_iam_role_policy_attachment"].values()
     assert all(a["policy_arn"].startswith("arn:aws-cn:iam::aws:policy/") for a in attachments)
 
@@ -348,8 +390,9 @@ def test_policy_too_large_for_iam_is_reported_at_synthesis():
     from cdktf import Testing
 
     app = Testing.app()
-    stack = _roles_stack(app, [lambda r, i=i: r.grant_read("example-data-lake", f"tables/table-{i:03d}/")
-                               for i in range(60)])
+    stack = _roles_stack(
+        app, [lambda r, i=i: r.grant_read("example-data-lake", f"tables/table-{i:03d}/") for i in range(60)]
+    )
     (problem,) = stack.roles.node.validate()
     assert "IAM allows 10240 of inline policy per role" in problem
 
@@ -363,8 +406,7 @@ def test_the_app_reports_construct_validations_before_synthesis():
     from stacks.app import _run_validations
 
     app = Testing.app()
-    _roles_stack(app, [lambda r, i=i: r.grant_read("example-data-lake", f"tables/table-{i:03d}/")
-                       for i in range(60)])
+    _roles_stack(app, [lambda r, i=i: r.grant_read("example-data-lake", f"tables/table-{i:03d}/") for i in range(60)])
     with pytest.raises(ConstructInputError) as info:
         _run_validations(app)
     (problem,) = info.value.problems
@@ -410,7 +452,8 @@ def test_refuses_every_bucket():
 
 def test_refuses_a_wildcard_in_the_bucket_name():
     assert "bucket = 'example-*': wildcards in bucket names are never granted" in refused(
-        lambda r: r.grant_read_write("example-*"))
+        lambda r: r.grant_read_write("example-*")
+    )
 
 
 def test_refuses_an_empty_bucket_name():
@@ -429,17 +472,20 @@ def test_refuses_the_star_action():
 
 def test_refuses_s3_star():
     assert "action 's3:*' (every action of the service) is never granted" in refused(
-        lambda r: r.add_statement(sid="AllS3", actions=["s3:*"], resources=["arn:aws:s3:::example-data-lake/*"]))
+        lambda r: r.add_statement(sid="AllS3", actions=["s3:*"], resources=["arn:aws:s3:::example-data-lake/*"])
+    )
 
 
 def test_refuses_an_s3_action_on_every_resource():
     assert "S3 action(s) s3:GetObject on resource '*' (every bucket) are never granted" in refused(
-        lambda r: r.add_statement(sid="ReadAnything", actions=["s3:GetObject"], resources=["*"]))
+        lambda r: r.add_statement(sid="ReadAnything", actions=["s3:GetObject"], resources=["*"])
+    )
 
 
 def test_refuses_a_wildcard_bucket_arn():
     assert "a wildcard bucket is never granted" in refused(
-        lambda r: r.add_statement(sid="ReadAll", actions=["s3:GetObject"], resources=["arn:aws:s3:::*/*"]))
+        lambda r: r.add_statement(sid="ReadAll", actions=["s3:GetObject"], resources=["arn:aws:s3:::*/*"])
+    )
 
 
 def test_refuses_a_duplicate_sid_with_different_content():
@@ -447,8 +493,10 @@ def test_refuses_a_duplicate_sid_with_different_content():
 
     from emr_constructs.iam_roles import IamGrantError
 
-    stack = _roles_stack(Testing.app(), [lambda r: r.add_statement(
-        sid="DescribeInstances", actions=["ec2:DescribeInstances"], resources=["*"])])
+    stack = _roles_stack(
+        Testing.app(),
+        [lambda r: r.add_statement(sid="DescribeInstances", actions=["ec2:DescribeInstances"], resources=["*"])],
+    )
     with pytest.raises(IamGrantError) as err:
         stack.roles.add_statement(sid="DescribeInstances", actions=["ec2:DescribeTags"], resources=["*"])
     assert "Sid 'DescribeInstances' already grants" in str(err.value)
@@ -457,12 +505,16 @@ def test_refuses_a_duplicate_sid_with_different_content():
 
 def test_refuses_a_sid_that_is_not_alphanumeric():
     assert "sid = 'fixed-ip': letters and digits only" in refused(
-        lambda r: r.add_statement(sid="fixed-ip", actions=["ec2:AssignPrivateIpAddresses"], resources=["*"]))
+        lambda r: r.add_statement(sid="fixed-ip", actions=["ec2:AssignPrivateIpAddresses"], resources=["*"])
+    )
 
 
 def test_reports_every_problem_of_a_call_at_once():
-    message = refused(lambda r: r.add_statement(
-        sid="Bad", actions=["*", "s3:*", "s3:GetObject"], resources=["*", "arn:aws:s3:::data-*"]))
+    message = refused(
+        lambda r: r.add_statement(
+            sid="Bad", actions=["*", "s3:*", "s3:GetObject"], resources=["*", "arn:aws:s3:::data-*"]
+        )
+    )
     assert "4 problem(s)" in message
     for part in ("action '*'", "action 's3:*'", "on resource '*'", "'arn:aws:s3:::data-*': a wildcard bucket"):
         assert part in message
@@ -482,8 +534,10 @@ def test_refuses_bad_constructor_inputs():
 @pytest.mark.parametrize("resource", ["arn:*:s3:::*", "arn:aws:s3:*:*:*", "arn:aws:*", "arn:*"])
 def test_refuses_an_s3_action_on_every_bucket_spelled_another_way(resource):
     message = refused(lambda r: r.add_statement(sid="ReadAnything", actions=["s3:GetObject"], resources=[resource]))
-    assert f"S3 action(s) s3:GetObject on resource {resource!r}: S3 actions are granted only on ARNs " \
+    assert (
+        f"S3 action(s) s3:GetObject on resource {resource!r}: S3 actions are granted only on ARNs "
         "that name a bucket" in message
+    )
 
 
 def test_s3_actions_on_a_named_access_point_or_a_bucket_token_are_granted(synth_stack):

@@ -50,36 +50,82 @@ class BareApp:
         groups = EmrSecurityGroups(stack, "sgs", vpc_id="vpc-0123456789abcdef0", name_prefix="bare")
         common = dict(purpose="library", subnet_id=SUBNET, security_groups=groups, roles=roles, log_bucket=LOGS)
 
-        self.plain = EmrCluster(stack, spec=ClusterSpec(
-            name=PLAIN, release_label="emr-7.5.0", applications=("hadoop", "SPARK"),
-            master=InstanceGroupSpec("m5.xlarge"), core=InstanceGroupSpec("r5.xlarge", instance_count=2),
-        ), **common)
+        self.plain = EmrCluster(
+            stack,
+            spec=ClusterSpec(
+                name=PLAIN,
+                release_label="emr-7.5.0",
+                applications=("hadoop", "SPARK"),
+                master=InstanceGroupSpec("m5.xlarge"),
+                core=InstanceGroupSpec("r5.xlarge", instance_count=2),
+            ),
+            **common,
+        )
 
-        self.guarded = EmrCluster(stack, spec=ClusterSpec(
-            name=GUARDED, release_label="emr-7.5.0", applications=("Hadoop", "Trino"),
-            master=InstanceGroupSpec("m5.xlarge"),
-            core=InstanceGroupSpec("r5.2xlarge", instance_count=4, ebs=EbsSpec.gp2_for_iops(3000)),
-            managed_scaling=ManagedScalingSpec(minimum=4, maximum=12, maximum_core=6),
-            frozen=True, protected=True, tags={"team": "data"},
-        ), log_prefix="logs/guarded/", **common)
-        use_fixed_ip(self.guarded, ip="10.0.0.10", region=REGION, account_id=ACCOUNT, subnet_id=SUBNET,
-                     action=BootstrapAction("fixed-ip", ASSETS, "bootstrap/library/assign_private_ip.py",
-                                            args=("--ip", "10.0.0.10")))
-        tag_nodes_with_role(self.guarded, region=REGION, account_id=ACCOUNT,
-                            action=BootstrapAction("role-tags", ASSETS, "bootstrap/library/tag_instance_role.py"))
+        self.guarded = EmrCluster(
+            stack,
+            spec=ClusterSpec(
+                name=GUARDED,
+                release_label="emr-7.5.0",
+                applications=("Hadoop", "Trino"),
+                master=InstanceGroupSpec("m5.xlarge"),
+                core=InstanceGroupSpec("r5.2xlarge", instance_count=4, ebs=EbsSpec.gp2_for_iops(3000)),
+                managed_scaling=ManagedScalingSpec(minimum=4, maximum=12, maximum_core=6),
+                frozen=True,
+                protected=True,
+                tags={"team": "data"},
+            ),
+            log_prefix="logs/guarded/",
+            **common,
+        )
+        use_fixed_ip(
+            self.guarded,
+            ip="10.0.0.10",
+            region=REGION,
+            account_id=ACCOUNT,
+            subnet_id=SUBNET,
+            action=BootstrapAction(
+                "fixed-ip", ASSETS, "bootstrap/library/assign_private_ip.py", args=("--ip", "10.0.0.10")
+            ),
+        )
+        tag_nodes_with_role(
+            self.guarded,
+            region=REGION,
+            account_id=ACCOUNT,
+            action=BootstrapAction("role-tags", ASSETS, "bootstrap/library/tag_instance_role.py"),
+        )
 
-        self.spotty = EmrCluster(stack, spec=ClusterSpec(
-            name=SPOTTY, release_label="emr-7.5.0", applications=("Hadoop", "Spark"),
-            master=InstanceGroupSpec("m5.xlarge"), core=InstanceGroupSpec("r5.xlarge"),
-        ), **common)
+        self.spotty = EmrCluster(
+            stack,
+            spec=ClusterSpec(
+                name=SPOTTY,
+                release_label="emr-7.5.0",
+                applications=("Hadoop", "Spark"),
+                master=InstanceGroupSpec("m5.xlarge"),
+                core=InstanceGroupSpec("r5.xlarge"),
+            ),
+            **common,
+        )
         self.pair = SpotTaskGroupPair(
-            stack, "spot", cluster=self.spotty, region=REGION, active_count=5, active="b",
-            static_a=SpotGroupSpec("r5.xlarge"), static_b=SpotGroupSpec("r5.2xlarge"),
+            stack,
+            "spot",
+            cluster=self.spotty,
+            region=REGION,
+            active_count=5,
+            active="b",
+            static_a=SpotGroupSpec("r5.xlarge"),
+            static_b=SpotGroupSpec("r5.2xlarge"),
             dynamic=SpotGroupSpec("m5.xlarge", bid_price="0.15"),
         )
-        self.single = SpotTaskGroup(stack, cluster=self.plain, group_name="task-adhoc",
-                                    spec=SpotGroupSpec("r5.xlarge", ebs=EbsSpec.gp3(200, iops=4000)),
-                                    region=REGION, instance_count=3, bid_factor="0.5")
+        self.single = SpotTaskGroup(
+            stack,
+            cluster=self.plain,
+            group_name="task-adhoc",
+            spec=SpotGroupSpec("r5.xlarge", ebs=EbsSpec.gp3(200, iops=4000)),
+            region=REGION,
+            instance_count=3,
+            bid_factor="0.5",
+        )
         self.doc = json.loads(Testing.synth(stack))
 
     def resources(self, rtype: str) -> dict:
@@ -115,9 +161,11 @@ def test_a_plain_cluster_is_written_in_emrs_own_shape(bare):
     assert cluster["ec2_attributes"]["subnet_id"] == SUBNET
     assert cluster["master_instance_group"]["name"] == "master"
     assert cluster["core_instance_group"]["ebs_config"] == [
-        {"iops": 3000, "size": 64, "throughput": 125, "type": "gp3", "volumes_per_instance": 1}]
+        {"iops": 3000, "size": 64, "throughput": 125, "type": "gp3", "volumes_per_instance": 1}
+    ]
     assert json.loads(cluster["configurations_json"]) == [
-        {"Classification": "hdfs-site", "Properties": {"dfs.replication": "1"}}]
+        {"Classification": "hdfs-site", "Properties": {"dfs.replication": "1"}}
+    ]
     assert cluster["lifecycle"] == {"ignore_changes": ["step"]}
     assert cluster["termination_protection"] is False
     assert cluster["tags"]["purpose"] == "library"
@@ -128,8 +176,12 @@ def test_a_frozen_protected_cluster_ignores_the_console_and_cannot_be_destroyed(
     assert cluster["termination_protection"] is True
     assert cluster["lifecycle"]["prevent_destroy"] is True
     assert cluster["lifecycle"]["ignore_changes"] == [
-        "step", "core_instance_group[0].instance_count", "core_instance_group[0].autoscaling_policy",
-        "step_concurrency_level", "auto_termination_policy"]
+        "step",
+        "core_instance_group[0].instance_count",
+        "core_instance_group[0].autoscaling_policy",
+        "step_concurrency_level",
+        "auto_termination_policy",
+    ]
     scaling = bare.resources("aws_emr_managed_scaling_policy")[f"{GUARDED}_managed-scaling"]
     assert scaling["lifecycle"] == {"ignore_changes": ["compute_limits"]}
     assert scaling["compute_limits"][0]["maximum_core_capacity_units"] == 6
@@ -148,7 +200,9 @@ def test_fixed_ip_and_role_tags_are_wired_through_the_cluster_hooks(bare):
     policy = bare.instance_policy()
     assign = _statement(policy, "FixedIpAssignInSubnet")
     assert assign["Condition"] == {"StringEquals": {"ec2:Subnet": f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{SUBNET}"}}
-    assert _statement(policy, "RoleTagsWriteName")["Condition"]["StringEquals"] == {"aws:ResourceTag/purpose": "library"}
+    assert _statement(policy, "RoleTagsWriteName")["Condition"]["StringEquals"] == {
+        "aws:ResourceTag/purpose": "library"
+    }
 
 
 def test_the_instance_role_may_write_each_log_prefix_and_read_the_bootstrap_folder(bare):

@@ -56,8 +56,10 @@ def policy_documents(synth, settings) -> list[tuple[str, str, str]]:
                     # resolve runs inside this iteration (the sub() below), so the loop values are current.
                     def resolve(match: re.Match) -> str:
                         arn = _stand_in(match.group(2), match.group(3), match.group(4), stack, settings)  # noqa: B023
-                        assert arn, f"{stack_name} {rtype}.{name}.{attribute}: no stand-in for {match.group(0)}; " \
-                                    "teach _stand_in this kind of reference"  # noqa: B023
+                        assert arn, (
+                            f"{stack_name} {rtype}.{name}.{attribute}: no stand-in for {match.group(0)}; "  # noqa: B023
+                            "teach _stand_in this kind of reference"
+                        )
                         return arn
 
                     documents.append((stack_name, f"{rtype}.{name}.{attribute}", _REFERENCE.sub(resolve, text)))
@@ -70,16 +72,23 @@ def accepted_findings() -> list[dict]:
 
 def _matches(entry: dict, stack: str, where: str, finding) -> bool:
     rtype, _, attribute = where.split(".")[0], None, where.rsplit(".", 1)[1]
-    return (entry["issue"] == finding.issue
-            and re.fullmatch(entry["resource_type"], rtype) is not None
-            and entry["attribute"] == attribute
-            and re.search(entry.get("detail", ""), _detail(finding)) is not None)
+    return (
+        entry["issue"] == finding.issue
+        and re.fullmatch(entry["resource_type"], rtype) is not None
+        and entry["attribute"] == attribute
+        and re.search(entry.get("detail", ""), _detail(finding)) is not None
+    )
 
 
 def _detail(finding) -> str:
-    return json.dumps({"detail": finding.detail, "location": {k: v for k, v in (finding.location or {}).items()
-                                                               if k not in ("line", "column", "filepath")}},
-                      sort_keys=True, default=str)
+    return json.dumps(
+        {
+            "detail": finding.detail,
+            "location": {k: v for k, v in (finding.location or {}).items() if k not in ("line", "column", "filepath")},
+        },
+        sort_keys=True,
+        default=str,
+    )
 
 
 def _lint(document: str) -> list:
@@ -100,16 +109,32 @@ def test_every_accepted_finding_carries_a_reason():
 
 def test_the_lint_sees_every_kind_of_policy_document(synth, settings):
     kinds = {where.split(".")[0] + "." + where.rsplit(".", 1)[1] for _, where, _ in policy_documents(synth, settings)}
-    assert {"aws_iam_role.assume_role_policy", "aws_iam_role_policy.policy", "aws_s3_bucket_policy.policy",
-            "aws_kms_key.policy"} <= kinds
+    assert {
+        "aws_iam_role.assume_role_policy",
+        "aws_iam_role_policy.policy",
+        "aws_s3_bucket_policy.policy",
+        "aws_kms_key.policy",
+    } <= kinds
 
 
 def test_parliament_reports_a_planted_problem():
     """The lint is live: a wildcard resource for an action that has resource types, and a
     StringEquals on an ARN key, are reported."""
-    planted = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "ec2:AssignPrivateIpAddresses", "Resource": "*",
-        "Condition": {"StringEquals": {"ec2:Subnet": "arn:aws:ec2:ap-northeast-2:123456789012:subnet/subnet-1"}}}]})
+    planted = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "ec2:AssignPrivateIpAddresses",
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {"ec2:Subnet": "arn:aws:ec2:ap-northeast-2:123456789012:subnet/subnet-1"}
+                    },
+                }
+            ],
+        }
+    )
     assert {"RESOURCE_STAR", "MISMATCHED_TYPE_BUT_USABLE"} <= {f.issue for f in _lint(planted)}
 
 

@@ -69,8 +69,10 @@ def test_first_synth_in_an_unpriced_region_works_and_reports_each_fallback(tmp_p
         reference = TABLE.price(REFERENCE_REGION, group["instance_type"]).ec2
         factor = Decimal("0.9") if name.endswith("task-spot-dynamic") else Decimal("0.8")
         assert Decimal(group["bid_price"]) == (reference * factor).quantize(Decimal("0.01")), name
-        assert any(f"bid_price {group['bid_price']} from the us-east-1 on-demand price of {group['instance_type']}" in n
-                   for n in notes), notes
+        assert any(
+            f"bid_price {group['bid_price']} from the us-east-1 on-demand price of {group['instance_type']}" in n
+            for n in notes
+        ), notes
     assert "python -m ops prices refresh --region eu-west-1 --instance-types m5.4xlarge r5.2xlarge" in notes[-1]
 
 
@@ -78,10 +80,18 @@ def test_the_plan_review_flags_costs_of_an_unpriced_region_with_the_refresh_comm
     from review.emr import Cluster, Group, cost, default_price_lookup
 
     lookup, problem = default_price_lookup()
-    cluster = Cluster(stack="spark-batch", address="aws_emr_cluster.x", name="x", region="eu-west-1",
-                      groups=(Group("master", "master", "m5.xlarge", 1, None),
-                              Group("task", "task-spot-dynamic", "r5.2xlarge", 1, "0.45")),
-                      protection=(), config={})
+    cluster = Cluster(
+        stack="spark-batch",
+        address="aws_emr_cluster.x",
+        name="x",
+        region="eu-west-1",
+        groups=(
+            Group("master", "master", "m5.xlarge", 1, None),
+            Group("task", "task-spot-dynamic", "r5.2xlarge", 1, "0.45"),
+        ),
+        protection=(),
+        config={},
+    )
     result = cost(cluster, lookup, problem)
     assert result.total is None
     reasons = " ".join(result.unknown_reasons)

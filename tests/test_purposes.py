@@ -38,16 +38,23 @@ JUPYTER_UI = WebUi("jupyterhub", "JupyterHub", 9443)
 def spark_ml_01(stack):
     from emr_constructs.emr_cluster import ClusterSpec, EbsSpec, InstanceGroupSpec
 
-    return stack.add_cluster(ClusterSpec(
-        name="spark-ml-01", release_label="emr-7.5.0", applications=("Hadoop", "Spark", "JupyterHub"),
-        master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
-        core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp3(128)),
-    ))
+    return stack.add_cluster(
+        ClusterSpec(
+            name="spark-ml-01",
+            release_label="emr-7.5.0",
+            applications=("Hadoop", "Spark", "JupyterHub"),
+            master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
+            core=InstanceGroupSpec("r5.xlarge", instance_count=2, ebs=EbsSpec.gp3(128)),
+        )
+    )
 
 
 SPARK_ML = Purpose(
-    name="spark-ml", summary="notebooks and model training", clusters=(spark_ml_01,),
-    web_uis=(SPARK_HISTORY_UI, JUPYTER_UI), autoscaling=False,
+    name="spark-ml",
+    summary="notebooks and model training",
+    clusters=(spark_ml_01,),
+    web_uis=(SPARK_HISTORY_UI, JUPYTER_UI),
+    autoscaling=False,
     data_access=DataAccess(DATA_READ, prefixes=("features/", "models/")),
 )
 
@@ -60,8 +67,9 @@ def with_spark_ml(settings, tmp_path_factory):
     from stacks.app import build_app
 
     # No UI is open by default (docs/security.md): the environment opens spark-ml's two.
-    opened = dataclasses.replace(settings, purposes=(
-        *settings.purposes, ("spark-ml", PurposeSettings(open_uis=("spark-history", "jupyterhub")))))
+    opened = dataclasses.replace(
+        settings, purposes=(*settings.purposes, ("spark-ml", PurposeSettings(open_uis=("spark-history", "jupyterhub"))))
+    )
     outdir = tmp_path_factory.mktemp("with-spark-ml")
     build_app(opened, outdir=str(outdir), purposes=(*PURPOSE_DECLARATIONS, SPARK_ML)).synth()
     return {p.name: json.loads((p / "cdk.tf.json").read_text()) for p in (outdir / "stacks").iterdir()}
@@ -86,8 +94,11 @@ def test_the_new_purpose_gets_its_declared_data_access_and_no_autoscaling_role(w
     stack = with_spark_ml["spark-ml"]
     roles = [r["name"] for r in stack["resource"]["aws_iam_role"].values()]
     assert not any(name.endswith("-emr-autoscaling") for name in roles)
-    (policy,) = [json.loads(p["policy"]) for p in stack["resource"]["aws_iam_role_policy"].values()
-                 if p["name"].endswith("-emr-instance")]
+    (policy,) = [
+        json.loads(p["policy"])
+        for p in stack["resource"]["aws_iam_role_policy"].values()
+        if p["name"].endswith("-emr-instance")
+    ]
     data = [s for s in policy["Statement"] if "example-data-lake" in json.dumps(s["Resource"])]
     actions = {a for s in data for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     resources = {r for s in data for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
@@ -119,7 +130,9 @@ def test_an_incomplete_purpose_names_every_missing_field():
 
 def test_bad_fields_are_each_named_with_the_value_and_what_is_allowed():
     bad = Purpose(
-        name="Spark_ML", clusters=("spark_ml_01",), autoscaling="yes",
+        name="Spark_ML",
+        clusters=("spark_ml_01",),
+        autoscaling="yes",
         web_uis=(WebUi("jupyter", "JupyterHub", 22), WebUi("jupyter", "", 70000), ("Livy", 8998)),
         data_access=DataAccess("write", prefixes=("/features/*",)),
     )
@@ -146,8 +159,10 @@ def test_duplicate_names_reserved_names_and_shared_clusters_are_refused():
     problems = purpose_problems((*PURPOSE_DECLARATIONS, copy, foundation))
     assert "PURPOSE_DECLARATIONS[3].name = 'spark-stream': already declared as PURPOSE_DECLARATIONS[1]" in problems
     assert "PURPOSE_DECLARATIONS[4].name = 'foundation': the name of the foundation stack; choose another" in problems
-    assert ("purpose 'foundation'.clusters: spark_batch_operation_01 is also a cluster of purpose 'spark-batch'; "
-            "a cluster belongs to one purpose") in problems
+    assert (
+        "purpose 'foundation'.clusters: spark_batch_operation_01 is also a cluster of purpose 'spark-batch'; "
+        "a cluster belongs to one purpose"
+    ) in problems
     assert any(p.startswith("purpose 'spark-stream'.clusters: spark_stream_01") for p in problems)
 
 
@@ -170,8 +185,9 @@ def test_an_undeclared_purpose_stack_is_refused_naming_the_declared_ones(setting
 
     with pytest.raises(PurposeError) as exc:
         PurposeStack(Testing.app(), "spark-ml", settings=settings)
-    assert ("purpose = 'spark-ml': not declared; declared purposes are spark-batch, spark-stream, service-presto"
-            in str(exc.value))
+    assert "purpose = 'spark-ml': not declared; declared purposes are spark-batch, spark-stream, service-presto" in str(
+        exc.value
+    )
 
 
 def test_build_app_checks_the_declarations_before_creating_anything(settings, tmp_path):
@@ -204,8 +220,13 @@ def test_ui_lookup_by_key_for_settings_that_open_or_close_uis():
 
 def _copy_project(tmp_path: Path) -> Path:
     tree = tmp_path / "project"
-    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
-        ".venv", "node_modules", ".tools", ".git", "cdktf.out", "tests", "__pycache__", "*.tfstate*", ".terraform"))
+    shutil.copytree(
+        ROOT,
+        tree,
+        ignore=shutil.ignore_patterns(
+            ".venv", "node_modules", ".tools", ".git", "cdktf.out", "tests", "__pycache__", "*.tfstate*", ".terraform"
+        ),
+    )
     return tree
 
 
@@ -213,14 +234,24 @@ def _copy_project(tmp_path: Path) -> Path:
 def test_an_incomplete_purpose_in_clusters_py_exits_2_without_traceback_or_output(tmp_path):
     tree = _copy_project(tmp_path)
     clusters = tree / "stacks" / "clusters.py"
-    clusters.write_text(clusters.read_text().replace(
-        "PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (",
-        'PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (\n    Purpose(name="spark-ml", clusters=(spark_stream_01,)),'))
+    clusters.write_text(
+        clusters.read_text().replace(
+            "PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (",
+            'PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (\n    Purpose(name="spark-ml", clusters=(spark_stream_01,)),',
+        )
+    )
     out = tmp_path / "out"
     env = {**os.environ, "CDKTF_OUTDIR": str(out)}
     env.pop("EMR_CDKTF_ENV", None)
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "main.py"], cwd=tree, env=env,
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "main.py"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 2, result.stderr[-3000:]
     assert "Traceback" not in result.stderr and "KeyError" not in result.stderr
     assert "purpose 'spark-ml': missing web_uis, autoscaling, data_access" in result.stderr

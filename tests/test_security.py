@@ -30,8 +30,9 @@ def _problems(**changes) -> list[str]:
 
 
 def _security_configuration(doc: dict, name_suffix: str = "-emr") -> dict:
-    (config,) = [c for c in doc["resource"]["aws_emr_security_configuration"].values()
-                 if c["name"].endswith(name_suffix)]
+    (config,) = [
+        c for c in doc["resource"]["aws_emr_security_configuration"].values() if c["name"].endswith(name_suffix)
+    ]
     return json.loads(config["configuration"])
 
 
@@ -41,10 +42,12 @@ def _security_configuration(doc: dict, name_suffix: str = "-emr") -> dict:
 def test_foundation_tags_every_private_subnet_for_the_v2_service_policy(synth, settings):
     tags = synth.resources("foundation", "aws_ec2_tag")
     assert sorted((t["resource_id"], t["key"], t["value"]) for t in tags.values()) == sorted(
-        (s.id, EMR_TAG, "true") for s in settings.private_subnets)
+        (s.id, EMR_TAG, "true") for s in settings.private_subnets
+    )
     # Addresses derive from the subnet id, never a position in the list.
-    assert all(s.id in logical for logical, t in tags.items() for s in settings.private_subnets
-               if t["resource_id"] == s.id)
+    assert all(
+        s.id in logical for logical, t in tags.items() for s in settings.private_subnets if t["resource_id"] == s.id
+    )
 
 
 # --- 6. bootstrap integrity ---------------------------------------------------------------------
@@ -57,8 +60,11 @@ def _foundation_one(synth, rtype):
 
 def test_bootstrap_bucket_enforces_bucket_owner_and_only_deployers_write(synth, settings):
     assert _foundation_one(synth, "aws_s3_bucket_ownership_controls")["rule"] == {
-        "object_ownership": "BucketOwnerEnforced"}
-    statements = {s["Sid"]: s for s in json.loads(_foundation_one(synth, "aws_s3_bucket_policy")["policy"])["Statement"]}
+        "object_ownership": "BucketOwnerEnforced"
+    }
+    statements = {
+        s["Sid"]: s for s in json.loads(_foundation_one(synth, "aws_s3_bucket_policy")["policy"])["Statement"]
+    }
     deny = statements["DenyObjectWritesExceptDeployers"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
     assert deny["Action"] == ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject"]
@@ -78,14 +84,18 @@ def test_customer_managed_bootstrap_key_is_created_and_read_through_s3_only(sett
     from stacks.foundation import FoundationStack
     from stacks.purpose import PurposeStack
 
-    cmk = dataclasses.replace(settings, security=dataclasses.replace(settings.security, bootstrap_kms="customer-managed"))
+    cmk = dataclasses.replace(
+        settings, security=dataclasses.replace(settings.security, bootstrap_kms="customer-managed")
+    )
     foundation = synth_stack(lambda app: FoundationStack(app, settings=cmk))
     keys = foundation["resource"]["aws_kms_key"]
     (bootstrap_key,) = [k for k in keys if k.startswith("bootstrap-assets-key")]
     assert keys[bootstrap_key]["enable_key_rotation"] is True
     (sse,) = foundation["resource"]["aws_s3_bucket_server_side_encryption_configuration"].values()
-    assert sse["rule"][0]["apply_server_side_encryption_by_default"]["kms_master_key_id"] == \
-        f"${{aws_kms_key.{bootstrap_key}.arn}}"
+    assert (
+        sse["rule"][0]["apply_server_side_encryption_by_default"]["kms_master_key_id"]
+        == f"${{aws_kms_key.{bootstrap_key}.arn}}"
+    )
     aliases = {a["name"] for a in foundation["resource"]["aws_kms_alias"].values()}
     assert "alias/example-emr-bootstrap-assets" in aliases
 
@@ -114,10 +124,15 @@ def test_bootstrap_writers_must_be_role_or_user_arns():
 def test_security_configuration_requires_imdsv2_and_encrypts_local_disks(synth, purpose):
     config = _security_configuration(synth[purpose])
     assert config["InstanceMetadataServiceConfiguration"] == {
-        "HttpPutResponseHopLimit": 1, "MinimumInstanceMetadataServiceVersion": 2}
+        "HttpPutResponseHopLimit": 1,
+        "MinimumInstanceMetadataServiceVersion": 2,
+    }
     local = config["EncryptionConfiguration"]["AtRestEncryptionConfiguration"]["LocalDiskEncryptionConfiguration"]
-    assert local == {"AwsKmsKey": "${data.aws_kms_alias.local-disk-key.target_key_arn}",
-                     "EnableEbsEncryption": True, "EncryptionKeyProviderType": "AwsKms"}
+    assert local == {
+        "AwsKmsKey": "${data.aws_kms_alias.local-disk-key.target_key_arn}",
+        "EnableEbsEncryption": True,
+        "EncryptionKeyProviderType": "AwsKms",
+    }
     assert config["EncryptionConfiguration"]["EnableInTransitEncryption"] is False
     assert synth[purpose]["data"]["aws_kms_alias"]["local-disk-key"]["name"] == "alias/example-emr-local-disk"
 
@@ -127,17 +142,31 @@ def test_the_local_disk_key_lives_in_foundation_and_roles_may_use_it(synth):
     assert key["enable_key_rotation"] is True
     (alias,) = synth.resources("foundation", "aws_kms_alias").values()
     assert alias["name"] == "alias/example-emr-local-disk"
-    policies = {p["name"]: json.loads(p["policy"]) for p in synth.resources("spark-batch", "aws_iam_role_policy").values()}
+    policies = {
+        p["name"]: json.loads(p["policy"]) for p in synth.resources("spark-batch", "aws_iam_role_policy").values()
+    }
     instance = {s["Sid"]: s for s in policies["example-spark-batch-emr-instance"]["Statement"]}
     assert "kms:GenerateDataKey" in instance["EncryptLocalDisks"]["Action"]
     assert "example-spark-batch-emr-service-ebs-key" in policies
 
 
-@pytest.mark.parametrize("label, supported", [
-    ("emr-7.5.0", True), ("emr-6.2.0", True), ("emr-6.1.1", False), ("emr-5.32.0", True),
-    ("emr-5.31.0", False), ("emr-5.27.1", True), ("emr-5.27.0", False), ("emr-5.23.1", True),
-    ("emr-5.23.0", False), ("emr-5.28.1", False), ("emr-4.9.6", False), ("7.5.0", False),
-])
+@pytest.mark.parametrize(
+    "label, supported",
+    [
+        ("emr-7.5.0", True),
+        ("emr-6.2.0", True),
+        ("emr-6.1.1", False),
+        ("emr-5.32.0", True),
+        ("emr-5.31.0", False),
+        ("emr-5.27.1", True),
+        ("emr-5.27.0", False),
+        ("emr-5.23.1", True),
+        ("emr-5.23.0", False),
+        ("emr-5.28.1", False),
+        ("emr-4.9.6", False),
+        ("7.5.0", False),
+    ],
+)
 def test_which_releases_may_require_imdsv2(label, supported):
     from emr_constructs.security_configuration import imdsv2_supported
 
@@ -175,13 +204,15 @@ def test_in_transit_encryption_names_its_certificates_and_the_role_reads_them(se
     from stacks.purpose import PurposeStack
 
     pem = "s3://example-emr-certificates/emr/certificates.zip"
-    tls = dataclasses.replace(settings, security=dataclasses.replace(
-        settings.security, in_transit_pem_certificates=pem))
+    tls = dataclasses.replace(
+        settings, security=dataclasses.replace(settings.security, in_transit_pem_certificates=pem)
+    )
     doc = synth_stack(lambda app: PurposeStack(app, "spark-stream", settings=tls))
     config = _security_configuration(doc)["EncryptionConfiguration"]
     assert config["EnableInTransitEncryption"] is True
     assert config["InTransitEncryptionConfiguration"] == {
-        "TLSCertificateConfiguration": {"CertificateProviderType": "PEM", "S3Object": pem}}
+        "TLSCertificateConfiguration": {"CertificateProviderType": "PEM", "S3Object": pem}
+    }
     (policy,) = [p for p in doc["resource"]["aws_iam_role_policy"].values() if p["name"].endswith("-emr-instance")]
     read = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}["ReadInTransitCertificates"]
     assert read["Resource"] == ["arn:aws:s3:::example-emr-certificates/emr/certificates.zip"]
@@ -212,8 +243,7 @@ def test_yarn_resourcemanager_opens_with_the_acknowledgement(settings, synth_sta
     from stacks.purpose import PurposeStack
 
     raw = _example_raw()
-    raw["purposes"]["spark-batch"].update(
-        open_uis=["yarn-resourcemanager"], acknowledge_yarn_resourcemanager_risk=True)
+    raw["purposes"]["spark-batch"].update(open_uis=["yarn-resourcemanager"], acknowledge_yarn_resourcemanager_risk=True)
     opened = parse_settings(raw, "test.toml")
     doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=opened))
     ports = {r["from_port"] for r in doc["resource"]["aws_vpc_security_group_ingress_rule"].values()}
@@ -224,9 +254,13 @@ def test_a_ui_the_purpose_does_not_serve_is_reported_before_anything_is_built(se
     from emr_constructs.errors import ConstructInputError
     from stacks.app import build_app
 
-    wrong = dataclasses.replace(settings, purposes=(
-        ("service-presto", PurposeSettings(open_uis=("spark-history",), glue_databases=("analytics",))),
-        ("spark-nightly", PurposeSettings())))
+    wrong = dataclasses.replace(
+        settings,
+        purposes=(
+            ("service-presto", PurposeSettings(open_uis=("spark-history",), glue_databases=("analytics",))),
+            ("spark-nightly", PurposeSettings()),
+        ),
+    )
     with pytest.raises(ConstructInputError) as err:
         build_app(wrong)
     assert err.value.problems == [
@@ -236,17 +270,23 @@ def test_a_ui_the_purpose_does_not_serve_is_reported_before_anything_is_built(se
 
 
 def test_data_access_settings_are_checked_all_at_once():
-    problems = _problems(purposes={"spark-batch": {"data": [
-        {"prefix": "raw", "access": "read-only"},
-        {"prefix": "warehouse/", "access": "write"},
-        {"prefix": "tmp/", "access": "read-only", "delete": True},
-        {"prefix": "tmp/", "access": "read-write"},
-    ]}})
+    problems = _problems(
+        purposes={
+            "spark-batch": {
+                "data": [
+                    {"prefix": "raw", "access": "read-only"},
+                    {"prefix": "warehouse/", "access": "write"},
+                    {"prefix": "tmp/", "access": "read-only", "delete": True},
+                    {"prefix": "tmp/", "access": "read-write"},
+                ]
+            }
+        }
+    )
     assert problems == [
         "purposes.spark-batch.data[0].prefix = 'raw': a literal key prefix ending with '/' and not starting with "
         "'/' (so 'raw' cannot also grant 'raw-private/'), or \"\" for the whole bucket",
         "purposes.spark-batch.data[1].access = 'write': one of read-only, read-write",
-        "purposes.spark-batch.data[2].delete = True: deleting needs access = \"read-write\"",
+        'purposes.spark-batch.data[2].delete = True: deleting needs access = "read-write"',
         "purposes.spark-batch.data[3].prefix = 'tmp/': already listed as purposes.spark-batch.data[2]; "
         "list each prefix once",
     ]
@@ -267,9 +307,18 @@ def test_a_glue_metastore_cluster_needs_glue_databases(settings):
 
 def test_every_new_setting_is_documented_with_default_and_risk():
     doc = (ROOT / "docs" / "security.md").read_text()
-    for key in ("bootstrap_writers", "bootstrap_kms", "require_imdsv2", "local_disk_encryption",
-                "in_transit_encryption.pem_certificates", "open_uis", "acknowledge_yarn_resourcemanager_risk", "data",
-                "glue_databases", "glue_write"):
+    for key in (
+        "bootstrap_writers",
+        "bootstrap_kms",
+        "require_imdsv2",
+        "local_disk_encryption",
+        "in_transit_encryption.pem_certificates",
+        "open_uis",
+        "acknowledge_yarn_resourcemanager_risk",
+        "data",
+        "glue_databases",
+        "glue_write",
+    ):
         row = next((line for line in doc.splitlines() if line.startswith(f"| `{key}`")), None)
         assert row is not None, f"{key} has no row in docs/security.md's settings table"
         cells = [c.strip() for c in row.strip("|").split("|")]

@@ -12,8 +12,7 @@ from stacks.purpose import PURPOSES
 
 GROUPS = ("master-managed", "slave-managed", "master-additional", "slave-additional", "service-access")
 MANAGED = ("master-managed", "slave-managed", "service-access")
-RULE_TYPES = ("aws_security_group_rule", "aws_vpc_security_group_ingress_rule",
-              "aws_vpc_security_group_egress_rule")
+RULE_TYPES = ("aws_security_group_rule", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")
 EMR_TAG = "for-use-with-amazon-emr-managed-policies"
 
 # What EMR itself needs in a private subnet, written down from the AWS EMR Management Guide
@@ -62,20 +61,34 @@ def rules(stack: dict) -> list[dict]:
         for logical, r in stack["resource"].get(rtype, {}).items():
             if rtype == "aws_security_group_rule":
                 direction, protocol = r["type"], r["protocol"]
-                peer = _ref(r["source_security_group_id"], names) if "source_security_group_id" in r \
+                peer = (
+                    _ref(r["source_security_group_id"], names)
+                    if "source_security_group_id" in r
                     else (r.get("cidr_blocks") or r.get("ipv6_cidr_blocks"))[0]
+                )
                 ports = (r["from_port"], r["to_port"]) if protocol != "-1" else (None, None)
             else:
                 direction = "ingress" if rtype.endswith("ingress_rule") else "egress"
                 protocol = r["ip_protocol"]
-                peer = _ref(r["referenced_security_group_id"], names) if "referenced_security_group_id" in r \
+                peer = (
+                    _ref(r["referenced_security_group_id"], names)
+                    if "referenced_security_group_id" in r
                     else r.get("cidr_ipv4") or r.get("cidr_ipv6")
+                )
                 ports = (r.get("from_port"), r.get("to_port"))
-            out.append({
-                "group": _ref(r["security_group_id"], names), "direction": direction,
-                "protocol": protocol, "from": ports[0], "to": ports[1], "peer": peer,
-                "description": r.get("description", ""), "type": rtype, "logical": logical,
-            })
+            out.append(
+                {
+                    "group": _ref(r["security_group_id"], names),
+                    "direction": direction,
+                    "protocol": protocol,
+                    "from": ports[0],
+                    "to": ports[1],
+                    "peer": peer,
+                    "description": r.get("description", ""),
+                    "type": rtype,
+                    "logical": logical,
+                }
+            )
     return out
 
 
@@ -122,12 +135,16 @@ def test_every_managed_rule_present_with_its_origin(synth, purpose):
 @pytest.mark.parametrize("purpose", PURPOSES)
 def test_service_access_rules_emr_does_not_add_to_custom_groups(synth, purpose):
     described = {(r["group"], r["direction"], r["from"], r["peer"]): r["description"] for r in rules(synth[purpose])}
-    assert described[("service-access", "ingress", 9443, "master-managed")] == \
-        "EMR service access: 9443 from master-managed (EMR 5.30.0 and later)"
+    assert (
+        described[("service-access", "ingress", 9443, "master-managed")]
+        == "EMR service access: 9443 from master-managed (EMR 5.30.0 and later)"
+    )
     assert described[("service-access", "egress", 8443, "slave-managed")].startswith(
-        "service access egress 8443 to slave-managed")
+        "service access egress 8443 to slave-managed"
+    )
     assert described[("service-access", "egress", 8443, "master-managed")].startswith(
-        "service access egress 8443 to master-managed")
+        "service access egress 8443 to master-managed"
+    )
 
 
 @pytest.mark.parametrize("purpose", PURPOSES)
@@ -158,13 +175,17 @@ def test_an_opened_ui_is_open_to_the_office_only(settings, synth_stack):
     stack = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=opened))
     people = [r for r in rules(stack) if r["group"] == "master-additional" and r["from"] != 22]
     assert {(r["from"], r["to"], r["peer"], r["description"]) for r in people} == {
-        (18080, 18080, cidr, "Spark History Server UI from the office") for cidr in settings.office_cidrs}
+        (18080, 18080, cidr, "Spark History Server UI from the office") for cidr in settings.office_cidrs
+    }
 
 
 @pytest.mark.parametrize("purpose", PURPOSES)
 def test_ssh_only_from_admin_cidrs(synth, settings, purpose):
-    ssh = [r for r in rules(synth[purpose]) if r["from"] is not None and r["from"] <= 22 <= r["to"]
-           and r["group"] not in MANAGED]
+    ssh = [
+        r
+        for r in rules(synth[purpose])
+        if r["from"] is not None and r["from"] <= 22 <= r["to"] and r["group"] not in MANAGED
+    ]
     assert sorted(r["peer"] for r in ssh) == sorted(settings.admin_cidrs)
 
 
@@ -203,18 +224,29 @@ def test_reordering_rules_changes_nothing(synth_stack):
 
 
 def test_slave_ingress_goes_to_slave_additional(synth_stack):
-    out = synth_stack(lambda app: _groups_stack(
-        app, slave_ingress=[_rule("Spark executor UIs from the VPN", 4040, to_port=4050, protocol="tcp")]))
+    out = synth_stack(
+        lambda app: _groups_stack(
+            app, slave_ingress=[_rule("Spark executor UIs from the VPN", 4040, to_port=4050, protocol="tcp")]
+        )
+    )
     (people,) = [r for r in rules(out) if r["group"] not in MANAGED]
     assert (people["group"], people["from"], people["to"]) == ("slave-additional", 4040, 4050)
 
 
 def test_rule_from_a_security_group_references_it(synth_stack):
-    out = synth_stack(lambda app: _groups_stack(
-        app, master_ingress=[_rule("Livy from the Airflow workers", 8998,
-                                   source_security_group_id="sg-0123456789abcdef0")]))
-    (people,) = [r for r in out["resource"]["aws_security_group_rule"].values()
-                 if r["description"] == "Livy from the Airflow workers"]
+    out = synth_stack(
+        lambda app: _groups_stack(
+            app,
+            master_ingress=[
+                _rule("Livy from the Airflow workers", 8998, source_security_group_id="sg-0123456789abcdef0")
+            ],
+        )
+    )
+    (people,) = [
+        r
+        for r in out["resource"]["aws_security_group_rule"].values()
+        if r["description"] == "Livy from the Airflow workers"
+    ]
     assert people["source_security_group_id"] == "sg-0123456789abcdef0"
 
 
@@ -226,8 +258,13 @@ def test_given_tags_added_to_all_five(synth_stack):
 def test_attributes_are_the_five_group_ids(synth_stack):
     from cdktf import TerraformOutput
 
-    attrs = ("master_managed_id", "slave_managed_id", "master_additional_id", "slave_additional_id",
-             "service_access_id")
+    attrs = (
+        "master_managed_id",
+        "slave_managed_id",
+        "master_additional_id",
+        "slave_additional_id",
+        "service_access_id",
+    )
 
     def build(app):
         stack = _groups_stack(app)
@@ -239,8 +276,10 @@ def test_attributes_are_the_five_group_ids(synth_stack):
     names = _group_names(out)
     resolved = {attr: _ref(out["output"][attr]["value"], names) for attr in attrs}
     assert resolved == {
-        "master_managed_id": "master-managed", "slave_managed_id": "slave-managed",
-        "master_additional_id": "master-additional", "slave_additional_id": "slave-additional",
+        "master_managed_id": "master-managed",
+        "slave_managed_id": "slave-managed",
+        "master_additional_id": "master-additional",
+        "slave_additional_id": "slave-additional",
         "service_access_id": "service-access",
     }
 
@@ -257,8 +296,9 @@ def refused(**kwargs) -> str:
     with pytest.raises(SecurityGroupRuleError) as err:
         _groups_stack(app, **kwargs)
     stack = app.node.children[0]
-    assert not [c for c in stack.node.find_all() if type(c).__name__ == "SecurityGroup"], \
+    assert not [c for c in stack.node.find_all() if type(c).__name__ == "SecurityGroup"], (
         "nothing may be created before the error"
+    )
     return str(err.value)
 
 
@@ -270,7 +310,8 @@ def test_refuses_ingress_from_the_whole_ipv4_internet():
 
 def test_refuses_ingress_from_the_whole_ipv6_internet():
     assert "cidr = '::/0': ingress from the whole internet is never allowed" in refused(
-        slave_ingress=[_rule(cidr="::/0")])
+        slave_ingress=[_rule(cidr="::/0")]
+    )
 
 
 def test_refuses_empty_description():
@@ -278,32 +319,37 @@ def test_refuses_empty_description():
 
 
 def test_refuses_description_ec2_would_reject():
-    assert "description = \"Spark's UI\"" in refused(master_ingress=[_rule("Spark's UI")])
+    assert 'description = "Spark\'s UI"' in refused(master_ingress=[_rule("Spark's UI")])
 
 
 def test_refuses_port_above_65535():
     assert "from_port = 70000: a port is a whole number from 0 to 65535" in refused(
-        master_ingress=[_rule(from_port=70000)])
+        master_ingress=[_rule(from_port=70000)]
+    )
 
 
 def test_refuses_negative_port():
     assert "to_port = -5: a port is a whole number from 0 to 65535" in refused(
-        master_ingress=[_rule(from_port=10, to_port=-5)])
+        master_ingress=[_rule(from_port=10, to_port=-5)]
+    )
 
 
 def test_refuses_from_port_above_to_port():
     assert "from_port 8090 > to_port 8080: give the lower port first" in refused(
-        master_ingress=[_rule(from_port=8090, to_port=8080)])
+        master_ingress=[_rule(from_port=8090, to_port=8080)]
+    )
 
 
 def test_refuses_unknown_protocol():
     assert "protocol = 'sctp': allowed protocols are tcp, udp, icmp, all" in refused(
-        master_ingress=[_rule(protocol="sctp")])
+        master_ingress=[_rule(protocol="sctp")]
+    )
 
 
 def test_refuses_malformed_cidr():
     assert "cidr = '10.30.0.1/20': expected an IPv4 or IPv6 CIDR block with no host bits set" in refused(
-        master_ingress=[_rule(cidr="10.30.0.1/20")])
+        master_ingress=[_rule(cidr="10.30.0.1/20")]
+    )
 
 
 def test_refuses_the_same_rule_twice():
@@ -313,19 +359,20 @@ def test_refuses_the_same_rule_twice():
 
 def test_refuses_both_cidr_and_source_group():
     assert "give exactly one of the two" in refused(
-        master_ingress=[_rule(cidr="10.30.0.0/20", source_security_group_id="sg-0123456789abcdef0")])
+        master_ingress=[_rule(cidr="10.30.0.0/20", source_security_group_id="sg-0123456789abcdef0")]
+    )
 
 
 def test_refuses_neither_cidr_nor_source_group():
     from emr_constructs.security_groups import IngressRule
 
     assert "cidr = None, source_security_group_id = None: give exactly one of the two" in refused(
-        master_ingress=[IngressRule("Spark History UI", 18080)])
+        master_ingress=[IngressRule("Spark History UI", 18080)]
+    )
 
 
 def test_refuses_ports_on_an_all_protocol_rule():
-    assert "a rule for icmp or all covers every port" in refused(
-        master_ingress=[_rule(from_port=22, protocol="all")])
+    assert "a rule for icmp or all covers every port" in refused(master_ingress=[_rule(from_port=22, protocol="all")])
 
 
 def test_reports_every_problem_at_once():
@@ -336,8 +383,13 @@ def test_reports_every_problem_at_once():
     )
     assert "5 problem(s)" in message
     assert message.count("\n  - ") == 5
-    for part in ("vpc_id = 'vpc-nothex'", "master_ingress[0]", "master_ingress[1] (''): description is empty",
-                 "master_ingress[1] (''): from_port = 99999", "slave_ingress[0]"):
+    for part in (
+        "vpc_id = 'vpc-nothex'",
+        "master_ingress[0]",
+        "master_ingress[1] (''): description is empty",
+        "master_ingress[1] (''): from_port = 99999",
+        "slave_ingress[0]",
+    ):
         assert part in message
 
 

@@ -136,14 +136,14 @@ def test_invalid_toml_is_reported(tmp_path):
     assert found[0].startswith("not valid TOML")
 
 
-FIXED = '''
+FIXED = """
 [fixed_ips]
 mode = "eni"
 subnet = "subnet-0123456789abcdef0"
 
 [fixed_ips.masters]
 "spark-batch-production-01" = "10.40.1.16"
-'''
+"""
 
 
 def test_fixed_ips_are_read_as_cluster_to_address(tmp_path):
@@ -154,8 +154,12 @@ def test_fixed_ips_are_read_as_cluster_to_address(tmp_path):
 
 
 def test_fixed_ips_subnet_mode_and_address_are_checked(tmp_path):
-    text = (GOOD + FIXED).replace('mode = "eni"', 'mode = "elastic"').replace(
-        'subnet = "subnet-0123456789abcdef0"', 'subnet = "subnet-0fffffffffffffff0"').replace('"10.40.1.16"', '"10.40.1.300"')
+    text = (
+        (GOOD + FIXED)
+        .replace('mode = "eni"', 'mode = "elastic"')
+        .replace('subnet = "subnet-0123456789abcdef0"', 'subnet = "subnet-0fffffffffffffff0"')
+        .replace('"10.40.1.16"', '"10.40.1.300"')
+    )
     found, _ = problems(tmp_path, text)
     assert found == [
         "fixed_ips.mode = 'elastic': one of eni, cidr",
@@ -165,14 +169,18 @@ def test_fixed_ips_subnet_mode_and_address_are_checked(tmp_path):
 
 
 def test_every_missing_key_says_what_to_write(tmp_path):
-    text = 'state = {}\nfixed_ips = {}\nbuckets = {}\n[[private_subnets]]\n'
+    text = "state = {}\nfixed_ips = {}\nbuckets = {}\n[[private_subnets]]\n"
     found, _ = problems(tmp_path, text)
     missing = [p for p in found if ": missing; add it to the file: " in p]
     assert len(missing) == len(found) == 16  # fixed_ips.mode is optional (default cidr)
-    assert "private_subnets[0].cidr: missing; add it to the file: an IPv4 CIDR block with no host bits set, " \
+    assert (
+        "private_subnets[0].cidr: missing; add it to the file: an IPv4 CIDR block with no host bits set, "
         "e.g. 10.20.0.0/16, inside vpc_cidr" in found
-    assert "state.bucket: missing; add it to the file: an S3 bucket name: 3-63 lower-case letters, digits " \
+    )
+    assert (
+        "state.bucket: missing; add it to the file: an S3 bucket name: 3-63 lower-case letters, digits "
         "and '-', no dots" in found
+    )
     assert all(p.split(": missing; add it to the file: ")[1].strip() for p in missing)
 
 
@@ -186,16 +194,19 @@ def test_availability_zone_needs_its_zone_letter(tmp_path):
 
 def test_local_zone_of_the_region_is_accepted(tmp_path):
     text = GOOD.replace('region = "ap-northeast-2"', 'region = "us-west-2"').replace(
-        '"ap-northeast-2a"', '"us-west-2-lax-1a"')
+        '"ap-northeast-2a"', '"us-west-2-lax-1a"'
+    )
     assert load_settings(write(tmp_path, text)).subnet().availability_zone == "us-west-2-lax-1a"
 
 
 def test_a_cidr_listed_twice_is_refused_with_both_positions(tmp_path):
-    found, _ = problems(tmp_path, GOOD.replace(
-        'office_cidrs = ["192.168.0.0/20"]', 'office_cidrs = ["192.168.0.0/20", "10.1.0.0/16", "192.168.0.0/20"]'))
-    assert found == [
-        "office_cidrs[2] = '192.168.0.0/20': already listed as office_cidrs[0]; list each block once"
-    ]
+    found, _ = problems(
+        tmp_path,
+        GOOD.replace(
+            'office_cidrs = ["192.168.0.0/20"]', 'office_cidrs = ["192.168.0.0/20", "10.1.0.0/16", "192.168.0.0/20"]'
+        ),
+    )
+    assert found == ["office_cidrs[2] = '192.168.0.0/20': already listed as office_cidrs[0]; list each block once"]
 
 
 SECOND_SUBNET = """

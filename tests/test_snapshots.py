@@ -68,6 +68,9 @@ def test_json_that_would_not_round_trip_stays_a_string():
     """Only text the reviewable form can give back exactly is unwrapped (here: unsorted keys)."""
     doc = {"policy": '{"b": 1, "a": 2}', "configurations_json": '[{"a":1}]', "name": "{not json"}
     form = normalize(doc)
-    assert form == {"policy": '{"b": 1, "a": 2}', "configurations_json": {"json:compact": [{"a": 1}]},
-                    "name": "{not json"}
+    assert form == {
+        "policy": '{"b": 1, "a": 2}',
+        "configurations_json": {"json:compact": [{"a": 1}]},
+        "name": "{not json",
+    }
     assert denormalize(form) == doc

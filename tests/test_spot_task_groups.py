@@ -24,8 +24,13 @@ CLUSTER = "spark-batch-spot-01"
 
 
 def base_spec() -> ClusterSpec:
-    return ClusterSpec(name=CLUSTER, release_label="emr-7.5.0", applications=("Hadoop", "Spark"),
-                       master=InstanceGroupSpec("m5.xlarge"), core=InstanceGroupSpec("r5.xlarge", instance_count=2))
+    return ClusterSpec(
+        name=CLUSTER,
+        release_label="emr-7.5.0",
+        applications=("Hadoop", "Spark"),
+        master=InstanceGroupSpec("m5.xlarge"),
+        core=InstanceGroupSpec("r5.xlarge", instance_count=2),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +43,7 @@ def build(synth_stack, settings):
         def define(stack):
             cluster = stack.add_cluster(base_spec())
             attach(cluster, stack)
+
         doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(define,)))
         return doc["resource"].get("aws_emr_instance_group", {})
 
@@ -58,8 +64,13 @@ def refusal(settings, attach) -> str:
 
 
 def pair(cluster, stack, **kw):
-    args = dict(cluster=cluster, region=REGION, static_a=SpotGroupSpec("r5.2xlarge"),
-                static_b=SpotGroupSpec("m5.4xlarge"), active_count=6)
+    args = dict(
+        cluster=cluster,
+        region=REGION,
+        static_a=SpotGroupSpec("r5.2xlarge"),
+        static_b=SpotGroupSpec("m5.4xlarge"),
+        active_count=6,
+    )
     args.update(kw)
     return SpotTaskGroupPair(cluster, "spot-task-groups", **args)
 
@@ -97,17 +108,23 @@ def test_each_side_has_its_own_instance_type_and_bid(build):
         assert Decimal(group["bid_price"]) == (on_demand * Decimal("0.8")).quantize(Decimal("0.01"))
 
 
-@pytest.mark.parametrize("itype,factor,expected", [
-    ("r5.xlarge", "0.8", "0.24"),    # the guide's example: 0.304 x 0.8 = 0.2432
-    ("m5.xlarge", "0.8", "0.19"),    # 0.236 x 0.8 = 0.1888
-    ("c5.2xlarge", "0.8", "0.31"),   # 0.384 x 0.8 = 0.3072
-    ("r5.4xlarge", "0.8", "0.97"),   # 1.216 x 0.8 = 0.9728
-    ("m5.2xlarge", "0.5", "0.24"),   # 0.472 x 0.5 = 0.236
-    ("r5.xlarge", "1", "0.30"),      # 0.304 x 1 = 0.304: at most the on-demand price
-])
+@pytest.mark.parametrize(
+    "itype,factor,expected",
+    [
+        ("r5.xlarge", "0.8", "0.24"),  # the guide's example: 0.304 x 0.8 = 0.2432
+        ("m5.xlarge", "0.8", "0.19"),  # 0.236 x 0.8 = 0.1888
+        ("c5.2xlarge", "0.8", "0.31"),  # 0.384 x 0.8 = 0.3072
+        ("r5.4xlarge", "0.8", "0.97"),  # 1.216 x 0.8 = 0.9728
+        ("m5.2xlarge", "0.5", "0.24"),  # 0.472 x 0.5 = 0.236
+        ("r5.xlarge", "1", "0.30"),  # 0.304 x 1 = 0.304: at most the on-demand price
+    ],
+)
 def test_bid_price_table(build, itype, factor, expected):
-    groups = build(lambda c, s: SpotTaskGroup(c, cluster=c, group_name=DYNAMIC, region=REGION,
-                                              spec=SpotGroupSpec(itype), bid_factor=factor))
+    groups = build(
+        lambda c, s: SpotTaskGroup(
+            c, cluster=c, group_name=DYNAMIC, region=REGION, spec=SpotGroupSpec(itype), bid_factor=factor
+        )
+    )
     assert groups[f"{CLUSTER}_{DYNAMIC}"]["bid_price"] == expected
 
 
@@ -149,8 +166,10 @@ def test_unknown_active_side_is_refused(settings):
 
 
 def test_gp3_throughput_on_a_task_group_is_refused(settings):
-    message = refusal(settings, lambda c, s: pair(
-        c, s, static_a=SpotGroupSpec("r5.xlarge", ebs=EbsSpec.gp3(200, iops=4000, throughput=500))))
+    message = refusal(
+        settings,
+        lambda c, s: pair(c, s, static_a=SpotGroupSpec("r5.xlarge", ebs=EbsSpec.gp3(200, iops=4000, throughput=500))),
+    )
     assert "no throughput argument" in message
 
 
@@ -158,6 +177,7 @@ def test_two_groups_of_the_same_name_on_one_cluster_are_refused(settings):
     def twice(cluster, stack):
         for _ in range(2):
             SpotTaskGroup(stack, cluster=cluster, group_name=DYNAMIC, region=REGION, spec=SpotGroupSpec("r5.xlarge"))
+
     assert "already used on this cluster" in refusal(settings, twice)
 
 

@@ -32,7 +32,8 @@ def backends(settings, synth_stack):
         }
         for state_env in (dataclasses.replace(env, state_bucket="shared-terraform-state"),):
             out[f"{env.name}-s3"] = synth_stack(
-                lambda app, state_env=state_env: PurposeStack(app, "spark-batch", settings=state_env))
+                lambda app, state_env=state_env: PurposeStack(app, "spark-batch", settings=state_env)
+            )
     return out
 
 
@@ -50,9 +51,12 @@ def test_two_environments_never_share_an_s3_state_key(backends):
 
 
 def test_local_state_files_stay_out_of_git():
-    ignored = subprocess.run(["git", "check-ignore", "terraform.acme.spark-batch.tfstate",
-                              "terraform.acme.spark-batch.tfstate.backup"],
-                             cwd=ROOT, capture_output=True, text=True)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "terraform.acme.spark-batch.tfstate", "terraform.acme.spark-batch.tfstate.backup"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert ignored.stdout.split() == ["terraform.acme.spark-batch.tfstate", "terraform.acme.spark-batch.tfstate.backup"]
 
 
@@ -69,10 +73,12 @@ def _migration_commands() -> list[str]:
 
 def _stack_json(path: str) -> str:
     # A stand-in for one synthesized stack: its backend and one resource kept in state.
-    return json.dumps({
-        "terraform": {"backend": {"local": {"path": path}}},
-        "resource": {"terraform_data": {"cluster_marker": {"input": "spark-batch-production-01"}}},
-    })
+    return json.dumps(
+        {
+            "terraform": {"backend": {"local": {"path": path}}},
+            "resource": {"terraform_data": {"cluster_marker": {"input": "spark-batch-production-01"}}},
+        }
+    )
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH")
@@ -83,8 +89,9 @@ def test_migration_note_moves_old_state_and_terraform_plans_no_change(tmp_path):
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
 
     def tf(*args, cwd=stack_dir):
-        return subprocess.run(["terraform", *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            ["terraform", *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        )
 
     # Before: the old layout, applied.
     (stack_dir / "cdk.tf.json").write_text(_stack_json("../../../terraform.spark-batch.tfstate"))
@@ -97,8 +104,16 @@ def test_migration_note_moves_old_state_and_terraform_plans_no_change(tmp_path):
     (stack_dir / "cdk.tf.json").write_text(_stack_json("../../../terraform.example.spark-batch.tfstate"))
     for command in _migration_commands():
         command = command.replace("<env>", "example").replace("<stack>", "spark-batch")
-        result = subprocess.run(command, shell=True, cwd=project, env=env, capture_output=True, text=True,
-                                timeout=120, executable="/bin/bash")
+        result = subprocess.run(
+            command,
+            shell=True,
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            executable="/bin/bash",
+        )
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
 
     assert not (project / "terraform.spark-batch.tfstate").exists()
@@ -118,6 +133,11 @@ def test_without_the_migration_terraform_would_create_everything_again(tmp_path)
         assert subprocess.run(["terraform", *args], cwd=stack_dir, env=env, capture_output=True).returncode == 0
     (stack_dir / "cdk.tf.json").write_text(_stack_json("../../../terraform.example.spark-batch.tfstate"))
     subprocess.run(["terraform", "init", "-input=false", "-reconfigure"], cwd=stack_dir, env=env, capture_output=True)
-    plan = subprocess.run(["terraform", "plan", "-detailed-exitcode", "-input=false", "-no-color"], cwd=stack_dir,
-                          env=env, capture_output=True, text=True)
+    plan = subprocess.run(
+        ["terraform", "plan", "-detailed-exitcode", "-input=false", "-no-color"],
+        cwd=stack_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert plan.returncode == 2 and "1 to add" in plan.stdout

@@ -48,7 +48,7 @@ def set_key(text: str, key: str, literal: str, nth: int = 0) -> str:
     pattern = re.compile(rf"^{re.escape(key)} = .*$", re.MULTILINE)
     matches = list(pattern.finditer(text))
     m = matches[nth]
-    return text[:m.start()] + f"{key} = {literal}" + text[m.end():]
+    return text[: m.start()] + f"{key} = {literal}" + text[m.end() :]
 
 
 def top(text: str, line: str) -> str:
@@ -64,8 +64,9 @@ def kv(display_key: str, literal: str) -> str:
     return f"{display_key} = {value_repr(literal)}"
 
 
-def run_main(tmp_path: Path, *, text: str | bytes | None = None, env_value: str | None = None,
-             extra_env: dict | None = None) -> tuple[subprocess.CompletedProcess, Path]:
+def run_main(
+    tmp_path: Path, *, text: str | bytes | None = None, env_value: str | None = None, extra_env: dict | None = None
+) -> tuple[subprocess.CompletedProcess, Path]:
     """Run ``main.py`` on an environment (text or bytes written to a file, or an explicit
     EMR_CDKTF_ENV value) with the output folder pointed at ``tmp_path/out``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EMR_CDKTF_", "CDKTF_OUTDIR"))}
@@ -81,8 +82,14 @@ def run_main(tmp_path: Path, *, text: str | bytes | None = None, env_value: str 
     out = tmp_path / "out"
     env["CDKTF_OUTDIR"] = str(out)
     env.update(extra_env or {})
-    result = subprocess.run([str(PYTHON if PYTHON.exists() else sys.executable), "main.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(PYTHON if PYTHON.exists() else sys.executable), "main.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return result, out
 
 

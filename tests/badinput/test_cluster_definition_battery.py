@@ -13,7 +13,7 @@ import pytest
 
 from tests.badinput.support import EXAMPLE, Case
 
-NO_FIXED_IPS = EXAMPLE[:EXAMPLE.index("[fixed_ips]")]
+NO_FIXED_IPS = EXAMPLE[: EXAMPLE.index("[fixed_ips]")]
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +28,13 @@ def kit():
 
 def spec(k, **kw):
     ec = k[1]
-    args = dict(name="battery-01", release_label="emr-7.5.0", applications=("Hadoop", "Spark"),
-                master=ec.InstanceGroupSpec("m5.xlarge"), core=ec.InstanceGroupSpec("r5.xlarge", instance_count=2))
+    args = dict(
+        name="battery-01",
+        release_label="emr-7.5.0",
+        applications=("Hadoop", "Spark"),
+        master=ec.InstanceGroupSpec("m5.xlarge"),
+        core=ec.InstanceGroupSpec("r5.xlarge", instance_count=2),
+    )
     args.update(kw)
     return ec.ClusterSpec(**args)
 
@@ -47,7 +52,9 @@ def one(build):
 
 
 def cluster(**kw):
-    return one(lambda k, stack: stack.add_cluster(spec(k, **{key: (v(k) if callable(v) else v) for key, v in kw.items()})))
+    return one(
+        lambda k, stack: stack.add_cluster(spec(k, **{key: (v(k) if callable(v) else v) for key, v in kw.items()}))
+    )
 
 
 def group(k, t, **kw):
@@ -60,18 +67,35 @@ case("cluster-text", "name-fullwidth-digit", cluster(name="battery-０1"), "name
 case("cluster-text", "name-uppercase", cluster(name="Battery-01"), "name = 'Battery-01'")
 case("cluster-text", "release-newline", cluster(release_label="emr-7.5.0\n"), "release_label = 'emr-7.5.0\\n'")
 case("cluster-text", "release-fullwidth-digit", cluster(release_label="emr-７.5.0"), "release_label = 'emr-７.5.0'")
-case("cluster-text", "applications-string", cluster(applications="Spark"), "applications = 'Spark'",
-     "a list or tuple of names")
+case(
+    "cluster-text",
+    "applications-string",
+    cluster(applications="Spark"),
+    "applications = 'Spark'",
+    "a list or tuple of names",
+)
 case("cluster-text", "application-newline", cluster(applications=("Hadoop", "Spark\n")), "'Spark\\n'")
 case("cluster-text", "tag-value-newline", cluster(tags={"team": "data\n"}), "tags['team'] = 'data\\n'")
 
 # --- instance types ---------------------------------------------------------------------------------
-case("instance-type", "master-unknown", cluster(master=lambda k: group(k, "m5.huge")),
-     "master.instance_type = 'm5.huge': not a known EC2 instance type")
-case("instance-type", "core-unknown-family", cluster(core=lambda k: group(k, "x9.large", instance_count=2)),
-     "core.instance_type = 'x9.large': not a known EC2 instance type")
-case("instance-type", "core-newline", cluster(core=lambda k: group(k, "r5.xlarge\n", instance_count=2)),
-     "core.instance_type = 'r5.xlarge\\n'")
+case(
+    "instance-type",
+    "master-unknown",
+    cluster(master=lambda k: group(k, "m5.huge")),
+    "master.instance_type = 'm5.huge': not a known EC2 instance type",
+)
+case(
+    "instance-type",
+    "core-unknown-family",
+    cluster(core=lambda k: group(k, "x9.large", instance_count=2)),
+    "core.instance_type = 'x9.large': not a known EC2 instance type",
+)
+case(
+    "instance-type",
+    "core-newline",
+    cluster(core=lambda k: group(k, "r5.xlarge\n", instance_count=2)),
+    "core.instance_type = 'r5.xlarge\\n'",
+)
 
 
 def spot(k, stack, **kw):
@@ -85,47 +109,97 @@ def spot_case(name, *expect, **kw):
     case("spot-group", name, one(lambda k, stack: spot(k, stack, **kw)), *expect)
 
 
-spot_case("unknown-type", "task-spot-dynamic.instance_type = 'r5.huge': not a known EC2 instance type",
-          spec=lambda k: k[2].SpotGroupSpec("r5.huge"))
-spot_case("float-bid", "bid_price = 0.24: a number (float)", spec=lambda k: k[2].SpotGroupSpec("r5.xlarge", bid_price=0.24))
+spot_case(
+    "unknown-type",
+    "task-spot-dynamic.instance_type = 'r5.huge': not a known EC2 instance type",
+    spec=lambda k: k[2].SpotGroupSpec("r5.huge"),
+)
+spot_case(
+    "float-bid", "bid_price = 0.24: a number (float)", spec=lambda k: k[2].SpotGroupSpec("r5.xlarge", bid_price=0.24)
+)
 spot_case("bid-newline", "bid_price = '0.24\\n'", spec=lambda k: k[2].SpotGroupSpec("r5.xlarge", bid_price="0.24\n"))
 spot_case("factor-decimal-nan", "bid factor = Decimal('NaN')", bid_factor=Decimal("NaN"))
 spot_case("factor-float-inf", "bid factor = inf", bid_factor=float("inf"))
 spot_case("factor-text", "bid factor = 'eighty'", bid_factor="eighty")
 spot_case("group-name-newline", "group_name = 'task-spot-dynamic\\n'", group_name="task-spot-dynamic\n")
 spot_case("count-zero", "instance_count = 0", instance_count=0)
-case("spot-group", "pair-active-list", one(lambda k, stack: k[2].SpotTaskGroupPair(
-    (c := stack.add_cluster(spec(k))), "pair", cluster=c, region=stack.settings.region,
-    static_a=k[2].SpotGroupSpec("r5.xlarge"), static_b=k[2].SpotGroupSpec("m5.2xlarge"), active_count=2, active=["a"])),
-    "active = ['a']")
-case("spot-group", "core-float-bid", cluster(core=lambda k: group(k, "r5.xlarge", instance_count=2, bid_price=0.24),
-                                             allow_spot_core=True), "core.bid_price = 0.24")
+case(
+    "spot-group",
+    "pair-active-list",
+    one(
+        lambda k, stack: k[2].SpotTaskGroupPair(
+            (c := stack.add_cluster(spec(k))),
+            "pair",
+            cluster=c,
+            region=stack.settings.region,
+            static_a=k[2].SpotGroupSpec("r5.xlarge"),
+            static_b=k[2].SpotGroupSpec("m5.2xlarge"),
+            active_count=2,
+            active=["a"],
+        )
+    ),
+    "active = ['a']",
+)
+case(
+    "spot-group",
+    "core-float-bid",
+    cluster(core=lambda k: group(k, "r5.xlarge", instance_count=2, bid_price=0.24), allow_spot_core=True),
+    "core.bid_price = 0.24",
+)
 
 
 # --- cross-definition facts and foreign exceptions ---------------------------------------------------
 def _twice_across(k):
-    return {"spark-batch": (lambda stack: stack.add_cluster(spec(k)),),
-            "spark-stream": (lambda stack: stack.add_cluster(spec(k)),)}
+    return {
+        "spark-batch": (lambda stack: stack.add_cluster(spec(k)),),
+        "spark-stream": (lambda stack: stack.add_cluster(spec(k)),),
+    }
 
 
-case("cross-definition", "same-name-two-stacks", _twice_across, "cluster name 'battery-01'", "spark-batch", "spark-stream")
-case("cross-definition", "same-name-one-stack",
-     one(lambda k, stack: [stack.add_cluster(spec(k)), stack.add_cluster(spec(k))]), "battery-01")
+case(
+    "cross-definition",
+    "same-name-two-stacks",
+    _twice_across,
+    "cluster name 'battery-01'",
+    "spark-batch",
+    "spark-stream",
+)
+case(
+    "cross-definition",
+    "same-name-one-stack",
+    one(lambda k, stack: [stack.add_cluster(spec(k)), stack.add_cluster(spec(k))]),
+    "battery-01",
+)
 
 
 def _raise(exc):
     def build(k, stack):
         raise exc
+
     return one(build)
 
 
-case("foreign-exception", "key-error", _raise(KeyError("spark-defaults")), "KeyError: 'spark-defaults'",
-     "test_cluster_definition_battery.py")
-case("foreign-exception", "typo-keyword", one(lambda k, stack: stack.add_cluster(k[1].ClusterSpec(nme="battery-01"))),
-     "TypeError", "nme")
+case(
+    "foreign-exception",
+    "key-error",
+    _raise(KeyError("spark-defaults")),
+    "KeyError: 'spark-defaults'",
+    "test_cluster_definition_battery.py",
+)
+case(
+    "foreign-exception",
+    "typo-keyword",
+    one(lambda k, stack: stack.add_cluster(k[1].ClusterSpec(nme="battery-01"))),
+    "TypeError",
+    "nme",
+)
 case("foreign-exception", "zero-division", one(lambda k, stack: 1 / 0), "ZeroDivisionError")
-case("foreign-exception", "wrong-type-to-provider", one(lambda k, stack: stack.add_cluster(spec(k, step_concurrency_level="4"))),
-     "step_concurrency_level = '4'")
+case(
+    "foreign-exception",
+    "wrong-type-to-provider",
+    one(lambda k, stack: stack.add_cluster(spec(k, step_concurrency_level="4"))),
+    "step_concurrency_level = '4'",
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -136,8 +210,9 @@ def test_bad_cluster_definitions_stop_main_with_exit_2(case, kit, tmp_path, monk
     monkeypatch.setenv("EMR_CDKTF_ENV", str(env_file))
     monkeypatch.delenv("EMR_CDKTF_DEBUG", raising=False)
     replaced = case.make(kit)
-    purposes = tuple(dataclasses.replace(p, clusters=replaced[p.name]) if p.name in replaced else p
-                     for p in declarations)
+    purposes = tuple(
+        dataclasses.replace(p, clusters=replaced[p.name]) if p.name in replaced else p for p in declarations
+    )
     err = io.StringIO()
     out = tmp_path / "out"
     code = main.run(purposes=purposes, err=err, outdir=str(out))

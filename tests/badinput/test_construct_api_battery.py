@@ -35,14 +35,19 @@ def api():
     a = Api()
     a.Testing, a.TerraformStack = Testing, TerraformStack
     a.AssetsBucket, a.BootstrapAssets, a.EmrRoles = AssetsBucket, BootstrapAssets, EmrRoles
-    a.EmrSecurityConfiguration, a.EmrSecurityGroups, a.IngressRule = EmrSecurityConfiguration, EmrSecurityGroups, IngressRule
+    a.EmrSecurityConfiguration, a.EmrSecurityGroups, a.IngressRule = (
+        EmrSecurityConfiguration,
+        EmrSecurityGroups,
+        IngressRule,
+    )
     a.errors = (ConstructInputError, PriceError)
     return a
 
 
 def roles(a, stack):
-    return a.EmrRoles(stack, "roles", name_prefix="example-spark-batch", account_id="123456789012",
-                      region="ap-northeast-2")
+    return a.EmrRoles(
+        stack, "roles", name_prefix="example-spark-batch", account_id="123456789012", region="ap-northeast-2"
+    )
 
 
 def sgs(**kw):
@@ -51,6 +56,7 @@ def sgs(**kw):
         args.update(kw)
         rules = {k: [a.IngressRule(**r) for r in v] for k, v in args.pop("rules", {}).items()}
         a.EmrSecurityGroups(stack, "sgs", **args, **rules)
+
     return act
 
 
@@ -67,32 +73,81 @@ def case(cls, name, act, *expect, setup=None):
 
 # --- EmrSecurityGroups: network rules and text --------------------------------------------------
 for arg in ("master_ingress", "slave_ingress"):
-    case("sg-network", f"{arg}-halves",
-         sgs(rules={arg: [rule("0.0.0.0/1"), rule("128.0.0.0/1")]}, allow_public_sources=True),
-         f"{arg}: cidr blocks ['0.0.0.0/1', '128.0.0.0/1']", "more than one /8")
-    case("sg-network", f"{arg}-quarters",
-         sgs(rules={arg: [rule(f"{q}.0.0.0/2") for q in (0, 64, 128, 192)]}, allow_public_sources=True),
-         f"{arg}: cidr blocks", "more than one /8")
-    case("sg-network", f"{arg}-public-unacknowledged", sgs(rules={arg: [rule("8.8.8.0/24")]}),
-         f"{arg}[0] ('SSH from the admins'): cidr = '8.8.8.0/24'", "allow_public_sources=True")
-    case("sg-network", f"{arg}-ipv6-global-quarter", sgs(rules={arg: [rule("2000::/5")]}, allow_public_sources=True),
-         f"{arg}: cidr blocks ['2000::/5']", "public IPv6")
-    case("sg-network", f"{arg}-ipv6-public-unacknowledged", sgs(rules={arg: [rule("2600:1f18::/32")]}),
-         f"{arg}[0] ('SSH from the admins'): cidr = '2600:1f18::/32'", "public address range")
-    case("sg-network", f"{arg}-whole-internet", sgs(rules={arg: [rule("0.0.0.0/0")]}),
-         f"{arg}[0] ('SSH from the admins'): cidr = '0.0.0.0/0'", "whole internet")
-case("sg-network", "split-across-ports", sgs(rules={"master_ingress": [
-    rule("11.0.0.0/8"), rule("12.0.0.0/8", "Spark UI", 18080)]}, allow_public_sources=True),
-    "master_ingress: cidr blocks ['11.0.0.0/8', '12.0.0.0/8']", "more than one /8")
+    case(
+        "sg-network",
+        f"{arg}-halves",
+        sgs(rules={arg: [rule("0.0.0.0/1"), rule("128.0.0.0/1")]}, allow_public_sources=True),
+        f"{arg}: cidr blocks ['0.0.0.0/1', '128.0.0.0/1']",
+        "more than one /8",
+    )
+    case(
+        "sg-network",
+        f"{arg}-quarters",
+        sgs(rules={arg: [rule(f"{q}.0.0.0/2") for q in (0, 64, 128, 192)]}, allow_public_sources=True),
+        f"{arg}: cidr blocks",
+        "more than one /8",
+    )
+    case(
+        "sg-network",
+        f"{arg}-public-unacknowledged",
+        sgs(rules={arg: [rule("8.8.8.0/24")]}),
+        f"{arg}[0] ('SSH from the admins'): cidr = '8.8.8.0/24'",
+        "allow_public_sources=True",
+    )
+    case(
+        "sg-network",
+        f"{arg}-ipv6-global-quarter",
+        sgs(rules={arg: [rule("2000::/5")]}, allow_public_sources=True),
+        f"{arg}: cidr blocks ['2000::/5']",
+        "public IPv6",
+    )
+    case(
+        "sg-network",
+        f"{arg}-ipv6-public-unacknowledged",
+        sgs(rules={arg: [rule("2600:1f18::/32")]}),
+        f"{arg}[0] ('SSH from the admins'): cidr = '2600:1f18::/32'",
+        "public address range",
+    )
+    case(
+        "sg-network",
+        f"{arg}-whole-internet",
+        sgs(rules={arg: [rule("0.0.0.0/0")]}),
+        f"{arg}[0] ('SSH from the admins'): cidr = '0.0.0.0/0'",
+        "whole internet",
+    )
+case(
+    "sg-network",
+    "split-across-ports",
+    sgs(
+        rules={"master_ingress": [rule("11.0.0.0/8"), rule("12.0.0.0/8", "Spark UI", 18080)]}, allow_public_sources=True
+    ),
+    "master_ingress: cidr blocks ['11.0.0.0/8', '12.0.0.0/8']",
+    "more than one /8",
+)
 case("sg-network", "acknowledgement-not-bool", sgs(allow_public_sources="yes"), "allow_public_sources = 'yes'")
 case("sg-text", "vpc-id-newline", sgs(vpc_id="vpc-0a1b2c3d4e5f60718\n"), "vpc_id = 'vpc-0a1b2c3d4e5f60718\\n'")
-case("sg-text", "name-prefix-newline", sgs(name_prefix="example-spark-batch\n"), "name_prefix = 'example-spark-batch\\n'")
+case(
+    "sg-text", "name-prefix-newline", sgs(name_prefix="example-spark-batch\n"), "name_prefix = 'example-spark-batch\\n'"
+)
 case("sg-text", "name-prefix-fullwidth", sgs(name_prefix="example-ｓpark"), "name_prefix = 'example-ｓpark'")
-case("sg-text", "description-newline", sgs(rules={"master_ingress": [rule("10.30.0.0/20", "SSH\n")]}),
-     "description = 'SSH\\n'")
-case("sg-text", "source-group-fullwidth-digit", sgs(rules={"master_ingress": [
-    dict(description="from peers", from_port=22, source_security_group_id="sg-0123456789abcdef０")]}),
-    "source_security_group_id = 'sg-0123456789abcdef０'")
+case(
+    "sg-text",
+    "description-newline",
+    sgs(rules={"master_ingress": [rule("10.30.0.0/20", "SSH\n")]}),
+    "description = 'SSH\\n'",
+)
+case(
+    "sg-text",
+    "source-group-fullwidth-digit",
+    sgs(
+        rules={
+            "master_ingress": [
+                dict(description="from peers", from_port=22, source_security_group_id="sg-0123456789abcdef０")
+            ]
+        }
+    ),
+    "source_security_group_id = 'sg-0123456789abcdef０'",
+)
 case("sg-text", "cidr-integer", sgs(rules={"master_ingress": [rule(167772160)]}), "cidr = 167772160")
 case("sg-text", "tag-key-newline", sgs(tags={"team\n": "data"}), "tags key 'team\\n'")
 case("sg-text", "tag-value-control", sgs(tags={"team": "data\x00"}), "tags['team'] = 'data\\x00'")
@@ -108,36 +163,58 @@ for name, kw, expect in [
     ("region-newline", {"region": "ap-northeast-2\n"}, "region = 'ap-northeast-2\\n'"),
     ("name-prefix-newline", {"name_prefix": "example\n"}, "name_prefix = 'example\\n'"),
 ]:
+
     def act(a, stack, _, kw=kw):
         args = dict(name_prefix="example-spark-batch", account_id="123456789012", region="ap-northeast-2")
         args.update(kw)
         a.EmrRoles(stack, "roles", **args)
+
     case("iam-roles", name, act, expect)
 
 for name, actions, resources, expect in [
     ("passrole-star", ["iam:PassRole"], ["*"], "iam:PassRole on resource '*'"),
-    ("passrole-role-wildcard", ["iam:PassRole"], ["arn:aws:iam::123456789012:role/*"],
-     "iam:PassRole on resource 'arn:aws:iam::123456789012:role/*'"),
-    ("passrole-question-mark", ["iam:PassRole"], ["arn:aws:iam::123456789012:role/spark-?"],
-     "iam:PassRole on resource 'arn:aws:iam::123456789012:role/spark-?'"),
+    (
+        "passrole-role-wildcard",
+        ["iam:PassRole"],
+        ["arn:aws:iam::123456789012:role/*"],
+        "iam:PassRole on resource 'arn:aws:iam::123456789012:role/*'",
+    ),
+    (
+        "passrole-question-mark",
+        ["iam:PassRole"],
+        ["arn:aws:iam::123456789012:role/spark-?"],
+        "iam:PassRole on resource 'arn:aws:iam::123456789012:role/spark-?'",
+    ),
     ("kms-decrypt-star", ["kms:Decrypt"], ["*"], "kms:Decrypt on resource '*'"),
-    ("kms-key-wildcard", ["kms:Decrypt", "kms:GenerateDataKey"], ["arn:aws:kms:ap-northeast-2:123456789012:key/*"],
-     "kms:Decrypt, kms:GenerateDataKey on resource 'arn:aws:kms:ap-northeast-2:123456789012:key/*'"),
+    (
+        "kms-key-wildcard",
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+        ["arn:aws:kms:ap-northeast-2:123456789012:key/*"],
+        "kms:Decrypt, kms:GenerateDataKey on resource 'arn:aws:kms:ap-northeast-2:123456789012:key/*'",
+    ),
     ("iam-createrole-star", ["iam:CreateRole"], ["*"], "iam:CreateRole on resource '*'"),
     ("iam-mixed-with-ec2", ["ec2:CreateTags", "iam:PassRole"], ["*"], "iam:PassRole on resource '*'"),
     ("iam-uppercase-service", ["IAM:PassRole"], ["*"], "IAM:PassRole"),
     ("s3-star", ["s3:GetObject"], ["*"], "s3:GetObject on resource '*'"),
-    ("action-newline", ["ec2:CreateTags\n"], ["arn:aws:ec2:ap-northeast-2:123456789012:instance/*"],
-     "action 'ec2:CreateTags\\n'"),
+    (
+        "action-newline",
+        ["ec2:CreateTags\n"],
+        ["arn:aws:ec2:ap-northeast-2:123456789012:instance/*"],
+        "action 'ec2:CreateTags\\n'",
+    ),
     ("action-wildcard", ["iam:*"], [R], "action 'iam:*'"),
 ]:
+
     def act(a, stack, r, actions=actions, resources=resources):
         r.add_statement(sid="Extra", actions=actions, resources=resources)
+
     case("iam-statement", name, act, expect, setup=roles)
 
 
 def _bad_sid(a, stack, r):
-    r.add_statement(sid="Extra\n", actions=["ec2:CreateTags"], resources=["arn:aws:ec2:ap-northeast-2:123456789012:instance/*"])
+    r.add_statement(
+        sid="Extra\n", actions=["ec2:CreateTags"], resources=["arn:aws:ec2:ap-northeast-2:123456789012:instance/*"]
+    )
 
 
 case("iam-statement", "sid-newline", _bad_sid, "sid = 'Extra\\n'", setup=roles)
@@ -151,8 +228,10 @@ for method, bucket, prefix, expect in [
     ("grant_read_write", "example-data", "/raw/", "prefix = '/raw/'"),
     ("grant_read_write", "*", "", "bucket = '*'"),
 ]:
+
     def act(a, stack, r, method=method, bucket=bucket, prefix=prefix):
         getattr(r, method)(bucket, prefix)
+
     case("iam-grant", f"{method}-{bucket!r}-{prefix!r}", act, expect, setup=roles)
 
 # --- buckets and other named resources --------------------------------------------------------------
@@ -161,30 +240,46 @@ for name, kw, expect in [
     ("reserved-suffix", {"bucket_name": "assets--x-s3"}, "bucket_name = 'assets--x-s3'"),
     ("newline", {"bucket_name": "example-assets\n"}, "bucket_name = 'example-assets\\n'"),
     ("log-bucket-mrap", {"access_log_bucket": "example-logs.mrap"}, "access_log_bucket = 'example-logs.mrap'"),
-    ("logs-into-itself", {"access_log_bucket": "example-assets"}, "access_log_bucket = 'example-assets': the bucket itself"),
+    (
+        "logs-into-itself",
+        {"access_log_bucket": "example-assets"},
+        "access_log_bucket = 'example-assets': the bucket itself",
+    ),
     ("log-prefix-wildcard", {"access_log_prefix": "logs/*"}, "access_log_prefix = 'logs/*'"),
 ]:
+
     def act(a, stack, _, kw=kw):
         args = dict(bucket_name="example-assets", access_log_bucket="example-logs")
         args.update(kw)
         a.AssetsBucket(stack, "assets", **args)
+
     case("bucket-construct", f"AssetsBucket-{name}", act, expect)
 for name, kw, expect in [
     ("bucket-uppercase", {"bucket_name": "Example_Assets"}, "bucket_name = 'Example_Assets'"),
     ("bucket-xn", {"bucket_name": "xn--assets"}, "bucket_name = 'xn--assets'"),
     ("purpose-newline", {"purpose": "spark-batch\n"}, "purpose = 'spark-batch\\n'"),
 ]:
+
     def act(a, stack, _, kw=kw):
         from stacks.purpose import BOOTSTRAP_DIR
 
         args = dict(directory=BOOTSTRAP_DIR, bucket_name="example-assets", purpose="spark-batch")
         args.update(kw)
         a.BootstrapAssets(stack, "bootstrap", **args)
+
     case("bucket-construct", f"BootstrapAssets-{name}", act, expect)
-case("name-construct", "security-configuration-newline",
-     lambda a, stack, _: a.EmrSecurityConfiguration(stack, "sc", name="example-emr\n"), "name = 'example-emr\\n'")
-case("name-construct", "security-configuration-fullwidth",
-     lambda a, stack, _: a.EmrSecurityConfiguration(stack, "sc", name="ｅxample"), "name = 'ｅxample'")
+case(
+    "name-construct",
+    "security-configuration-newline",
+    lambda a, stack, _: a.EmrSecurityConfiguration(stack, "sc", name="example-emr\n"),
+    "name = 'example-emr\\n'",
+)
+case(
+    "name-construct",
+    "security-configuration-fullwidth",
+    lambda a, stack, _: a.EmrSecurityConfiguration(stack, "sc", name="ｅxample"),
+    "name = 'ｅxample'",
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

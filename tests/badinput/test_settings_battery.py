@@ -32,9 +32,15 @@ TEXT_KEYS = [
     ("data", "buckets.data", 0),
 ]
 VALID = {
-    "name": "example", "region": "ap-northeast-2", "account_id": "123456789012", "vpc_id": "vpc-0a1b2c3d4e5f60718",
-    "id": "subnet-0a1b2c3d4e5f60701", "availability_zone": "ap-northeast-2c", "logs": "example-emr-logs",
-    "bootstrap_assets": "example-emr-bootstrap-assets", "data": "example-data-lake",
+    "name": "example",
+    "region": "ap-northeast-2",
+    "account_id": "123456789012",
+    "vpc_id": "vpc-0a1b2c3d4e5f60718",
+    "id": "subnet-0a1b2c3d4e5f60701",
+    "availability_zone": "ap-northeast-2c",
+    "logs": "example-emr-logs",
+    "bootstrap_assets": "example-emr-bootstrap-assets",
+    "data": "example-data-lake",
 }
 # Control characters, invisible characters, look-alikes and wrong types, on every text key.
 TEXT_VARIANTS = [
@@ -74,17 +80,34 @@ for key, valid, shown, in_list in SECURITY_TEXT_KEYS:
         case("text-bypass", f"{shown}-{variant}", edited(key, written), f"{shown} = {value_repr(literal)}")
 
 # --- value rules of single keys ----------------------------------------------------------------
-for literal in ['"12345678901"', '"1234567890123"', '"12345678901a"', '"\\u0661\\u0662\\u0663\\u0664\\u0665'
-                '\\u0666\\u0667\\u0668\\u0669\\u0660\\u0661\\u0662"', '"123 456 789 012"', '123456789012']:
+for literal in [
+    '"12345678901"',
+    '"1234567890123"',
+    '"12345678901a"',
+    '"\\u0661\\u0662\\u0663\\u0664\\u0665\\u0666\\u0667\\u0668\\u0669\\u0660\\u0661\\u0662"',
+    '"123 456 789 012"',
+    "123456789012",
+]:
     case("account-id", literal, edited("account_id", literal), kv("account_id", literal))
-for literal in ['"Example"', '"ex_ample"', '"-example"', '"example-"', '"ex--ample"', '"' + "e" * 32 + '"', '"1example"']:
+for literal in [
+    '"Example"',
+    '"ex_ample"',
+    '"-example"',
+    '"example-"',
+    '"ex--ample"',
+    '"' + "e" * 32 + '"',
+    '"1example"',
+]:
     case("environment-name", literal, edited("name", literal), kv("name", literal))
 for literal in ['"xx-fake-9"', '"eu-west-9"', '"EU-WEST-1"', '"ap-northeast-2 "', '"us-east-01"', '"moon-base-1"']:
     case("region", literal, edited("region", literal), kv("region", literal))
-for key, literal, shown in [("vpc_id", '"vpc-0A1B2C3D4E5F60718"', "vpc_id"), ("vpc_id", '"vpc-0a1b2c3d4"', "vpc_id"),
-                            ("id", '"subnet-0a1b2c3d4e5f6070"', "private_subnets[0].id"),
-                            ("availability_zone", '"ap-northeast-1a"', "private_subnets[0].availability_zone"),
-                            ("availability_zone", '"ap-northeast-2"', "private_subnets[0].availability_zone")]:
+for key, literal, shown in [
+    ("vpc_id", '"vpc-0A1B2C3D4E5F60718"', "vpc_id"),
+    ("vpc_id", '"vpc-0a1b2c3d4"', "vpc_id"),
+    ("id", '"subnet-0a1b2c3d4e5f6070"', "private_subnets[0].id"),
+    ("availability_zone", '"ap-northeast-1a"', "private_subnets[0].availability_zone"),
+    ("availability_zone", '"ap-northeast-2"', "private_subnets[0].availability_zone"),
+]:
     case("resource-id", f"{shown}={literal}", edited(key, literal), kv(shown, literal))
 
 # --- S3 bucket names ------------------------------------------------------------------------------
@@ -107,47 +130,127 @@ for key, literal, reason in [
     ("logs", '"example_logs"', "an S3 bucket name"),
 ]:
     case("bucket-name", f"{key}={literal}", edited(key, literal), kv(f"buckets.{key}", literal), reason)
-case("bucket-name", "state.bucket=xn--", lambda: EXAMPLE + '\n[state]\nbucket = "xn--state"\n',
-     kv("state.bucket", '"xn--state"'), "a prefix S3 reserves")
-case("bucket-name", "state.bucket=int", lambda: EXAMPLE + '\n[state]\nbucket = 7\n', kv("state.bucket", "7"))
+case(
+    "bucket-name",
+    "state.bucket=xn--",
+    lambda: EXAMPLE + '\n[state]\nbucket = "xn--state"\n',
+    kv("state.bucket", '"xn--state"'),
+    "a prefix S3 reserves",
+)
+case("bucket-name", "state.bucket=int", lambda: EXAMPLE + "\n[state]\nbucket = 7\n", kv("state.bucket", "7"))
 
 # --- lists of names in the security and per-purpose tables: a list, each name once --------------
 WRITER = '"arn:aws:iam::123456789012:role/emr-cdktf-deploy"'
-case("name-list", "bootstrap_writers-empty", edited("bootstrap_writers", "[]"), "security.bootstrap_writers = []",
-     "a non-empty list")
-case("name-list", "bootstrap_writers-twice", edited("bootstrap_writers", f"[{WRITER}, {WRITER}]"),
-     f"security.bootstrap_writers[1] = {value_repr(WRITER)}", "list each principal once")
-case("name-list", "glue_databases-string", edited("glue_databases", '"analytics"'),
-     "purposes.service-presto.glue_databases = 'analytics'", "a list of Glue database names")
-case("name-list", "glue_databases-twice", edited("glue_databases", '["analytics", "analytics"]'),
-     "purposes.service-presto.glue_databases[1] = 'analytics'", "list each database once")
-case("name-list", "glue_databases-wildcard", edited("glue_databases", '["analytics_*"]'),
-     "purposes.service-presto.glue_databases[0] = 'analytics_*'", "no wildcards")
-case("name-list", "open_uis-string", lambda: EXAMPLE.replace("# open_uis = [\"spark-history\"]", 'open_uis = "spark-history"'),
-     "purposes.spark-batch.open_uis = 'spark-history'", "a list of web UI names")
-case("name-list", "open_uis-twice",
-     lambda: EXAMPLE.replace("# open_uis = [\"spark-history\"]", 'open_uis = ["spark-history", "spark-history"]'),
-     "purposes.spark-batch.open_uis[1] = 'spark-history'", "list each UI once")
+case(
+    "name-list",
+    "bootstrap_writers-empty",
+    edited("bootstrap_writers", "[]"),
+    "security.bootstrap_writers = []",
+    "a non-empty list",
+)
+case(
+    "name-list",
+    "bootstrap_writers-twice",
+    edited("bootstrap_writers", f"[{WRITER}, {WRITER}]"),
+    f"security.bootstrap_writers[1] = {value_repr(WRITER)}",
+    "list each principal once",
+)
+case(
+    "name-list",
+    "glue_databases-string",
+    edited("glue_databases", '"analytics"'),
+    "purposes.service-presto.glue_databases = 'analytics'",
+    "a list of Glue database names",
+)
+case(
+    "name-list",
+    "glue_databases-twice",
+    edited("glue_databases", '["analytics", "analytics"]'),
+    "purposes.service-presto.glue_databases[1] = 'analytics'",
+    "list each database once",
+)
+case(
+    "name-list",
+    "glue_databases-wildcard",
+    edited("glue_databases", '["analytics_*"]'),
+    "purposes.service-presto.glue_databases[0] = 'analytics_*'",
+    "no wildcards",
+)
+case(
+    "name-list",
+    "open_uis-string",
+    lambda: EXAMPLE.replace('# open_uis = ["spark-history"]', 'open_uis = "spark-history"'),
+    "purposes.spark-batch.open_uis = 'spark-history'",
+    "a list of web UI names",
+)
+case(
+    "name-list",
+    "open_uis-twice",
+    lambda: EXAMPLE.replace('# open_uis = ["spark-history"]', 'open_uis = ["spark-history", "spark-history"]'),
+    "purposes.spark-batch.open_uis[1] = 'spark-history'",
+    "list each UI once",
+)
 
 # --- settings that must differ --------------------------------------------------------------------
 BOOT, LOGS, DATA = '"example-emr-bootstrap-assets"', '"example-emr-logs"', '"example-data-lake"'
-case("must-differ", "data=bootstrap", edited("data", BOOT), kv("buckets.data", BOOT), "the same bucket as buckets.bootstrap_assets")
-case("must-differ", "logs=bootstrap", edited("logs", BOOT), "the same bucket as buckets.logs",
-     kv("buckets.bootstrap_assets", BOOT))
+case(
+    "must-differ",
+    "data=bootstrap",
+    edited("data", BOOT),
+    kv("buckets.data", BOOT),
+    "the same bucket as buckets.bootstrap_assets",
+)
+case(
+    "must-differ",
+    "logs=bootstrap",
+    edited("logs", BOOT),
+    "the same bucket as buckets.logs",
+    kv("buckets.bootstrap_assets", BOOT),
+)
 case("must-differ", "logs=data", edited("logs", DATA), kv("buckets.data", DATA), "the same bucket as buckets.logs")
 for literal, other in [(DATA, "buckets.data"), (LOGS, "buckets.logs"), (BOOT, "buckets.bootstrap_assets")]:
-    case("must-differ", f"state={other}", lambda literal=literal: EXAMPLE + f"\n[state]\nbucket = {literal}\n",
-         kv("state.bucket", literal), f"the same bucket as {other}")
-case("must-differ", "admin=vpc", edited("admin_cidrs", '["10.20.0.0/16"]'), "admin_cidrs[0] = '10.20.0.0/16'",
-     "the same block as vpc_cidr")
-case("must-differ", "office=subnet", edited("office_cidrs", '["10.20.2.0/24"]'), "office_cidrs[0] = '10.20.2.0/24'",
-     "private subnet subnet-0a1b2c3d4e5f60702")
-case("must-differ", "subnet-ids", edited("id", '"subnet-0a1b2c3d4e5f60701"', 1),
-     "private_subnets[1].id = 'subnet-0a1b2c3d4e5f60701'", "each subnet is listed once")
-case("must-differ", "subnet-overlap", edited("cidr", '"10.20.1.128/25"', 1),
-     "private_subnets[1].cidr = '10.20.1.128/25'", "overlaps private_subnets[0].cidr")
-case("must-differ", "admin-twice", edited("admin_cidrs", '["10.20.250.0/28", "10.20.250.0/28"]'),
-     "admin_cidrs[1] = '10.20.250.0/28'", "already listed as admin_cidrs[0]")
+    case(
+        "must-differ",
+        f"state={other}",
+        lambda literal=literal: EXAMPLE + f"\n[state]\nbucket = {literal}\n",
+        kv("state.bucket", literal),
+        f"the same bucket as {other}",
+    )
+case(
+    "must-differ",
+    "admin=vpc",
+    edited("admin_cidrs", '["10.20.0.0/16"]'),
+    "admin_cidrs[0] = '10.20.0.0/16'",
+    "the same block as vpc_cidr",
+)
+case(
+    "must-differ",
+    "office=subnet",
+    edited("office_cidrs", '["10.20.2.0/24"]'),
+    "office_cidrs[0] = '10.20.2.0/24'",
+    "private subnet subnet-0a1b2c3d4e5f60702",
+)
+case(
+    "must-differ",
+    "subnet-ids",
+    edited("id", '"subnet-0a1b2c3d4e5f60701"', 1),
+    "private_subnets[1].id = 'subnet-0a1b2c3d4e5f60701'",
+    "each subnet is listed once",
+)
+case(
+    "must-differ",
+    "subnet-overlap",
+    edited("cidr", '"10.20.1.128/25"', 1),
+    "private_subnets[1].cidr = '10.20.1.128/25'",
+    "overlaps private_subnets[0].cidr",
+)
+case(
+    "must-differ",
+    "admin-twice",
+    edited("admin_cidrs", '["10.20.250.0/28", "10.20.250.0/28"]'),
+    "admin_cidrs[1] = '10.20.250.0/28'",
+    "already listed as admin_cidrs[0]",
+)
 
 # --- network rules --------------------------------------------------------------------------------
 HALVES = '["0.0.0.0/1", "128.0.0.0/1"]'
@@ -157,54 +260,143 @@ SPLIT_9S = '["11.0.0.0/9", "11.128.0.0/9", "12.0.0.0/9"]'
 ACK = "allow_public_cidrs = true"
 for key in ("admin_cidrs", "office_cidrs"):
     case("network", f"{key}-halves", edited(key, HALVES), kv(key, HALVES), "more than one /8")
-    case("network", f"{key}-halves-acknowledged", lambda key=key: top(set_key(EXAMPLE, key, HALVES), ACK),
-         kv(key, HALVES), "more than one /8")
-    case("network", f"{key}-quarters-acknowledged", lambda key=key: top(set_key(EXAMPLE, key, QUARTERS), ACK),
-         kv(key, QUARTERS), "more than one /8")
-    case("network", f"{key}-two-slash-8", lambda key=key: top(set_key(EXAMPLE, key, TWO_SLASH_8), ACK),
-         kv(key, TWO_SLASH_8), "more than one /8")
-    case("network", f"{key}-split-slash-9s", lambda key=key: top(set_key(EXAMPLE, key, SPLIT_9S), ACK),
-         kv(key, SPLIT_9S), "more than one /8")
-    case("network", f"{key}-public-unacknowledged", edited(key, '["203.0.114.0/24"]'),
-         f"{key}[0] = '203.0.114.0/24'", "allow_public_cidrs = true")
-    case("network", f"{key}-whole-internet", edited(key, '["0.0.0.0/0"]'), f"{key}[0] = '0.0.0.0/0'",
-         "the whole internet is never allowed")
+    case(
+        "network",
+        f"{key}-halves-acknowledged",
+        lambda key=key: top(set_key(EXAMPLE, key, HALVES), ACK),
+        kv(key, HALVES),
+        "more than one /8",
+    )
+    case(
+        "network",
+        f"{key}-quarters-acknowledged",
+        lambda key=key: top(set_key(EXAMPLE, key, QUARTERS), ACK),
+        kv(key, QUARTERS),
+        "more than one /8",
+    )
+    case(
+        "network",
+        f"{key}-two-slash-8",
+        lambda key=key: top(set_key(EXAMPLE, key, TWO_SLASH_8), ACK),
+        kv(key, TWO_SLASH_8),
+        "more than one /8",
+    )
+    case(
+        "network",
+        f"{key}-split-slash-9s",
+        lambda key=key: top(set_key(EXAMPLE, key, SPLIT_9S), ACK),
+        kv(key, SPLIT_9S),
+        "more than one /8",
+    )
+    case(
+        "network",
+        f"{key}-public-unacknowledged",
+        edited(key, '["203.0.114.0/24"]'),
+        f"{key}[0] = '203.0.114.0/24'",
+        "allow_public_cidrs = true",
+    )
+    case(
+        "network",
+        f"{key}-whole-internet",
+        edited(key, '["0.0.0.0/0"]'),
+        f"{key}[0] = '0.0.0.0/0'",
+        "the whole internet is never allowed",
+    )
     case("network", f"{key}-ipv6-internet", edited(key, '["::/0"]'), f"{key}[0] = '::/0'", "IPv4")
     case("network", f"{key}-host-bits", edited(key, '["10.30.0.1/20"]'), f"{key}[0] = '10.30.0.1/20'", "no host bits")
     case("network", f"{key}-integer", edited(key, "[10]"), f"{key}[0] = 10", "expected text")
-    case("network", f"{key}-newline", edited(key, '["10.30.0.0/20\\n"]'), f"{key}[0] = '10.30.0.0/20\\n'",
-         "control or non-printable")
-    case("network", f"{key}-fullwidth-digit", edited(key, '["\\uff11\\uff10.30.0.0/20"]'),
-         kv(f"{key}[0]", '"\\uff11\\uff10.30.0.0/20"'), "non-ASCII")
+    case(
+        "network",
+        f"{key}-newline",
+        edited(key, '["10.30.0.0/20\\n"]'),
+        f"{key}[0] = '10.30.0.0/20\\n'",
+        "control or non-printable",
+    )
+    case(
+        "network",
+        f"{key}-fullwidth-digit",
+        edited(key, '["\\uff11\\uff10.30.0.0/20"]'),
+        kv(f"{key}[0]", '"\\uff11\\uff10.30.0.0/20"'),
+        "non-ASCII",
+    )
     case("network", f"{key}-empty-list", edited(key, "[]"), f"{key} = []", "non-empty list")
     case("network", f"{key}-not-a-list", edited(key, '"10.30.0.0/20"'), f"{key} = '10.30.0.0/20'", "non-empty list")
-case("network", "acknowledgement-not-boolean", lambda: top(EXAMPLE, 'allow_public_cidrs = "yes"'),
-     "allow_public_cidrs = 'yes'", "true or false")
+case(
+    "network",
+    "acknowledgement-not-boolean",
+    lambda: top(EXAMPLE, 'allow_public_cidrs = "yes"'),
+    "allow_public_cidrs = 'yes'",
+    "true or false",
+)
 case("network", "vpc-cidr-slash-33", edited("vpc_cidr", '"10.20.0.0/33"'), "vpc_cidr = '10.20.0.0/33'")
 case("network", "vpc-cidr-too-large", edited("vpc_cidr", '"10.0.0.0/8"'), "vpc_cidr = '10.0.0.0/8'", "/16 to /28")
-case("network", "subnet-cidr-too-small", edited("cidr", '"10.20.1.0/29"'), "private_subnets[0].cidr = '10.20.1.0/29'",
-     "/16 to /28")
+case(
+    "network",
+    "subnet-cidr-too-small",
+    edited("cidr", '"10.20.1.0/29"'),
+    "private_subnets[0].cidr = '10.20.1.0/29'",
+    "/16 to /28",
+)
 case("network", "vpc-cidr-leading-zero", edited("vpc_cidr", '"010.20.0.0/16"'), "vpc_cidr = '010.20.0.0/16'")
 
 # --- structure of the file ----------------------------------------------------------------------
 case("structure", "unknown-top-key", lambda: top(EXAMPLE, 'regoin = "eu-west-1"'), "regoin: unknown key")
 case("structure", "missing-key", lambda: EXAMPLE.replace('account_id = "123456789012"\n', ""), "account_id: missing")
-case("structure", "buckets-not-a-table", lambda: EXAMPLE.replace("[buckets]\n", "[buckets_old]\n").replace(
-    'name = "example"\n', 'name = "example"\nbuckets = "example-emr-logs"\n'), "buckets = 'example-emr-logs'")
-case("structure", "subnet-outside-vpc", edited("cidr", '"10.21.1.0/24"'), "private_subnets[0].cidr = '10.21.1.0/24'",
-     "must lie inside vpc_cidr")
-case("structure", "unknown-subnet-key", lambda: EXAMPLE.replace('cidr = "10.20.1.0/24"\n', 'cidr = "10.20.1.0/24"\nzone = "a"\n'),
-     "private_subnets[0].zone: unknown key")
-case("structure", "fixed-ip-integer", edited('"spark-batch-production-01"', "168100112"),
-     "fixed_ips.masters.spark-batch-production-01 = 168100112", "quoted string")
-case("structure", "fixed-ip-newline", edited('"spark-batch-production-01"', '"10.20.1.16\\n"'),
-     "fixed_ips.masters.spark-batch-production-01 = '10.20.1.16\\n'")
-case("structure", "fixed-ip-cluster-newline", lambda: EXAMPLE.replace('"spark-batch-production-01" = ', '"spark-batch-production-01\\n" = '),
-     "cluster name 'spark-batch-production-01\\n'", "control or non-printable")
-case("structure", "fixed-ip-subnet-list", edited("subnet", '["subnet-0a1b2c3d4e5f60701"]'),
-     "fixed_ips.subnet = ['subnet-0a1b2c3d4e5f60701']")
+case(
+    "structure",
+    "buckets-not-a-table",
+    lambda: EXAMPLE.replace("[buckets]\n", "[buckets_old]\n").replace(
+        'name = "example"\n', 'name = "example"\nbuckets = "example-emr-logs"\n'
+    ),
+    "buckets = 'example-emr-logs'",
+)
+case(
+    "structure",
+    "subnet-outside-vpc",
+    edited("cidr", '"10.21.1.0/24"'),
+    "private_subnets[0].cidr = '10.21.1.0/24'",
+    "must lie inside vpc_cidr",
+)
+case(
+    "structure",
+    "unknown-subnet-key",
+    lambda: EXAMPLE.replace('cidr = "10.20.1.0/24"\n', 'cidr = "10.20.1.0/24"\nzone = "a"\n'),
+    "private_subnets[0].zone: unknown key",
+)
+case(
+    "structure",
+    "fixed-ip-integer",
+    edited('"spark-batch-production-01"', "168100112"),
+    "fixed_ips.masters.spark-batch-production-01 = 168100112",
+    "quoted string",
+)
+case(
+    "structure",
+    "fixed-ip-newline",
+    edited('"spark-batch-production-01"', '"10.20.1.16\\n"'),
+    "fixed_ips.masters.spark-batch-production-01 = '10.20.1.16\\n'",
+)
+case(
+    "structure",
+    "fixed-ip-cluster-newline",
+    lambda: EXAMPLE.replace('"spark-batch-production-01" = ', '"spark-batch-production-01\\n" = '),
+    "cluster name 'spark-batch-production-01\\n'",
+    "control or non-printable",
+)
+case(
+    "structure",
+    "fixed-ip-subnet-list",
+    edited("subnet", '["subnet-0a1b2c3d4e5f60701"]'),
+    "fixed_ips.subnet = ['subnet-0a1b2c3d4e5f60701']",
+)
 case("structure", "fixed-ip-mode-list", edited("mode", '["eni"]'), "fixed_ips.mode = ['eni']")
-case("structure", "date-instead-of-text", edited("name", "2026-11-30"), "name = datetime.date(2026, 11, 30)", "expected text")
+case(
+    "structure",
+    "date-instead-of-text",
+    edited("name", "2026-11-30"),
+    "name = datetime.date(2026, 11, 30)",
+    "expected text",
+)
 case("structure", "table-instead-of-text", edited("region", '{ code = "eu-west-1" }'), "region = {'code': 'eu-west-1'}")
 case("structure", "invalid-toml", lambda: EXAMPLE.replace('name = "example"', 'name = "example'), "not valid TOML")
 
@@ -216,9 +408,12 @@ for where, key, literal in [
     ("clusters", '"spark-batch-production-01"', '"j-2AXXXXXXGAPLF\\n"'),
 ]:
     shown_key = key.strip('"')
-    case("adoption-id", f"{where}.{shown_key}",
-         lambda where=where, key=key, literal=literal: EXAMPLE + f"\n[adopt.spark-batch.{where}]\n{key} = {literal}\n",
-         kv(f"adopt.spark-batch.{where}.{shown_key}", literal))
+    case(
+        "adoption-id",
+        f"{where}.{shown_key}",
+        lambda where=where, key=key, literal=literal: EXAMPLE + f"\n[adopt.spark-batch.{where}]\n{key} = {literal}\n",
+        kv(f"adopt.spark-batch.{where}.{shown_key}", literal),
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -238,14 +433,26 @@ FILE_CASES = [
     Case("env-file", "empty-variable", lambda tmp: {"env_value": ""}, ("EMR_CDKTF_ENV = ''", "set but empty")),
     Case("env-file", "blank-variable", lambda tmp: {"env_value": "  "}, ("EMR_CDKTF_ENV = '  '", "set but empty")),
     Case("env-file", "directory", _dir, ("envdir.toml", "is a directory")),
-    Case("env-file", "missing-path", lambda tmp: {"env_value": str(tmp / "nope.toml")}, ("nope.toml", "file not found")),
+    Case(
+        "env-file", "missing-path", lambda tmp: {"env_value": str(tmp / "nope.toml")}, ("nope.toml", "file not found")
+    ),
     Case("env-file", "missing-name", lambda tmp: {"env_value": "prdo"}, ("prdo.toml", "file not found", "example")),
     Case("env-file", "name-with-newline", lambda tmp: {"env_value": "prod\n"}, ("EMR_CDKTF_ENV = 'prod\\n'",)),
-    Case("env-file", "name-with-wildcard", lambda tmp: {"env_value": "pr*d"}, ("EMR_CDKTF_ENV = 'pr*d'",
-                                                                             "not an environment name")),
-    Case("env-file", "utf-16", lambda tmp: {"text": EXAMPLE.encode("utf-16")}, ("env.toml", "UTF-16", "save it as UTF-8")),
-    Case("env-file", "latin-1", lambda tmp: {"text": EXAMPLE.replace("# Example", "# Exämple").encode("latin-1")},
-         ("env.toml", "not UTF-8", "line 1")),
+    Case(
+        "env-file",
+        "name-with-wildcard",
+        lambda tmp: {"env_value": "pr*d"},
+        ("EMR_CDKTF_ENV = 'pr*d'", "not an environment name"),
+    ),
+    Case(
+        "env-file", "utf-16", lambda tmp: {"text": EXAMPLE.encode("utf-16")}, ("env.toml", "UTF-16", "save it as UTF-8")
+    ),
+    Case(
+        "env-file",
+        "latin-1",
+        lambda tmp: {"text": EXAMPLE.replace("# Example", "# Exämple").encode("latin-1")},
+        ("env.toml", "not UTF-8", "line 1"),
+    ),
     Case("env-file", "nul-bytes", lambda tmp: {"text": EXAMPLE.encode() + b"\x00\x00"}, ("env.toml", "NUL")),
     Case("env-file", "binary", lambda tmp: {"text": bytes(range(256))}, ("env.toml",)),
 ]

@@ -142,13 +142,16 @@ class AwsProxy:
                     if proxy.throttle.get(action, 0) > 0:
                         proxy.throttle[action] -= 1
                         return self.reply(
-                            503, _ec2_error("RequestLimitExceeded", "Request limit exceeded."),
+                            503,
+                            _ec2_error("RequestLimitExceeded", "Request limit exceeded."),
                             "text/xml",
                         )
                     if action in proxy.deny:
-                        return self.reply(403, _ec2_error(
-                            "UnauthorizedOperation",
-                            "You are not authorized to perform this operation."), "text/xml")
+                        return self.reply(
+                            403,
+                            _ec2_error("UnauthorizedOperation", "You are not authorized to perform this operation."),
+                            "text/xml",
+                        )
                     if action in proxy.hooks:
                         proxy.hooks[action](params)
                     refusal = proxy.refusal(action, params)
@@ -164,9 +167,12 @@ class AwsProxy:
 
     def forward(self, method, path, headers, body):
         conn = http.client.HTTPConnection(self.moto, timeout=30)
-        conn.request(method, path, body=body, headers={
-            k: v for k, v in headers.items() if k.lower() not in ("host", "connection")
-        })
+        conn.request(
+            method,
+            path,
+            body=body,
+            headers={k: v for k, v in headers.items() if k.lower() not in ("host", "connection")},
+        )
         response = conn.getresponse()
         payload = response.read()
         conn.close()
@@ -181,18 +187,17 @@ class AwsProxy:
             ips = [v[0] for k, v in params.items() if k.startswith("PrivateIpAddress.")]
             held = self.held(target)
             if any(ip not in held for ip in ips):
-                return _ec2_error("InvalidParameterValue",
-                                  f"Some of the specified addresses are not assigned to interface {target}")
+                return _ec2_error(
+                    "InvalidParameterValue", f"Some of the specified addresses are not assigned to interface {target}"
+                )
         if action == "CreateTags":
             for key, value in params.items():
                 if re.match(r"^Tag\.\d+\.Value$", key) and len(value[0]) > 256:
-                    return _ec2_error("InvalidParameterValue",
-                                      "Tag value exceeds the maximum length of 256 characters")
+                    return _ec2_error("InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters")
         return None
 
     def held(self, eni_id) -> list[str]:
-        interface = self.ec2.describe_network_interfaces(
-            NetworkInterfaceIds=[eni_id])["NetworkInterfaces"][0]
+        interface = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"][0]
         return [a["PrivateIpAddress"] for a in interface["PrivateIpAddresses"]]
 
     def with_instance_states(self, payload: bytes) -> bytes:
@@ -201,9 +206,17 @@ class AwsProxy:
         for instance_id, state in self.instance_states.items():
             text = re.sub(
                 rf"(<instanceId>{instance_id}</instanceId>.*?<instanceState>\s*<code>)\d+(</code>\s*<name>)\w[\w-]*(</name>)",
-                lambda m, state=state: m.group(1) + {"shutting-down": "32", "terminated": "48", "running": "16"}[state]
-                + m.group(2) + state + m.group(3),
-                text, count=1, flags=re.S)
+                lambda m, state=state: (
+                    m.group(1)
+                    + {"shutting-down": "32", "terminated": "48", "running": "16"}[state]
+                    + m.group(2)
+                    + state
+                    + m.group(3)
+                ),
+                text,
+                count=1,
+                flags=re.S,
+            )
         return text.encode()
 
     def reassignment(self, params) -> bytes | None:
@@ -211,10 +224,10 @@ class AwsProxy:
         target = params["NetworkInterfaceId"][0]
         ips = [v[0] for k, v in params.items() if k.startswith("PrivateIpAddress.")]
         allow = params.get("AllowReassignment", ["false"])[0].lower() == "true"
-        subnet = self.ec2.describe_network_interfaces(
-            NetworkInterfaceIds=[target])["NetworkInterfaces"][0]["SubnetId"]
-        interfaces = self.ec2.describe_network_interfaces(
-            Filters=[{"Name": "subnet-id", "Values": [subnet]}])["NetworkInterfaces"]
+        subnet = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[target])["NetworkInterfaces"][0]["SubnetId"]
+        interfaces = self.ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet]}])[
+            "NetworkInterfaces"
+        ]
         for ip in ips:
             for interface in interfaces:
                 held = [a["PrivateIpAddress"] for a in interface["PrivateIpAddresses"]]
@@ -223,7 +236,8 @@ class AwsProxy:
                 if not allow:
                     return _ec2_error("PrivateIpAddressInUse", f"Address {ip} is in use.")
                 self.ec2.unassign_private_ip_addresses(
-                    NetworkInterfaceId=interface["NetworkInterfaceId"], PrivateIpAddresses=[ip])
+                    NetworkInterfaceId=interface["NetworkInterfaceId"], PrivateIpAddresses=[ip]
+                )
         return None
 
     def actions(self) -> list[str]:
@@ -283,8 +297,7 @@ class ImdsStandIn:
             def do_PUT(self):
                 if self.fail():
                     return None
-                if self.path != "/latest/api/token" or not self.headers.get(
-                        "X-aws-ec2-metadata-token-ttl-seconds"):
+                if self.path != "/latest/api/token" or not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
                     return self.reply(400, b"bad token request")
                 token = secrets.token_urlsafe(24)
                 stand_in.tokens.add(token)
@@ -311,17 +324,22 @@ class ImdsStandIn:
         if path == credentials:
             return self.role
         if path == credentials + self.role:
-            return json.dumps({
-                "Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIATESTING",
-                "SecretAccessKey": "testing", "Token": "testing",
-                "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)),
-            })
+            return json.dumps(
+                {
+                    "Code": "Success",
+                    "Type": "AWS-HMAC",
+                    "AccessKeyId": "ASIATESTING",
+                    "SecretAccessKey": "testing",
+                    "Token": "testing",
+                    "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)),
+                }
+            )
         if path == self.local_ipv4s_path:
-            interface = self.ec2.describe_network_interfaces(
-                NetworkInterfaceIds=[self.eni_id])["NetworkInterfaces"][0]
-            ips = [a["PrivateIpAddress"] for a in sorted(
-                interface["PrivateIpAddresses"], key=lambda a: not a["Primary"])]
+            interface = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[self.eni_id])["NetworkInterfaces"][0]
+            ips = [
+                a["PrivateIpAddress"] for a in sorted(interface["PrivateIpAddresses"], key=lambda a: not a["Primary"])
+            ]
             shown = []
             for ip in ips:
                 if self.hidden.get(ip, 0) > 0:
@@ -350,8 +368,9 @@ def moto_url():
 @pytest.fixture(scope="session")
 def moto_ec2(moto_url):
     """boto3 EC2 client talking to moto directly (test set-up and checks, not the scripts)."""
-    return boto3.client("ec2", region_name=REGION, endpoint_url=moto_url,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "ec2", region_name=REGION, endpoint_url=moto_url, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 # ---------------------------------------------------------------- network namespace
@@ -369,8 +388,9 @@ def _netns_unavailable() -> str | None:
         probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
         if probe.returncode != 0:
             return f"'ip netns add' failed: {probe.stderr.strip()}"
-        nat = subprocess.run(["ip", "netns", "exec", name, "iptables", "-w", "-t", "nat", "-S"],
-                             capture_output=True, text=True)
+        nat = subprocess.run(
+            ["ip", "netns", "exec", name, "iptables", "-w", "-t", "nat", "-S"], capture_output=True, text=True
+        )
         if nat.returncode != 0:
             return f"iptables nat table unusable in a namespace: {nat.stderr.strip()}"
     finally:
@@ -396,8 +416,23 @@ def network_namespace(mac: str, primary_cidr: str):
     steps = [
         ["ip", "netns", "add", name],
         ["ip", "netns", "add", client],
-        ["ip", "-n", name, "link", "add", "fx0", "address", mac, "type", "veth",
-         "peer", "name", "fx1", "netns", client],
+        [
+            "ip",
+            "-n",
+            name,
+            "link",
+            "add",
+            "fx0",
+            "address",
+            mac,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "fx1",
+            "netns",
+            client,
+        ],
         ["ip", "-n", name, "link", "set", "lo", "up"],
         ["ip", "-n", name, "link", "set", "fx0", "up"],
         ["ip", "-n", client, "link", "set", "lo", "up"],
@@ -485,8 +520,9 @@ class Node:
         return self.run_command([python, str(script), *args])
 
     def run_command(self, command: list[str]) -> RunResult:
-        result = subprocess.run(command, env=self.env(), capture_output=True, text=True,
-                                encoding="utf-8", errors="replace", timeout=120)
+        result = subprocess.run(
+            command, env=self.env(), capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120
+        )
         return RunResult(result.returncode, result.stderr, result.stdout)
 
     def unit(self) -> dict[str, str]:
@@ -513,8 +549,9 @@ class Node:
             "while True:\n"
             "    c,_=s.accept(); c.sendall(b'RM'); c.close()\n"
         )
-        process = subprocess.Popen(["ip", "netns", "exec", self.netns, sys.executable, "-c", code],
-                                   stdout=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", self.netns, sys.executable, "-c", code], stdout=subprocess.PIPE, text=True
+        )
         try:
             assert process.stdout.readline().strip() == "ready"
             yield port
@@ -533,8 +570,9 @@ class Node:
             "    print(type(e).__name__)\n"
         )
         where = self.client_netns if from_client else self.netns
-        return subprocess.run(["ip", "netns", "exec", where, sys.executable, "-c", code],
-                              capture_output=True, text=True, timeout=30).stdout.strip()
+        return subprocess.run(
+            ["ip", "netns", "exec", where, sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
 
     def reboot_os(self):
         """What a reboot loses on the node: every nat rule (iptables and nft) and the
@@ -560,18 +598,17 @@ class Node:
                 path.write_text(json.dumps(content))
 
     def ips(self, eni_id: str) -> list[str]:
-        interface = self.ec2.describe_network_interfaces(
-            NetworkInterfaceIds=[eni_id])["NetworkInterfaces"][0]
+        interface = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"][0]
         return [a["PrivateIpAddress"] for a in interface["PrivateIpAddresses"]]
 
     def tags(self) -> dict[str, str]:
-        instance = self.ec2.describe_instances(
-            InstanceIds=[self.instance_id])["Reservations"][0]["Instances"][0]
+        instance = self.ec2.describe_instances(InstanceIds=[self.instance_id])["Reservations"][0]["Instances"][0]
         return {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
 
     def in_netns(self, *command: str) -> str:
-        return subprocess.run(["ip", "netns", "exec", self.netns, *command],
-                              check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["ip", "netns", "exec", self.netns, *command], check=True, capture_output=True, text=True
+        ).stdout
 
     def addresses(self) -> list[str]:
         """IPv4 address/prefix entries on fx0 inside the namespace."""
@@ -579,8 +616,9 @@ class Node:
         return [line.split()[3] for line in out.splitlines()]
 
     def nat_rules(self) -> list[str]:
-        return [line for line in self.in_netns("iptables", "-w", "-t", "nat", "-S").splitlines()
-                if line.startswith("-A ")]
+        return [
+            line for line in self.in_netns("iptables", "-w", "-t", "nat", "-S").splitlines() if line.startswith("-A ")
+        ]
 
 
 def master_info(group_id: str = "ig-MASTER") -> dict:
@@ -620,37 +658,65 @@ def emr_node(moto_ec2, moto_url: str, tmp: Path, *, instance_tags=None, with_net
     vpc = ec2.create_vpc(CidrBlock=VPC_CIDR)["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=SUBNET_CIDR)["Subnet"]["SubnetId"]
     reservation = ec2.create_network_interface(
-        SubnetId=subnet, Description="fixed-ip reservation",
+        SubnetId=subnet,
+        Description="fixed-ip reservation",
         PrivateIpAddresses=[{"PrivateIpAddress": "10.20.1.9", "Primary": True}]
         + [{"PrivateIpAddress": ip, "Primary": False} for ip in RESERVED_BLOCK],
     )["NetworkInterface"]["NetworkInterfaceId"]
     foreign = ec2.create_network_interface(
-        SubnetId=subnet, Description="another instance",
-        PrivateIpAddresses=[{"PrivateIpAddress": FOREIGN_PRIMARY, "Primary": True},
-                            {"PrivateIpAddress": FOREIGN_HELD, "Primary": False}],
+        SubnetId=subnet,
+        Description="another instance",
+        PrivateIpAddresses=[
+            {"PrivateIpAddress": FOREIGN_PRIMARY, "Primary": True},
+            {"PrivateIpAddress": FOREIGN_HELD, "Primary": False},
+        ],
     )["NetworkInterface"]["NetworkInterfaceId"]
-    tags = {"Name": "spark-batch-production-01",
+    tags = (
+        {
+            "Name": "spark-batch-production-01",
             "aws:elasticmapreduce:instance-group-role": "MASTER",
-            "aws:elasticmapreduce:job-flow-id": CLUSTER_ID} if instance_tags is None else instance_tags
+            "aws:elasticmapreduce:job-flow-id": CLUSTER_ID,
+        }
+        if instance_tags is None
+        else instance_tags
+    )
     run_kwargs = {}
     if tags:
-        run_kwargs["TagSpecifications"] = [{
-            "ResourceType": "instance",
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
-        }]
+        run_kwargs["TagSpecifications"] = [
+            {
+                "ResourceType": "instance",
+                "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            }
+        ]
     image = _any_image_id(ec2)
-    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet,
-                                 PrivateIpAddress=MASTER_IP, **run_kwargs)["Instances"][0]
+    instance = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, PrivateIpAddress=MASTER_IP, **run_kwargs
+    )["Instances"][0]
     primary = instance["NetworkInterfaces"][0]
     proxy = AwsProxy(moto_url, ec2)
-    imds = ImdsStandIn(ec2, instance_id=instance["InstanceId"], mac=primary["MacAddress"],
-                       eni_id=primary["NetworkInterfaceId"], subnet_id=subnet,
-                       cidr=SUBNET_CIDR, primary_ip=MASTER_IP, region=REGION)
-    node = Node(ec2=ec2, proxy=proxy, imds=imds,
-                info_dirs=[tmp / "mnt-var-lib-info", tmp / "emr-instance-controller-lib-info"],
-                instance_id=instance["InstanceId"], eni_id=primary["NetworkInterfaceId"],
-                reservation_eni_id=reservation, foreign_eni_id=foreign, subnet_id=subnet,
-                mac=primary["MacAddress"], root=tmp / "node-root")
+    imds = ImdsStandIn(
+        ec2,
+        instance_id=instance["InstanceId"],
+        mac=primary["MacAddress"],
+        eni_id=primary["NetworkInterfaceId"],
+        subnet_id=subnet,
+        cidr=SUBNET_CIDR,
+        primary_ip=MASTER_IP,
+        region=REGION,
+    )
+    node = Node(
+        ec2=ec2,
+        proxy=proxy,
+        imds=imds,
+        info_dirs=[tmp / "mnt-var-lib-info", tmp / "emr-instance-controller-lib-info"],
+        instance_id=instance["InstanceId"],
+        eni_id=primary["NetworkInterfaceId"],
+        reservation_eni_id=reservation,
+        foreign_eni_id=foreign,
+        subnet_id=subnet,
+        mac=primary["MacAddress"],
+        root=tmp / "node-root",
+    )
     node.systemd_dir.mkdir(parents=True, exist_ok=True)
     node.write_info(master_info(), job_flow_info())
     try:

@@ -54,28 +54,33 @@ def eni_mode_twice(moto_ec2, moto_url, tmp_path_factory, require_aws_cli, netns_
     """The guide's flow on one primary node, run twice; EC2 and OS state after each run."""
     if netns_skip_reason:
         pytest.skip(netns_skip_reason)
-    with emr_node(moto_ec2, moto_url, tmp_path_factory.mktemp("eni-mode"),
-                  with_netns=True) as node:
+    with emr_node(moto_ec2, moto_url, tmp_path_factory.mktemp("eni-mode"), with_netns=True) as node:
         runs = []
         for _ in range(2):
             node.proxy.calls.clear()
             result = node.run(ASSIGN, *eni_args(node))
             with node.listener():
                 reached = (node.reach(FIXED_IP), node.reach(FIXED_IP, from_client=False))
-            runs.append(SimpleNamespace(
-                result=result,
-                actions=node.proxy.actions(),
-                calls=list(node.proxy.calls),
-                master_ips=node.ips(node.eni_id),
-                reservation_ips=node.ips(node.reservation_eni_id),
-                addresses=node.addresses(),
-                nat_rules=node.nat_rules(),
-                reached=reached,
-                unit=(node.systemd_dir / "emr-fixed-ip.service").read_text(),
-            ))
-        yield SimpleNamespace(node=node, first=runs[0], second=runs[1],
-                              metadata_reads=len(node.imds.reads),
-                              tokenless_reads=node.imds.tokenless_reads)
+            runs.append(
+                SimpleNamespace(
+                    result=result,
+                    actions=node.proxy.actions(),
+                    calls=list(node.proxy.calls),
+                    master_ips=node.ips(node.eni_id),
+                    reservation_ips=node.ips(node.reservation_eni_id),
+                    addresses=node.addresses(),
+                    nat_rules=node.nat_rules(),
+                    reached=reached,
+                    unit=(node.systemd_dir / "emr-fixed-ip.service").read_text(),
+                )
+            )
+        yield SimpleNamespace(
+            node=node,
+            first=runs[0],
+            second=runs[1],
+            metadata_reads=len(node.imds.reads),
+            tokenless_reads=node.imds.tokenless_reads,
+        )
 
 
 def test_moves_fixed_ip_from_reservation_eni_to_master_interface(eni_mode_twice):
@@ -108,10 +113,13 @@ def test_a_service_bound_to_the_primary_ip_answers_on_the_fixed_ip(eni_mode_twic
 
 def test_takes_the_ip_off_the_reservation_first_and_never_reassigns(eni_mode_twice):
     node, calls = eni_mode_twice.node, eni_mode_twice.first.calls
-    writes = [(action, params["NetworkInterfaceId"][0]) for action, params in calls
-              if action.endswith("PrivateIpAddresses")]
-    assert writes == [("UnassignPrivateIpAddresses", node.reservation_eni_id),
-                      ("AssignPrivateIpAddresses", node.eni_id)]
+    writes = [
+        (action, params["NetworkInterfaceId"][0]) for action, params in calls if action.endswith("PrivateIpAddresses")
+    ]
+    assert writes == [
+        ("UnassignPrivateIpAddresses", node.reservation_eni_id),
+        ("AssignPrivateIpAddresses", node.eni_id),
+    ]
     assert not any("AllowReassignment" in params for _, params in calls)
 
 
@@ -128,9 +136,13 @@ def test_second_run_makes_no_aws_call(eni_mode_twice):
 
 def test_second_run_leaves_ec2_and_os_state_as_the_first_left_it(eni_mode_twice):
     first, second = eni_mode_twice.first, eni_mode_twice.second
-    assert (second.master_ips, second.reservation_ips, second.addresses, second.nat_rules,
-            second.unit) == (
-        first.master_ips, first.reservation_ips, first.addresses, first.nat_rules, first.unit)
+    assert (second.master_ips, second.reservation_ips, second.addresses, second.nat_rules, second.unit) == (
+        first.master_ips,
+        first.reservation_ips,
+        first.addresses,
+        first.nat_rules,
+        first.unit,
+    )
 
 
 def test_second_run_says_nothing_changed(eni_mode_twice):
@@ -223,9 +235,11 @@ def test_never_takes_the_ip_another_master_took_after_the_look(node_ns):
     # cluster's master takes the address. It must keep it.
     def another_master_takes_it(_params):
         node_ns.ec2.unassign_private_ip_addresses(
-            NetworkInterfaceId=node_ns.reservation_eni_id, PrivateIpAddresses=[FIXED_IP])
+            NetworkInterfaceId=node_ns.reservation_eni_id, PrivateIpAddresses=[FIXED_IP]
+        )
         node_ns.ec2.assign_private_ip_addresses(
-            NetworkInterfaceId=node_ns.foreign_eni_id, PrivateIpAddresses=[FIXED_IP])
+            NetworkInterfaceId=node_ns.foreign_eni_id, PrivateIpAddresses=[FIXED_IP]
+        )
 
     node_ns.proxy.hooks["UnassignPrivateIpAddresses"] = another_master_takes_it
     result = node_ns.run(ASSIGN, *eni_args(node_ns))
@@ -244,10 +258,10 @@ def old_master_holding(node, ip):
     """A running instance of the subnet (a replaced cluster's master) holding ``ip``."""
     from tests.bootstrap.conftest import _any_image_id
 
-    node.ec2.unassign_private_ip_addresses(
-        NetworkInterfaceId=node.reservation_eni_id, PrivateIpAddresses=[ip])
-    old = node.ec2.run_instances(ImageId=_any_image_id(node.ec2), MinCount=1, MaxCount=1,
-                                 SubnetId=node.subnet_id, PrivateIpAddress="10.20.1.60")["Instances"][0]
+    node.ec2.unassign_private_ip_addresses(NetworkInterfaceId=node.reservation_eni_id, PrivateIpAddresses=[ip])
+    old = node.ec2.run_instances(
+        ImageId=_any_image_id(node.ec2), MinCount=1, MaxCount=1, SubnetId=node.subnet_id, PrivateIpAddress="10.20.1.60"
+    )["Instances"][0]
     eni = old["NetworkInterfaces"][0]["NetworkInterfaceId"]
     node.ec2.assign_private_ip_addresses(NetworkInterfaceId=eni, PrivateIpAddresses=[ip])
     return old["InstanceId"], eni
@@ -261,8 +275,7 @@ def test_waits_while_the_old_master_shuts_down_then_takes_the_ip(node_ns):
     def terminates_after_three_looks(_params):
         looks.append(1)
         if len(looks) == 3:  # EC2 releases the old master's interface
-            node_ns.ec2.unassign_private_ip_addresses(NetworkInterfaceId=old_eni,
-                                                      PrivateIpAddresses=[FIXED_IP])
+            node_ns.ec2.unassign_private_ip_addresses(NetworkInterfaceId=old_eni, PrivateIpAddresses=[FIXED_IP])
             node_ns.proxy.instance_states[old_instance] = "terminated"
 
     node_ns.proxy.hooks["DescribeNetworkInterfaces"] = terminates_after_three_looks
@@ -360,8 +373,7 @@ def test_installs_an_enabled_oneshot_unit_after_network_online(node_ns):
 
 def test_boot_run_never_takes_back_an_address_ec2_moved_away(node_ns):
     assert node_ns.run(ASSIGN, *eni_args(node_ns)).returncode == 0
-    node_ns.ec2.unassign_private_ip_addresses(NetworkInterfaceId=node_ns.eni_id,
-                                              PrivateIpAddresses=[FIXED_IP])
+    node_ns.ec2.unassign_private_ip_addresses(NetworkInterfaceId=node_ns.eni_id, PrivateIpAddresses=[FIXED_IP])
     node_ns.reboot_os()
     node_ns.proxy.calls.clear()
     boot = node_ns.boot()
@@ -384,17 +396,16 @@ def test_an_older_dnat_rule_for_the_same_ip_no_longer_wins(node_ns):
         assert (node_ns.reach(FIXED_IP), node_ns.reach(FIXED_IP, from_client=False)) == ("RM", "RM")
     rules = node_ns.nat_rules()
     assert rules.index("-A PREROUTING -j EMR_FIXED_IP") < rules.index(
-        f"-A PREROUTING -d {FIXED_IP}/32 -j DNAT --to-destination 10.20.1.99")
+        f"-A PREROUTING -d {FIXED_IP}/32 -j DNAT --to-destination 10.20.1.99"
+    )
 
 
 def test_a_tampered_chain_is_rebuilt_and_the_jump_put_first_again(node_ns):
     assert node_ns.run(ASSIGN, *eni_args(node_ns)).returncode == 0
     nat = ("iptables", "-w", "-t", "nat")
-    node_ns.in_netns(*nat, "-A", "EMR_FIXED_IP", "-d", "10.20.1.11/32", "-j", "DNAT",
-                     "--to-destination", "10.20.1.99")
+    node_ns.in_netns(*nat, "-A", "EMR_FIXED_IP", "-d", "10.20.1.11/32", "-j", "DNAT", "--to-destination", "10.20.1.99")
     node_ns.in_netns(*nat, "-D", "PREROUTING", "-j", "EMR_FIXED_IP")
-    node_ns.in_netns(*nat, "-I", "OUTPUT", "1", "-d", f"{FIXED_IP}/32", "-j", "DNAT",
-                     "--to-destination", "10.20.1.99")
+    node_ns.in_netns(*nat, "-I", "OUTPUT", "1", "-d", f"{FIXED_IP}/32", "-j", "DNAT", "--to-destination", "10.20.1.99")
     result = node_ns.run(ASSIGN, *eni_args(node_ns))
     assert result.returncode == 0, result.log
     rules = node_ns.nat_rules()
@@ -404,15 +415,19 @@ def test_a_tampered_chain_is_rebuilt_and_the_jump_put_first_again(node_ns):
         f"-A EMR_FIXED_IP -d {FIXED_IP}/32 -j DNAT --to-destination {MASTER_IP}",
     ]
     assert rules.index("-A OUTPUT -j EMR_FIXED_IP") < rules.index(
-        f"-A OUTPUT -d {FIXED_IP}/32 -j DNAT --to-destination 10.20.1.99")
+        f"-A OUTPUT -d {FIXED_IP}/32 -j DNAT --to-destination 10.20.1.99"
+    )
 
 
 def test_nft_table_is_rebuilt_whole_and_left_alone_when_current(node_ns, tmp_path):
     firewall_available(FIREWALLS["nft-only"])
     node_ns.env_extra["PATH"] = tool_path(tmp_path, **FIREWALLS["nft-only"])
-    node_ns.in_netns("nft", "add table ip emr_fixed_ip; add chain ip emr_fixed_ip prerouting "
-                     "{ type nat hook prerouting priority -110; }; add rule ip emr_fixed_ip "
-                     f"prerouting ip daddr {FIXED_IP} dnat to 10.20.1.99")
+    node_ns.in_netns(
+        "nft",
+        "add table ip emr_fixed_ip; add chain ip emr_fixed_ip prerouting "
+        "{ type nat hook prerouting priority -110; }; add rule ip emr_fixed_ip "
+        f"prerouting ip daddr {FIXED_IP} dnat to 10.20.1.99",
+    )
     first = node_ns.run(ASSIGN, *eni_args(node_ns))
     assert first.returncode == 0, first.log
     assert "nft table emr_fixed_ip rebuilt" in first.log
@@ -458,8 +473,10 @@ def test_refuses_before_any_aws_change_without_a_systemd_unit_folder(node_ns):
 PYTHON37 = "/root/.pyenv/versions/3.7.16/bin/python3.7"
 
 
-@pytest.mark.skipif(not os.path.exists(os.environ.get("EMR_BOOTSTRAP_PYTHON37", PYTHON37)),
-                    reason="no Python 3.7 interpreter (set EMR_BOOTSTRAP_PYTHON37)")
+@pytest.mark.skipif(
+    not os.path.exists(os.environ.get("EMR_BOOTSTRAP_PYTHON37", PYTHON37)),
+    reason="no Python 3.7 interpreter (set EMR_BOOTSTRAP_PYTHON37)",
+)
 def test_runs_under_python_3_7_the_python3_of_emr_6(node_ns):
     python = os.environ.get("EMR_BOOTSTRAP_PYTHON37", PYTHON37)
     result = node_ns.run(ASSIGN, *eni_args(node_ns), python=python)
@@ -496,7 +513,11 @@ def test_fails_when_no_info_file_tells_the_node_role(node):
     ],
 )
 def test_rejects_bad_arguments_before_doing_anything(args, message):
-    result = subprocess.run([PYTHON, str(ASSIGN), *args], capture_output=True, text=True,
-                            env={"EMR_BOOTSTRAP_IMDS_ENDPOINT": "http://127.0.0.1:9"})
+    result = subprocess.run(
+        [PYTHON, str(ASSIGN), *args],
+        capture_output=True,
+        text=True,
+        env={"EMR_BOOTSTRAP_IMDS_ENDPOINT": "http://127.0.0.1:9"},
+    )
     assert result.returncode == 2
     assert message in result.stderr

@@ -26,7 +26,7 @@ END = "# ---- shared block: end ----"
 
 def shared_block(path) -> str:
     text = path.read_text()
-    return text[text.index(BEGIN):text.index(END)]
+    return text[text.index(BEGIN) : text.index(END)]
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,13 @@ class Script:
 
 
 SCRIPTS = [
-    Script(ASSIGN, "AssignPrivateIpAddresses",
-           lambda n: ["--ip", RESERVED_BLOCK[0], "--reservation-eni", n.reservation_eni_id],
-           lambda n: RESERVED_BLOCK[0] in n.ips(n.eni_id)),
-    Script(TAG, "CreateTags",
-           lambda n: [],
-           lambda n: n.tags()["Name"] == "spark-batch-production-01-MASTER"),
+    Script(
+        ASSIGN,
+        "AssignPrivateIpAddresses",
+        lambda n: ["--ip", RESERVED_BLOCK[0], "--reservation-eni", n.reservation_eni_id],
+        lambda n: RESERVED_BLOCK[0] in n.ips(n.eni_id),
+    ),
+    Script(TAG, "CreateTags", lambda n: [], lambda n: n.tags()["Name"] == "spark-batch-production-01-MASTER"),
 ]
 BOTH = pytest.mark.parametrize("script", SCRIPTS, ids=str)
 
@@ -95,10 +96,9 @@ def test_fails_clearly_when_metadata_service_stays_unreachable(node_ns, script):
 def test_rides_out_metadata_429_5xx_and_dropped_connections(node_ns, script):
     # A dozen bad answers in a row (about 20 s of backoff on a node): the old four
     # attempts gave up after the fourth, and never retried 429.
-    node_ns.imds.failures = (
-        [("/latest/api/token", 429), ("/latest/api/token", "drop")]
-        + [("/latest/meta-data/", status) for status in (429, 503, 500, 502, 504, "drop") * 2]
-    )
+    node_ns.imds.failures = [("/latest/api/token", 429), ("/latest/api/token", "drop")] + [
+        ("/latest/meta-data/", status) for status in (429, 503, 500, 502, 504, "drop") * 2
+    ]
     result = node_ns.run(script.path, *script.args(node_ns))
     assert result.returncode == 0, result.log
     assert node_ns.imds.failures == []  # every planned failure was served
@@ -109,10 +109,14 @@ def test_rides_out_metadata_429_5xx_and_dropped_connections(node_ns, script):
 def test_the_cli_rides_out_a_slow_credentials_fetch(node_ns, script):
     # No keys: the CLI takes the instance role's credentials from metadata, as on a node,
     # and the first three answers fail (its own default is one attempt).
-    node_ns.env_extra.update({
-        "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_EC2_METADATA_DISABLED": None,
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT": node_ns.imds.url + "/",
-    })
+    node_ns.env_extra.update(
+        {
+            "AWS_ACCESS_KEY_ID": None,
+            "AWS_SECRET_ACCESS_KEY": None,
+            "AWS_EC2_METADATA_DISABLED": None,
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": node_ns.imds.url + "/",
+        }
+    )
     node_ns.imds.failures = [("/latest/meta-data/iam/security-credentials", 503)] * 3
     result = node_ns.run(script.path, *script.args(node_ns))
     assert result.returncode == 0, result.log
@@ -124,11 +128,9 @@ def test_the_cli_rides_out_a_slow_credentials_fetch(node_ns, script):
 def test_non_ascii_text_in_aws_answers_survives_an_ascii_locale(node_ns, script):
     # EMR runs bootstrap actions with a bare environment; under an ASCII locale the
     # Python-based CLI crashed printing another interface's description or a Korean Name.
-    node_ns.ec2.create_network_interface(SubnetId=node_ns.subnet_id, Description=KOREAN,
-                                         PrivateIpAddress="10.20.1.70")
+    node_ns.ec2.create_network_interface(SubnetId=node_ns.subnet_id, Description=KOREAN, PrivateIpAddress="10.20.1.70")
     node_ns.ec2.create_tags(Resources=[node_ns.instance_id], Tags=[{"Key": "Owner", "Value": KOREAN}])
-    node_ns.env_extra.update({"LANG": "POSIX", "LC_ALL": "POSIX", "PYTHONCOERCECLOCALE": "0",
-                              "PYTHONUTF8": "0"})
+    node_ns.env_extra.update({"LANG": "POSIX", "LC_ALL": "POSIX", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"})
     result = node_ns.run(script.path, *script.args(node_ns))
     assert result.returncode == 0, result.log
     assert script.succeeded(node_ns)
@@ -139,8 +141,7 @@ def test_reads_info_files_from_the_instance_controller_location(node_ns, script)
     node_ns.write_info(None, None, where=0)  # nothing in /mnt/var/lib/info
     node_ns.write_info(master_info(), {"jobFlowId": "j-1", "instanceGroups": []}, where=1)
     # Without EMR's role tag the tag script must learn MASTER from instance.json too.
-    node_ns.ec2.delete_tags(Resources=[node_ns.instance_id],
-                            Tags=[{"Key": "aws:elasticmapreduce:instance-group-role"}])
+    node_ns.ec2.delete_tags(Resources=[node_ns.instance_id], Tags=[{"Key": "aws:elasticmapreduce:instance-group-role"}])
     result = node_ns.run(script.path, *script.args(node_ns))
     assert result.returncode == 0, result.log
     assert script.succeeded(node_ns)

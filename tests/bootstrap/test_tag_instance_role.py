@@ -24,19 +24,20 @@ def master_twice(moto_ec2, moto_url, tmp_path_factory, require_aws_cli):
         for _ in range(2):
             node.proxy.calls.clear()
             result = node.run(TAG)
-            runs.append(SimpleNamespace(result=result, actions=node.proxy.actions(),
-                                        name=node.tags().get("Name")))
-        yield SimpleNamespace(first=runs[0], second=runs[1],
-                              metadata_reads=len(node.imds.reads),
-                              tokenless_reads=node.imds.tokenless_reads)
+            runs.append(SimpleNamespace(result=result, actions=node.proxy.actions(), name=node.tags().get("Name")))
+        yield SimpleNamespace(
+            first=runs[0],
+            second=runs[1],
+            metadata_reads=len(node.imds.reads),
+            tokenless_reads=node.imds.tokenless_reads,
+        )
 
 
 @pytest.fixture
 def tagged_node(moto_ec2, moto_url, tmp_path, require_aws_cli):
     """Build a primary node with the given instance tags (None: no tags at all)."""
     with contextlib.ExitStack() as stack:
-        yield lambda tags: stack.enter_context(
-            emr_node(moto_ec2, moto_url, tmp_path, instance_tags=tags or {}))
+        yield lambda tags: stack.enter_context(emr_node(moto_ec2, moto_url, tmp_path, instance_tags=tags or {}))
 
 
 def test_appends_the_role_from_emr_tag_to_the_name(master_twice):

@@ -60,14 +60,20 @@ class MotoAws:
     """Set-up helpers: build clusters the way the stacks name them, then run the CLI."""
 
     def __init__(self, endpoint: str, tmp_path, monkeypatch):
-        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        for key in (
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ):
             monkeypatch.delenv(key, raising=False)
         for key, value in aws_env(endpoint, tmp_path).items():
             monkeypatch.setenv(key, value)
         self.endpoint = endpoint
-        kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
-                  aws_secret_access_key="testing")
+        kw = dict(
+            endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
         self.emr = boto3.client("emr", **kw)
         self.ec2 = boto3.client("ec2", **kw)
         self.suffix = uuid.uuid4().hex[:6]
@@ -117,21 +123,37 @@ class MotoAws:
     def group_list(self, cluster_id: str) -> list[dict]:
         return self.emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
 
-    def replace_group(self, cluster_id: str, name: str, *, count: int, bid: str | None = None,
-                      instance_type: str | None = None) -> tuple[str, str]:
+    def replace_group(
+        self, cluster_id: str, name: str, *, count: int, bid: str | None = None, instance_type: str | None = None
+    ) -> tuple[str, str]:
         """What ``terraform apply`` does when a group's bid or instance type changes: the
         provider's delete resizes the old group to 0 (EMR keeps it, same name), then a new
         group with that name is created with the configured count. Returns (old id, new id).
         moto's AddInstanceGroups answers without the new id, so it is found by listing."""
         before = {g["Id"]: g for g in self.group_list(cluster_id)}
         (old,) = [g for g in before.values() if g["Name"] == name and g["RequestedInstanceCount"] > 0] or [
-            max((g for g in before.values() if g["Name"] == name), key=lambda g: g["Status"]["Timeline"]["CreationDateTime"])]
-        self.emr.modify_instance_groups(ClusterId=cluster_id, InstanceGroups=[
-            {"InstanceGroupId": old["Id"], "InstanceCount": 0}])
+            max(
+                (g for g in before.values() if g["Name"] == name),
+                key=lambda g: g["Status"]["Timeline"]["CreationDateTime"],
+            )
+        ]
+        self.emr.modify_instance_groups(
+            ClusterId=cluster_id, InstanceGroups=[{"InstanceGroupId": old["Id"], "InstanceCount": 0}]
+        )
         time.sleep(0.01)  # a later creation time, as a real deploy has
-        self.emr.add_instance_groups(JobFlowId=cluster_id, InstanceGroups=[{
-            "Name": name, "InstanceRole": "TASK", "InstanceType": instance_type or old["InstanceType"],
-            "InstanceCount": count, "Market": "SPOT", "BidPrice": bid or old["BidPrice"]}])
+        self.emr.add_instance_groups(
+            JobFlowId=cluster_id,
+            InstanceGroups=[
+                {
+                    "Name": name,
+                    "InstanceRole": "TASK",
+                    "InstanceType": instance_type or old["InstanceType"],
+                    "InstanceCount": count,
+                    "Market": "SPOT",
+                    "BidPrice": bid or old["BidPrice"],
+                }
+            ],
+        )
         (new,) = [g["Id"] for g in self.group_list(cluster_id) if g["Id"] not in before]
         return old["Id"], new
 

@@ -178,8 +178,9 @@ class SimulatedEmr:
         self._resize(self.groups[name], count)
         self._record(f"external resize {name}={count}")
 
-    def replace_group(self, name: str, *, count: int, bid_price: str | None = None,
-                      instance_type: str | None = None) -> SimGroup:
+    def replace_group(
+        self, name: str, *, count: int, bid_price: str | None = None, instance_type: str | None = None
+    ) -> SimGroup:
         """What ``terraform apply`` does when a group's bid or type changes: the provider's
         delete resizes the old group to 0 (EMR cannot delete it), then creates a new group
         with the same name and the configured ``count``, which comes up after the usual
@@ -187,8 +188,15 @@ class SimulatedEmr:
         old = self.groups[name]
         self._resize(old, 0)
         self.replaced.append(old)
-        new = SimGroup(f"ig-SIM{next(_ids):09d}", name, old.role, old.market,
-                       instance_type or old.instance_type, bid_price or old.bid_price, created=self.now)
+        new = SimGroup(
+            f"ig-SIM{next(_ids):09d}",
+            name,
+            old.role,
+            old.market,
+            instance_type or old.instance_type,
+            bid_price or old.bid_price,
+            created=self.now,
+        )
         self.groups[name] = new
         self._resize(new, count)
         self._record(f"replaced {name}")
@@ -197,8 +205,15 @@ class SimulatedEmr:
     def add_group_by_hand(self, name: str, *, count: int) -> SimGroup:
         """Someone runs AddInstanceGroups with a name the stack already uses (console or CLI)."""
         like = self.groups[name]
-        extra = SimGroup(f"ig-SIM{next(_ids):09d}", name, like.role, like.market, like.instance_type,
-                         like.bid_price, created=self.now)
+        extra = SimGroup(
+            f"ig-SIM{next(_ids):09d}",
+            name,
+            like.role,
+            like.market,
+            like.instance_type,
+            like.bid_price,
+            created=self.now,
+        )
         self.replaced.append(extra)
         self._resize(extra, count)
         self._record(f"added {name} by hand")
@@ -222,9 +237,13 @@ class SimulatedEmr:
         # Step through every instance event so the history sees each intermediate state.
         while True:
             due = [
-                t for g in self.all_groups() for i in g.instances
-                for t in (i.ready_at if i.state == "PROVISIONING" else None,
-                          i.gone_at if i.state == "DRAINING" else None)
+                t
+                for g in self.all_groups()
+                for i in g.instances
+                for t in (
+                    i.ready_at if i.state == "PROVISIONING" else None,
+                    i.gone_at if i.state == "DRAINING" else None,
+                )
                 if t is not None and t <= end
             ]
             if not due:
@@ -251,7 +270,8 @@ class SimulatedEmr:
         """Schedule launches for instances EMR is still trying to get, up to the Spot capacity."""
         cap = self.spot_capacity.get(group.name, float("inf"))
         scheduled = sum(
-            1 for i in group.instances
+            1
+            for i in group.instances
             if i.state == "RUNNING" or (i.state == "PROVISIONING" and i.ready_at != float("inf"))
         )
         k = 0
@@ -278,12 +298,14 @@ class SimulatedEmr:
                     inst.state = "TERMINATED"
 
     def _record(self, event: str) -> None:
-        self.history.append({
-            "t": self.now,
-            "event": event,
-            "running": {n: self.running(n) for n in ("task-spot-static-a", "task-spot-static-b")},
-            "requested": {n: self.groups[n].requested for n in ("task-spot-static-a", "task-spot-static-b")},
-        })
+        self.history.append(
+            {
+                "t": self.now,
+                "event": event,
+                "running": {n: self.running(n) for n in ("task-spot-static-a", "task-spot-static-b")},
+                "requested": {n: self.groups[n].requested for n in ("task-spot-static-a", "task-spot-static-b")},
+            }
+        )
 
     def _call(self, op: str, params: dict, handler):
         _check(_MODEL.operation_model(op).input_shape, params, f"{op} request")
@@ -319,38 +341,48 @@ class SimulatedEmr:
             states = params.get("ClusterStates")
             clusters = [self._summary()] if not states or self.cluster_state in states else []
             return {"Clusters": clusters}
+
         return self._call("ListClusters", params, handler)
 
     def describe_cluster(self, **params):
         def handler():
             self._require_cluster("DescribeCluster", params["ClusterId"])
-            return {"Cluster": {
-                **self._summary(),
-                "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()],
-                "Ec2InstanceAttributes": {"Ec2SubnetId": "subnet-0sim"},
-                "ReleaseLabel": "emr-7.1.0",
-            }}
+            return {
+                "Cluster": {
+                    **self._summary(),
+                    "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()],
+                    "Ec2InstanceAttributes": {"Ec2SubnetId": "subnet-0sim"},
+                    "ReleaseLabel": "emr-7.1.0",
+                }
+            }
+
         return self._call("DescribeCluster", params, handler)
 
     def list_instance_groups(self, **params):
         def handler():
             self._require_cluster("ListInstanceGroups", params["ClusterId"])
-            return {"InstanceGroups": [
-                {
-                    "Id": g.id,
-                    "Name": g.name,
-                    "Market": g.market,
-                    "InstanceGroupType": g.role,
-                    "InstanceType": g.instance_type,
-                    "RequestedInstanceCount": g.requested,
-                    "RunningInstanceCount": g.emr_running_count,
-                    "Status": {"State": g.state, "StateChangeReason": {"Message": ""},
-                               "Timeline": {"CreationDateTime": T0 + timedelta(seconds=g.created)}},
-                    **({"BidPrice": g.bid_price} if g.bid_price else {}),
-                }
-                # EMR lists groups in no documented order; a replaced group may come first.
-                for g in (*self.replaced, *self.groups.values())
-            ]}
+            return {
+                "InstanceGroups": [
+                    {
+                        "Id": g.id,
+                        "Name": g.name,
+                        "Market": g.market,
+                        "InstanceGroupType": g.role,
+                        "InstanceType": g.instance_type,
+                        "RequestedInstanceCount": g.requested,
+                        "RunningInstanceCount": g.emr_running_count,
+                        "Status": {
+                            "State": g.state,
+                            "StateChangeReason": {"Message": ""},
+                            "Timeline": {"CreationDateTime": T0 + timedelta(seconds=g.created)},
+                        },
+                        **({"BidPrice": g.bid_price} if g.bid_price else {}),
+                    }
+                    # EMR lists groups in no documented order; a replaced group may come first.
+                    for g in (*self.replaced, *self.groups.values())
+                ]
+            }
+
         return self._call("ListInstanceGroups", params, handler)
 
     def modify_instance_groups(self, **params):
@@ -360,10 +392,13 @@ class SimulatedEmr:
             for change in params["InstanceGroups"]:
                 group = by_id.get(change["InstanceGroupId"])
                 if group is None:
-                    raise ClientError({"Error": {"Code": "InvalidRequestException",
-                                                 "Message": "Instance group id is not valid"}}, "ModifyInstanceGroups")
+                    raise ClientError(
+                        {"Error": {"Code": "InvalidRequestException", "Message": "Instance group id is not valid"}},
+                        "ModifyInstanceGroups",
+                    )
                 self._resize(group, change["InstanceCount"])
             return {}
+
         return self._call("ModifyInstanceGroups", params, handler)
 
     def add_tags(self, **params):
@@ -371,6 +406,7 @@ class SimulatedEmr:
             self._require_cluster("AddTags", params["ResourceId"])
             self.tags.update({t["Key"]: t["Value"] for t in params["Tags"]})
             return {}
+
         return self._call("AddTags", params, handler)
 
     def remove_tags(self, **params):
@@ -379,6 +415,7 @@ class SimulatedEmr:
             for key in params["TagKeys"]:
                 self.tags.pop(key, None)
             return {}
+
         return self._call("RemoveTags", params, handler)
 
 

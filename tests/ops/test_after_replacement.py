@@ -24,11 +24,19 @@ TARGET = 4
 def state_document(cluster_id: str, groups: dict[str, str]) -> dict:
     """A Terraform state (v4) holding the given aws_emr_instance_group ids (name -> id)."""
     return {
-        "version": 4, "terraform_version": "1.11.0", "serial": 3, "lineage": "test", "outputs": {},
+        "version": 4,
+        "terraform_version": "1.11.0",
+        "serial": 3,
+        "lineage": "test",
+        "outputs": {},
         "resources": [
-            {"mode": "managed", "type": "aws_emr_instance_group", "name": f"cluster_{name}",
-             "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
-             "instances": [{"schema_version": 0, "attributes": {"id": gid, "name": name, "cluster_id": cluster_id}}]}
+            {
+                "mode": "managed",
+                "type": "aws_emr_instance_group",
+                "name": f"cluster_{name}",
+                "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+                "instances": [{"schema_version": 0, "attributes": {"id": gid, "name": name, "cluster_id": cluster_id}}],
+            }
             for name, gid in groups.items()
         ],
     }
@@ -67,10 +75,14 @@ def test_rotation_after_a_bid_change_rotates_the_live_groups():
 def test_rotation_lists_the_leftover_and_says_it_needs_nothing():
     sim, old_a = after_bid_change_on_active_side()
     out = run_cli(sim, "rotate-spot", sim.cluster_name).out
-    assert "Leftover groups (replaced; live groups found by the newest group of each name (no Terraform state given)), " \
-           "not rotated:" in out
-    assert (f"{A} ({old_a}): requested 0, running 0, state RUNNING, bid 0.24, r5.xlarge, created 2026-11-24 09:00 UTC: "
-            "empty; nothing to do (EMR lists it until the cluster ends, at no cost).") in out
+    assert (
+        "Leftover groups (replaced; live groups found by the newest group of each name (no Terraform state given)), "
+        "not rotated:" in out
+    )
+    assert (
+        f"{A} ({old_a}): requested 0, running 0, state RUNNING, bid 0.24, r5.xlarge, created 2026-11-24 09:00 UTC: "
+        "empty; nothing to do (EMR lists it until the cluster ends, at no cost)."
+    ) in out
     assert f"grow {B} ({sim.group(B).id}) 0 -> 4" in out
     assert f"shrink {A} ({sim.group(A).id}) 4 -> 0" in out
 
@@ -81,8 +93,10 @@ def test_a_leftover_that_still_has_instances_gets_the_command_that_empties_it():
     out = run_cli(sim, "rotate-spot", sim.cluster_name).out
     assert f"{A} ({old_a}): requested 2" in out
     assert "still requests 2 instance(s) that no Terraform configuration manages; remove them with:" in out
-    assert (f"aws emr modify-instance-groups --cluster-id {sim.cluster_id} --instance-groups "
-            f"InstanceGroupId={old_a},InstanceCount=0 --region ap-northeast-2") in out
+    assert (
+        f"aws emr modify-instance-groups --cluster-id {sim.cluster_id} --instance-groups "
+        f"InstanceGroupId={old_a},InstanceCount=0 --region ap-northeast-2"
+    ) in out
 
 
 def test_rotation_after_the_idle_side_was_replaced_needs_from_and_grows_the_live_group():
@@ -110,8 +124,9 @@ def test_an_interrupted_rotation_after_a_replacement_resumes_on_the_live_groups(
     assert second.code == EXIT_OK, second.err
     assert "phase: wait" in second.out
     assert sim.group(A).requested == 0 and sim.running(B) == TARGET
-    assert old_a not in {p["InstanceGroups"][0]["InstanceGroupId"] for op, p in sim.mutations()
-                         if op == "ModifyInstanceGroups"}
+    assert old_a not in {
+        p["InstanceGroups"][0]["InstanceGroupId"] for op, p in sim.mutations() if op == "ModifyInstanceGroups"
+    }
 
 
 def test_terraform_state_decides_over_creation_time(tmp_path):
@@ -139,7 +154,8 @@ def test_default_local_state_is_found_from_the_cluster_tags(tmp_path, monkeypatc
     sim.advance(600)
     monkeypatch.setattr(ops.state, "PROJECT_ROOT", tmp_path)
     (tmp_path / "terraform.acme.spark-batch.tfstate").write_text(
-        json.dumps(state_document(sim.cluster_id, {A: managed_a.id, B: sim.group(B).id})))
+        json.dumps(state_document(sim.cluster_id, {A: managed_a.id, B: sim.group(B).id}))
+    )
     out = run_cli(sim, "rotate-spot", sim.cluster_name).out
     assert "live groups found by Terraform state terraform.acme.spark-batch.tfstate" in out
     assert f"shrink {A} ({managed_a.id})" in out
@@ -192,7 +208,9 @@ def test_status_after_a_bid_change_shows_the_live_group_active_and_the_leftover(
         [A, "TASK", "SPOT", "r5.xlarge", "0.24", "0", "0", "RUNNING", "leftover"],
     ]
     assert f"Static Spot pair: {A} is active (6 requested, 6 running); {B} is idle" in result.out
-    assert "Leftover groups: 1 (a deploy replaced them; live groups found by the newest group of each name" in result.out
+    assert (
+        "Leftover groups: 1 (a deploy replaced them; live groups found by the newest group of each name" in result.out
+    )
     assert f"{A} ({old}): requested 0, running 0" in result.out and "empty; nothing to do" in result.out
     assert "pass --state terraform.<environment>.<stack>.tfstate" in result.out
     assert new not in result.out.split("Leftover groups")[1]
@@ -217,8 +235,10 @@ def test_status_with_a_state_file_tells_groups_apart_by_id(moto, tmp_path):
     old, new = moto.replace_group(cid, A, count=4, bid="0.30")
     b_id = next(g["Id"] for g in moto.group_list(cid) if g["Name"] == B)
     # The state names the *older* group (say the newer one was added by hand): the state wins.
-    moto.emr.modify_instance_groups(ClusterId=cid, InstanceGroups=[
-        {"InstanceGroupId": old, "InstanceCount": 4}, {"InstanceGroupId": new, "InstanceCount": 2}])
+    moto.emr.modify_instance_groups(
+        ClusterId=cid,
+        InstanceGroups=[{"InstanceGroupId": old, "InstanceCount": 4}, {"InstanceGroupId": new, "InstanceCount": 2}],
+    )
     state = tmp_path / "state.json"
     state.write_text(json.dumps(state_document(cid, {A: old, B: b_id})))
     out = moto.run("status", moto.name(), "--state", str(state)).out
@@ -241,12 +261,20 @@ def test_state_in_s3_is_read_with_get_object(moto):
     cid = moto.create_cluster(a=4, b=0)
     old, new = moto.replace_group(cid, A, count=4, bid="0.30")
     b_id = next(g["Id"] for g in moto.group_list(cid) if g["Name"] == B)
-    s3 = boto3.client("s3", endpoint_url=moto.endpoint, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     bucket = f"state-{moto.suffix}"
     s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="emr-cdktf/acme/spark-batch.tfstate",
-                  Body=json.dumps(state_document(cid, {A: new, B: b_id})).encode())
+    s3.put_object(
+        Bucket=bucket,
+        Key="emr-cdktf/acme/spark-batch.tfstate",
+        Body=json.dumps(state_document(cid, {A: new, B: b_id})).encode(),
+    )
     out = moto.run("status", moto.name(), "--state", f"s3://{bucket}/emr-cdktf/acme/spark-batch.tfstate").out
     assert f"live groups found by Terraform state s3://{bucket}/emr-cdktf/acme/spark-batch.tfstate" in out
     assert f"{A} ({old}): requested 0" in out

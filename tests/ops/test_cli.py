@@ -24,8 +24,12 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() els
 def clean_env(tmp_path, **extra) -> dict[str, str]:
     """A process environment with no AWS configuration at all beyond ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true",
-               AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    env.update(
+        HOME=str(tmp_path),
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+    )
     env.update(extra)
     return env
 
@@ -70,9 +74,11 @@ def _run_with(emr, *argv):
 def test_access_denied_exit_3_naming_the_iam_action():
     emr, stub = _stubbed_emr()
     stub.add_client_error(
-        "list_clusters", service_error_code="AccessDeniedException", http_status_code=400,
+        "list_clusters",
+        service_error_code="AccessDeniedException",
+        http_status_code=400,
         service_message="User: arn:aws:iam::123456789012:user/ops is not authorized to perform: "
-                        "elasticmapreduce:ListClusters",
+        "elasticmapreduce:ListClusters",
     )
     with stub:
         code, err = _run_with(emr, "status", "spark-batch-production-01")
@@ -86,14 +92,35 @@ def test_access_denied_on_modify_names_modify_instance_groups():
     summary = {"Id": "j-1ABC", "Name": "spark-batch-production-01", "Status": {"State": "WAITING"}}
     stub.add_response("list_clusters", {"Clusters": [summary]})
     stub.add_response("describe_cluster", {"Cluster": {**summary, "Tags": []}})
-    stub.add_response("list_instance_groups", {"InstanceGroups": [
-        {"Id": "ig-A", "Name": "task-spot-static-a", "InstanceGroupType": "TASK", "Market": "SPOT",
-         "InstanceType": "r5.xlarge", "BidPrice": "0.24", "RequestedInstanceCount": 4, "RunningInstanceCount": 4,
-         "Status": {"State": "RUNNING"}},
-        {"Id": "ig-B", "Name": "task-spot-static-b", "InstanceGroupType": "TASK", "Market": "SPOT",
-         "InstanceType": "r5.xlarge", "BidPrice": "0.24", "RequestedInstanceCount": 0, "RunningInstanceCount": 0,
-         "Status": {"State": "RUNNING"}},
-    ]})
+    stub.add_response(
+        "list_instance_groups",
+        {
+            "InstanceGroups": [
+                {
+                    "Id": "ig-A",
+                    "Name": "task-spot-static-a",
+                    "InstanceGroupType": "TASK",
+                    "Market": "SPOT",
+                    "InstanceType": "r5.xlarge",
+                    "BidPrice": "0.24",
+                    "RequestedInstanceCount": 4,
+                    "RunningInstanceCount": 4,
+                    "Status": {"State": "RUNNING"},
+                },
+                {
+                    "Id": "ig-B",
+                    "Name": "task-spot-static-b",
+                    "InstanceGroupType": "TASK",
+                    "Market": "SPOT",
+                    "InstanceType": "r5.xlarge",
+                    "BidPrice": "0.24",
+                    "RequestedInstanceCount": 0,
+                    "RunningInstanceCount": 0,
+                    "Status": {"State": "RUNNING"},
+                },
+            ]
+        },
+    )
     stub.add_response("add_tags", {})
     stub.add_client_error("modify_instance_groups", service_error_code="AccessDeniedException", http_status_code=400)
     with stub:
@@ -104,8 +131,12 @@ def test_access_denied_on_modify_names_modify_instance_groups():
 
 def test_expired_token_exit_3():
     emr, stub = _stubbed_emr()
-    stub.add_client_error("list_clusters", service_error_code="ExpiredTokenException", http_status_code=400,
-                          service_message="The security token included in the request is expired")
+    stub.add_client_error(
+        "list_clusters",
+        service_error_code="ExpiredTokenException",
+        http_status_code=400,
+        service_message="The security token included in the request is expired",
+    )
     with stub:
         code, err = _run_with(emr, "status", "spark-batch-production-01")
     assert code == EXIT_ACCESS

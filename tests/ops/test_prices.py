@@ -40,10 +40,17 @@ def _sku(*parts: str) -> str:
 
 def _dimension(sku: str, term: str, usd: str, description: str) -> dict:
     rate = f"{sku}.{term}.6YS6EN2CT7"
-    return {rate: {
-        "unit": "Hrs", "endRange": "Inf", "description": description, "appliesTo": [], "rateCode": rate,
-        "beginRange": "0", "pricePerUnit": {"USD": f"{Decimal(usd):.10f}"},
-    }}
+    return {
+        rate: {
+            "unit": "Hrs",
+            "endRange": "Inf",
+            "description": description,
+            "appliesTo": [],
+            "rateCode": rate,
+            "beginRange": "0",
+            "pricePerUnit": {"USD": f"{Decimal(usd):.10f}"},
+        }
+    }
 
 
 def ec2_item(instance_type: str, region: str, usd: str, *, variant: str = "") -> str:
@@ -53,32 +60,59 @@ def ec2_item(instance_type: str, region: str, usd: str, *, variant: str = "") ->
         "product": {
             "productFamily": "Compute Instance",
             "attributes": {
-                "capacitystatus": "Used", "currentGeneration": "Yes", "instanceFamily": "Memory optimized",
-                "instanceType": instance_type, "licenseModel": "No License required",
-                "location": LOCATION[region], "locationType": "AWS Region", "marketoption": "OnDemand",
-                "operatingSystem": "Linux", "operation": "RunInstances", "preInstalledSw": "NA",
-                "processorArchitecture": "64-bit", "regionCode": region, "servicecode": "AmazonEC2",
-                "servicename": "Amazon Elastic Compute Cloud", "tenancy": "Shared",
-                "usagetype": f"{USAGE_PREFIX[region]}BoxUsage:{instance_type}", "vcpu": "4",
+                "capacitystatus": "Used",
+                "currentGeneration": "Yes",
+                "instanceFamily": "Memory optimized",
+                "instanceType": instance_type,
+                "licenseModel": "No License required",
+                "location": LOCATION[region],
+                "locationType": "AWS Region",
+                "marketoption": "OnDemand",
+                "operatingSystem": "Linux",
+                "operation": "RunInstances",
+                "preInstalledSw": "NA",
+                "processorArchitecture": "64-bit",
+                "regionCode": region,
+                "servicecode": "AmazonEC2",
+                "servicename": "Amazon Elastic Compute Cloud",
+                "tenancy": "Shared",
+                "usagetype": f"{USAGE_PREFIX[region]}BoxUsage:{instance_type}",
+                "vcpu": "4",
             },
             "sku": sku,
         },
         "serviceCode": "AmazonEC2",
         "terms": {
-            "OnDemand": {f"{sku}.JRTCKXETXF": {
-                "priceDimensions": _dimension(sku, "JRTCKXETXF", usd,
-                                              f"${Decimal(usd)} per On Demand Linux {instance_type} Instance Hour"),
-                "sku": sku, "effectiveDate": "2026-11-01T00:00:00Z", "offerTermCode": "JRTCKXETXF",
-                "termAttributes": {},
-            }},
+            "OnDemand": {
+                f"{sku}.JRTCKXETXF": {
+                    "priceDimensions": _dimension(
+                        sku, "JRTCKXETXF", usd, f"${Decimal(usd)} per On Demand Linux {instance_type} Instance Hour"
+                    ),
+                    "sku": sku,
+                    "effectiveDate": "2026-11-01T00:00:00Z",
+                    "offerTermCode": "JRTCKXETXF",
+                    "termAttributes": {},
+                }
+            },
             # A reserved price must never be taken for the on-demand one.
-            "Reserved": {f"{sku}.4NA7Y494T4": {
-                "priceDimensions": _dimension(sku, "4NA7Y494T4", str(Decimal(usd) * Decimal("0.62")),
-                                              f"Linux/UNIX (Amazon VPC), {instance_type} reserved instance applied"),
-                "sku": sku, "effectiveDate": "2026-11-01T00:00:00Z", "offerTermCode": "4NA7Y494T4",
-                "termAttributes": {"LeaseContractLength": "1yr", "OfferingClass": "standard",
-                                   "PurchaseOption": "No Upfront"},
-            }},
+            "Reserved": {
+                f"{sku}.4NA7Y494T4": {
+                    "priceDimensions": _dimension(
+                        sku,
+                        "4NA7Y494T4",
+                        str(Decimal(usd) * Decimal("0.62")),
+                        f"Linux/UNIX (Amazon VPC), {instance_type} reserved instance applied",
+                    ),
+                    "sku": sku,
+                    "effectiveDate": "2026-11-01T00:00:00Z",
+                    "offerTermCode": "4NA7Y494T4",
+                    "termAttributes": {
+                        "LeaseContractLength": "1yr",
+                        "OfferingClass": "standard",
+                        "PurchaseOption": "No Upfront",
+                    },
+                }
+            },
         },
         "version": "20261120150000",
         "publicationDate": "2026-11-20T15:00:00Z",
@@ -93,18 +127,33 @@ def emr_item(instance_type: str, region: str, usd: str) -> str:
         "product": {
             "productFamily": "Elastic Map Reduce Instance",
             "attributes": {
-                "instanceFamily": "Memory optimized", "instanceType": instance_type, "location": LOCATION[region],
-                "locationType": "AWS Region", "operation": "", "regionCode": region,
-                "servicecode": "ElasticMapReduce", "servicename": "Amazon EMR", "softwareType": "EMR",
+                "instanceFamily": "Memory optimized",
+                "instanceType": instance_type,
+                "location": LOCATION[region],
+                "locationType": "AWS Region",
+                "operation": "",
+                "regionCode": region,
+                "servicecode": "ElasticMapReduce",
+                "servicename": "Amazon EMR",
+                "softwareType": "EMR",
                 "usagetype": f"{USAGE_PREFIX[region]}BoxUsage:{instance_type}",
             },
             "sku": sku,
         },
         "serviceCode": "ElasticMapReduce",
-        "terms": {"OnDemand": {f"{sku}.JRTCKXETXF": {
-            "priceDimensions": _dimension(sku, "JRTCKXETXF", usd, f"${Decimal(usd)} per hour for EMR {instance_type}"),
-            "sku": sku, "effectiveDate": "2026-11-01T00:00:00Z", "offerTermCode": "JRTCKXETXF", "termAttributes": {},
-        }}},
+        "terms": {
+            "OnDemand": {
+                f"{sku}.JRTCKXETXF": {
+                    "priceDimensions": _dimension(
+                        sku, "JRTCKXETXF", usd, f"${Decimal(usd)} per hour for EMR {instance_type}"
+                    ),
+                    "sku": sku,
+                    "effectiveDate": "2026-11-01T00:00:00Z",
+                    "offerTermCode": "JRTCKXETXF",
+                    "termAttributes": {},
+                }
+            }
+        },
         "version": "20261120150000",
         "publicationDate": "2026-11-20T15:00:00Z",
     }
@@ -130,14 +179,19 @@ class Prices:
 
     def expect_type(self, instance_type: str, ec2_usd: str, emr_usd: str, region: str = REGION):
         self.expect("AmazonEC2", ec2_filters(instance_type, region), [[ec2_item(instance_type, region, ec2_usd)]])
-        self.expect("ElasticMapReduce", emr_filters(instance_type, region), [[emr_item(instance_type, region, emr_usd)]])
+        self.expect(
+            "ElasticMapReduce", emr_filters(instance_type, region), [[emr_item(instance_type, region, emr_usd)]]
+        )
 
     def run(self, *argv: str):
         out, err = io.StringIO(), io.StringIO()
         with self.stub:
-            code = main(["prices", "refresh", *argv, "--table", str(self.table)],
-                        clients=SimpleNamespace(pricing=self.client, emr=None, ec2=None),
-                        runtime=Runtime(now=lambda: TODAY, out=out), err=err)
+            code = main(
+                ["prices", "refresh", *argv, "--table", str(self.table)],
+                clients=SimpleNamespace(pricing=self.client, emr=None, ec2=None),
+                runtime=Runtime(now=lambda: TODAY, out=out),
+                err=err,
+            )
         return code, out.getvalue(), err.getvalue()
 
 
@@ -282,13 +336,16 @@ def test_region_without_types_needs_instance_types(prices):
     assert "no instance types for eu-west-1" in err and "--instance-types" in err
 
 
-@pytest.mark.parametrize("content", [
-    "{not json",
-    '{"prices": {}}',
-    '{"sources": {}, "prices": []}',
-    '{"sources": {}, "prices": {"ap-northeast-2": {"r5.xlarge": {"ec2": "1", "emr": "0.1"}}}}',
-    '{"sources": {}, "prices": {"ap-northeast-2": {"r5.xlarge": {"ec2": "1", "emr": "0.1", "source": "x", "retrieved": "d"}}}}',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"prices": {}}',
+        '{"sources": {}, "prices": []}',
+        '{"sources": {}, "prices": {"ap-northeast-2": {"r5.xlarge": {"ec2": "1", "emr": "0.1"}}}}',
+        '{"sources": {}, "prices": {"ap-northeast-2": {"r5.xlarge": {"ec2": "1", "emr": "0.1", "source": "x", "retrieved": "d"}}}}',
+    ],
+)
 def test_unreadable_table_is_refused_and_left_as_is(prices, content):
     prices.table.write_text(content)
     code, _, err = prices.run("--region", REGION, "--instance-types", "r5.xlarge")
@@ -312,17 +369,30 @@ def test_refreshed_table_round_trips_into_a_synthesized_bid_price(prices, settin
     table = load_price_table(prices.table)
 
     def cluster_with_spot_pair(stack):
-        cluster = stack.add_cluster(ClusterSpec(
-            name="spark-batch-prices-01", release_label="emr-7.5.0", applications=("Spark",),
-            master=InstanceGroupSpec("m5.xlarge"), core=InstanceGroupSpec("r5.xlarge", ebs=EbsSpec.gp3(64)),
-        ))
-        SpotTaskGroupPair(cluster, "spot-task-groups", cluster=cluster, region=REGION,
-                          static_a=SpotGroupSpec("r5.xlarge"), static_b=SpotGroupSpec("m5.xlarge"),
-                          active_count=2, price_table=table)
+        cluster = stack.add_cluster(
+            ClusterSpec(
+                name="spark-batch-prices-01",
+                release_label="emr-7.5.0",
+                applications=("Spark",),
+                master=InstanceGroupSpec("m5.xlarge"),
+                core=InstanceGroupSpec("r5.xlarge", ebs=EbsSpec.gp3(64)),
+            )
+        )
+        SpotTaskGroupPair(
+            cluster,
+            "spot-task-groups",
+            cluster=cluster,
+            region=REGION,
+            static_a=SpotGroupSpec("r5.xlarge"),
+            static_b=SpotGroupSpec("m5.xlarge"),
+            active_count=2,
+            price_table=table,
+        )
         return cluster
 
-    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings,
-                                               clusters=(cluster_with_spot_pair,)))
+    doc = synth_stack(
+        lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(cluster_with_spot_pair,))
+    )
     bids = {g["name"]: g["bid_price"] for g in doc["resource"]["aws_emr_instance_group"].values()}
     assert bids == {"task-spot-static-a": expected_bid("0.3375"), "task-spot-static-b": expected_bid("0.2500")}
     assert bids["task-spot-static-a"] == "0.27"

@@ -64,8 +64,9 @@ def test_plan_names_the_groups_ids_and_counts(moto):
 
 
 def test_resumes_an_interrupted_rotation_from_both_sides_at_target(moto):
-    cid = moto.create_cluster(a=4, b=4, extra_tags={
-        ROTATION_TAG: f"from={A} to={B} target=4 started=2026-11-24T09:00:00Z"})
+    cid = moto.create_cluster(
+        a=4, b=4, extra_tags={ROTATION_TAG: f"from={A} to={B} target=4 started=2026-11-24T09:00:00Z"}
+    )
     result = moto.run("rotate-spot", moto.name(), "--yes")
     assert result.code == EXIT_OK, result.err
     assert "phase: shrink" in result.out

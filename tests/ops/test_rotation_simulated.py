@@ -118,8 +118,10 @@ def test_shortage_times_out_leaving_the_old_side_untouched():
     result = rotate(sim, "--yes", "--timeout", "600")
     assert result.code == EXIT_FAILED
     assert sim.group(A).requested == TARGET and sim.running(A) == TARGET
-    assert not any(op == "ModifyInstanceGroups" and p["InstanceGroups"][0]["InstanceGroupId"] == sim.group(A).id
-                   for op, p in sim.mutations())
+    assert not any(
+        op == "ModifyInstanceGroups" and p["InstanceGroups"][0]["InstanceGroupId"] == sim.group(A).id
+        for op, p in sim.mutations()
+    )
     assert_capacity_held(sim)
 
 
@@ -129,8 +131,10 @@ def test_shortage_message_says_what_happened_and_what_to_do():
     assert f"{B} reached only 2/4 running instances in 10m00s" in err
     assert f"{A} was left untouched (4 requested, 4 running)" in err
     assert f"python -m ops rotate-spot {sim.cluster_name} --yes" in err
-    shrink_back = (f"aws emr modify-instance-groups --cluster-id {sim.cluster_id} --instance-groups "
-                   f"InstanceGroupId={sim.group(B).id},InstanceCount=0 --region ap-northeast-2")
+    shrink_back = (
+        f"aws emr modify-instance-groups --cluster-id {sim.cluster_id} --instance-groups "
+        f"InstanceGroupId={sim.group(B).id},InstanceCount=0 --region ap-northeast-2"
+    )
     assert shrink_back in err
     assert f"aws emr remove-tags --resource-id {sim.cluster_id} --tag-keys {ROTATION_TAG}" in err
     assert "another instance type" in err
@@ -144,8 +148,11 @@ def test_rerun_after_shortage_continues_waiting_and_completes_once_capacity_retu
     assert result.code == EXIT_OK, result.err
     assert "phase: wait" in result.out
     # Resumed without asking B to grow again.
-    grows = [p for op, p in sim.mutations()
-             if op == "ModifyInstanceGroups" and p["InstanceGroups"][0]["InstanceGroupId"] == sim.group(B).id]
+    grows = [
+        p
+        for op, p in sim.mutations()
+        if op == "ModifyInstanceGroups" and p["InstanceGroups"][0]["InstanceGroupId"] == sim.group(B).id
+    ]
     assert len(grows) == 1
     assert_rotated(sim)
     assert_capacity_held(sim)

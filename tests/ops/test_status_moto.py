@@ -30,9 +30,25 @@ def test_status_lists_every_group_with_role_market_bid_and_counts(moto):
     assert row(result.out, "master")[:8] == ["master", "MASTER", "ON_DEMAND", "m5.xlarge", "-", "1", "1", "RUNNING"]
     assert row(result.out, "core")[:8] == ["core", "CORE", "ON_DEMAND", "r5.xlarge", "-", "2", "2", "RUNNING"]
     assert row(result.out, "task-spot-static-a")[:8] == [
-        "task-spot-static-a", "TASK", "SPOT", "r5.xlarge", "0.24", "4", "4", "RUNNING"]
+        "task-spot-static-a",
+        "TASK",
+        "SPOT",
+        "r5.xlarge",
+        "0.24",
+        "4",
+        "4",
+        "RUNNING",
+    ]
     assert row(result.out, "task-spot-static-b")[:8] == [
-        "task-spot-static-b", "TASK", "SPOT", "r5.xlarge", "0.24", "0", "0", "RUNNING"]
+        "task-spot-static-b",
+        "TASK",
+        "SPOT",
+        "r5.xlarge",
+        "0.24",
+        "0",
+        "0",
+        "RUNNING",
+    ]
     assert row(result.out, "task-spot-dynamic")[:5] == ["task-spot-dynamic", "TASK", "SPOT", "m5.xlarge", "0.19"]
     assert f"({cid})" in result.out.splitlines()[0]
 
@@ -60,10 +76,15 @@ def test_status_flags_both_static_groups_active(moto):
 
 
 def test_status_shows_a_rotation_in_progress(moto):
-    moto.create_cluster(extra_tags={
-        "emr-cdktf:spot-rotation": "from=task-spot-static-a to=task-spot-static-b target=4 started=2026-11-24T09:00:00Z"})
+    moto.create_cluster(
+        extra_tags={
+            "emr-cdktf:spot-rotation": "from=task-spot-static-a to=task-spot-static-b target=4 started=2026-11-24T09:00:00Z"
+        }
+    )
     out = moto.run("status", moto.name()).out
-    assert "ROTATION IN PROGRESS (task-spot-static-a -> task-spot-static-b, target 4, started 2026-11-24T09:00:00Z)" in out
+    assert (
+        "ROTATION IN PROGRESS (task-spot-static-a -> task-spot-static-b, target 4, started 2026-11-24T09:00:00Z)" in out
+    )
 
 
 def test_status_by_id_reports_the_same_cluster_as_by_name(moto):
@@ -88,7 +109,8 @@ def test_fixed_ip_held_by_the_master_is_ok(moto):
 def test_fixed_ip_still_on_the_reservation_eni_means_the_master_has_not_taken_it(moto):
     moto.create_cluster()
     eni = moto.ec2.create_network_interface(
-        SubnetId=moto.subnet, PrivateIpAddress=FIXED_IP, Description="fixed IP reservation")["NetworkInterface"]
+        SubnetId=moto.subnet, PrivateIpAddress=FIXED_IP, Description="fixed IP reservation"
+    )["NetworkInterface"]
     out = moto.run("status", moto.name()).out
     assert f"still held by the unattached ENI {eni['NetworkInterfaceId']} (fixed IP reservation)" in out
     assert "the master has not taken it" in out
@@ -96,8 +118,9 @@ def test_fixed_ip_still_on_the_reservation_eni_means_the_master_has_not_taken_it
 
 def test_fixed_ip_on_another_instance_is_a_conflict(moto):
     cid = moto.create_cluster()
-    other = moto.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1,
-                                   SubnetId=moto.subnet)["Instances"][0]["InstanceId"]
+    other = moto.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=moto.subnet)["Instances"][
+        0
+    ]["InstanceId"]
     eni = moto.ec2.create_network_interface(SubnetId=moto.subnet, PrivateIpAddress=FIXED_IP)["NetworkInterface"]
     moto.ec2.attach_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"], InstanceId=other, DeviceIndex=1)
     out = moto.run("status", moto.name()).out

@@ -62,8 +62,14 @@ BASE_DATA: dict = {
             "master": {"type": "m5.xlarge", "count": 1, "ebs_size": 64},
             "core": {"type": "r5.xlarge", "count": 2, "ebs_size": 128, "bid_price": None},
             # Spot: static A active with 2 instances, B idle (1 at creation), dynamic 1.
-            "spot": {"type": "r5.xlarge", "active_count": 2, "bid_price": "0.24", "ebs_size": 64,
-                     "dynamic_type": "m5.xlarge", "dynamic_bid_price": "0.19"},
+            "spot": {
+                "type": "r5.xlarge",
+                "active_count": 2,
+                "bid_price": "0.24",
+                "ebs_size": 64,
+                "dynamic_type": "m5.xlarge",
+                "dynamic_bid_price": "0.19",
+            },
         },
         {
             "name": "batch-dev-01",
@@ -112,15 +118,19 @@ def build(scope: Construct, data: dict, scripts_dir: Path, stack_name: str = STA
     stack = TerraformStack(scope, stack_name)
     AwsProvider(stack, "aws", region=data["region"])
     security_groups = EmrSecurityGroups(
-        stack, "security-groups", vpc_id=data["vpc_id"], name_prefix=stack_name,
+        stack,
+        "security-groups",
+        vpc_id=data["vpc_id"],
+        name_prefix=stack_name,
         master_ingress=tuple(IngressRule(r["description"], r["port"], cidr=r["cidr"]) for r in data["office_ingress"]),
     )
     roles = EmrRoles(stack, "roles", name_prefix=stack_name, account_id=data["account_id"], region=data["region"])
     grant = roles.grant_read_write if data["data_access"] == "read_write" else roles.grant_read
     grant(data["data_bucket"], sid="Data")
     roles.grant_bootstrap_read(data["bootstrap_bucket"], f"bootstrap/{PURPOSE}/")
-    assets = BootstrapAssets(stack, "bootstrap-assets", directory=scripts_dir,
-                             bucket_name=data["bootstrap_bucket"], purpose=PURPOSE)
+    assets = BootstrapAssets(
+        stack, "bootstrap-assets", directory=scripts_dir, bucket_name=data["bootstrap_bucket"], purpose=PURPOSE
+    )
 
     for c in data["clusters"]:
         m, k = c["master"], c["core"]
@@ -140,14 +150,26 @@ def build(scope: Construct, data: dict, scripts_dir: Path, stack_name: str = STA
             ebs_root_volume_size=c["ebs_root_volume_size"],
             tags=c["tags"],
         )
-        cluster = EmrCluster(stack, spec=spec, purpose=PURPOSE, subnet_id=data["subnets"][c["subnet"]],
-                             security_groups=security_groups, roles=roles, log_bucket=data["log_bucket"])
+        cluster = EmrCluster(
+            stack,
+            spec=spec,
+            purpose=PURPOSE,
+            subnet_id=data["subnets"][c["subnet"]],
+            security_groups=security_groups,
+            roles=roles,
+            log_bucket=data["log_bucket"],
+        )
         spot = c["spot"]
         if spot:
             static = SpotGroupSpec(spot["type"], EbsSpec.gp3(spot["ebs_size"]), bid_price=spot["bid_price"])
             SpotTaskGroupPair(
-                stack, f"{c['name']}-spot", cluster=cluster, region=data["region"],
-                static_a=static, static_b=static, active_count=spot["active_count"],
+                stack,
+                f"{c['name']}-spot",
+                cluster=cluster,
+                region=data["region"],
+                static_a=static,
+                static_b=static,
+                active_count=spot["active_count"],
                 dynamic=SpotGroupSpec(spot["dynamic_type"], bid_price=spot["dynamic_bid_price"]),
             )
     for path, attribute, value in data["overrides"]:

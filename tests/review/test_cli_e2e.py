@@ -23,7 +23,7 @@ from review.cli import EXIT_GUARD, EXIT_OK, EXIT_USAGE, main
 from review.synth import PROJECT_ROOT, Synthesizer
 from tests.review.fixture_app import base_data, write_scripts
 
-MAIN = '''\
+MAIN = """\
 import json
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from tests.review.fixture_app import build
 app = App()
 build(app, json.loads(Path("clusters.json").read_text()), Path("scripts"))
 app.synth()
-'''
+"""
 
 SYNTH = Synthesizer(extra_env={"PYTHONPATH": str(PROJECT_ROOT)})
 
@@ -114,8 +114,9 @@ def test_worktree_is_removed_after_the_review(repo, script_change_blocked):
 
 def test_allow_replace_cannot_pass_a_cluster_the_head_keeps_protected(repo, tmp_path, capsys):
     out = tmp_path / "report.md"
-    code = main(["--base", "v1", "--head", str(repo), "--allow-replace", "batch-prod-01", "--output", str(out)],
-                synth=SYNTH)
+    code = main(
+        ["--base", "v1", "--head", str(repo), "--allow-replace", "batch-prod-01", "--output", str(out)], synth=SYNTH
+    )
     report = out.read_text()
     assert code == EXIT_GUARD
     assert "is given, but it cannot make this change succeed" in report.splitlines()[4]
@@ -138,9 +139,11 @@ def test_in_place_changes_exit_0(uncommitted_review):
 def test_security_group_rule_change_is_readable(uncommitted_review):
     _, report = uncommitted_review
     section = report.split("### Security-group rules", 1)[1].split("###", 1)[0]
-    assert ('➖ ingress tcp 18080 from 10.30.0.0/20 (into sg `analytics-master-additional`) — '
-            '"Spark History UI for the office"') in section
-    assert '➕ ingress tcp 18081 from 10.30.0.0/20 (into sg `analytics-master-additional`)' in section
+    assert (
+        "➖ ingress tcp 18080 from 10.30.0.0/20 (into sg `analytics-master-additional`) — "
+        '"Spark History UI for the office"'
+    ) in section
+    assert "➕ ingress tcp 18081 from 10.30.0.0/20 (into sg `analytics-master-additional`)" in section
 
 
 def test_iam_grant_is_reported_per_statement(uncommitted_review):
@@ -155,7 +158,10 @@ def test_iam_grant_is_reported_per_statement(uncommitted_review):
 def test_bid_price_change_replaces_the_group_and_changes_the_cost(uncommitted_review):
     _, report = uncommitted_review
     assert "| `bid_price` | `0.24` | `0.26` | **replaces the group** |" in report
-    assert "| `batch-prod-01` | task `task-spot-static-a` | r5.xlarge | 2 | Spot, bid 0.24 → **Spot, bid 0.26** |" in report
+    assert (
+        "| `batch-prod-01` | task `task-spot-static-a` | r5.xlarge | 2 | Spot, bid 0.24 → **Spot, bid 0.26** |"
+        in report
+    )
     # Hand-computed from the ap-northeast-2 table: master m5.xlarge 0.236 + 0.048 fee;
     # core 2 x r5.xlarge (0.304 + 0.063); static A 2 and idle B 1 x (bid 0.24 + 0.063 fee);
     # dynamic 1 x m5.xlarge (bid 0.19 + 0.048 fee). The bid change: 3 instances x 0.02.
@@ -171,8 +177,9 @@ def test_unknown_base_ref_is_a_usage_error(repo, capsys):
 
 
 def test_cli_module_exits_2_without_base():
-    result = subprocess.run([sys.executable, "-m", "review"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "review"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == EXIT_USAGE
     assert "--base" in result.stderr and "--plan" in result.stderr
 
@@ -181,13 +188,13 @@ def test_failed_synth_exits_1_with_its_error_and_removes_the_worktree(tmp_path, 
     repo = tmp_path / "broken"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
-    (repo / "main.py").write_text('raise SystemExit("settings: region = \'mars-1\' is not a region")\n')
+    (repo / "main.py").write_text("raise SystemExit(\"settings: region = 'mars-1' is not a region\")\n")
     _commit(repo, "broken app")
     # Nothing changed since HEAD: --all-envs makes the review synthesize anyway.
     code = main(["--base", "HEAD", "--head", str(repo), "--all-envs"], synth=SYNTH)
     err = capsys.readouterr().err
     assert code == 1
     # Whichever synthesis fails first is reported (the other is stopped).
-    assert ("synth of base HEAD failed (exit 1)" in err or "synth of working tree failed (exit 1)" in err)
+    assert "synth of base HEAD failed (exit 1)" in err or "synth of working tree failed (exit 1)" in err
     assert "mars-1" in err
     assert _git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1

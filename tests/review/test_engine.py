@@ -22,8 +22,11 @@ CLUSTER = {
     "service_role": "emr-service",
     "termination_protection": True,
     "lifecycle": {"prevent_destroy": True},
-    "ec2_attributes": {"instance_profile": "p", "subnet_id": "subnet-1",
-                       "emr_managed_master_security_group": "${aws_security_group.master.id}"},
+    "ec2_attributes": {
+        "instance_profile": "p",
+        "subnet_id": "subnet-1",
+        "emr_managed_master_security_group": "${aws_security_group.master.id}",
+    },
     "master_instance_group": {"instance_type": "m5.xlarge", "instance_count": 1},
     "core_instance_group": {"instance_type": "r5.xlarge", "instance_count": 3},
 }
@@ -41,9 +44,15 @@ def _base():
     return _doc(
         aws_emr_cluster={"stream-prod-01": copy.deepcopy(CLUSTER)},
         aws_security_group={"master": {"name": "master-managed", "description": "EMR master", "vpc_id": "vpc-1"}},
-        aws_emr_instance_group={"stream-prod-01_task": {
-            "cluster_id": "${aws_emr_cluster.stream-prod-01.id}", "name": "task-spot-dynamic",
-            "instance_type": "m5.xlarge", "instance_count": 4, "bid_price": "0.19"}},
+        aws_emr_instance_group={
+            "stream-prod-01_task": {
+                "cluster_id": "${aws_emr_cluster.stream-prod-01.id}",
+                "name": "task-spot-dynamic",
+                "instance_type": "m5.xlarge",
+                "instance_count": 4,
+                "bid_price": "0.19",
+            }
+        },
     )
 
 
@@ -103,7 +112,9 @@ def test_ignore_changes_all_applies_nothing():
 def test_renamed_construct_id_destroys_the_cluster_and_says_why():
     head = _base()
     head["resource"]["aws_emr_cluster"] = {"stream-prod-01-v2": copy.deepcopy(CLUSTER)}
-    head["resource"]["aws_emr_instance_group"]["stream-prod-01_task"]["cluster_id"] = "${aws_emr_cluster.stream-prod-01-v2.id}"
+    head["resource"]["aws_emr_instance_group"]["stream-prod-01_task"]["cluster_id"] = (
+        "${aws_emr_cluster.stream-prod-01-v2.id}"
+    )
     review = _review({"s": _base()}, {"s": head})
     assert review.blocked
     assert "the construct id changed, which destroys and re-creates the cluster" in review.markdown
@@ -112,7 +123,9 @@ def test_renamed_construct_id_destroys_the_cluster_and_says_why():
 def test_moved_block_pairs_old_and_new_address():
     head = _base()
     head["resource"]["aws_emr_cluster"] = {"stream-prod-01-v2": copy.deepcopy(CLUSTER)}
-    head["resource"]["aws_emr_instance_group"]["stream-prod-01_task"]["cluster_id"] = "${aws_emr_cluster.stream-prod-01-v2.id}"
+    head["resource"]["aws_emr_instance_group"]["stream-prod-01_task"]["cluster_id"] = (
+        "${aws_emr_cluster.stream-prod-01-v2.id}"
+    )
     head["moved"] = [{"from": "aws_emr_cluster.stream-prod-01", "to": "aws_emr_cluster.stream-prod-01-v2"}]
     review = _review({"s": _base()}, {"s": head})
     assert not review.blocked
@@ -128,12 +141,19 @@ def test_security_group_replacement_cascades_into_the_cluster():
 
 
 def test_cross_stack_reference_is_followed_into_the_defining_stack():
-    foundation = _doc(aws_s3_object={"tag": {"bucket": "assets", "key": "bootstrap/s/tag-0123456789abcdef.sh",
-                                             "source": "assets/tag/ABC/tag.sh"}})
+    foundation = _doc(
+        aws_s3_object={
+            "tag": {"bucket": "assets", "key": "bootstrap/s/tag-0123456789abcdef.sh", "source": "assets/tag/ABC/tag.sh"}
+        }
+    )
     foundation["output"] = {"cross-stack-output-key": {"value": "${aws_s3_object.tag.key}"}}
     purpose = _base()
-    purpose["resource"]["aws_emr_cluster"]["stream-prod-01"]["bootstrap_action"] = [{
-        "name": "tag", "path": "s3://assets/${data.terraform_remote_state.cross-stack-reference-input-f.outputs.cross-stack-output-key}"}]
+    purpose["resource"]["aws_emr_cluster"]["stream-prod-01"]["bootstrap_action"] = [
+        {
+            "name": "tag",
+            "path": "s3://assets/${data.terraform_remote_state.cross-stack-reference-input-f.outputs.cross-stack-output-key}",
+        }
+    ]
     head_foundation = copy.deepcopy(foundation)
     head_foundation["resource"]["aws_s3_object"]["tag"]["key"] = "bootstrap/s/tag-fedcba9876543210.sh"
     review = _review({"f": foundation, "s": purpose}, {"f": head_foundation, "s": copy.deepcopy(purpose)})
@@ -144,7 +164,9 @@ def test_cross_stack_reference_is_followed_into_the_defining_stack():
     assert not change.replaced and not review.blocked
     section = review.markdown.split("### Bootstrap scripts", 1)[1]
     assert "**tag.sh**" in section
-    assert "cluster `stream-prod-01` (s): updated in the Terraform state only: EMR keeps running the old script" in section
+    assert (
+        "cluster `stream-prod-01` (s): updated in the Terraform state only: EMR keeps running the old script" in section
+    )
     assert "is deleted while `stream-prod-01` keeps running it: new nodes" in section
 
 
@@ -193,27 +215,55 @@ def _sg_doc(rule):
 
 
 def test_security_group_rule_change_is_rendered_with_ports_source_and_description():
-    before = _sg_doc({"ip_protocol": "tcp", "from_port": 8443, "to_port": 8443,
-                      "referenced_security_group_id": "${aws_security_group.extra.id}", "description": "service access"})
+    before = _sg_doc(
+        {
+            "ip_protocol": "tcp",
+            "from_port": 8443,
+            "to_port": 8443,
+            "referenced_security_group_id": "${aws_security_group.extra.id}",
+            "description": "service access",
+        }
+    )
     after = _sg_doc({"ip_protocol": "tcp", "from_port": 8000, "to_port": 8100, "cidr_ipv4": "0.0.0.0/0"})
     review = _review({"s": before}, {"s": after})
     line = next(ln for ln in review.markdown.splitlines() if ln.startswith("- ✏️"))
-    assert ('ingress tcp 8443 from sg `master-additional` (into sg `master-additional`) — "service access" → '
-            'ingress tcp 8000-8100 from 0.0.0.0/0 (into sg `master-additional`)') in line
+    assert (
+        'ingress tcp 8443 from sg `master-additional` (into sg `master-additional`) — "service access" → '
+        "ingress tcp 8000-8100 from 0.0.0.0/0 (into sg `master-additional`)"
+    ) in line
     assert "⚠️ no description" in review.markdown
     assert "⚠️ ingress from the whole internet" in review.markdown
 
 
 def _policy_doc(statements):
-    return _doc(aws_iam_role_policy={"p": {"name": "data", "role": "emr-instance",
-                                           "policy": json.dumps({"Version": "2012-10-17", "Statement": statements})}})
+    return _doc(
+        aws_iam_role_policy={
+            "p": {
+                "name": "data",
+                "role": "emr-instance",
+                "policy": json.dumps({"Version": "2012-10-17", "Statement": statements}),
+            }
+        }
+    )
 
 
 def test_iam_statements_are_compared_by_sid():
-    before = _policy_doc([{"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::d/*"},
-                          {"Sid": "Gone", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "*"}])
-    after = _policy_doc([{"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject", "s3:*"],
-                          "Resource": ["arn:aws:s3:::d/*", "arn:aws:s3:::e/*"]}])
+    before = _policy_doc(
+        [
+            {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::d/*"},
+            {"Sid": "Gone", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "*"},
+        ]
+    )
+    after = _policy_doc(
+        [
+            {
+                "Sid": "Read",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:*"],
+                "Resource": ["arn:aws:s3:::d/*", "arn:aws:s3:::e/*"],
+            }
+        ]
+    )
     review = _review({"s": before}, {"s": after})
     section = review.markdown.split("### IAM", 1)[1]
     assert "Sid `Read` (Allow, changed): actions + `s3:*`; resources + `arn:aws:s3:::e/*`" in section
@@ -225,8 +275,12 @@ def test_iam_statements_are_compared_by_sid():
 def test_added_task_group_with_zero_instances_mentions_the_provider_issue():
     head = _base()
     head["resource"]["aws_emr_instance_group"]["stream-prod-01_b"] = {
-        "cluster_id": "${aws_emr_cluster.stream-prod-01.id}", "name": "task-spot-static-b",
-        "instance_type": "r5.xlarge", "instance_count": 0, "bid_price": "0.24"}
+        "cluster_id": "${aws_emr_cluster.stream-prod-01.id}",
+        "name": "task-spot-static-b",
+        "instance_type": "r5.xlarge",
+        "instance_count": 0,
+        "bid_price": "0.24",
+    }
     review = _review({"s": _base()}, {"s": head})
     assert "launches one instance first (provider issue 38837)" in review.markdown
 
@@ -257,11 +311,15 @@ def test_dropping_protection_in_the_change_that_replaces_the_cluster_still_trips
 
 
 def _with_script(doc, *, cluster=True):
-    doc["resource"]["aws_s3_object"] = {"bootstrap_tag": {
-        "bucket": "assets", "key": "bootstrap/s/tag-0123456789abcdef.py", "source": "assets/tag.py"}}
+    doc["resource"]["aws_s3_object"] = {
+        "bootstrap_tag": {"bucket": "assets", "key": "bootstrap/s/tag-0123456789abcdef.py", "source": "assets/tag.py"}
+    }
     if cluster:
         doc["resource"]["aws_emr_cluster"]["dev-01"] = {
-            **copy.deepcopy(CLUSTER), "name": "dev-01", "termination_protection": False, "lifecycle": {},
+            **copy.deepcopy(CLUSTER),
+            "name": "dev-01",
+            "termination_protection": False,
+            "lifecycle": {},
             "bootstrap_action": [{"name": "tag", "path": "s3://assets/${aws_s3_object.bootstrap_tag.key}"}],
         }
     return doc

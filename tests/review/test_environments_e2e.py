@@ -20,7 +20,7 @@ from review.cli import EXIT_GUARD, EXIT_OK, main
 from review.synth import PROJECT_ROOT, Synthesizer
 from tests.review.fixture_app import base_data, write_scripts
 
-MAIN = '''\
+MAIN = """\
 import json
 import os
 import tomllib
@@ -35,7 +35,7 @@ data = json.loads(tomllib.loads(Path(f"environments/{name}.toml").read_text())["
 app = App()
 build(app, data, Path("scripts"))
 app.synth()
-'''
+"""
 
 SYNTH = Synthesizer(extra_env={"PYTHONPATH": str(PROJECT_ROOT)})
 

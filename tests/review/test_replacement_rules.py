@@ -35,25 +35,30 @@ def _set(path, value):
         for key in keys[:-1]:
             node = node[key]
         node[keys[-1]] = value
+
     return mutate
 
 
 def _override(construct_path, attribute, value):
     """An edit the constructs do not expose (see fixture_app's docstring)."""
+
     def mutate(d):
         d["overrides"].append([construct_path, attribute, value])
+
     return mutate
 
 
 def _spot(field, value):
     def mutate(d):
         _prod(d)["spot"][field] = value
+
     return mutate
 
 
 def _data(key, value):
     def mutate(d):
         d[key] = value
+
     return mutate
 
 
@@ -69,14 +74,26 @@ REPLACES_CLUSTER = [
     ("release_label", _set("release_label", "emr-7.2.0"), PROD, "release_label"),
     ("applications", _set("applications", ["Hadoop", "Spark", "Hive"]), PROD, "applications"),
     ("bootstrap_action list", _add_script, PROD, "bootstrap_action"),
-    ("bootstrap_action args", lambda d: _prod(d)["bootstrap"][0].update(args=["--role-suffix", "--verbose"]),
-     PROD, "bootstrap_action"),
-    ("configurations_json", lambda d: _prod(d)["configurations"]["spark-defaults"].update(
-        {"spark.executor.memory": "8g"}), PROD, "configurations_json"),
+    (
+        "bootstrap_action args",
+        lambda d: _prod(d)["bootstrap"][0].update(args=["--role-suffix", "--verbose"]),
+        PROD,
+        "bootstrap_action",
+    ),
+    (
+        "configurations_json",
+        lambda d: _prod(d)["configurations"]["spark-defaults"].update({"spark.executor.memory": "8g"}),
+        PROD,
+        "configurations_json",
+    ),
     ("ec2_attributes.subnet_id", _set("subnet", 1), PROD, "ec2_attributes.subnet_id"),
     ("ec2_attributes.key_name", _set("key_name", "ops-key"), PROD, "ec2_attributes.key_name"),
-    ("ec2_attributes.instance_profile", _override(CLUSTER, "ec2_attributes.instance_profile", "emr-instance-v2"),
-     PROD, "ec2_attributes.instance_profile"),
+    (
+        "ec2_attributes.instance_profile",
+        _override(CLUSTER, "ec2_attributes.instance_profile", "emr-instance-v2"),
+        PROD,
+        "ec2_attributes.instance_profile",
+    ),
     ("service_role", _override(CLUSTER, "service_role", "emr-service-v2"), PROD, "service_role"),
     ("log_uri", _data("log_bucket", "example-emr-logs-2"), PROD, "log_uri"),
     ("ebs_root_volume_size", _set("ebs_root_volume_size", 64), PROD, "ebs_root_volume_size"),
@@ -84,8 +101,12 @@ REPLACES_CLUSTER = [
     ("master.instance_count", _set("master.count", 3), PROD, "master_instance_group.instance_count"),
     ("master.ebs_config", _set("master.ebs_size", 128), PROD, "master_instance_group.ebs_config"),
     ("master.name", _override(CLUSTER, "master_instance_group.name", "primary"), PROD, "master_instance_group.name"),
-    ("master.bid_price", _override(CLUSTER, "master_instance_group.bid_price", "0.20"), PROD,
-     "master_instance_group.bid_price"),
+    (
+        "master.bid_price",
+        _override(CLUSTER, "master_instance_group.bid_price", "0.20"),
+        PROD,
+        "master_instance_group.bid_price",
+    ),
     ("core.instance_type", _set("core.type", "r5.2xlarge"), PROD, "core_instance_group.instance_type"),
     ("core.bid_price", _set("core.bid_price", "0.25"), PROD, "core_instance_group.bid_price"),
     ("core.ebs_config", _set("core.ebs_size", 256), PROD, "core_instance_group.ebs_config"),
@@ -95,9 +116,15 @@ REPLACES_CLUSTER = [
 IN_PLACE_CLUSTER = [
     # 2 -> 3 keeps EmrCluster's derived dfs.replication (1 below 4 core nodes, tip T7).
     ("core.instance_count", _set("core.count", 3), "core_instance_group.instance_count"),
-    ("core.autoscaling_policy", _override(CLUSTER, "core_instance_group.autoscaling_policy",
-                                          '{"Constraints":{"MinCapacity":2,"MaxCapacity":6},"Rules":[]}'),
-     "core_instance_group.autoscaling_policy"),
+    (
+        "core.autoscaling_policy",
+        _override(
+            CLUSTER,
+            "core_instance_group.autoscaling_policy",
+            '{"Constraints":{"MinCapacity":2,"MaxCapacity":6},"Rules":[]}',
+        ),
+        "core_instance_group.autoscaling_policy",
+    ),
     ("step_concurrency_level", _set("step_concurrency_level", 4), "step_concurrency_level"),
     ("termination_protection", _set("protected", False), "termination_protection"),
     ("auto_termination_policy", _set("auto_termination_idle", 7200), "auto_termination_policy.idle_timeout"),
@@ -109,8 +136,13 @@ IN_PLACE_CLUSTER = [
 GROUP_CHANGES = [
     ("bid_price", _spot("bid_price", "0.30"), "bid_price", rules.REPLACES, True),
     ("instance_type", _spot("type", "r5.2xlarge"), "instance_type", rules.REPLACES, True),
-    ("name", _override("batch-prod-01-spot/task-spot-static-a/group", "name", "task-spot-static-x"), "name",
-     rules.REPLACES, True),
+    (
+        "name",
+        _override("batch-prod-01-spot/task-spot-static-a/group", "name", "task-spot-static-x"),
+        "name",
+        rules.REPLACES,
+        True,
+    ),
     ("ebs_config", _spot("ebs_size", 128), "ebs_config", rules.REPLACES, True),
     ("instance_count", _spot("active_count", 5), "instance_count", rules.IN_PLACE, False),
 ]

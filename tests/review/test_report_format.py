@@ -21,8 +21,14 @@ CLUSTER = {
 
 
 def _group(name: str, itype: str, count: int, bid: str, **extra) -> dict:
-    return {"cluster_id": "${aws_emr_cluster.prod.id}", "name": name, "instance_type": itype,
-            "instance_count": count, "bid_price": bid, "lifecycle": {"ignore_changes": ["instance_count"], **extra}}
+    return {
+        "cluster_id": "${aws_emr_cluster.prod.id}",
+        "name": name,
+        "instance_type": itype,
+        "instance_count": count,
+        "bid_price": bid,
+        "lifecycle": {"ignore_changes": ["instance_count"], **extra},
+    }
 
 
 def _spot_doc(bid_a="0.20", bid_b="0.20", type_dyn="m5.xlarge", **lifecycle) -> dict:
@@ -49,13 +55,17 @@ def _section(markdown: str, heading: str) -> str:
 
 # --- Spot capacity ---------------------------------------------------------------------
 
+
 def test_bid_change_of_the_static_pair_says_all_static_capacity_drops_and_counts_reset():
     review = _review(_spot_doc(), _spot_doc(bid_a="0.22", bid_b="0.22"))
     spot = _section(review.markdown, "### Spot capacity")
-    assert ("**All static Spot capacity of `spark-batch-production-01` drops at once:** `task-spot-static-a` "
-            "(6 × r5.xlarge) and `task-spot-static-b` (1 × m5.2xlarge) are replaced together") in spot
-    assert ("`task-spot-static-a` (static task group of `spark-batch-production-01`): replaced destroy-then-create"
-            in spot)
+    assert (
+        "**All static Spot capacity of `spark-batch-production-01` drops at once:** `task-spot-static-a` "
+        "(6 × r5.xlarge) and `task-spot-static-b` (1 × m5.2xlarge) are replaced together"
+    ) in spot
+    assert (
+        "`task-spot-static-a` (static task group of `spark-batch-production-01`): replaced destroy-then-create" in spot
+    )
     assert "Capacity 6 × r5.xlarge, bid 0.20 → 6 × r5.xlarge, bid 0.22." in spot
     assert "Count resets to 6, the code's value" in spot and "the A/B rotation state resets" in spot
     assert "`python -m ops status spark-batch-production-01`" in spot
@@ -65,15 +75,18 @@ def test_bid_change_of_the_static_pair_says_all_static_capacity_drops_and_counts
 def test_replaced_dynamic_group_says_its_hand_sized_count_is_lost():
     review = _review(_spot_doc(), _spot_doc(type_dyn="m5.2xlarge"))
     spot = _section(review.markdown, "### Spot capacity")
-    assert "`task-spot-dynamic` (dynamic task group of `spark-batch-production-01`): replaced destroy-then-create" in spot
+    assert (
+        "`task-spot-dynamic` (dynamic task group of `spark-batch-production-01`): replaced destroy-then-create" in spot
+    )
     assert "Capacity 3 × m5.xlarge, bid 0.15 → 3 × m5.2xlarge, bid 0.15." in spot
     assert "a count sized by hand is lost" in spot
     assert "drops at once" not in spot
 
 
 def test_create_before_destroy_keeps_capacity_during_the_swap():
-    review = _review(_spot_doc(create_before_destroy=True),
-                     _spot_doc(bid_a="0.22", bid_b="0.22", create_before_destroy=True))
+    review = _review(
+        _spot_doc(create_before_destroy=True), _spot_doc(bid_a="0.22", bid_b="0.22", create_before_destroy=True)
+    )
     spot = _section(review.markdown, "### Spot capacity")
     assert "replaced create-before-destroy: the new group launches before the old one is resized to 0" in spot
     assert "drops at once" not in spot
@@ -87,31 +100,47 @@ def test_in_place_count_change_is_no_spot_capacity_event():
 
 # --- summary line ----------------------------------------------------------------------
 
+
 def test_summary_line_comes_first_with_counts_and_cost_delta():
     head = _spot_doc(bid_a="0.22", bid_b="0.22")
     head["resource"]["aws_emr_cluster"]["prod"]["release_label"] = "emr-7.6.0"
-    plans = [("example", diff(side_from_docs("b", {"s": _spot_doc()}), side_from_docs("h", {"s": head}))),
-             ("acme", diff(side_from_docs("b", {"t": _spot_doc()}), side_from_docs("h", {"t": _spot_doc()})))]
+    plans = [
+        ("example", diff(side_from_docs("b", {"s": _spot_doc()}), side_from_docs("h", {"s": head}))),
+        ("acme", diff(side_from_docs("b", {"t": _spot_doc()}), side_from_docs("h", {"t": _spot_doc()}))),
+    ]
     review = render_environments(plans)
     lines = review.markdown.splitlines()
     # bids +0.02 on 6 + 1 static instances: +$0.140/h; the release change costs nothing.
-    assert lines[2] == ("**Summary:** 2 environments (`example`, `acme`) · 1 of 2 stacks changed · 1 cluster replaced"
-                        " or destroyed (1 protected) · 3 task groups replaced or removed · hourly cost +$0.140/h")
-    assert lines[4].startswith("**⛔ Replacement guard: protected cluster `spark-batch-production-01` (environment"
-                               " `example`, stack `s`")
+    assert lines[2] == (
+        "**Summary:** 2 environments (`example`, `acme`) · 1 of 2 stacks changed · 1 cluster replaced"
+        " or destroyed (1 protected) · 3 task groups replaced or removed · hourly cost +$0.140/h"
+    )
+    assert lines[4].startswith(
+        "**⛔ Replacement guard: protected cluster `spark-batch-production-01` (environment `example`, stack `s`"
+    )
     assert review.as_json()["summary"]["cost_delta_per_hour"] == "0.140"
 
 
 # --- CIDR ------------------------------------------------------------------------------
 
+
 def _rule_doc(cidr: str) -> dict:
     slug = cidr.replace(".", "-").replace("/", "-")
-    return {"resource": {
-        "aws_security_group": {"extra": {"name": "master-additional", "description": "d", "vpc_id": "v"}},
-        "aws_vpc_security_group_ingress_rule": {f"ui-from-{slug}": {
-            "security_group_id": "${aws_security_group.extra.id}", "ip_protocol": "tcp", "from_port": 18080,
-            "to_port": 18080, "cidr_ipv4": cidr, "description": "Spark History UI from the office"}},
-    }}
+    return {
+        "resource": {
+            "aws_security_group": {"extra": {"name": "master-additional", "description": "d", "vpc_id": "v"}},
+            "aws_vpc_security_group_ingress_rule": {
+                f"ui-from-{slug}": {
+                    "security_group_id": "${aws_security_group.extra.id}",
+                    "ip_protocol": "tcp",
+                    "from_port": 18080,
+                    "to_port": 18080,
+                    "cidr_ipv4": cidr,
+                    "description": "Spark History UI from the office",
+                }
+            },
+        }
+    }
 
 
 def test_widened_cidr_says_by_how_much():
@@ -122,15 +151,16 @@ def test_widened_cidr_says_by_how_much():
 
 
 def test_narrowed_and_moved_cidrs_are_named_too():
-    narrowed = _section(_review(_rule_doc("10.30.0.0/16"), _rule_doc("10.30.4.0/22")).markdown,
-                        "### Security-group rules")
+    narrowed = _section(
+        _review(_rule_doc("10.30.0.0/16"), _rule_doc("10.30.4.0/22")).markdown, "### Security-group rules"
+    )
     assert "narrowed 10.30.0.0/16 → 10.30.4.0/22: /16 → /22: 1/64 of the addresses" in narrowed
-    moved = _section(_review(_rule_doc("10.30.0.0/22"), _rule_doc("10.40.0.0/20")).markdown,
-                     "### Security-group rules")
+    moved = _section(_review(_rule_doc("10.30.0.0/22"), _rule_doc("10.40.0.0/20")).markdown, "### Security-group rules")
     assert "moved 10.30.0.0/22 → 10.40.0.0/20 (no overlap): /22 → /20: 4× the addresses" in moved
 
 
 # --- bootstrap diff once -----------------------------------------------------------------
+
 
 def _script_side(tmp_path, label: str, text: str, digest: str) -> Side:
     stacks = {}
@@ -139,12 +169,24 @@ def _script_side(tmp_path, label: str, text: str, digest: str) -> Side:
         (root / "assets").mkdir(parents=True)
         (root / "assets" / "tag.py").write_text(text)
         key = f"bootstrap/{name}/tag-{digest}.py"
-        stacks[name] = Stack(name, {"resource": {
-            "aws_s3_object": {"tag": {"bucket": "assets", "key": key, "source": "assets/tag.py"}},
-            "aws_emr_cluster": {"c": {**copy.deepcopy(CLUSTER), "name": f"{name}-01", "termination_protection": False,
-                                      "lifecycle": {},
-                                      "bootstrap_action": [{"name": "tag", "path": "s3://assets/${aws_s3_object.tag.key}"}]}},
-        }}, root)
+        stacks[name] = Stack(
+            name,
+            {
+                "resource": {
+                    "aws_s3_object": {"tag": {"bucket": "assets", "key": key, "source": "assets/tag.py"}},
+                    "aws_emr_cluster": {
+                        "c": {
+                            **copy.deepcopy(CLUSTER),
+                            "name": f"{name}-01",
+                            "termination_protection": False,
+                            "lifecycle": {},
+                            "bootstrap_action": [{"name": "tag", "path": "s3://assets/${aws_s3_object.tag.key}"}],
+                        }
+                    },
+                }
+            },
+            root,
+        )
     return Side(label, stacks)
 
 
@@ -162,8 +204,10 @@ def test_summary_line_counts_a_new_cluster():
     head["resource"]["aws_emr_cluster"]["adhoc"] = {**copy.deepcopy(CLUSTER), "name": "spark-batch-adhoc-01"}
     line = _review(_spot_doc(), head).markdown.splitlines()[2]
     # us-east-1: master m5.xlarge 0.240 + 2 core r5.xlarge x 0.315 = +$0.870/h
-    assert line == ("**Summary:** 1 of 1 stack changed · 1 cluster created · 0 clusters replaced or destroyed"
-                    " (0 protected) · 0 task groups replaced or removed · hourly cost +$0.870/h")
+    assert line == (
+        "**Summary:** 1 of 1 stack changed · 1 cluster created · 0 clusters replaced or destroyed"
+        " (0 protected) · 0 task groups replaced or removed · hourly cost +$0.870/h"
+    )
 
 
 def test_an_adopted_cluster_is_imported_not_created():

@@ -112,7 +112,7 @@ def test_working_tree_address_changes_with_an_uncommitted_edit_and_leaves_the_in
 
 # --- syntheses ---------------------------------------------------------------------------
 
-FAKE_SYNTH = r'''
+FAKE_SYNTH = r"""
 import json, os, sys, time
 from pathlib import Path
 env = os.environ.get("EMR_CDKTF_ENV", "")
@@ -127,7 +127,7 @@ if behaviour == "slow":
 out = Path(os.environ["CDKTF_OUTDIR"]) / "stacks" / "s"
 out.mkdir(parents=True)
 (out / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_s3_bucket": {"b": {"bucket": env}}}}))
-'''
+"""
 
 
 @pytest.fixture
@@ -148,8 +148,12 @@ def fake(tmp_path):
 
 def _run(tmp_path, synth, jobs, cache=None, tree_ids=None, stream=None):
     return synthesize_jobs(
-        jobs, trees={"base": lambda: tmp_path, "head": lambda: tmp_path}, tree_ids=tree_ids or {},
-        synth=synth, scratch=tmp_path / f"scratch-{time.monotonic_ns()}", cache=cache,
+        jobs,
+        trees={"base": lambda: tmp_path, "head": lambda: tmp_path},
+        tree_ids=tree_ids or {},
+        synth=synth,
+        scratch=tmp_path / f"scratch-{time.monotonic_ns()}",
+        cache=cache,
         progress=Progress(stream or io.StringIO()),
     )
 
@@ -188,7 +192,8 @@ def test_base_and_head_run_at_the_same_time(tmp_path):
         "while len(list(d.iterdir())) < 2 and time.time() < end: time.sleep(0.05)\n"
         "if len(list(d.iterdir())) < 2: sys.exit('ran alone')\n"
         "out = pathlib.Path(os.environ['CDKTF_OUTDIR']) / 'stacks' / 's'; out.mkdir(parents=True)\n"
-        "(out / 'cdk.tf.json').write_text('{}')\n")
+        "(out / 'cdk.tf.json').write_text('{}')\n"
+    )
     synth = Synthesizer(command=(sys.executable, str(script)))
     results = _run(tmp_path, synth, [Job("base", "e", "base"), Job("head", "e", "head")])
     assert set(results) == {("base", "e"), ("head", "e")}
@@ -273,7 +278,8 @@ def test_terminating_the_review_stops_its_syntheses(tmp_path, fake):
         "    synthesize_jobs([Job('base', 'acme', 'b')], trees={'base': lambda: tmp}, tree_ids={}, synth=synth,\n"
         "                    scratch=tmp / 'scratch', cache=None, progress=Progress(io.StringIO()))\n"
         "except KeyboardInterrupt:\n"
-        "    sys.exit(130)\n")
+        "    sys.exit(130)\n"
+    )
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen([sys.executable, str(driver)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     deadline = time.time() + 60

@@ -91,8 +91,14 @@ def test_ignored_count_alone_stays_unapplied_on_an_in_place_update():
 
 
 def test_replaced_task_group_resets_its_ignored_count_to_the_code():
-    group = {"cluster_id": "${aws_emr_cluster.prod.id}", "name": "task-spot-static-a", "instance_type": "r5.xlarge",
-             "instance_count": 6, "bid_price": "0.20", "lifecycle": {"ignore_changes": ["instance_count"]}}
+    group = {
+        "cluster_id": "${aws_emr_cluster.prod.id}",
+        "name": "task-spot-static-a",
+        "instance_type": "r5.xlarge",
+        "instance_count": 6,
+        "bid_price": "0.20",
+        "lifecycle": {"ignore_changes": ["instance_count"]},
+    }
     head_group = {**copy.deepcopy(group), "bid_price": "0.22", "instance_count": 1}
     review = _review(_doc(FROZEN, {"prod_a": group}), _doc(FROZEN, {"prod_a": head_group}))
     change = review.plan.stacks[0].changes[0]

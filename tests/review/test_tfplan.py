@@ -39,8 +39,10 @@ def test_ignored_count_is_applied_in_terraforms_replacement():
     review = review_plans([_plan("frozen-core-count")], allow=set())
     md = review.markdown
     assert "| `configurations_json` |" in md and "**replaces the cluster** |" in md
-    assert ("| `core_instance_group.instance_count` | `5` | `3` | set on the new cluster (Terraform replaces it for "
-            "another attribute) |") in md
+    assert (
+        "| `core_instance_group.instance_count` | `5` | `3` | set on the new cluster (Terraform replaces it for "
+        "another attribute) |"
+    ) in md
     assert "| `spark-batch-production-01` | core `core` | r5.xlarge | 5 → **3** | on-demand |" in md
     assert "| `spark-batch-production-01` | $1.815/h | $1.185/h | −$0.630/h |" in md
 
@@ -50,8 +52,14 @@ def test_verdicts_come_from_terraforms_actions():
     verdicts = review.as_json()["environments"][""]
     assert verdicts["frozen-core-count"]["replaced"] == ["aws_emr_cluster.spark-batch-production-01"]
     assert verdicts["core-count-in-place"]["updated"] == ["aws_emr_cluster.spark-batch-production-01"]
-    assert verdicts["spot-bid"] == {"status": "changed", "created": [], "destroyed": [], "updated": [], "imported": [],
-                                    "replaced": ["aws_emr_instance_group.spark-batch-production-01_task-spot-static-a"]}
+    assert verdicts["spot-bid"] == {
+        "status": "changed",
+        "created": [],
+        "destroyed": [],
+        "updated": [],
+        "imported": [],
+        "replaced": ["aws_emr_instance_group.spark-batch-production-01_task-spot-static-a"],
+    }
     # Computed attributes the code does not set are not listed as changes.
     assert "`core_instance_group.id`" not in review.markdown
     assert "`autoscaling_role`" not in review.markdown
@@ -69,7 +77,9 @@ def test_guard_applies_to_terraforms_replacement_of_a_terminate_protected_cluste
     code = main(["--plan", _plan("protected-upgrade"), "--allow-replace", "spark-batch-production-01", "--quiet"])
     out = capsys.readouterr()
     assert code == EXIT_GUARD
-    assert "**⛔ Replacement guard: protected cluster `spark-batch-production-01` (stack `protected-upgrade`," in out.out
+    assert (
+        "**⛔ Replacement guard: protected cluster `spark-batch-production-01` (stack `protected-upgrade`," in out.out
+    )
     assert "the running cluster has `termination_protection` on" in out.out
     assert "Protection removed" not in out.out  # it is replaced, not merely unprotected
 
@@ -105,9 +115,12 @@ def _drift_plan() -> dict:
     live = copy.deepcopy(rc["change"]["before"])
     live["step_concurrency_level"] = 5
     live["tags"] = {**live["tags"], "edited-by": "console"}
-    plan["resource_drift"] = [{**{k: rc[k] for k in ("address", "mode", "type", "name", "provider_name")},
-                               "change": {"actions": ["update"], "before": rc["change"]["before"], "after": live,
-                                          "after_unknown": {}}}]
+    plan["resource_drift"] = [
+        {
+            **{k: rc[k] for k in ("address", "mode", "type", "name", "provider_name")},
+            "change": {"actions": ["update"], "before": rc["change"]["before"], "after": live, "after_unknown": {}},
+        }
+    ]
     rc["change"]["before"] = copy.deepcopy(live)
     rc["change"]["after"]["step_concurrency_level"] = 1
     return plan
@@ -120,8 +133,10 @@ def test_drift_gets_its_own_section_and_says_what_the_apply_reverts(tmp_path):
     (stack / "plan.json").write_text(json.dumps(_drift_plan()))
     md = review_plans([str(stack / "plan.json")], allow=set()).markdown
     drift = md.split("### Changed outside Terraform (drift)", 1)[1].split("\n#", 1)[0]
-    assert ("| `aws_emr_cluster.spark-batch-production-01` | `step_concurrency_level` | `1` | `5` | "
-            "**reverts it** (see above) |") in drift
+    assert (
+        "| `aws_emr_cluster.spark-batch-production-01` | `step_concurrency_level` | `1` | `5` | "
+        "**reverts it** (see above) |"
+    ) in drift
     assert "| `tags.edited-by` | — | `console` |" in drift
     assert "| `step_concurrency_level` | `5` | `1` | in place |" in md  # the planned revert
 
@@ -142,8 +157,10 @@ def test_committed_plans_are_what_terraform_plans_today(tmp_path):
 
     def actions(path: Path) -> list:
         plan = json.loads(path.read_text())
-        return [(rc["address"], rc["change"]["actions"], rc.get("action_reason"), rc["change"].get("replace_paths"))
-                for rc in plan["resource_changes"]]
+        return [
+            (rc["address"], rc["change"]["actions"], rc.get("action_reason"), rc["change"].get("replace_paths"))
+            for rc in plan["resource_changes"]
+        ]
 
     for path in fresh:
         committed = PLANS / path.parent.name / "plan.json"
@@ -151,6 +168,7 @@ def test_committed_plans_are_what_terraform_plans_today(tmp_path):
 
 
 # --- create_before_destroy on task groups (issue: does it keep Spot capacity?) -------------
+
 
 def test_create_before_destroy_group_keeps_capacity_on_a_bid_change():
     raw = json.loads(Path(_plan("task-group-create-before-destroy-bid")).read_text())

@@ -99,8 +99,7 @@ def applied_example_app(standin_deployment, tmp_path_factory):
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "destroys_applied_app: destroys the session's applied_example_app; runs last")
+    config.addinivalue_line("markers", "destroys_applied_app: destroys the session's applied_example_app; runs last")
 
 
 def pytest_collection_modifyitems(config, items):

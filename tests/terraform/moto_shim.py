@@ -159,13 +159,13 @@ def _patch_emr() -> None:  # noqa: C901
         if timeout is None or not low <= int(timeout) <= high:
             raise ValidationException(
                 f"1 validation error detected: Value '{timeout}' at 'autoTerminationPolicy.idleTimeout' "
-                f"failed to satisfy constraint: Member must have value between {low} and {high}")
+                f"failed to satisfy constraint: Member must have value between {low} and {high}"
+            )
         return {"IdleTimeout": int(timeout)}
 
     def put_auto_termination_policy(self) -> ActionResult:
         cluster = cluster_of(self)
-        cluster.shim_auto_termination_policy = _checked_auto_termination(
-            self._get_param("AutoTerminationPolicy"))
+        cluster.shim_auto_termination_policy = _checked_auto_termination(self._get_param("AutoTerminationPolicy"))
         return EmptyResult()
 
     def remove_auto_termination_policy(self) -> ActionResult:
@@ -181,16 +181,21 @@ def _patch_emr() -> None:  # noqa: C901
             "MinimumCapacityUnits": limits.get("MinimumCapacityUnits", limits.get("minimum_capacity_units")),
             "MaximumCapacityUnits": limits.get("MaximumCapacityUnits", limits.get("maximum_capacity_units")),
         }
-        for key, camel in (("MaximumOnDemandCapacityUnits", "maximum_on_demand_capacity_units"),
-                           ("MaximumCoreCapacityUnits", "maximum_core_capacity_units")):
+        for key, camel in (
+            ("MaximumOnDemandCapacityUnits", "maximum_on_demand_capacity_units"),
+            ("MaximumCoreCapacityUnits", "maximum_core_capacity_units"),
+        ):
             value = limits.get(key, limits.get(camel))
             if value is not None:
                 wanted[key] = value
         if wanted["UnitType"] not in ("InstanceFleetUnits", "Instances", "VCPU") or None in (
-                wanted["MinimumCapacityUnits"], wanted["MaximumCapacityUnits"]):
+            wanted["MinimumCapacityUnits"],
+            wanted["MaximumCapacityUnits"],
+        ):
             raise ValidationException(
                 "ComputeLimits needs UnitType (InstanceFleetUnits, Instances or VCPU), "
-                "MinimumCapacityUnits and MaximumCapacityUnits")
+                "MinimumCapacityUnits and MaximumCapacityUnits"
+            )
         return {"ComputeLimits": wanted}
 
     def get_managed_scaling_policy(self) -> ActionResult:
@@ -228,11 +233,13 @@ def _patch_emr() -> None:  # noqa: C901
         for request, group in zip(requested, groups, strict=False):
             if request.get("instance_count", 0) > 0:
                 self.backend.run_instances(jobflow_id, dict(request), group)
-        return ActionResult({
-            "JobFlowId": jobflow_id,
-            "ClusterArn": cluster.arn,
-            "InstanceGroupIds": [group.id for group in groups],
-        })
+        return ActionResult(
+            {
+                "JobFlowId": jobflow_id,
+                "ClusterArn": cluster.arn,
+                "InstanceGroupIds": [group.id for group in groups],
+            }
+        )
 
     for name, method in {
         "list_instance_fleets": list_instance_fleets,
@@ -260,8 +267,7 @@ def _patch_emr() -> None:  # noqa: C901
                     volume["Iops"] = spec.get("iops")
                 if spec.get("throughput") is not None:
                     volume["Throughput"] = spec.get("throughput")
-                devices.append({"VolumeSpecification": volume,
-                                "Device": f"/dev/sd{chr(ord('b') + len(devices))}"})
+                devices.append({"VolumeSpecification": volume, "Device": f"/dev/sd{chr(ord('b') + len(devices))}"})
         return devices
 
     emr_models.InstanceGroup.ebs_block_devices = property(ebs_block_devices)
@@ -278,8 +284,10 @@ def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, 
     """Whether one condition holds; ``None`` when the operator is not understood."""
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
-    wanted = [str(v).lower() if isinstance(v, bool) else str(v)
-              for v in (expected if isinstance(expected, list) else [expected])]
+    wanted = [
+        str(v).lower() if isinstance(v, bool) else str(v)
+        for v in (expected if isinstance(expected, list) else [expected])
+    ]
     actual = context.get(key.lower())
     if base == "Null":
         is_null = actual is None

@@ -102,15 +102,18 @@ def _add_configuration(classification: str, properties: dict[str, str]) -> SpecE
         else:
             configs.append(Configuration(classification, properties))
         return dataclasses.replace(spec, configurations=tuple(configs))
+
     return edit
 
 
 def _spot_type(group: str, instance_type: str) -> SpotEdit:
     """A Spot task group's instance type (``SpotTaskGroup(spec=...)`` by group name)."""
+
     def edit(kwargs: dict) -> dict:
         if kwargs.get("group_name") == group:
             return {**kwargs, "spec": dataclasses.replace(kwargs["spec"], instance_type=instance_type)}
         return kwargs
+
     return edit
 
 
@@ -123,42 +126,89 @@ def catalogue() -> tuple[Change, ...]:
     with the example's fixed IPs: production-01 .16, operation-01 .17, presto-01 .18) and
     the app's own cluster definitions."""
     return (
-        Change("core-type", "core instance type of spark-batch-operation-01: r5.xlarge → r5.2xlarge",
-               clusters=(ClusterEdit("spark-batch-operation-01", spec=_core(instance_type="r5.2xlarge")),)),
-        Change("core-count-frozen", "core count of the frozen service-presto-01: 3 → 2 "
-               "(HDFS replication stays 1 by EMR's rule)",
-               clusters=(ClusterEdit("service-presto-01", spec=_core(instance_count=2)),)),
-        Change("core-count-frozen-replication", "core count of the frozen, protected spark-batch-production-01: "
-               "4 → 3 (EMR's rule moves dfs.replication 2 → 1)",
-               clusters=(ClusterEdit("spark-batch-production-01", spec=_core(instance_count=3)),)),
-        Change("core-count", "core count of the unfrozen spark-batch-operation-01: 2 → 3",
-               clusters=(ClusterEdit("spark-batch-operation-01", spec=_core(instance_count=3)),)),
-        Change("release-label", "release label of service-presto-01: emr-7.5.0 → emr-7.6.0",
-               clusters=(ClusterEdit("service-presto-01", spec=_spec(release_label="emr-7.6.0")),)),
-        Change("configuration", "a configuration value of service-presto-01: "
-               "trino-connector-hive hive.recursive-directories = true",
-               clusters=(ClusterEdit("service-presto-01", spec=_add_configuration(
-                   "trino-connector-hive", {"hive.recursive-directories": "true"})),)),
-        Change("bootstrap-script", "an edit of the bootstrap script tag_instance_role.py (every cluster runs it)",
-               script=("tag_instance_role.py", lambda text: text + "\n# Reviewed: tags stay idempotent.\n")),
-        Change("spot-bid-factor", "Spot bid factor of spark-batch-production-01's static pair: 0.8 → 0.7",
-               clusters=(ClusterEdit("spark-batch-production-01", spot=_bid_factor("0.7")),)),
-        Change("task-type", "instance type of spark-batch-operation-01's dynamic task group: "
-               "r5.2xlarge → m5.4xlarge",
-               clusters=(ClusterEdit("spark-batch-operation-01", spot=_spot_type("task-spot-dynamic", "m5.4xlarge")),)),
-        Change("office-cidr", "office CIDR: 10.30.0.0/20 → 10.30.0.0/16",
-               env=(('office_cidrs = ["10.30.0.0/20"]', 'office_cidrs = ["10.30.0.0/16"]'),)),
-        Change("new-cluster", "a new cluster spark-batch-operation-02, defined like spark-batch-operation-01",
-               add=(("spark-batch", "spark-batch-operation-01", "spark-batch-operation-02"),)),
-        Change("removed-cluster", "remove the unprotected spark-batch-operation-01; its fixed IP .17 goes to "
-               "service-presto-01 (the settings keep the block contiguous)",
-               remove=("spark-batch-operation-01",),
-               env=(('"spark-batch-operation-01" = "10.20.1.17"\n"service-presto-01" = "10.20.1.18"\n',
-                     '"service-presto-01" = "10.20.1.17"\n'),)),
-        Change("tag", "a tag on service-presto-01: cost-center = analytics",
-               clusters=(ClusterEdit("service-presto-01", spec=_spec(tags={"cost-center": "analytics"})),)),
-        Change("fixed-ip", "drop the fixed IP of service-presto-01 (10.20.1.18, the end of the block)",
-               env=(('"service-presto-01" = "10.20.1.18"\n', ""),)),
+        Change(
+            "core-type",
+            "core instance type of spark-batch-operation-01: r5.xlarge → r5.2xlarge",
+            clusters=(ClusterEdit("spark-batch-operation-01", spec=_core(instance_type="r5.2xlarge")),),
+        ),
+        Change(
+            "core-count-frozen",
+            "core count of the frozen service-presto-01: 3 → 2 (HDFS replication stays 1 by EMR's rule)",
+            clusters=(ClusterEdit("service-presto-01", spec=_core(instance_count=2)),),
+        ),
+        Change(
+            "core-count-frozen-replication",
+            "core count of the frozen, protected spark-batch-production-01: "
+            "4 → 3 (EMR's rule moves dfs.replication 2 → 1)",
+            clusters=(ClusterEdit("spark-batch-production-01", spec=_core(instance_count=3)),),
+        ),
+        Change(
+            "core-count",
+            "core count of the unfrozen spark-batch-operation-01: 2 → 3",
+            clusters=(ClusterEdit("spark-batch-operation-01", spec=_core(instance_count=3)),),
+        ),
+        Change(
+            "release-label",
+            "release label of service-presto-01: emr-7.5.0 → emr-7.6.0",
+            clusters=(ClusterEdit("service-presto-01", spec=_spec(release_label="emr-7.6.0")),),
+        ),
+        Change(
+            "configuration",
+            "a configuration value of service-presto-01: trino-connector-hive hive.recursive-directories = true",
+            clusters=(
+                ClusterEdit(
+                    "service-presto-01",
+                    spec=_add_configuration("trino-connector-hive", {"hive.recursive-directories": "true"}),
+                ),
+            ),
+        ),
+        Change(
+            "bootstrap-script",
+            "an edit of the bootstrap script tag_instance_role.py (every cluster runs it)",
+            script=("tag_instance_role.py", lambda text: text + "\n# Reviewed: tags stay idempotent.\n"),
+        ),
+        Change(
+            "spot-bid-factor",
+            "Spot bid factor of spark-batch-production-01's static pair: 0.8 → 0.7",
+            clusters=(ClusterEdit("spark-batch-production-01", spot=_bid_factor("0.7")),),
+        ),
+        Change(
+            "task-type",
+            "instance type of spark-batch-operation-01's dynamic task group: r5.2xlarge → m5.4xlarge",
+            clusters=(ClusterEdit("spark-batch-operation-01", spot=_spot_type("task-spot-dynamic", "m5.4xlarge")),),
+        ),
+        Change(
+            "office-cidr",
+            "office CIDR: 10.30.0.0/20 → 10.30.0.0/16",
+            env=(('office_cidrs = ["10.30.0.0/20"]', 'office_cidrs = ["10.30.0.0/16"]'),),
+        ),
+        Change(
+            "new-cluster",
+            "a new cluster spark-batch-operation-02, defined like spark-batch-operation-01",
+            add=(("spark-batch", "spark-batch-operation-01", "spark-batch-operation-02"),),
+        ),
+        Change(
+            "removed-cluster",
+            "remove the unprotected spark-batch-operation-01; its fixed IP .17 goes to "
+            "service-presto-01 (the settings keep the block contiguous)",
+            remove=("spark-batch-operation-01",),
+            env=(
+                (
+                    '"spark-batch-operation-01" = "10.20.1.17"\n"service-presto-01" = "10.20.1.18"\n',
+                    '"service-presto-01" = "10.20.1.17"\n',
+                ),
+            ),
+        ),
+        Change(
+            "tag",
+            "a tag on service-presto-01: cost-center = analytics",
+            clusters=(ClusterEdit("service-presto-01", spec=_spec(tags={"cost-center": "analytics"})),),
+        ),
+        Change(
+            "fixed-ip",
+            "drop the fixed IP of service-presto-01 (10.20.1.18, the end of the block)",
+            env=(('"service-presto-01" = "10.20.1.18"\n', ""),),
+        ),
     )
 
 
@@ -172,8 +222,10 @@ class CatalogueError(RuntimeError):
 def edit_environment(text: str, change: Change) -> str:
     for old, new in change.env:
         if text.count(old) != 1:
-            raise CatalogueError(f"change {change.key!r}: the environment file holds {old!r} "
-                                 f"{text.count(old)} times (expected once); update the catalogue")
+            raise CatalogueError(
+                f"change {change.key!r}: the environment file holds {old!r} "
+                f"{text.count(old)} times (expected once); update the catalogue"
+            )
         text = text.replace(old, new)
     return text
 
@@ -193,6 +245,7 @@ def _edited_definition(define: Callable, edit: ClusterEdit) -> Callable:
                         applied.append("spec")
                         spec = edit.spec(spec)
                     return real_add(stack, spec, **kwargs)
+
                 stack.add_cluster = add_cluster
                 patches.callback(stack.__dict__.pop, "add_cluster", None)
             if edit.spot is not None:
@@ -202,6 +255,7 @@ def _edited_definition(define: Callable, edit: ClusterEdit) -> Callable:
                     def spot(*args, _real=real, **kwargs):
                         applied.append("spot")
                         return _real(*args, **edit.spot(kwargs))
+
                     patches.enter_context(mock.patch.object(definitions, name, spot))
             cluster = define(stack)
         wanted = {k for k, v in (("spec", edit.spec), ("spot", edit.spot)) if v is not None}
@@ -215,6 +269,7 @@ def _edited_definition(define: Callable, edit: ClusterEdit) -> Callable:
 
 def _renamed_definition(define: Callable, new_name: str) -> Callable:
     """A new cluster defined like ``define``'s, under another name (a copied definition)."""
+
     def variant(stack):
         real_add = type(stack).add_cluster
         stack.add_cluster = lambda spec, **kw: real_add(stack, dataclasses.replace(spec, name=new_name), **kw)
@@ -237,8 +292,10 @@ def edit_purposes(purposes: Sequence, change: Change) -> tuple:
     known = {_cluster_name(d) for p in purposes for d in p.clusters}
     missing = (set(edits) | set(change.remove) | {copy for _, copy, _ in change.add}) - known
     if missing:
-        raise CatalogueError(f"change {change.key!r}: no cluster definition named {sorted(missing)} "
-                             f"in stacks/clusters.py (clusters: {sorted(known)}); update the catalogue")
+        raise CatalogueError(
+            f"change {change.key!r}: no cluster definition named {sorted(missing)} "
+            f"in stacks/clusters.py (clusters: {sorted(known)}); update the catalogue"
+        )
     out = []
     for purpose in purposes:
         defines = []
@@ -275,8 +332,9 @@ def _bootstrap_dir(change: Change, workdir: Path) -> Iterator[None]:
         yield
 
 
-def synthesize_variants(environment_text: str, changes: Sequence[Change], workdir: Path,
-                        *, include_base: bool = True) -> dict[str, Path]:
+def synthesize_variants(
+    environment_text: str, changes: Sequence[Change], workdir: Path, *, include_base: bool = True
+) -> dict[str, Path]:
     """Synthesize every change (and the base, key ``"base"``, unless ``include_base`` is
     false) into ``workdir/<key>/``, in this process; return each outdir."""
     from environments.settings import load_environment
@@ -291,8 +349,11 @@ def synthesize_variants(environment_text: str, changes: Sequence[Change], workdi
         outdir = workdir / change.key
         shutil.rmtree(outdir, ignore_errors=True)
         with _bootstrap_dir(change, workdir):
-            build_app(load_environment(str(env_file)), outdir=str(outdir),
-                      purposes=edit_purposes(PURPOSE_DECLARATIONS, change)).synth()
+            build_app(
+                load_environment(str(env_file)),
+                outdir=str(outdir),
+                purposes=edit_purposes(PURPOSE_DECLARATIONS, change),
+            ).synth()
         outdirs[change.key] = outdir
     return outdirs
 
@@ -304,6 +365,7 @@ def _config(stack_dir: Path) -> Any:
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value
+
     return strip(json.loads((stack_dir / "cdk.tf.json").read_text()))
 
 
@@ -364,8 +426,9 @@ def review_verdicts(base: Path, head: Path) -> ReviewResult:
     plan = diff(load_outdir(base, "base"), load_outdir(head, "head"))
     result = render(plan, allow=set())
     verdicts = {s.name: {k: frozenset(v) for k, v in stack_verdicts(s).items()} for s in plan.stacks}
-    guarded = frozenset(f"{h.cluster.stack}/{h.cluster.address}" for h in result.hits
-                        if PREVENT_DESTROY_BLOCKS in h.blockers)
+    guarded = frozenset(
+        f"{h.cluster.stack}/{h.cluster.address}" for h in result.hits if PREVENT_DESTROY_BLOCKS in h.blockers
+    )
     return ReviewResult(verdicts, guarded, result.markdown)
 
 
@@ -403,11 +466,14 @@ def plan_stack(deployment, stack_dir: Path, planfile: Path) -> StackPlan:
             tf.plan(out=planfile)
         plan = tf.show_json(planfile)
     except TerraformFailed as exc:  # one failed plan must not hide the other comparisons
-        return StackPlan(stack_dir.name, {k: frozenset() for k in VERDICTS}, refused, str(exc)[-3000:],
-                         time.monotonic() - start)
-    paths = {rc["address"]: rc.get("change", {}).get("replace_paths") or []
-             for rc in plan.get("resource_changes") or [] if rc.get("mode") == "managed"
-             and sorted(rc["change"]["actions"]) == ["create", "delete"]}
+        return StackPlan(
+            stack_dir.name, {k: frozenset() for k in VERDICTS}, refused, str(exc)[-3000:], time.monotonic() - start
+        )
+    paths = {
+        rc["address"]: rc.get("change", {}).get("replace_paths") or []
+        for rc in plan.get("resource_changes") or []
+        if rc.get("mode") == "managed" and sorted(rc["change"]["actions"]) == ["create", "delete"]
+    }
     return StackPlan(stack_dir.name, plan_verdicts(plan), refused, None, time.monotonic() - start, paths)
 
 
@@ -440,13 +506,16 @@ class Comparison:
                 for address in sorted(r - t):
                     out.append(f"{stack}: the review says {verdict} {address}, terraform does not")
         if self.refused() != self.review.guarded:
-            out.append(f"terraform refuses to destroy {sorted(self.refused())}; "
-                       f"the review's guard names {sorted(self.review.guarded)}")
+            out.append(
+                f"terraform refuses to destroy {sorted(self.refused())}; "
+                f"the review's guard names {sorted(self.review.guarded)}"
+            )
         return out
 
 
-def compare(deployment, outdirs: dict[str, Path], changes: Sequence[Change], planwork: Path,
-            *, workers: int = 2) -> dict[str, Comparison]:
+def compare(
+    deployment, outdirs: dict[str, Path], changes: Sequence[Change], planwork: Path, *, workers: int = 2
+) -> dict[str, Comparison]:
     """Plan every changed stack of every change (``workers`` terraform runs at a time) and
     compute the review's verdicts; return one Comparison per change."""
     base = outdirs["base"]
@@ -459,14 +528,15 @@ def compare(deployment, outdirs: dict[str, Path], changes: Sequence[Change], pla
             jobs.append((change.key, stack, stack_dir))
     planwork.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {(key, stack): pool.submit(plan_stack, deployment, stack_dir, planwork / f"{key}.{stack}.tfplan")
-                   for key, stack, stack_dir in jobs}
+        futures = {
+            (key, stack): pool.submit(plan_stack, deployment, stack_dir, planwork / f"{key}.{stack}.tfplan")
+            for key, stack, stack_dir in jobs
+        }
         results = {k: f.result() for k, f in futures.items()}
     out = {}
     for change in changes:
         planned = {stack: results[(change.key, stack)] for key, stack in results if key == change.key}
-        out[change.key] = Comparison(change, sorted(planned), planned,
-                                     review_verdicts(base, outdirs[change.key]))
+        out[change.key] = Comparison(change, sorted(planned), planned, review_verdicts(base, outdirs[change.key]))
     return out
 
 
@@ -489,8 +559,10 @@ def table(comparisons: dict[str, Comparison]) -> str:
     for c in comparisons.values():
         agree = "yes" if not c.disagreements() else "NO: " + "; ".join(c.disagreements())
         guard = f"<br>guard: {', '.join(f'`{g}`' for g in sorted(c.review.guarded))}" if c.review.guarded else ""
-        lines.append(f"| {c.change.what} | {_cell(c.terraform_sets(), c.refused())} | "
-                     f"{_cell(c.review_sets())}{guard} | {agree} |")
+        lines.append(
+            f"| {c.change.what} | {_cell(c.terraform_sets(), c.refused())} | "
+            f"{_cell(c.review_sets())}{guard} | {agree} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -531,9 +603,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tests.terraform.standin import Deployment, StandIn, deploy_example_app
     from tests.terraform.toolchain import ToolchainMissing, find_toolchain
 
-    parser = argparse.ArgumentParser(prog="python -m tests.terraform.review_truth",
-                                     description="Plan every change of the catalogue with real Terraform against "
-                                                 "the stand-in account and compare with the review.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.terraform.review_truth",
+        description="Plan every change of the catalogue with real Terraform against "
+        "the stand-in account and compare with the review.",
+    )
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary folder)")
     parser.add_argument("--only", action="append", default=[], metavar="KEY", help="only these changes")
     args = parser.parse_args(argv)
@@ -551,8 +625,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         start = time.monotonic()
         (workdir / "app").mkdir(exist_ok=True)
-        app = deploy_example_app(Deployment(toolchain, standin, workdir / "state", toolchain.cli_config(workdir)),
-                                 workdir / "app")
+        app = deploy_example_app(
+            Deployment(toolchain, standin, workdir / "state", toolchain.cli_config(workdir)), workdir / "app"
+        )
         applied = time.monotonic() - start
         base = variants_of(app, changes, workdir / "variants")
         base.timings["apply the base (+ re-plan)"] = applied

@@ -53,14 +53,16 @@ INFO = SANDBOX / "standin.json"
 def _cdktf_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     bin_dir = ROOT / "node_modules" / ".bin"
-    env.update({
-        "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
-        "JSII_NODE": str(bin_dir / "node"),
-        "CDKTF_DISABLE_TELEMETRY": "true",
-        "CHECKPOINT_DISABLE": "1",
-        "TF_IN_AUTOMATION": "1",
-        "CI": "true",  # cdktf prints plain progress lines instead of redrawing a spinner
-    })
+    env.update(
+        {
+            "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+            "JSII_NODE": str(bin_dir / "node"),
+            "CDKTF_DISABLE_TELEMETRY": "true",
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "CI": "true",  # cdktf prints plain progress lines instead of redrawing a spinner
+        }
+    )
     env.update(extra)
     return env
 
@@ -86,12 +88,16 @@ def _start(port: int) -> StandIn:
     cert, key = make_certificate(SANDBOX)
     log = open(SANDBOX / "standin.log", "ab")
     process = subprocess.Popen(
-        [PYTHON, "-m", "tests.terraform.standin", "serve", "--port", str(port), "--cert", str(cert),
-         "--key", str(key)],
-        cwd=ROOT, env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    standin = StandIn(endpoint=f"https://127.0.0.1:{port}", ca_bundle=cert, process=process,
-                      log_path=SANDBOX / "standin.log")
+        [PYTHON, "-m", "tests.terraform.standin", "serve", "--port", str(port), "--cert", str(cert), "--key", str(key)],
+        cwd=ROOT,
+        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    standin = StandIn(
+        endpoint=f"https://127.0.0.1:{port}", ca_bundle=cert, process=process, log_path=SANDBOX / "standin.log"
+    )
     standin.wait_ready(90)
     INFO.write_text(json.dumps({"pid": process.pid, "endpoint": standin.endpoint, "ca_bundle": str(cert)}))
     return standin
@@ -99,8 +105,14 @@ def _start(port: int) -> StandIn:
 
 def export_lines(standin: StandIn) -> str:
     env = standin.aws_env(REGION)
-    keys = ("AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-            "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED")
+    keys = (
+        "AWS_ENDPOINT_URL",
+        "AWS_CA_BUNDLE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_EC2_METADATA_DISABLED",
+    )
     return "\n".join(f"export {k}={shlex.quote(env[k])}" for k in keys)
 
 
@@ -117,11 +129,18 @@ def up(port: int) -> int:
     standin = _start(port)
     account = create_account(standin, REGION, name=NAME)
     ENVIRONMENT.write_text(account.environment_toml(fixed_ips=DEFAULT_FIXED_IPS))
-    print(f"== environment {ENVIRONMENT.relative_to(ROOT)}: VPC {account.vpc_id}, subnets "
-          f"{', '.join(s[0] for s in account.subnets)}, buckets {account.logs_bucket}, {account.data_bucket}")
+    print(
+        f"== environment {ENVIRONMENT.relative_to(ROOT)}: VPC {account.vpc_id}, subnets "
+        f"{', '.join(s[0] for s in account.subnets)}, buckets {account.logs_bucket}, {account.data_bucket}"
+    )
     cli_config = toolchain.cli_config(DEFAULT_WORKDIR)
-    env = _cdktf_env({"EMR_CDKTF_ENV": str(ENVIRONMENT), "TF_CLI_CONFIG_FILE": str(cli_config),
-                      "AWS_CA_BUNDLE": str(standin.ca_bundle)})
+    env = _cdktf_env(
+        {
+            "EMR_CDKTF_ENV": str(ENVIRONMENT),
+            "TF_CLI_CONFIG_FILE": str(cli_config),
+            "AWS_CA_BUNDLE": str(standin.ca_bundle),
+        }
+    )
     _run(["cdktf", "synth", "--output", OUTDIR.name], env)
     stacks_root = OUTDIR / "stacks"
     order = deploy_order(stacks_root)
@@ -130,8 +149,7 @@ def up(port: int) -> int:
     start = time.monotonic()
     # --skip-provider-lock: cdktf would otherwise run `terraform providers lock`, which asks
     # the registry for checksums and ignores the CLI configuration's mirror.
-    deploy = ["cdktf", "deploy", "--skip-synth", "--skip-provider-lock", "--output", OUTDIR.name,
-              "--auto-approve"]
+    deploy = ["cdktf", "deploy", "--skip-synth", "--skip-provider-lock", "--output", OUTDIR.name, "--auto-approve"]
     _run([*deploy, order[0]], env)
     _run([*deploy, "--parallelism", "1", *order[1:]], env)
     print(f"== deployed {', '.join(order)} in {time.monotonic() - start:.0f} s\n")

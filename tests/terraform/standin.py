@@ -76,6 +76,8 @@ def deploy_order(stacks_root: Path) -> list[str]:
     reservation the purpose stacks read), then the purpose stacks by name."""
     names = sorted(p.parent.name for p in stacks_root.glob("*/cdk.tf.json"))
     return [FOUNDATION] + [n for n in names if n != FOUNDATION] if FOUNDATION in names else names
+
+
 # Every service the stacks' resources and data sources call; all point at the stand-in.
 PROVIDER_SERVICES = ("ec2", "emr", "iam", "s3", "sts", "kms", "sso", "ssm", "cloudwatch", "logs")
 LIFT_FILE = "zz_decommission_override.tf.json"
@@ -105,17 +107,22 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
 
@@ -145,12 +152,26 @@ class StandIn:
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "PYTHONUNBUFFERED": "1"}
         log = open(log_path, "ab")
         process = subprocess.Popen(
-            [PYTHON, "-m", "tests.terraform.standin", "serve", "--port", str(port),
-             "--cert", str(cert), "--key", str(key)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                PYTHON,
+                "-m",
+                "tests.terraform.standin",
+                "serve",
+                "--port",
+                str(port),
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
-        standin = cls(endpoint=f"https://127.0.0.1:{port}", ca_bundle=cert, process=process,
-                      log_path=log_path)
+        standin = cls(endpoint=f"https://127.0.0.1:{port}", ca_bundle=cert, process=process, log_path=log_path)
         standin.wait_ready(timeout)
         return standin
 
@@ -165,14 +186,17 @@ class StandIn:
         policies loaded)."""
         from botocore.config import Config
 
-        sts = self.client("sts", "us-east-1", config=Config(
-            connect_timeout=2, read_timeout=20, retries={"max_attempts": 1}))
+        sts = self.client(
+            "sts", "us-east-1", config=Config(connect_timeout=2, read_timeout=20, retries={"max_attempts": 1})
+        )
         deadline = time.monotonic() + timeout
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise StandInFailed(f"the stand-in exited with {self.process.returncode}: "
-                                    f"{self.log_path.read_text()[-3000:] if self.log_path else ''}")
+                raise StandInFailed(
+                    f"the stand-in exited with {self.process.returncode}: "
+                    f"{self.log_path.read_text()[-3000:] if self.log_path else ''}"
+                )
             try:
                 sts.get_caller_identity()
                 return
@@ -211,9 +235,15 @@ class StandIn:
     def client(self, service: str, region: str, **kwargs):
         import boto3
 
-        return boto3.client(service, region_name=region, endpoint_url=self.endpoint,
-                            verify=str(self.ca_bundle), aws_access_key_id=ACCESS_KEY,
-                            aws_secret_access_key=SECRET_KEY, **kwargs)
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint,
+            verify=str(self.ca_bundle),
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            **kwargs,
+        )
 
     def provider_settings(self) -> dict:
         """The ``provider "aws"`` arguments that point Terraform at the stand-in."""
@@ -256,8 +286,7 @@ class Account:
     bootstrap_bucket: str
     name: str
 
-    def environment_toml(self, *, fixed_ips: dict[str, str] | None = None,
-                         fixed_ip_mode: str = "eni") -> str:
+    def environment_toml(self, *, fixed_ips: dict[str, str] | None = None, fixed_ip_mode: str = "eni") -> str:
         """An environment file for this account, shaped like the example environment."""
         lines = [
             "# Written by tests/terraform/standin.py for the stand-in account.",
@@ -271,13 +300,28 @@ class Account:
             "",
         ]
         for subnet_id, cidr, zone in self.subnets:
-            lines += ["[[private_subnets]]", f'id = "{subnet_id}"', f'cidr = "{cidr}"',
-                      f'availability_zone = "{zone}"', ""]
-        lines += ["[buckets]", f'logs = "{self.logs_bucket}"',
-                  f'bootstrap_assets = "{self.bootstrap_bucket}"', f'data = "{self.data_bucket}"', ""]
+            lines += [
+                "[[private_subnets]]",
+                f'id = "{subnet_id}"',
+                f'cidr = "{cidr}"',
+                f'availability_zone = "{zone}"',
+                "",
+            ]
+        lines += [
+            "[buckets]",
+            f'logs = "{self.logs_bucket}"',
+            f'bootstrap_assets = "{self.bootstrap_bucket}"',
+            f'data = "{self.data_bucket}"',
+            "",
+        ]
         if fixed_ips:
-            lines += ["[fixed_ips]", f'mode = "{fixed_ip_mode}"', f'subnet = "{self.subnets[0][0]}"', "",
-                      "[fixed_ips.masters]"]
+            lines += [
+                "[fixed_ips]",
+                f'mode = "{fixed_ip_mode}"',
+                f'subnet = "{self.subnets[0][0]}"',
+                "",
+                "[fixed_ips.masters]",
+            ]
             lines += [f'"{cluster}" = "{ip}"' for cluster, ip in fixed_ips.items()]
         return "\n".join(lines) + "\n"
 
@@ -308,19 +352,34 @@ def create_account(standin: StandIn, region: str, *, name: str = "standin") -> A
         s3.create_bucket(Bucket=bucket, **location)
     # The log bucket accepts S3 server access logs, as AWS documents for the logging
     # service principal (enable-server-access-logging, "bucket policy" method).
-    s3.put_bucket_policy(Bucket=logs, Policy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "S3ServerAccessLogsPolicy",
-            "Effect": "Allow",
-            "Principal": {"Service": "logging.s3.amazonaws.com"},
-            "Action": ["s3:PutObject"],
-            "Resource": f"arn:aws:s3:::{logs}/*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
-        }],
-    }))
-    return Account(region=region, vpc_id=vpc, vpc_cidr=vpc_cidr, subnets=subnets, logs_bucket=logs,
-                   data_bucket=data, bootstrap_bucket=f"{name}-emr-bootstrap-assets", name=name)
+    s3.put_bucket_policy(
+        Bucket=logs,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "S3ServerAccessLogsPolicy",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "logging.s3.amazonaws.com"},
+                        "Action": ["s3:PutObject"],
+                        "Resource": f"arn:aws:s3:::{logs}/*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+                    }
+                ],
+            }
+        ),
+    )
+    return Account(
+        region=region,
+        vpc_id=vpc,
+        vpc_cidr=vpc_cidr,
+        subnets=subnets,
+        logs_bucket=logs,
+        data_bucket=data,
+        bootstrap_bucket=f"{name}-emr-bootstrap-assets",
+        name=name,
+    )
 
 
 def synthesize(environment_file: Path, outdir: Path) -> Path:
@@ -345,15 +404,23 @@ class Deployment:
 
     def terraform(self, stack_dir: Path) -> Terraform:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        write_override(stack_dir, self.toolchain.provider_version,
-                       backend_path=self.state_dir / f"{stack_dir.name}.tfstate",
-                       provider=self.standin.provider_settings())
-        tf = Terraform(self.toolchain, stack_dir, self.cli_config, env={
-            # The provider's own retries are for real AWS throttling; the stand-in answers
-            # at once, and a wrong answer should fail fast instead of being retried.
-            "AWS_MAX_ATTEMPTS": "2",
-            "AWS_CA_BUNDLE": str(self.standin.ca_bundle),
-        })
+        write_override(
+            stack_dir,
+            self.toolchain.provider_version,
+            backend_path=self.state_dir / f"{stack_dir.name}.tfstate",
+            provider=self.standin.provider_settings(),
+        )
+        tf = Terraform(
+            self.toolchain,
+            stack_dir,
+            self.cli_config,
+            env={
+                # The provider's own retries are for real AWS throttling; the stand-in answers
+                # at once, and a wrong answer should fail fast instead of being retried.
+                "AWS_MAX_ATTEMPTS": "2",
+                "AWS_CA_BUNDLE": str(self.standin.ca_bundle),
+            },
+        )
         self.runs.append(tf)
         return tf
 
@@ -363,8 +430,11 @@ class Deployment:
         (nothing else: a plan then shows the replacement or removal the protection refused)."""
         stack = json.loads((stack_dir / "cdk.tf.json").read_text())
         lifted = {
-            rtype: {name: {"lifecycle": {"prevent_destroy": False}}
-                    for name, body in items.items() if body.get("lifecycle", {}).get("prevent_destroy")}
+            rtype: {
+                name: {"lifecycle": {"prevent_destroy": False}}
+                for name, body in items.items()
+                if body.get("lifecycle", {}).get("prevent_destroy")
+            }
             for rtype, items in stack.get("resource", {}).items()
         }
         lifted = {rtype: items for rtype, items in lifted.items() if items}
@@ -403,6 +473,7 @@ class Deployment:
         if lifted:
             path.write_text(json.dumps({"resource": lifted}, indent=2) + "\n")
         return needs_apply
+
 
 @dataclass
 class StackRecord:
@@ -449,8 +520,7 @@ class AppliedApp:
             applied = time.monotonic() - start
             start = time.monotonic()
             plan = tf.plan(detailed_exitcode=True)
-            self.records[stack] = StackRecord(applied, plan.returncode, plan.stdout,
-                                              time.monotonic() - start)
+            self.records[stack] = StackRecord(applied, plan.returncode, plan.stdout, time.monotonic() - start)
 
     def plan_json(self, stack_dir: Path, planfile: Path | None = None) -> dict:
         tf = self.deployment.terraform(stack_dir)
@@ -474,8 +544,9 @@ class AppliedApp:
         return seconds
 
 
-def deploy_example_app(deployment: Deployment, workdir: Path, *, region: str = "ap-northeast-2",
-                       name: str = "standin") -> AppliedApp:
+def deploy_example_app(
+    deployment: Deployment, workdir: Path, *, region: str = "ap-northeast-2", name: str = "standin"
+) -> AppliedApp:
     """Create the account's existing resources, write its environment, synthesize, apply."""
     account = create_account(deployment.standin, region, name=name)
     environment_file = workdir / f"{name}.toml"
@@ -486,8 +557,9 @@ def deploy_example_app(deployment: Deployment, workdir: Path, *, region: str = "
     return app
 
 
-def leftovers(standin: StandIn, account: Account, project_prefix: str,
-              security_configuration_names: list[str] = ()) -> list[str]:
+def leftovers(
+    standin: StandIn, account: Account, project_prefix: str, security_configuration_names: list[str] = ()
+) -> list[str]:
     """Everything of the project still in the stand-in (empty after a clean destroy): in the
     account's VPC and subnets, anything; elsewhere, names starting with ``project_prefix``
     (the environment name the stacks prefix every name with); EMR security configurations by
@@ -502,13 +574,16 @@ def leftovers(standin: StandIn, account: Account, project_prefix: str,
             found.append(f"security group {group['GroupId']} ({group['GroupName']})")
     for eni in ec2.describe_network_interfaces(Filters=vpc_filter)["NetworkInterfaces"]:
         found.append(f"network interface {eni['NetworkInterfaceId']} ({eni.get('Description', '')})")
-    for reservation in ec2.describe_instances(Filters=vpc_filter + [
-            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])["Reservations"]:
+    for reservation in ec2.describe_instances(
+        Filters=vpc_filter + [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+    )["Reservations"]:
         found += [f"instance {i['InstanceId']}" for i in reservation["Instances"]]
     for subnet_id, _, _ in account.subnets:
         reservations = ec2.get_subnet_cidr_reservations(SubnetId=subnet_id)
-        found += [f"subnet CIDR reservation {r['SubnetCidrReservationId']}"
-                  for r in reservations.get("SubnetIpv4CidrReservations", [])]
+        found += [
+            f"subnet CIDR reservation {r['SubnetCidrReservationId']}"
+            for r in reservations.get("SubnetIpv4CidrReservations", [])
+        ]
     active = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"]
     for cluster in emr.list_clusters(ClusterStates=active)["Clusters"]:
         described = emr.describe_cluster(ClusterId=cluster["Id"])["Cluster"]
@@ -522,14 +597,19 @@ def leftovers(standin: StandIn, account: Account, project_prefix: str,
             found.append(f"EMR security configuration {name}")
         except emr.exceptions.ClientError:
             pass
-    found += [f"IAM role {r['RoleName']}" for r in iam.list_roles()["Roles"]
-              if r["RoleName"].startswith(project_prefix)]
-    found += [f"IAM instance profile {p['InstanceProfileName']}"
-              for p in iam.list_instance_profiles()["InstanceProfiles"]
-              if p["InstanceProfileName"].startswith(project_prefix)]
-    found += [f"S3 bucket {b['Name']}" for b in s3.list_buckets()["Buckets"]
-              if b["Name"].startswith(project_prefix)
-              and b["Name"] not in (account.logs_bucket, account.data_bucket)]
+    found += [
+        f"IAM role {r['RoleName']}" for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(project_prefix)
+    ]
+    found += [
+        f"IAM instance profile {p['InstanceProfileName']}"
+        for p in iam.list_instance_profiles()["InstanceProfiles"]
+        if p["InstanceProfileName"].startswith(project_prefix)
+    ]
+    found += [
+        f"S3 bucket {b['Name']}"
+        for b in s3.list_buckets()["Buckets"]
+        if b["Name"].startswith(project_prefix) and b["Name"] not in (account.logs_bucket, account.data_bucket)
+    ]
     return found
 
 
@@ -562,5 +642,19 @@ if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 
 
-__all__ = ["AppliedApp", "StackRecord", "declared_names", "deploy_example_app", "leftovers", "Account", "DEFAULT_FIXED_IPS", "deploy_order", "Deployment", "OVERRIDE_FILE", "StandIn", "create_account",
-           "make_certificate", "synthesize"]
+__all__ = [
+    "AppliedApp",
+    "StackRecord",
+    "declared_names",
+    "deploy_example_app",
+    "leftovers",
+    "Account",
+    "DEFAULT_FIXED_IPS",
+    "deploy_order",
+    "Deployment",
+    "OVERRIDE_FILE",
+    "StandIn",
+    "create_account",
+    "make_certificate",
+    "synthesize",
+]

@@ -25,10 +25,16 @@ REGION = "ap-northeast-2"
 NAME = "adoptrun"
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
-EMR_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                      "Principal": {"Service": "elasticmapreduce.amazonaws.com"}}]}
-EC2_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                      "Principal": {"Service": "ec2.amazonaws.com"}}]}
+EMR_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "elasticmapreduce.amazonaws.com"}}
+    ],
+}
+EC2_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ec2.amazonaws.com"}}],
+}
 
 
 def _synth(env_file: Path, outdir: Path) -> dict:
@@ -54,43 +60,57 @@ def adoption_plan(request, toolchain, cli_config, tmp_path_factory):
         # What the app would create, read from its own synthesis: a person following the
         # app's naming made these by hand before adopting the app.
         plain = _synth(plain_env, workdir / "plain")
-        groups = {g["name"].removeprefix(f"{NAME}-spark-batch-"): g
-                  for g in plain["resource"]["aws_security_group"].values()}
+        groups = {
+            g["name"].removeprefix(f"{NAME}-spark-batch-"): g for g in plain["resource"]["aws_security_group"].values()
+        }
         ec2, iam, emr = (standin.client(s, REGION) for s in ("ec2", "iam", "emr"))
         made: dict[str, str] = {}
         for key in ("master-managed", "slave-managed", "master-additional", "service-access"):
             made[key] = ec2.create_security_group(
-                GroupName=groups[key]["name"], Description=groups[key]["description"],
-                VpcId=account.vpc_id)["GroupId"]
+                GroupName=groups[key]["name"], Description=groups[key]["description"], VpcId=account.vpc_id
+            )["GroupId"]
         # Named the way the console's default does, not the app's way.
         made["slave-additional"] = ec2.create_security_group(
-            GroupName="ElasticMapReduce-slave-extra", Description="made by hand", VpcId=account.vpc_id)["GroupId"]
+            GroupName="ElasticMapReduce-slave-extra", Description="made by hand", VpcId=account.vpc_id
+        )["GroupId"]
         roles = {r["name"]: r for r in plain["resource"]["aws_iam_role"].values()}
-        for role_name, trust in ((f"{NAME}-spark-batch-emr-service", EMR_TRUST),
-                                 (f"{NAME}-spark-batch-emr-instance", EC2_TRUST)):
+        for role_name, trust in (
+            (f"{NAME}-spark-batch-emr-service", EMR_TRUST),
+            (f"{NAME}-spark-batch-emr-instance", EC2_TRUST),
+        ):
             assert role_name in roles
             iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
         profile = f"{NAME}-spark-batch-emr-instance"
         iam.create_instance_profile(InstanceProfileName=profile)
         iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=f"{NAME}-spark-batch-emr-instance")
         cluster_id = emr.run_job_flow(
-            Name="spark-batch-operation-01", ReleaseLabel="emr-6.15.0", ServiceRole=f"{NAME}-spark-batch-emr-service",
-            JobFlowRole=profile, Applications=[{"Name": "Spark"}],
-            Instances={"KeepJobFlowAliveWhenNoSteps": True, "Ec2SubnetId": account.subnets[0][0],
-                       "MasterInstanceType": "m5.xlarge", "SlaveInstanceType": "r5.xlarge", "InstanceCount": 3},
+            Name="spark-batch-operation-01",
+            ReleaseLabel="emr-6.15.0",
+            ServiceRole=f"{NAME}-spark-batch-emr-service",
+            JobFlowRole=profile,
+            Applications=[{"Name": "Spark"}],
+            Instances={
+                "KeepJobFlowAliveWhenNoSteps": True,
+                "Ec2SubnetId": account.subnets[0][0],
+                "MasterInstanceType": "m5.xlarge",
+                "SlaveInstanceType": "r5.xlarge",
+                "InstanceCount": 3,
+            },
         )["JobFlowId"]
 
-        adopt = "\n".join([
-            "[adopt.spark-batch.security_groups]",
-            *(f'{key} = "{gid}"' for key, gid in made.items()),
-            "[adopt.spark-batch.roles]",
-            f'service = "{NAME}-spark-batch-emr-service"',
-            f'instance = "{NAME}-spark-batch-emr-instance"',
-            "[adopt.spark-batch]",
-            f'instance_profile = "{profile}"',
-            "[adopt.spark-batch.clusters]",
-            f'"spark-batch-operation-01" = "{cluster_id}"',
-        ])
+        adopt = "\n".join(
+            [
+                "[adopt.spark-batch.security_groups]",
+                *(f'{key} = "{gid}"' for key, gid in made.items()),
+                "[adopt.spark-batch.roles]",
+                f'service = "{NAME}-spark-batch-emr-service"',
+                f'instance = "{NAME}-spark-batch-emr-instance"',
+                "[adopt.spark-batch]",
+                f'instance_profile = "{profile}"',
+                "[adopt.spark-batch.clusters]",
+                f'"spark-batch-operation-01" = "{cluster_id}"',
+            ]
+        )
         env_file = workdir / "adopting.toml"
         env_file.write_text(account.environment_toml() + "\n" + adopt + "\n")
         _synth(env_file, workdir / "adopting")
@@ -112,14 +132,19 @@ def _verdicts(plan_path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
     from ops.adoption import classify
 
     plan = json.loads(plan_path.read_text())
-    return {a.import_id: (a.verdict, a.attributes)
-            for a in (classify(c) for c in plan["resource_changes"]) if a is not None}
+    return {
+        a.import_id: (a.verdict, a.attributes) for a in (classify(c) for c in plan["resource_changes"]) if a is not None
+    }
 
 
 def test_every_named_resource_is_imported(adoption_plan):
     verdicts = _verdicts(adoption_plan["plan"])
-    expected = {*adoption_plan["made"].values(), f"{NAME}-spark-batch-emr-service", f"{NAME}-spark-batch-emr-instance",
-                adoption_plan["cluster"]}
+    expected = {
+        *adoption_plan["made"].values(),
+        f"{NAME}-spark-batch-emr-service",
+        f"{NAME}-spark-batch-emr-instance",
+        adoption_plan["cluster"],
+    }
     # the instance profile and the instance role share a name: both are imported by it
     assert set(verdicts) == expected
 
@@ -142,9 +167,15 @@ def test_what_differs_is_shown_replaced_with_the_cause(adoption_plan):
 
 
 def test_adoption_report_cli_on_the_real_plan(adoption_plan):
-    result = subprocess.run([PYTHON, "-m", "ops", "adoption-report", str(adoption_plan["plan"]), "--fail-on-replace"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-                            env={**os.environ})
+    result = subprocess.run(
+        [PYTHON, "-m", "ops", "adoption-report", str(adoption_plan["plan"]), "--fail-on-replace"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ},
+    )
     print(result.stdout)  # the report a reviewer reads (pytest -s shows it)
     assert result.returncode == 1, result.stderr
     first = result.stdout.splitlines()[0]

@@ -21,28 +21,39 @@ def test_every_stack_applies_and_its_second_plan_is_empty(applied_example_app):
     assert list(records)[0] == "foundation" and set(PURPOSES) <= set(records)
     changed = {stack: record.plan_output for stack, record in records.items() if record.plan_exit_code != 0}
     assert not changed, "a second plan right after apply shows changes (perpetual diff):\n" + "\n\n".join(
-        f"== {stack}\n{output[-4000:]}" for stack, output in changed.items())
+        f"== {stack}\n{output[-4000:]}" for stack, output in changed.items()
+    )
 
 
 def test_the_stand_in_holds_what_the_stacks_declare(applied_example_app, standin):
     """The apply really built the clusters and their groups (the empty plans are not vacuous)."""
     region = applied_example_app.account.region
     emr = standin.client("emr", region)
-    clusters = {c["Name"]: c["Id"] for c in emr.list_clusters(
-        ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"])["Clusters"]}
-    assert {"spark-batch-production-01", "spark-batch-operation-01", "spark-stream-01",
-            "service-presto-01"} <= set(clusters)
-    groups = {g["Name"]: g for g in emr.list_instance_groups(
-        ClusterId=clusters["spark-batch-production-01"])["InstanceGroups"]}
+    clusters = {
+        c["Name"]: c["Id"]
+        for c in emr.list_clusters(ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"])["Clusters"]
+    }
+    assert {"spark-batch-production-01", "spark-batch-operation-01", "spark-stream-01", "service-presto-01"} <= set(
+        clusters
+    )
+    groups = {
+        g["Name"]: g
+        for g in emr.list_instance_groups(ClusterId=clusters["spark-batch-production-01"])["InstanceGroups"]
+    }
     assert {"task-spot-static-a", "task-spot-static-b"} <= set(groups)
     assert groups["task-spot-static-a"]["Market"] == "SPOT"
     state = applied_example_app.terraform("spark-batch").state_list()
     assert "aws_emr_cluster.spark-batch-production-01" in state
     ec2 = standin.client("ec2", region)
-    names = {g["GroupName"] for g in ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [applied_example_app.account.vpc_id]}])["SecurityGroups"]}
-    assert {f"standin-{p}-{role}" for p in PURPOSES
-            for role in ("master-managed", "slave-managed", "service-access")} <= names
+    names = {
+        g["GroupName"]
+        for g in ec2.describe_security_groups(
+            Filters=[{"Name": "vpc-id", "Values": [applied_example_app.account.vpc_id]}]
+        )["SecurityGroups"]
+    }
+    assert {
+        f"standin-{p}-{role}" for p in PURPOSES for role in ("master-managed", "slave-managed", "service-access")
+    } <= names
 
 
 @pytest.mark.destroys_applied_app

@@ -38,16 +38,24 @@ def batch_purpose(bid: str):
     from stacks.clusters import PURPOSE_DECLARATIONS
 
     def spark_batch_production_02(stack):
-        cluster = stack.add_cluster(ClusterSpec(
-            name=CLUSTER, release_label="emr-7.5.0", applications=("Hadoop", "Spark"),
-            master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
-            core=InstanceGroupSpec("r5.2xlarge", instance_count=2, ebs=EbsSpec.gp3(128)),
-        ))
+        cluster = stack.add_cluster(
+            ClusterSpec(
+                name=CLUSTER,
+                release_label="emr-7.5.0",
+                applications=("Hadoop", "Spark"),
+                master=InstanceGroupSpec("m5.xlarge", ebs=EbsSpec.gp3(64)),
+                core=InstanceGroupSpec("r5.2xlarge", instance_count=2, ebs=EbsSpec.gp3(128)),
+            )
+        )
         SpotTaskGroupPair(
-            cluster, "spot-task-groups", cluster=cluster, region=stack.settings.region,
+            cluster,
+            "spot-task-groups",
+            cluster=cluster,
+            region=stack.settings.region,
             static_a=SpotGroupSpec("r5.2xlarge", ebs=EbsSpec.gp3(128), bid_price=bid),
             static_b=SpotGroupSpec("r5.2xlarge", ebs=EbsSpec.gp3(128), bid_price=bid),
-            active="a", active_count=6,
+            active="a",
+            active_count=6,
         )
         return cluster
 
@@ -81,21 +89,30 @@ class Deployed:
 
     def ops(self, *args: str) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(self.standin.aws_env(REGION), AWS_CONFIG_FILE=str(self.workdir / "none"),
-                   AWS_SHARED_CREDENTIALS_FILE=str(self.workdir / "none"))
-        return subprocess.run([PYTHON, "-m", "ops", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=300, check=False)
+        env.update(
+            self.standin.aws_env(REGION),
+            AWS_CONFIG_FILE=str(self.workdir / "none"),
+            AWS_SHARED_CREDENTIALS_FILE=str(self.workdir / "none"),
+        )
+        return subprocess.run(
+            [PYTHON, "-m", "ops", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
 
     def groups(self) -> list[dict]:
         emr = self.standin.client("emr", REGION)
-        (cluster,) = [c for c in emr.list_clusters(ClusterStates=["WAITING", "RUNNING"])["Clusters"]
-                      if c["Name"] == CLUSTER]
+        (cluster,) = [
+            c for c in emr.list_clusters(ClusterStates=["WAITING", "RUNNING"])["Clusters"] if c["Name"] == CLUSTER
+        ]
         return emr.list_instance_groups(ClusterId=cluster["Id"])["InstanceGroups"]
 
     def managed_ids(self) -> dict[str, str]:
         state = json.loads(self.state.read_text())
-        return {i["attributes"]["name"]: i["attributes"]["id"] for r in state["resources"]
-                if r["type"] == "aws_emr_instance_group" for i in r["instances"]}
+        return {
+            i["attributes"]["name"]: i["attributes"]["id"]
+            for r in state["resources"]
+            if r["type"] == "aws_emr_instance_group"
+            for i in r["instances"]
+        }
 
 
 @pytest.fixture(scope="module")
@@ -167,15 +184,18 @@ def test_after_a_bid_change_status_lists_leftovers_and_rotate_spot_uses_the_mana
 
     status = deployed.ops("status", CLUSTER, "--state", str(deployed.state))
     assert status.returncode == 0, status.stderr
-    assert f"Leftover groups: 2 (a deploy replaced them; live groups found by Terraform state {deployed.state})" \
+    assert (
+        f"Leftover groups: 2 (a deploy replaced them; live groups found by Terraform state {deployed.state})"
         in status.stdout
+    )
     a_rows = [line.split() for line in status.stdout.splitlines() if line.split()[:2] == [A, "TASK"]]
     assert [(row[4], row[5]) for row in a_rows] == [("0.45", "6"), ("0.40", "0")]
     assert a_rows[1][8] == "leftover"
     assert f"BOTH active ({A} 6, {B} 1)" in status.stdout
 
-    rotated = deployed.ops("rotate-spot", CLUSTER, "--state", str(deployed.state), "--from", "a", "--yes",
-                           "--poll", "5")
+    rotated = deployed.ops(
+        "rotate-spot", CLUSTER, "--state", str(deployed.state), "--from", "a", "--yes", "--poll", "5"
+    )
     assert rotated.returncode == 0, rotated.stderr
     assert f"grow {B} ({managed[B]}) 1 -> 6" in rotated.stdout
     assert f"shrink {A} ({managed[A]}) 6 -> 0" in rotated.stdout

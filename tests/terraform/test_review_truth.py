@@ -36,8 +36,14 @@ OPEN_REVIEW_BUGS: dict[str, str] = {}
 
 
 def _params():
-    return [pytest.param(c, id=c.key, marks=[pytest.mark.xfail(strict=True, reason=OPEN_REVIEW_BUGS[c.key])]
-                         if c.key in OPEN_REVIEW_BUGS else []) for c in CHANGES]
+    return [
+        pytest.param(
+            c,
+            id=c.key,
+            marks=[pytest.mark.xfail(strict=True, reason=OPEN_REVIEW_BUGS[c.key])] if c.key in OPEN_REVIEW_BUGS else [],
+        )
+        for c in CHANGES
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +51,9 @@ def applied(request, tf_workdir):
     """The session's applied app (applied once, shared with the lifecycle tier), every change
     synthesized from its environment file, every changed stack planned against its state,
     and the review run on every base -> head. The table goes to review-truth.md."""
-    pytest.importorskip("tests.terraform.standin", reason="the stand-in account (tests/terraform/standin.py) "
-                                                          "is not in this tree")
+    pytest.importorskip(
+        "tests.terraform.standin", reason="the stand-in account (tests/terraform/standin.py) is not in this tree"
+    )
     try:
         app = request.getfixturevalue("applied_example_app")
     except pytest.FixtureLookupError:
@@ -56,17 +63,33 @@ def applied(request, tf_workdir):
     base = truth.variants_of(app, CHANGES, workdir / "variants")
     comparisons = truth.compare(base.deployment, base.outdirs, CHANGES, workdir / "plans")
     base.timings["plan the changed stacks + review"] = time.monotonic() - start - sum(base.timings.values())
-    (workdir / "review-truth.md").write_text(truth.table(comparisons) + "\n" + "\n".join(
-        f"{phase}: {seconds:.1f} s" for phase, seconds in base.timings.items()) + "\n")
+    (workdir / "review-truth.md").write_text(
+        truth.table(comparisons)
+        + "\n"
+        + "\n".join(f"{phase}: {seconds:.1f} s" for phase, seconds in base.timings.items())
+        + "\n"
+    )
     return base, comparisons
 
 
 def test_the_catalogue_covers_every_kind_of_change_the_issue_names():
     keys = [c.key for c in CHANGES]
     assert len(keys) == len(set(keys)) >= 12
-    assert {"core-type", "core-count-frozen", "core-count", "release-label", "configuration",
-            "bootstrap-script", "spot-bid-factor", "task-type", "office-cidr", "new-cluster",
-            "removed-cluster", "tag", "fixed-ip"} <= set(keys)
+    assert {
+        "core-type",
+        "core-count-frozen",
+        "core-count",
+        "release-label",
+        "configuration",
+        "bootstrap-script",
+        "spot-bid-factor",
+        "task-type",
+        "office-cidr",
+        "new-cluster",
+        "removed-cluster",
+        "tag",
+        "fixed-ip",
+    } <= set(keys)
 
 
 @pytest.mark.parametrize("change", _params())
@@ -78,8 +101,11 @@ def test_the_review_reports_what_terraform_plans(applied, change):
     undocumented = [line for line in found if line not in documented]
     assert not undocumented, (
         f"{change.what}: the review and terraform disagree (a review bug, or a provider 5.100/6.25 "
-        f"difference to document with its source):\n  " + "\n  ".join(undocumented)
-        + "\n\n" + truth.table({change.key: comparison}))
+        f"difference to document with its source):\n  "
+        + "\n  ".join(undocumented)
+        + "\n\n"
+        + truth.table({change.key: comparison})
+    )
     stale = sorted(set(documented) - set(found))
     assert not stale, f"documented differences that no longer occur (remove them): {stale}"
 

@@ -25,20 +25,29 @@ def aws(standin):
 
     clients = Clients()
     vpc = clients.ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
-    clients.subnet = clients.ec2.create_subnet(
-        VpcId=vpc, CidrBlock="10.60.1.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+    clients.subnet = clients.ec2.create_subnet(VpcId=vpc, CidrBlock="10.60.1.0/24", AvailabilityZone=f"{REGION}a")[
+        "Subnet"
+    ]["SubnetId"]
     clients.vpc = vpc
     return clients
 
 
 def _cluster(aws, **extra) -> str:
     return aws.emr.run_job_flow(
-        Name=f"shim-{uuid.uuid4().hex[:6]}", ReleaseLabel="emr-7.1.0",
-        JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole",
-        Instances={"KeepJobFlowAliveWhenNoSteps": True, "Ec2SubnetId": aws.subnet, "InstanceGroups": [
-            {"Name": "master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1},
-            {"Name": "core", "InstanceRole": "CORE", "InstanceType": "r5.xlarge", "InstanceCount": 2},
-        ]}, **extra)["JobFlowId"]
+        Name=f"shim-{uuid.uuid4().hex[:6]}",
+        ReleaseLabel="emr-7.1.0",
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Instances={
+            "KeepJobFlowAliveWhenNoSteps": True,
+            "Ec2SubnetId": aws.subnet,
+            "InstanceGroups": [
+                {"Name": "master", "InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1},
+                {"Name": "core", "InstanceRole": "CORE", "InstanceType": "r5.xlarge", "InstanceCount": 2},
+            ],
+        },
+        **extra,
+    )["JobFlowId"]
 
 
 def _error(excinfo) -> tuple[str, str]:
@@ -95,12 +104,27 @@ def test_managed_scaling_policy_lives_with_the_cluster(aws):
 
 def test_add_instance_groups_returns_ids_and_starts_instances(aws):
     cluster = _cluster(aws)
-    answer = aws.emr.add_instance_groups(JobFlowId=cluster, InstanceGroups=[
-        {"Name": "task-a", "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "InstanceCount": 2,
-         "Market": "SPOT", "BidPrice": "0.24"},
-        {"Name": "task-b", "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "InstanceCount": 0,
-         "Market": "SPOT", "BidPrice": "0.24"},
-    ])
+    answer = aws.emr.add_instance_groups(
+        JobFlowId=cluster,
+        InstanceGroups=[
+            {
+                "Name": "task-a",
+                "InstanceRole": "TASK",
+                "InstanceType": "r5.xlarge",
+                "InstanceCount": 2,
+                "Market": "SPOT",
+                "BidPrice": "0.24",
+            },
+            {
+                "Name": "task-b",
+                "InstanceRole": "TASK",
+                "InstanceType": "r5.xlarge",
+                "InstanceCount": 0,
+                "Market": "SPOT",
+                "BidPrice": "0.24",
+            },
+        ],
+    )
     assert answer["JobFlowId"] == cluster and answer["ClusterArn"]
     groups = {g["Name"]: g["Id"] for g in aws.emr.list_instance_groups(ClusterId=cluster)["InstanceGroups"]}
     assert answer["InstanceGroupIds"] == [groups["task-a"], groups["task-b"]]
@@ -111,12 +135,21 @@ def test_add_instance_groups_returns_ids_and_starts_instances(aws):
 def test_gp3_throughput_of_an_instance_group_reads_back(aws):
     cluster = _cluster(aws)
     volume = {"VolumeType": "gp3", "SizeInGB": 128, "Iops": 3000, "Throughput": 250}
-    aws.emr.add_instance_groups(JobFlowId=cluster, InstanceGroups=[{
-        "Name": "task-gp3", "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "InstanceCount": 1,
-        "EbsConfiguration": {"EbsBlockDeviceConfigs": [
-            {"VolumeSpecification": volume, "VolumesPerInstance": 2}]}}])
-    (group,) = [g for g in aws.emr.list_instance_groups(ClusterId=cluster)["InstanceGroups"]
-                if g["Name"] == "task-gp3"]
+    aws.emr.add_instance_groups(
+        JobFlowId=cluster,
+        InstanceGroups=[
+            {
+                "Name": "task-gp3",
+                "InstanceRole": "TASK",
+                "InstanceType": "r5.xlarge",
+                "InstanceCount": 1,
+                "EbsConfiguration": {
+                    "EbsBlockDeviceConfigs": [{"VolumeSpecification": volume, "VolumesPerInstance": 2}]
+                },
+            }
+        ],
+    )
+    (group,) = [g for g in aws.emr.list_instance_groups(ClusterId=cluster)["InstanceGroups"] if g["Name"] == "task-gp3"]
     specs = [d["VolumeSpecification"] for d in group["EbsBlockDevices"]]
     assert specs == [volume, volume]
     assert len({d["Device"] for d in group["EbsBlockDevices"]}) == 2
@@ -125,9 +158,23 @@ def test_gp3_throughput_of_an_instance_group_reads_back(aws):
 def _bucket_with_policy(aws, statement: dict) -> str:
     bucket = f"shim-{uuid.uuid4().hex[:10]}"
     aws.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    aws.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": "Test", "Principal": "*", "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"], **statement}]}))
+    aws.s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "Test",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                        **statement,
+                    }
+                ],
+            }
+        ),
+    )
     return bucket
 
 
@@ -137,11 +184,14 @@ def test_tls_only_bucket_policy_lets_https_writes_through(aws):
     assert aws.s3.get_object(Bucket=bucket, Key="bootstrap/x.py")["Body"].read() == b"print(1)"
 
 
-@pytest.mark.parametrize("condition", [
-    None,                                                     # unconditional deny
-    {"Bool": {"aws:SecureTransport": "true"}},                # holds: the stand-in is https
-    {"StringNotEqualsIfExists": {"aws:SourceAccount": "1"}},  # absent key + IfExists holds
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        None,  # unconditional deny
+        {"Bool": {"aws:SecureTransport": "true"}},  # holds: the stand-in is https
+        {"StringNotEqualsIfExists": {"aws:SourceAccount": "1"}},  # absent key + IfExists holds
+    ],
+)
 def test_a_deny_that_applies_still_denies(aws, condition):
     statement = {"Effect": "Deny", **({"Condition": condition} if condition else {})}
     bucket = _bucket_with_policy(aws, statement)
@@ -155,15 +205,18 @@ def test_a_deny_on_an_absent_key_does_not_apply(aws):
     aws.s3.put_object(Bucket=bucket, Key="k", Body=b"x")
 
 
-@pytest.mark.parametrize("statement, applies", [
-    ({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, False),
-    ({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": ["true"]}}}, True),
-    ({"Effect": "Deny", "Condition": {"Null": {"aws:SourceArn": "true"}}}, True),
-    ({"Effect": "Deny", "Condition": {"Null": {"aws:SecureTransport": "true"}}}, False),
-    ({"Effect": "Allow", "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::x"}}}, False),
-    ({"Effect": "Deny", "Condition": {"SomeFutureOperator": {"aws:SecureTransport": "x"}}}, True),
-    ({"Effect": "Allow", "Condition": {"SomeFutureOperator": {"aws:SecureTransport": "x"}}}, False),
-])
+@pytest.mark.parametrize(
+    "statement, applies",
+    [
+        ({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, False),
+        ({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": ["true"]}}}, True),
+        ({"Effect": "Deny", "Condition": {"Null": {"aws:SourceArn": "true"}}}, True),
+        ({"Effect": "Deny", "Condition": {"Null": {"aws:SecureTransport": "true"}}}, False),
+        ({"Effect": "Allow", "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::x"}}}, False),
+        ({"Effect": "Deny", "Condition": {"SomeFutureOperator": {"aws:SecureTransport": "x"}}}, True),
+        ({"Effect": "Allow", "Condition": {"SomeFutureOperator": {"aws:SecureTransport": "x"}}}, False),
+    ],
+)
 def test_condition_evaluation(statement, applies):
     assert statement_applies(statement) is applies
 
@@ -171,11 +224,19 @@ def test_condition_evaluation(statement, applies):
 def test_concurrent_changes_to_one_security_group_are_not_lost(aws):
     """Ten revokes at once on one group (as the provider sends them) all take effect."""
     ec2 = aws.ec2
-    group = ec2.create_security_group(GroupName=f"shim-{uuid.uuid4().hex[:6]}", Description="x",
-                                      VpcId=aws.vpc)["GroupId"]
+    group = ec2.create_security_group(GroupName=f"shim-{uuid.uuid4().hex[:6]}", Description="x", VpcId=aws.vpc)[
+        "GroupId"
+    ]
     ports = list(range(9000, 9010))
-    permissions = [{"IpProtocol": "tcp", "FromPort": p, "ToPort": p,
-                    "IpRanges": [{"CidrIp": "10.60.0.0/16", "Description": f"port {p}"}]} for p in ports]
+    permissions = [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": p,
+            "ToPort": p,
+            "IpRanges": [{"CidrIp": "10.60.0.0/16", "Description": f"port {p}"}],
+        }
+        for p in ports
+    ]
     ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=permissions)
     errors = []
 

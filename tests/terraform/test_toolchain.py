@@ -70,11 +70,12 @@ def test_cli_config_installs_from_the_mirror_only_with_a_shared_cache(tmp_path):
 
 
 def test_override_pins_the_version_and_points_the_backend_and_provider(tmp_path):
-    path = tc.write_override(tmp_path, "5.100.0", backend_path=tmp_path / "s.tfstate",
-                             provider={"insecure": True})
+    path = tc.write_override(tmp_path, "5.100.0", backend_path=tmp_path / "s.tfstate", provider={"insecure": True})
     assert path.name == "zz_offline_override.tf.json"  # *_override.tf.json: merged by terraform
     assert json.loads(path.read_text()) == {
-        "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}},
-                      "backend": {"local": {"path": str(tmp_path / "s.tfstate")}}},
+        "terraform": {
+            "required_providers": {"aws": {"source": "hashicorp/aws", "version": "5.100.0"}},
+            "backend": {"local": {"path": str(tmp_path / "s.tfstate")}},
+        },
         "provider": {"aws": [{"insecure": True}]},
     }

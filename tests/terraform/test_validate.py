@@ -23,8 +23,7 @@ def synthesized(request, synth, synth_us_east_1):
 
 
 def test_every_stack_passes_terraform_validate(synthesized, toolchain, tf_workdir):
-    before = {name: (synthesized.outdir / "stacks" / name / "cdk.tf.json").read_bytes()
-              for name in synthesized.stacks}
+    before = {name: (synthesized.outdir / "stacks" / name / "cdk.tf.json").read_bytes() for name in synthesized.stacks}
     workdir = tf_workdir / synthesized.outdir.name
     timings = validate_stacks(synthesized.outdir / "stacks", workdir, toolchain, echo=lambda _: None)
 
@@ -40,8 +39,11 @@ def test_every_stack_passes_terraform_validate(synthesized, toolchain, tf_workdi
         assert not (synthesized.outdir / "stacks" / name / ".terraform").exists()
         # The override only swaps the version constraint for the mirror's.
         override = json.loads((copy / OVERRIDE_FILE).read_text())
-        assert override == {"terraform": {"required_providers": {
-            "aws": {"source": "hashicorp/aws", "version": toolchain.provider_version}}}}
+        assert override == {
+            "terraform": {
+                "required_providers": {"aws": {"source": "hashicorp/aws", "version": toolchain.provider_version}}
+            }
+        }
 
 
 def test_an_invalid_stack_is_reported_with_terraforms_diagnostics(synth, toolchain, tf_workdir):

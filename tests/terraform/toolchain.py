@@ -81,8 +81,7 @@ class TerraformFailed(RuntimeError):
         self.args_run = args
         self.returncode = returncode
         self.output = output
-        super().__init__(
-            f"`terraform {' '.join(args)}` in {cwd} exited {returncode}:\n{output[-6000:]}")
+        super().__init__(f"`terraform {' '.join(args)}` in {cwd} exited {returncode}:\n{output[-6000:]}")
 
 
 def _platform() -> str:
@@ -118,8 +117,7 @@ def provider_versions(mirror: Path) -> list[str]:
     if not base.is_dir():
         return []
     for version_dir in base.iterdir():
-        if _VERSION.match(version_dir.name) and any(
-                (version_dir / _platform()).glob("terraform-provider-aws_*")):
+        if _VERSION.match(version_dir.name) and any((version_dir / _platform()).glob("terraform-provider-aws_*")):
             versions.append(version_dir.name)
     return sorted(versions, key=lambda v: tuple(int(x) for x in v.split(".")))
 
@@ -132,8 +130,10 @@ class Toolchain:
     provider_version: str
 
     def describe(self) -> str:
-        return (f"terraform {self.terraform_version} ({self.terraform}), "
-                f"hashicorp/aws {self.provider_version} from the filesystem mirror {self.mirror}")
+        return (
+            f"terraform {self.terraform_version} ({self.terraform}), "
+            f"hashicorp/aws {self.provider_version} from the filesystem mirror {self.mirror}"
+        )
 
     def cli_config(self, workdir: Path) -> Path:
         """Write the project's CLI configuration (offline install from the mirror, one shared
@@ -167,11 +167,13 @@ def find_toolchain() -> Toolchain:
     if not terraform or not Path(terraform).exists():
         problems.append(
             "the terraform CLI is not on PATH: install Terraform 1.5 or newer (the HashiCorp "
-            f"release zip or your OS package), or set {TERRAFORM_VARIABLE} to its path")
+            f"release zip or your OS package), or set {TERRAFORM_VARIABLE} to its path"
+        )
     else:
         try:
-            out = subprocess.run([terraform, "version", "-json"], capture_output=True, text=True,
-                                 timeout=60, env=_base_env(None)).stdout
+            out = subprocess.run(
+                [terraform, "version", "-json"], capture_output=True, text=True, timeout=60, env=_base_env(None)
+            ).stdout
             version = json.loads(out)["terraform_version"]
         except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
             problems.append(f"{terraform} does not run (`terraform version -json`: {exc})")
@@ -183,25 +185,25 @@ def find_toolchain() -> Toolchain:
         if versions and (provider is None or _newer(versions[-1], provider)):
             mirror, provider = place, versions[-1]
     if mirror is None:
-        where = (f"{MIRROR_VARIABLE}={override}" if override
-                 else "searched " + ", ".join(str(p) for p in searched))
+        where = f"{MIRROR_VARIABLE}={override}" if override else "searched " + ", ".join(str(p) for p in searched)
         problems.append(
             f"no hashicorp/aws provider plugin for {_platform()} in a filesystem mirror ({where}). "
             "On a machine with registry access run `terraform providers mirror DIR` in a "
             f"synthesized stack folder (or unpack the provider release into "
-            f"DIR/{PROVIDER_ADDRESS}/<version>/{_platform()}/), then set {MIRROR_VARIABLE}=DIR")
+            f"DIR/{PROVIDER_ADDRESS}/<version>/{_platform()}/), then set {MIRROR_VARIABLE}=DIR"
+        )
     if problems:
         raise ToolchainMissing("real-Terraform tier unavailable: " + "; ".join(problems))
-    return Toolchain(terraform=str(terraform), terraform_version=version, mirror=mirror,
-                     provider_version=provider)
+    return Toolchain(terraform=str(terraform), terraform_version=version, mirror=mirror, provider_version=provider)
 
 
 def _newer(a: str, b: str) -> bool:
     return tuple(int(x) for x in a.split(".")) > tuple(int(x) for x in b.split("."))
 
 
-def write_override(stack_dir: Path, provider_version: str, *, backend_path: Path | None = None,
-                   provider: dict | None = None) -> Path:
+def write_override(
+    stack_dir: Path, provider_version: str, *, backend_path: Path | None = None, provider: dict | None = None
+) -> Path:
     """Write ``zz_offline_override.tf.json`` beside ``cdk.tf.json``.
 
     ``provider_version``: the aws version to require instead of the synthesized pin.
@@ -211,8 +213,9 @@ def write_override(stack_dir: Path, provider_version: str, *, backend_path: Path
     endpoints and the like; Terraform merges override blocks argument by argument, and a
     nested block given here replaces the original's).
     """
-    override: dict = {"terraform": {"required_providers": {
-        "aws": {"source": "hashicorp/aws", "version": provider_version}}}}
+    override: dict = {
+        "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": provider_version}}}
+    }
     if backend_path is not None:
         override["terraform"]["backend"] = {"local": {"path": str(backend_path)}}
     if provider:
@@ -225,8 +228,11 @@ def write_override(stack_dir: Path, provider_version: str, *, backend_path: Path
 def _base_env(cli_config: Path | None, extra: dict[str, str] | None = None) -> dict[str, str]:
     # The caller's TF_* settings (another CLI config, a data dir, workspace) stay out;
     # logging switches are kept for debugging.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TF_") or k in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TF_") or k in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER")
+    }
     env.update({"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"})
     if cli_config is not None:
         env["TF_CLI_CONFIG_FILE"] = str(cli_config)
@@ -248,12 +254,16 @@ class Terraform:
     def run(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
         start = time.monotonic()
         result = subprocess.run(
-            [self.toolchain.terraform, *args], cwd=self.stack_dir, capture_output=True, text=True,
-            env=_base_env(self.cli_config, self.env), timeout=self.timeout)
+            [self.toolchain.terraform, *args],
+            cwd=self.stack_dir,
+            capture_output=True,
+            text=True,
+            env=_base_env(self.cli_config, self.env),
+            timeout=self.timeout,
+        )
         self.log.append((" ".join(args[:1]), time.monotonic() - start))
         if result.returncode not in ok_codes:
-            raise TerraformFailed(list(args), self.stack_dir, result.returncode,
-                                  result.stdout + result.stderr)
+            raise TerraformFailed(list(args), self.stack_dir, result.returncode, result.stdout + result.stderr)
         return result
 
     def init(self, *, backend: bool = True) -> None:
@@ -267,12 +277,19 @@ class Terraform:
         result = self.run("validate", "-json", "-no-color", ok_codes=(0, 1))
         report = json.loads(result.stdout)
         if not report.get("valid"):
-            raise TerraformFailed(["validate"], self.stack_dir, result.returncode,
-                                  json.dumps(report.get("diagnostics"), indent=2))
+            raise TerraformFailed(
+                ["validate"], self.stack_dir, result.returncode, json.dumps(report.get("diagnostics"), indent=2)
+            )
         return report
 
-    def plan(self, *, out: Path | None = None, detailed_exitcode: bool = False,
-             destroy: bool = False, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    def plan(
+        self,
+        *,
+        out: Path | None = None,
+        detailed_exitcode: bool = False,
+        destroy: bool = False,
+        extra: tuple[str, ...] = (),
+    ) -> subprocess.CompletedProcess:
         """``terraform plan``; with ``detailed_exitcode`` the result's returncode is 0 (no
         changes) or 2 (changes)."""
         args = ["plan", "-input=false", "-no-color", "-lock=false", *extra]
@@ -299,8 +316,9 @@ class Terraform:
         return result.stdout.split() if result.returncode == 0 else []
 
 
-def validate_stacks(stacks_root: Path, workdir: Path, toolchain: Toolchain | None = None,
-                    *, echo=print) -> dict[str, float]:
+def validate_stacks(
+    stacks_root: Path, workdir: Path, toolchain: Toolchain | None = None, *, echo=print
+) -> dict[str, float]:
     """``terraform validate`` every stack under ``stacks_root`` as synthesized.
 
     Each stack folder is copied (without any ``.terraform``) into ``workdir/<stack>`` and
@@ -344,8 +362,7 @@ def main(argv: list[str]) -> int:
             print(f"{exc} -- the tests/terraform tier will be skipped")
         return 0
     if len(argv) < 1 or argv[0] != "validate":
-        print("usage: python -m tests.terraform.toolchain validate [STACKS_ROOT_OR_CDKTF_OUT] | check",
-              file=sys.stderr)
+        print("usage: python -m tests.terraform.toolchain validate [STACKS_ROOT_OR_CDKTF_OUT] | check", file=sys.stderr)
         return 2
     root = Path(argv[1] if len(argv) > 1 else "cdktf.out")
     if (root / "stacks").is_dir():
