@@ -63,10 +63,12 @@ synth: deps
 test: deps
 	.venv/bin/python -m pytest
 
-# Lint (ruff, rules and complexity cap in pyproject.toml) and types (mypy, with the
-# boto3 stubs). Run it before landing; .ci/run and the tests workflow gate on it.
+# Lint (ruff, rules and complexity cap in pyproject.toml), layout (ruff format; fix with
+# `.venv/bin/ruff format .`) and types (mypy, with the boto3 stubs). Run it before
+# landing; .ci/run and the tests workflow gate on it.
 lint: deps
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
 # The construct reference (docs/reference.md) from the docstrings; a test fails when the
