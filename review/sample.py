@@ -59,8 +59,8 @@ SAMPLE_CHANGE = (
     ),
     Edit(
         "stacks/clusters.py",
-        'active="a", active_count=6,',
-        'active="a", active_count=6, bid_factor="0.9",',
+        'active="a",\n        active_count=6,\n',
+        'active="a",\n        active_count=6,\n        bid_factor="0.9",\n',
         "the Spot bid of spark-batch-production-01's static pair goes from 0.8 to 0.9 of on-demand",
     ),
 )

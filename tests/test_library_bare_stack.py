@@ -199,7 +199,7 @@ def test_fixed_ip_and_role_tags_are_wired_through_the_cluster_hooks(bare):
     assert bare.doc["output"][f"{GUARDED}_ssh"]["value"] == "ssh hadoop@10.0.0.10"
     policy = bare.instance_policy()
     assign = _statement(policy, "FixedIpAssignInSubnet")
-    assert assign["Condition"] == {"StringEquals": {"ec2:Subnet": f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{SUBNET}"}}
+    assert assign["Condition"] == {"ArnEquals": {"ec2:Subnet": f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{SUBNET}"}}
     assert _statement(policy, "RoleTagsWriteName")["Condition"]["StringEquals"] == {
         "aws:ResourceTag/purpose": "library"
     }
