@@ -314,6 +314,9 @@ class Account:
             f'data = "{self.data_bucket}"',
             "",
         ]
+        # As the example environment: the Trino cluster keeps its metastore in Glue, and the
+        # settings must name the databases its role may read.
+        lines += ["[purposes.service-presto]", 'glue_databases = ["analytics"]', ""]
         if fixed_ips:
             lines += [
                 "[fixed_ips]",
