@@ -286,8 +286,11 @@ class Account:
     bootstrap_bucket: str
     name: str
 
-    def environment_toml(self, *, fixed_ips: dict[str, str] | None = None, fixed_ip_mode: str = "eni") -> str:
-        """An environment file for this account, shaped like the example environment."""
+    def environment_toml(self, *, fixed_ips: dict[str, str] | None = None,
+                         fixed_ip_mode: str = "eni", presto: bool = True) -> str:
+        """An environment file for this account, shaped like the example environment.
+        ``presto=False`` leaves out the service-presto settings, for apps built with
+        purpose declarations that have no service-presto."""
         lines = [
             "# Written by tests/terraform/standin.py for the stand-in account.",
             f'name = "{self.name}"',
@@ -316,7 +319,8 @@ class Account:
         ]
         # As the example environment: the Trino cluster keeps its metastore in Glue, and the
         # settings must name the databases its role may read.
-        lines += ["[purposes.service-presto]", 'glue_databases = ["analytics"]', ""]
+        if presto:
+            lines += ["[purposes.service-presto]", 'glue_databases = ["analytics"]', ""]
         if fixed_ips:
             lines += [
                 "[fixed_ips]",

@@ -116,6 +116,11 @@ def adoption_plan(request, toolchain, cli_config, tmp_path_factory):
         _synth(env_file, workdir / "adopting")
         stack_dir = workdir / "adopting" / "stacks" / "spark-batch"
         deployment = standin_module.Deployment(toolchain, standin, workdir / "state", cli_config)
+        # Deploy order as for any user: the foundation first (bootstrap bucket, KMS keys the
+        # purpose stacks look up by alias); only the purpose stack adopts.
+        foundation = deployment.terraform(workdir / "adopting" / "stacks" / "foundation")
+        foundation.init()
+        foundation.apply()
         tf = deployment.terraform(stack_dir)
         tf.init()
         planfile = stack_dir / "adopt.tfplan"

@@ -128,7 +128,7 @@ def deployed(request, toolchain, cli_config, tmp_path_factory):
     try:
         account = standin_module.create_account(standin, REGION, name="opsrun")
         env_file = workdir / "opsrun.toml"
-        env_file.write_text(account.environment_toml())
+        env_file.write_text(account.environment_toml(presto=False))
         deployment = standin_module.Deployment(toolchain, standin, workdir / "state", cli_config)
         result = Deployed(standin, deployment, workdir, load_environment(str(env_file)))
         v1 = result.synth("0.40", "v1")
