@@ -286,8 +286,9 @@ class Account:
     bootstrap_bucket: str
     name: str
 
-    def environment_toml(self, *, fixed_ips: dict[str, str] | None = None,
-                         fixed_ip_mode: str = "eni", presto: bool = True) -> str:
+    def environment_toml(
+        self, *, fixed_ips: dict[str, str] | None = None, fixed_ip_mode: str = "eni", presto: bool = True
+    ) -> str:
         """An environment file for this account, shaped like the example environment.
         ``presto=False`` leaves out the service-presto settings, for apps built with
         purpose declarations that have no service-presto."""
