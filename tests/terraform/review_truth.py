@@ -189,15 +189,10 @@ def catalogue() -> tuple[Change, ...]:
         ),
         Change(
             "removed-cluster",
-            "remove the unprotected spark-batch-operation-01; its fixed IP .17 goes to "
-            "service-presto-01 (the settings keep the block contiguous)",
+            "remove the unprotected spark-batch-operation-01 and its fixed IP .17 (a gap in the "
+            "block is allowed, so no other cluster moves)",
             remove=("spark-batch-operation-01",),
-            env=(
-                (
-                    '"spark-batch-operation-01" = "10.20.1.17"\n"service-presto-01" = "10.20.1.18"\n',
-                    '"service-presto-01" = "10.20.1.17"\n',
-                ),
-            ),
+            env=(('"spark-batch-operation-01" = "10.20.1.17"\n', ""),),
         ),
         Change(
             "tag",
@@ -206,8 +201,10 @@ def catalogue() -> tuple[Change, ...]:
         ),
         Change(
             "fixed-ip",
-            "drop the fixed IP of service-presto-01 (10.20.1.18, the end of the block)",
-            env=(('"service-presto-01" = "10.20.1.18"\n', ""),),
+            # The middle address: in eni mode the holder's range cannot shrink once masters
+            # hold its addresses (a postcondition refuses the plan, docs/fixed-ips.md).
+            "drop the fixed IP of spark-batch-operation-01 (10.20.1.17, the middle of the block)",
+            env=(('"spark-batch-operation-01" = "10.20.1.17"\n', ""),),
         ),
     )
 

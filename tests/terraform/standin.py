@@ -287,7 +287,12 @@ class Account:
     name: str
 
     def environment_toml(
-        self, *, fixed_ips: dict[str, str] | None = None, fixed_ip_mode: str = "eni", presto: bool = True
+        self,
+        *,
+        fixed_ips: dict[str, str] | None = None,
+        fixed_ip_mode: str = "eni",
+        presto: bool = True,
+        office_uis: bool = False,
     ) -> str:
         """An environment file for this account, shaped like the example environment.
         ``presto=False`` leaves out the service-presto settings, for apps built with
@@ -320,6 +325,9 @@ class Account:
         ]
         # As the example environment: the Trino cluster keeps its metastore in Glue, and the
         # settings must name the databases its role may read.
+        if office_uis:
+            # A user who opened the Spark History UI to the office (UIs are closed by default).
+            lines += ["[purposes.spark-batch]", 'open_uis = ["spark-history"]', ""]
         if presto:
             lines += ["[purposes.service-presto]", 'glue_databases = ["analytics"]', ""]
         if fixed_ips:
@@ -558,7 +566,7 @@ def deploy_example_app(
     """Create the account's existing resources, write its environment, synthesize, apply."""
     account = create_account(deployment.standin, region, name=name)
     environment_file = workdir / f"{name}.toml"
-    environment_file.write_text(account.environment_toml(fixed_ips=DEFAULT_FIXED_IPS))
+    environment_file.write_text(account.environment_toml(fixed_ips=DEFAULT_FIXED_IPS, office_uis=True))
     stacks_root = synthesize(environment_file, workdir / "cdktf.out")
     app = AppliedApp(deployment, account, environment_file, stacks_root)
     app.apply_all()
