@@ -17,7 +17,6 @@ Versioning keeps the replaced version for ``noncurrent_version_days`` either way
 from __future__ import annotations
 
 import json
-import re
 from typing import Sequence
 
 from cdktf import Token
@@ -51,8 +50,6 @@ from emr_constructs import validation
 from emr_constructs.errors import ConstructInputError
 
 # An IAM role or user ARN; aws:PrincipalArn of an assumed-role session is its role's ARN.
-_PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$", re.ASCII)
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", re.ASCII)
 #: What only the writers may do to objects of the bucket.
 PROTECTED_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject")
 
@@ -115,7 +112,7 @@ class AssetsBucket(Construct):
             problems.append(f"writers = {writers!r}: a list of IAM role or user ARNs")
             writers = ()
         for i, arn in enumerate(writers):
-            if not isinstance(arn, str) or not _PRINCIPAL_ARN.fullmatch(arn):
+            if not isinstance(arn, str) or not validation.PRINCIPAL_ARN.fullmatch(arn):
                 problems.append(
                     f"writers[{i}] = {arn!r}: an IAM role or user ARN, "
                     "e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy"
@@ -123,7 +120,8 @@ class AssetsBucket(Construct):
         if len(set(writers)) != len(writers):
             problems.append(f"writers = {list(writers)!r}: name each principal once")
         if kms_key_arn is not None and not (
-            isinstance(kms_key_arn, str) and (Token.is_unresolved(kms_key_arn) or _KMS_KEY_ARN.fullmatch(kms_key_arn))
+            isinstance(kms_key_arn, str)
+            and (Token.is_unresolved(kms_key_arn) or validation.KMS_KEY_ARN.fullmatch(kms_key_arn))
         ):
             problems.append(f"kms_key_arn = {kms_key_arn!r}: the ARN of a customer-managed KMS key")
         if problems:

@@ -36,13 +36,12 @@ from cdktf import Token
 from cdktf_cdktf_provider_aws.emr_security_configuration import EmrSecurityConfiguration as _Resource
 from constructs import Construct
 
+from emr_constructs import validation
 from emr_constructs.errors import EmrConfigError
 
 S3_MODES = ("SSE-S3", "SSE-KMS")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$", re.ASCII)
 _RELEASE = re.compile(r"^emr-([0-9]+)\.([0-9]+)\.([0-9]+)$", re.ASCII)
-_PEM_ZIP = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^*?]+\.zip$", re.ASCII)
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", re.ASCII)
 
 
 def imdsv2_supported(release_label: str) -> bool:
@@ -137,14 +136,14 @@ class EmrSecurityConfiguration(Construct):
             problems.append(f"kms_key_arn = {kms_key_arn!r}: required with SSE-KMS and only with it")
         if local_disk_key_arn is not None and not (
             isinstance(local_disk_key_arn, str)
-            and (Token.is_unresolved(local_disk_key_arn) or _KMS_KEY_ARN.fullmatch(local_disk_key_arn))
+            and (Token.is_unresolved(local_disk_key_arn) or validation.KMS_KEY_ARN.fullmatch(local_disk_key_arn))
         ):
             problems.append(
                 f"local_disk_key_arn = {local_disk_key_arn!r}: the ARN of a customer-managed KMS key "
                 "(arn:aws:kms:<region>:<account>:key/<id>); AWS managed keys cannot be used"
             )
         if in_transit_pem_certificates is not None and not (
-            isinstance(in_transit_pem_certificates, str) and _PEM_ZIP.fullmatch(in_transit_pem_certificates)
+            isinstance(in_transit_pem_certificates, str) and validation.PEM_ZIP.fullmatch(in_transit_pem_certificates)
         ):
             problems.append(
                 f"in_transit_pem_certificates = {in_transit_pem_certificates!r}: an S3 URI of a zip "

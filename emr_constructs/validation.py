@@ -383,3 +383,13 @@ def cidr_set_findings(
             )
         )
     return findings
+
+
+# --- ARNs and S3 objects named in settings and constructs (full matches only) ------------------
+
+# An IAM role or user, e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy.
+PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$", re.ASCII)
+# A zip of PEM certificates on S3, for EMR's in-transit encryption.
+PEM_ZIP = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^*?]+\.zip$", re.ASCII)
+# A KMS key (not an alias).
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$", re.ASCII)

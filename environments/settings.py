@@ -619,8 +619,6 @@ _IN_TRANSIT_KEYS = {"pem_certificates"}
 _PURPOSE_KEYS = {"open_uis", "acknowledge_yarn_resourcemanager_risk", "data", "glue_databases", "glue_write"}
 _DATA_KEYS = {"prefix", "access", "delete"}
 _PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$", re.ASCII)
-_PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$", re.ASCII)
-_PEM_ZIP = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^*?]+\.zip$", re.ASCII)
 _GLUE_DATABASE = re.compile(r"^[a-z0-9_]{1,255}$", re.ASCII)
 _EXPECTED.update(
     {
@@ -673,7 +671,7 @@ def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySett
             c,
             "security.bootstrap_writers",
             raw_writers,
-            _PRINCIPAL_ARN,
+            v.PRINCIPAL_ARN,
             expected,
             "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy",
             "principal",
@@ -686,7 +684,7 @@ def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySett
     if "in_transit_encryption" in table:
         transit = c.keys("security.in_transit_encryption", table["in_transit_encryption"], _IN_TRANSIT_KEYS)
         pem = transit.get("pem_certificates")
-        if pem is not None and (not isinstance(pem, str) or not _PEM_ZIP.fullmatch(pem)):
+        if pem is not None and (not isinstance(pem, str) or not v.PEM_ZIP.fullmatch(pem)):
             c.add(
                 "security.in_transit_encryption.pem_certificates",
                 pem,
