@@ -413,20 +413,37 @@ class ReviewResult:
     markdown: str
 
 
-def review_verdicts(base: Path, head: Path) -> ReviewResult:
-    """What ``python -m review`` reports for base -> head, from the two synthesized folders:
-    the same engine its CLI runs after synthesizing (``review_trees``), one environment."""
+def _review_result(result) -> ReviewResult:
     from review.emr import PREVENT_DESTROY_BLOCKS
-    from review.plan import diff, load_outdir
-    from review.report import render, stack_verdicts
+    from review.report import stack_verdicts
 
-    plan = diff(load_outdir(base, "base"), load_outdir(head, "head"))
-    result = render(plan, allow=set())
-    verdicts = {s.name: {k: frozenset(v) for k, v in stack_verdicts(s).items()} for s in plan.stacks}
+    verdicts = {
+        s.name: {k: frozenset(v) for k, v in stack_verdicts(s).items()} for env in result.envs for s in env.plan.stacks
+    }
     guarded = frozenset(
         f"{h.cluster.stack}/{h.cluster.address}" for h in result.hits if PREVENT_DESTROY_BLOCKS in h.blockers
     )
     return ReviewResult(verdicts, guarded, result.markdown)
+
+
+def review_verdicts(base: Path, head: Path) -> ReviewResult:
+    """What ``python -m review`` reports for base -> head, from the two synthesized folders:
+    the same engine its CLI runs after synthesizing (``review_trees``), one environment."""
+    from review.plan import diff, load_outdir
+    from review.report import render
+
+    return _review_result(render(diff(load_outdir(base, "base"), load_outdir(head, "head")), allow=set()))
+
+
+def plan_review_verdicts(planned: dict[str, StackPlan]) -> ReviewResult | None:
+    """What ``python -m review --plan STACK=plan.json ...`` reports from Terraform's own
+    plans of the changed stacks (``review.tfplan``, the engine behind ``--plan``); None when
+    no stack was planned. Each plan file sits beside its stack's ``cdk.tf.json``, as after
+    ``terraform show -json`` in a stack's folder."""
+    from review.tfplan import review_plans
+
+    specs = [f"{stack}={p.plan_json}" for stack, p in sorted(planned.items()) if p.plan_json is not None]
+    return _review_result(review_plans(specs, allow=set())) if specs else None
 
 
 # ----------------------------------------------------------------------------- terraform
@@ -440,6 +457,9 @@ class StackPlan:
     error: str | None = None  # terraform failed for another reason (reported as a disagreement)
     seconds: float = 0.0
     replace_paths: dict[str, list] = field(default_factory=dict)
+    # ``terraform show -json`` of the plan, written beside the stack's cdk.tf.json (the plan
+    # with prevent_destroy lifted when Terraform refused the first one).
+    plan_json: Path | None = None
 
 
 def plan_stack(deployment, stack_dir: Path, planfile: Path) -> StackPlan:
@@ -462,6 +482,8 @@ def plan_stack(deployment, stack_dir: Path, planfile: Path) -> StackPlan:
             deployment.lift_prevent_destroy(stack_dir)
             tf.plan(out=planfile)
         plan = tf.show_json(planfile)
+        plan_json = stack_dir / "plan.json"
+        plan_json.write_text(json.dumps(plan))
     except TerraformFailed as exc:  # one failed plan must not hide the other comparisons
         return StackPlan(
             stack_dir.name, {k: frozenset() for k in VERDICTS}, refused, str(exc)[-3000:], time.monotonic() - start
@@ -471,7 +493,7 @@ def plan_stack(deployment, stack_dir: Path, planfile: Path) -> StackPlan:
         for rc in plan.get("resource_changes") or []
         if rc.get("mode") == "managed" and sorted(rc["change"]["actions"]) == ["create", "delete"]
     }
-    return StackPlan(stack_dir.name, plan_verdicts(plan), refused, None, time.monotonic() - start, paths)
+    return StackPlan(stack_dir.name, plan_verdicts(plan), refused, None, time.monotonic() - start, paths, plan_json)
 
 
 @dataclass
@@ -480,33 +502,49 @@ class Comparison:
     stacks: list[str]  # stacks planned (their synthesized JSON changed)
     terraform: dict[str, StackPlan]
     review: ReviewResult
+    # The review of Terraform's own plans (``python -m review --plan``); None when nothing
+    # was planned.
+    from_plans: ReviewResult | None = None
 
     def terraform_sets(self) -> Verdicts:
         return {s: p.verdicts for s, p in self.terraform.items()}
 
-    def review_sets(self) -> Verdicts:
-        """The review's verdicts for every stack, empty stacks left out."""
-        return {s: v for s, v in self.review.verdicts.items() if any(v.values())}
+    def review_sets(self, review: ReviewResult | None = None) -> Verdicts:
+        """The review's verdicts for every stack, empty stacks left out (``review``: another
+        of the review's results, e.g. ``from_plans``)."""
+        review = self.review if review is None else review
+        return {
+            s: {k: frozenset(v.get(k, ())) for k in VERDICTS} for s, v in review.verdicts.items() if any(v.values())
+        }
 
     def refused(self) -> frozenset[str]:
         return frozenset(f"{s}/{a}" for s, p in self.terraform.items() for a in p.refused)
 
     def disagreements(self) -> list[str]:
+        """Where the synthesized review, or the review of Terraform's own plans, says other
+        than Terraform (empty: they agree)."""
         out = [f"{s}: terraform failed: {p.error}" for s, p in sorted(self.terraform.items()) if p.error]
-        tf, rv = self.terraform_sets(), self.review_sets()
-        for stack in sorted(set(tf) | set(rv)):
-            for verdict in VERDICTS:
-                t = tf.get(stack, {}).get(verdict, frozenset())
-                r = rv.get(stack, {}).get(verdict, frozenset())
-                for address in sorted(t - r):
-                    out.append(f"{stack}: terraform {verdict} {address}, the review does not")
-                for address in sorted(r - t):
-                    out.append(f"{stack}: the review says {verdict} {address}, terraform does not")
-        if self.refused() != self.review.guarded:
-            out.append(
-                f"terraform refuses to destroy {sorted(self.refused())}; "
-                f"the review's guard names {sorted(self.review.guarded)}"
-            )
+        reviews = [("the review", self.review)]
+        if self.from_plans is not None:
+            reviews.append(("the review of its plans (--plan)", self.from_plans))
+        elif any(p.plan_json is not None for p in self.terraform.values()):
+            out.append("terraform planned, but the review of its plans (--plan) was not run")
+        tf = self.terraform_sets()
+        for who, review in reviews:
+            rv = self.review_sets(review)
+            for stack in sorted(set(tf) | set(rv)):
+                for verdict in VERDICTS:
+                    t = tf.get(stack, {}).get(verdict, frozenset())
+                    r = rv.get(stack, {}).get(verdict, frozenset())
+                    for address in sorted(t - r):
+                        out.append(f"{stack}: terraform {verdict} {address}, {who} does not")
+                    for address in sorted(r - t):
+                        out.append(f"{stack}: {who} says {verdict} {address}, terraform does not")
+            if self.refused() != review.guarded:
+                out.append(
+                    f"terraform refuses to destroy {sorted(self.refused())}; "
+                    f"{who}'s guard names {sorted(review.guarded)}"
+                )
         return out
 
 
@@ -533,7 +571,13 @@ def compare(
     out = {}
     for change in changes:
         planned = {stack: results[(change.key, stack)] for key, stack in results if key == change.key}
-        out[change.key] = Comparison(change, sorted(planned), planned, review_verdicts(base, outdirs[change.key]))
+        out[change.key] = Comparison(
+            change,
+            sorted(planned),
+            planned,
+            review_verdicts(base, outdirs[change.key]),
+            plan_review_verdicts(planned),
+        )
     return out
 
 

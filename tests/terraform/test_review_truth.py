@@ -17,6 +17,7 @@ documented difference still occurs (so none outlives its cause).
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -118,3 +119,72 @@ def test_every_change_reaches_terraform(applied, change):
     comparison = comparisons[change.key]
     assert comparison.stacks, f"{change.key}: the change synthesizes to the same JSON as the base"
     assert comparison.stacks == truth.changed_stacks(base.outdirs["base"], base.outdirs[change.key])
+
+
+# --- python -m review --plan on the plans Terraform made against the stand-in -----------------
+# (The comparison above already holds the review of Terraform's own plans to Terraform's sets
+# and refusals: ``Comparison.from_plans``. These run the command itself.)
+
+
+def _plan_args(comparison) -> list[str]:
+    return [f"{stack}={plan.plan_json}" for stack, plan in sorted(comparison.terraform.items())]
+
+
+def test_review_of_terraforms_plan_refuses_the_protected_replacement_and_names_the_way(applied, capsys):
+    from review.cli import EXIT_GUARD, main
+
+    comparison = applied[1]["core-count-frozen-replication"]
+    assert comparison.refused(), "terraform no longer refuses this change: the catalogue lost its protected case"
+    code = main(["--plan", *_plan_args(comparison), "--env", "standin", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == EXIT_GUARD
+    assert "spark-batch-production-01" in out and "prevent_destroy" in out
+    assert "protected=False" in out  # the way out: land protected=False alone first
+
+
+def test_review_of_terraforms_plan_passes_an_in_place_change(applied, capsys):
+    from review.cli import EXIT_OK, main
+
+    comparison = applied[1]["office-cidr"]
+    code = main(["--plan", *_plan_args(comparison), "--json", "--quiet"])
+    verdicts = json.loads(capsys.readouterr().out)["environments"][""]
+    assert code == EXIT_OK
+    for stack, plan in comparison.terraform.items():
+        assert set(verdicts[stack]["updated"]) == set(plan.verdicts["updated"])
+        assert set(verdicts[stack]["created"]) == set(plan.verdicts["created"])
+        assert verdicts[stack]["replaced"] == sorted(plan.verdicts["replaced"])
+
+
+def test_a_console_edit_shows_as_drift_that_the_next_apply_reverts(applied, capsys):
+    """A tag added by hand to a deployed security group (a console edit): Terraform's refresh
+    finds it, its plan removes it, and ``review --plan`` shows both, in the drift section and
+    as an in-place update. The tag is removed again afterwards, and the base re-plans empty."""
+    from review.cli import EXIT_OK, main
+
+    base, _ = applied
+    app = base.app
+    stack_dir = app.stacks_root / "spark-batch"
+    tf = app.terraform("spark-batch")
+    state = tf.show_json()
+    group = next(
+        r
+        for r in state["values"]["root_module"]["resources"]
+        if r["type"] == "aws_security_group" and "service-access" in r["address"]
+    )
+    ec2 = app.deployment.standin.client("ec2", app.account.region)
+    ec2.create_tags(Resources=[group["values"]["id"]], Tags=[{"Key": "edited-in-console", "Value": "yes"}])
+    try:
+        plan_json = stack_dir / "drift.plan.json"
+        plan_json.write_text(json.dumps(app.plan_json(stack_dir, stack_dir / "drift.tfplan")))
+        code = main(["--plan", f"spark-batch={plan_json}", "--json", "--quiet"])
+        verdicts = json.loads(capsys.readouterr().out)["environments"][""]["spark-batch"]
+        assert code == EXIT_OK
+        assert verdicts["updated"] == [group["address"]] and not verdicts["replaced"]
+        main(["--plan", f"spark-batch={plan_json}", "--quiet"])
+        report = capsys.readouterr().out
+        drift = report.split("### Changed outside Terraform (drift)", 1)
+        assert len(drift) == 2, report
+        assert f"`{group['address']}` | `tags.edited-in-console` | — | `yes` | **reverts it**" in drift[1]
+    finally:
+        ec2.delete_tags(Resources=[group["values"]["id"]], Tags=[{"Key": "edited-in-console"}])
+    assert tf.plan(detailed_exitcode=True).returncode == 0

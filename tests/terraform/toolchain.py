@@ -20,7 +20,8 @@ Where things come from:
 - The CLI configuration: ``write_cli_config`` writes one that installs every
   ``registry.terraform.io`` provider from that mirror only (never the network) and shares
   one plugin cache (``plugin_cache_dir``), so each stack's ``terraform init`` only links
-  the provider instead of copying its ~700 MB. ``TF_CLI_CONFIG_FILE`` points at it for
+  the provider instead of copying its ~700 MB (and never re-creates the cache entry under a
+  terraform running elsewhere: ``plugin_cache_may_break_dependency_lock_file``). ``TF_CLI_CONFIG_FILE`` points at it for
   every run.
 - The provider version: the synthesized JSON pins the version the Python bindings were
   generated from; the mirror may hold another. ``write_override`` writes
@@ -145,6 +146,13 @@ class Toolchain:
         text = (
             "# Written by tests/terraform/toolchain.py: providers come from the local mirror only.\n"
             f"plugin_cache_dir = {json.dumps(str(cache))}\n"
+            # Without it, every `terraform init` of a folder with no lock file (each
+            # synthesized variant) deletes and re-creates the cache entry, and a terraform
+            # running at that moment in another folder fails with "fork/exec
+            # .terraform/providers/...: no such file or directory" (seen with two plans at a
+            # time; the cache is not concurrency-safe, Terraform's docs say). With it, init
+            # links the cached provider as it is and records its hash in the new lock file.
+            "plugin_cache_may_break_dependency_lock_file = true\n"
             "provider_installation {\n"
             "  filesystem_mirror {\n"
             f"    path    = {json.dumps(str(self.mirror))}\n"
