@@ -2,19 +2,28 @@
 content-hashed keys (guide tips "fixed IP" and "tags" need their scripts on S3; tip T3 for
 addresses).
 
-Each file a cluster uses (through ``action``) becomes a ``TerraformAsset`` (copied into the synthesized stack) and an
-``aws_s3_object`` in the foundation's bootstrap bucket, key
+Each file a cluster uses (through ``action``) becomes a ``TerraformAsset`` (copied into the
+synthesized stack) and an ``aws_s3_object`` in the foundation's bootstrap bucket, key
 ``bootstrap/<purpose>/<stem>-<first 16 hex of sha256><suffix>``:
 
-* the content hash in the key means a changed script is a *new object*, and because a
-  cluster's bootstrap actions force a new cluster, every cluster that uses the script is
-  planned for replacement. Nothing is overwritten under a running cluster;
+* the content hash in the key means a changed script is a *new object*: nothing is
+  overwritten under a running cluster;
+* the hash is also the action's last argument (``--script-sha256 <16 hex>``, see
+  ``SCRIPT_HASH_ARG``). The provider forces a new cluster when the list of bootstrap
+  actions or an action's ``args`` change, but not when only an action's ``path`` changes:
+  with the hash in the key alone, a script edit would update the path in the Terraform
+  state only, the running cluster would keep the old path, and the old object would be
+  deleted under it, so every node EMR adds later (core resize, task groups) would fail to
+  bootstrap. With the hash in the arguments a script edit replaces every cluster that runs
+  it, which the review reports and its guard refuses for protected clusters;
 * the per-stack prefix means two stacks never manage the same key;
-* the old object must stay until the clusters referencing it are replaced, because EMR
-  runs bootstrap actions again on every node added later (core resize, task groups).
-  The object's address derives from the file name (not the hash) and it is created
-  before the old one is destroyed (``create_before_destroy``); Terraform destroys the old
-  object only after the clusters that depend on it have been replaced.
+* the old object stays until the clusters referencing it are replaced: the object's
+  address derives from the file name (not the hash) and it is created before the old one
+  is destroyed (``create_before_destroy``); Terraform destroys the old object only after
+  the clusters that depend on it have been replaced.
+
+Every script run through ``action`` must therefore accept ``--script-sha256 HEX`` as its
+last arguments (the project's scripts do; a shell script can ignore its arguments).
 
 Reading the files it is given is this construct's job; the directory comes from the stack.
 """
@@ -36,6 +45,9 @@ from emr_constructs.errors import EmrConfigError
 
 KEY_ROOT = "bootstrap"
 HASH_HEX = 16
+#: The argument every action ends with, followed by the first HASH_HEX hex digits of the
+#: script's sha256: it ties each cluster to the exact script it runs (see the module docs).
+SCRIPT_HASH_ARG = "--script-sha256"
 _PURPOSE = re.compile(r"^[a-z][a-z0-9-]*$", re.ASCII)
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", re.ASCII)
 _CONTENT_TYPES = {".py": "text/x-python", ".sh": "text/x-shellscript"}
@@ -80,8 +92,9 @@ class BootstrapAssets(Construct):
 
     Attributes: ``available`` (file name -> path, every script of the folder),
     ``scripts`` (file name -> BootstrapScript, the uploaded ones), ``prefix``.
-    Method: ``action(file_name, *, args=(), name=None)`` -> BootstrapAction for EmrCluster;
-    a script is uploaded on its first ``action``, so a stack uploads only what it runs.
+    Method: ``action(file_name, *, args=(), name=None)`` -> BootstrapAction for EmrCluster,
+    whose arguments are ``args`` + ``--script-sha256 <hex>``; a script is uploaded on its
+    first ``action``, so a stack uploads only what it runs.
     """
 
     def __init__(self, scope: Construct, id: str, *, directory: str | Path, bucket_name: str, purpose: str) -> None:
@@ -157,8 +170,9 @@ class BootstrapAssets(Construct):
     def action(
         self, file_name: str, *, args: tuple[str, ...] | list[str] = (), name: str | None = None
     ) -> BootstrapAction:
-        """A BootstrapAction running ``file_name`` with ``args``; name defaults to the
-        file's stem."""
+        """A BootstrapAction running ``file_name`` with ``args`` followed by
+        ``--script-sha256 <first 16 hex of its sha256>`` (a script edit then replaces the
+        clusters that run it); name defaults to the file's stem."""
         if file_name not in self.available:
             raise EmrConfigError(
                 f"BootstrapAssets {self.node.id!r}",
@@ -172,6 +186,6 @@ class BootstrapAssets(Construct):
             name=name or Path(file_name).stem,
             bucket=script.bucket,
             key=script.key,
-            args=tuple(args),
+            args=(*args, SCRIPT_HASH_ARG, script.sha256[:HASH_HEX]),
             path=script.s3_path,
         )

@@ -102,6 +102,56 @@ def test_clusters_reference_the_uploaded_object(synth):
     )
 
 
+def test_every_action_ends_with_the_hash_of_the_script_it_runs(synth):
+    """The provider replaces a cluster when an action's args change but only updates its
+    state when the path alone changes; the hash in the args makes a script edit replace the
+    clusters running it instead of deleting the object under them."""
+    for purpose in PURPOSE_STACKS:
+        objects = synth.resources(purpose, "aws_s3_object")
+        for cluster in synth.resources(purpose, "aws_emr_cluster").values():
+            for action in cluster["bootstrap_action"]:
+                script = next(p for p in scripts() if f"aws_s3_object.bootstrap_{p.stem}." in action["path"])
+                digest = hashlib.sha256(script.read_bytes()).hexdigest()[:16]
+                assert action["args"][-2:] == ["--script-sha256", digest]
+                assert objects[f"bootstrap_{script.stem}"]["key"].endswith(f"-{digest}{script.suffix}")
+
+
+def test_a_script_edit_changes_the_args_of_the_actions_running_it(synth_stack, settings, tmp_path):
+    from cdktf import TerraformStack
+
+    from emr_constructs.bootstrap_assets import BootstrapAssets
+
+    script = tmp_path / "hello.sh"
+    actions = []
+
+    def build(app):
+        stack = TerraformStack(app, "spark-batch")
+        assets = BootstrapAssets(
+            stack, "bootstrap-assets", directory=tmp_path, bucket_name=settings.buckets.bootstrap_assets, purpose="x"
+        )
+        actions.append(assets.action("hello.sh", args=("--greeting", "hi")))
+        return stack
+
+    script.write_text("#!/bin/sh\necho one\n")
+    synth_stack(build)
+    script.write_text("#!/bin/sh\necho two\n")
+    synth_stack(build)
+    before, after = actions
+    assert before.args[:2] == after.args[:2] == ("--greeting", "hi")
+    assert before.args != after.args and after.args[2] == "--script-sha256"
+
+
+def test_the_projects_scripts_accept_the_hash_argument():
+    import subprocess
+    import sys
+
+    for path in scripts():
+        result = subprocess.run(
+            [sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=30, check=False
+        )
+        assert result.returncode == 0 and "--script-sha256" in result.stdout, path.name
+
+
 def test_instance_role_may_read_the_stacks_bootstrap_prefix(synth, settings):
     assert f"arn:aws:s3:::{settings.buckets.bootstrap_assets}/bootstrap/spark-batch/*" in json.dumps(
         synth["spark-batch"]

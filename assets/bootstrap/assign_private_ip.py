@@ -21,6 +21,9 @@ Usage (as an EMR bootstrap action; EMR runs it on every node)::
 ``--firewall``         ``auto`` (default: iptables when it works, else nft), ``iptables``
                        or ``nft``.
 ``--boot``             what the boot-time unit runs: re-apply the OS part only (see 9).
+``--script-sha256``    the start of this script's sha256, added by the app to every
+                       action so that a script edit replaces the clusters running it;
+                       only logged.
 
 What it does, on the primary node only (``isMaster`` in ``instance.json``, read from
 ``/mnt/var/lib/info/`` or ``/emr/instance-controller/lib/info/``; every other node logs a
@@ -329,6 +332,12 @@ def parse_args(argv):
     parser.add_argument(
         "--boot", action="store_true",
         help="re-apply the address and rules at boot (the systemd unit); no AWS change",
+    )
+    parser.add_argument(
+        "--script-sha256",
+        metavar="HEX",
+        help="the start of this script's sha256, added by the app to every action so that a "
+        "script edit replaces the clusters running it; only logged",
     )
     args = parser.parse_args(argv)
     problems = []
@@ -848,6 +857,8 @@ def boot(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.script_sha256:
+        log("script sha256 %s..." % args.script_sha256)
     try:
         return boot(args) if args.boot else assign(args)
     except BootstrapError as error:

@@ -5,9 +5,10 @@ The guide's tag tip, rewritten for Python 3: in the EC2 console the primary node
 ``spark-batch-production-01`` shows as ``spark-batch-production-01-MASTER``, its core
 nodes as ``...-CORE`` and task nodes as ``...-TASK``, without looking at security groups.
 
-Usage (as an EMR bootstrap action on every node; it takes no arguments)::
+Usage (as an EMR bootstrap action on every node; its only argument is the marker the app
+adds to every action, the start of the script's sha256, which is logged)::
 
-    tag_instance_role.py
+    tag_instance_role.py [--script-sha256 HEX]
 
 The role comes from EMR's own instance tag ``aws:elasticmapreduce:instance-group-role``
 (MASTER, CORE or TASK). If that tag is missing, from the node's info files
@@ -254,6 +255,12 @@ def parse_args(argv):
         prog=PROG,
         description="Append -MASTER/-CORE/-TASK to this EMR node's Name tag (idempotent).",
     )
+    parser.add_argument(
+        "--script-sha256",
+        metavar="HEX",
+        help="the start of this script's sha256, added by the app to every action so that a "
+        "script edit replaces the clusters running it; only logged",
+    )
     return parser.parse_args(argv)
 
 
@@ -346,6 +353,8 @@ def tag(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.script_sha256:
+        log("script sha256 %s..." % args.script_sha256)
     try:
         return tag(args)
     except BootstrapError as error:

@@ -20,12 +20,13 @@ def test_sample_report_shows_what_the_sample_change_does_to_the_projects_cluster
     lines = [line for line in sample.splitlines() if line.strip()]
     summary = next(i for i, line in enumerate(lines) if line.startswith("**Summary:**"))
     assert lines[summary - 1] == "# Plan review: `main` → `sample change`"  # summary first
-    # The script edit keeps each action's args: Terraform only rewrites the state, the
-    # clusters keep the old script, whose object is deleted (the review warns).
-    assert "No protected cluster is replaced or destroyed." in sample
-    assert "updated in the Terraform state only: EMR keeps running the old script" in sample
-    assert "keeps running it: new nodes" in sample
-    assert "**All static Spot capacity of `spark-batch-production-01` drops at once:**" in sample
+    # The script edit changes each action's --script-sha256 argument, so every cluster
+    # running the script is replaced, and the guard stops it for the protected ones.
+    assert "**⛔ Replacement guard: protected cluster `spark-batch-production-01`" in sample
+    assert "**⛔ Replacement guard: protected cluster `spark-stream-01`" in sample
+    assert "  - cluster `service-presto-01` (service-presto): **replaces the cluster**" in sample
+    assert "updated in the Terraform state only" not in sample
+    assert "Count resets to 6, the code's value" in sample  # static Spot groups go with their cluster
     assert sample.count("<summary>script diff</summary>") == 1  # one diff for three stacks
 
 
