@@ -52,6 +52,7 @@ Attributes that would otherwise read back differently, handled without ``ignore_
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 from cdktf import TerraformOutput, TerraformResourceLifecycle, TerraformStack
 from cdktf_cdktf_provider_aws.emr_cluster import (
@@ -89,6 +90,9 @@ from emr_constructs.cluster_spec import (
 from emr_constructs.contract import CORE_GROUP, FIXED_IP_TAG, MANAGED_POLICY_TAG, MASTER_GROUP
 from emr_constructs.ebs import EbsSpec
 from emr_constructs.errors import EmrConfigError
+
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.emr_instance_group import EmrInstanceGroup
 
 # The construct, plus the names code written against the former one-file module imports
 # from here (new code imports them from cluster_spec, ebs, errors and contract).
@@ -143,7 +147,8 @@ class EmrCluster(Construct):
     Attributes: ``name``, ``cluster_id`` (token), ``master_dns`` (token; in a private
     subnet EMR reports the master's private DNS name), ``applications``,
     ``dfs_replication``, ``configurations_json``, ``log_uri``, ``ui_host``, ``resource``
-    (the aws_emr_cluster), ``outputs`` (suffix -> TerraformOutput).
+    (the aws_emr_cluster), ``outputs`` (suffix -> TerraformOutput), ``task_groups`` (group
+    name -> aws_emr_instance_group, filled by SpotTaskGroup), ``task_group_names``.
 
     Hooks for features built on a cluster (``fixed_ip.use_fixed_ip``, guide tip T4, and
     ``node_role_tags.tag_nodes_with_role``): ``add_bootstrap_action``, ``add_tag``,
@@ -195,6 +200,8 @@ class EmrCluster(Construct):
         self.roles = roles
         self._bootstrap_actions: list[BootstrapAction] = []
         self._task_group_names: set[str] = set()
+        #: The task instance groups added to this cluster (SpotTaskGroup), by group name.
+        self.task_groups: dict[str, EmrInstanceGroup] = {}
         self._tags = {
             **dict(sorted(spec.tags.items())),
             "Name": spec.name,

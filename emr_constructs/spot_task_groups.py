@@ -158,6 +158,7 @@ class SpotTaskGroup(Construct):
             lifecycle=TerraformResourceLifecycle(ignore_changes=["instance_count"]),
         )
         self.resource.override_logical_id(f"{cluster.name}_{group_name}")
+        cluster.task_groups[group_name] = self.resource
         self.group_id: str = self.resource.id
 
 

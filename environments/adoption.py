@@ -18,6 +18,8 @@ instance = "acme-spark-batch-emr-instance"
 instance_profile = "acme-spark-batch-emr-instance"
 [adopt.spark-batch.clusters]             # cluster name in stacks/clusters.py = id (tip T3)
 "spark-batch-production-01" = "j-2AXXXXXXGAPLF"
+[adopt.spark-batch.instance_groups]      # "<cluster>/<task group>" = ig- id (tip T8)
+"spark-batch-production-01/task-spot-static-a" = "ig-1XXXXXXXXXXXX"
 [adopt.foundation]
 bootstrap_assets_bucket = true           # import buckets.bootstrap_assets
 ```
@@ -36,12 +38,15 @@ from typing import Any
 # Security-group keys are the app's own group names (emr_constructs.security_groups.GROUPS).
 SECURITY_GROUP_KEYS = ("master-managed", "slave-managed", "master-additional", "slave-additional", "service-access")
 ROLE_KEYS = ("service", "instance", "autoscaling")
-PURPOSE_KEYS = ("security_groups", "roles", "instance_profile", "clusters")
+PURPOSE_KEYS = ("security_groups", "roles", "instance_profile", "clusters", "instance_groups")
 FOUNDATION = "foundation"
 FOUNDATION_KEYS = ("bootstrap_assets_bucket",)
 
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$", re.ASCII)
 _CLUSTER_ID = re.compile(r"^j-[0-9A-Z]{8,64}$", re.ASCII)
+_INSTANCE_GROUP_ID = re.compile(r"^ig-[0-9A-Z]{8,64}$", re.ASCII)
+# "<cluster name>/<task group name>": both lower-case words joined by '-'.
+_GROUP_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*/task(-[a-z0-9]+)+$", re.ASCII)
 # IAM role and instance-profile names: 1-64 of letters, digits and +=,.@_-
 _IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$", re.ASCII)
 _STACK = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", re.ASCII)
@@ -51,12 +56,14 @@ _STACK = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", re.ASCII)
 class StackAdoption:
     """Existing resources one stack takes over. Purpose stacks: ``security_groups``
     (group key -> sg id), ``roles`` (role key -> role name), ``instance_profile`` (name),
-    ``clusters`` (cluster name -> j- id). Foundation: ``bootstrap_assets_bucket``."""
+    ``clusters`` (cluster name -> j- id), ``instance_groups`` ("<cluster>/<task group>" ->
+    ig- id; the cluster is adopted too). Foundation: ``bootstrap_assets_bucket``."""
 
     security_groups: tuple[tuple[str, str], ...] = ()
     roles: tuple[tuple[str, str], ...] = ()
     instance_profile: str | None = None
     clusters: tuple[tuple[str, str], ...] = ()
+    instance_groups: tuple[tuple[str, str], ...] = ()
     bootstrap_assets_bucket: bool = False
 
     def count(self) -> int:
@@ -64,6 +71,7 @@ class StackAdoption:
             len(self.security_groups)
             + len(self.roles)
             + len(self.clusters)
+            + len(self.instance_groups)
             + (self.instance_profile is not None)
             + self.bootstrap_assets_bucket
         )
@@ -110,6 +118,44 @@ def _ids(
         seen[value] = key
         pairs.append((key, value))
     return tuple(pairs)
+
+
+def _instance_groups(problems: list[str], where: str, table: dict) -> tuple[tuple[str, str], ...]:
+    """``[adopt.<stack>.instance_groups]``: "<cluster>/<task group>" = ig- id. A group is
+    imported with its cluster's id (``<j- id>/<ig- id>``), so its cluster must be adopted in
+    the same stack."""
+    if "instance_groups" not in table:
+        return ()
+    where = f"{where}.instance_groups"
+    pairs = _ids(
+        problems,
+        where,
+        table["instance_groups"],
+        None,
+        _INSTANCE_GROUP_ID,
+        "task group = instance-group id = an EMR instance-group id, ig- followed by upper-case letters and "
+        "digits (aws emr list-instance-groups --cluster-id j-...)",
+    )
+    # Clusters named in the table, also those whose id is refused (reported on their own).
+    named_clusters = set(table["clusters"]) if isinstance(table.get("clusters"), dict) else set()
+    out = []
+    for key, group_id in pairs:
+        if not _GROUP_KEY.fullmatch(key):
+            problems.append(
+                f'{where}."{key}": name a group as "<cluster>/<task group>", e.g. '
+                '"spark-batch-production-01/task-spot-static-a"'
+            )
+            continue
+        cluster = key.split("/", 1)[0]
+        if cluster not in named_clusters:
+            problems.append(
+                f'{where}."{key}" = {group_id!r}: its cluster {cluster!r} is not adopted; a task group is '
+                f"imported with its cluster's id, so add {cluster!r} to [{where.rsplit('.', 1)[0]}.clusters] "
+                "(or leave the group out and let the app create its own)"
+            )
+            continue
+        out.append((key, group_id))
+    return tuple(out)
 
 
 def parse_adoption(raw: Any) -> tuple[Adoption | None, list[str]]:
@@ -166,6 +212,7 @@ def parse_adoption(raw: Any) -> tuple[Adoption | None, list[str]]:
                 "cluster name = cluster id = an EMR cluster id, j- followed by upper-case letters and "
                 "digits (aws emr list-clusters)",
             )
+        instance_groups = _instance_groups(problems, where, table)
         profile = table.get("instance_profile")
         if profile is not None and (not isinstance(profile, str) or not _IAM_NAME.fullmatch(profile)):
             problems.append(
@@ -173,6 +220,15 @@ def parse_adoption(raw: Any) -> tuple[Adoption | None, list[str]]:
             )
             profile = None
         stacks.append(
-            (stack, StackAdoption(security_groups=groups, roles=roles, instance_profile=profile, clusters=clusters))
+            (
+                stack,
+                StackAdoption(
+                    security_groups=groups,
+                    roles=roles,
+                    instance_profile=profile,
+                    clusters=clusters,
+                    instance_groups=instance_groups,
+                ),
+            )
         )
     return Adoption(stacks=tuple(stacks)), problems

@@ -16,7 +16,8 @@ REPLACED   delete+create / create+delete           an attribute forces a new res
 A REPLACED security group, role or profile means the code names it differently from the
 existing one (names are ForceNew in AWS); a REPLACED EMR cluster means its settings differ
 (almost every cluster argument is ForceNew): adopt clusters blue/green instead, a new
-cluster beside the old (docs/operations.md, "Adopt existing clusters"). The other planned
+cluster beside the old (docs/operations.md, "Adopt existing clusters"); its adopted task
+groups are then replaced with it (their ``cluster_id`` changes). The other planned
 changes are counted, so nothing else in the plan goes unseen. Never imports cdktf.
 """
 
@@ -127,6 +128,11 @@ def adoption_report(paths: list[str], rt: Runtime, *, fail_on_replace: bool = Fa
                     line += (
                         ". Adopt this cluster blue/green instead: drop it from [adopt], deploy the new "
                         "cluster beside it, cut over, then terminate the old one"
+                    )
+                elif a.rtype == "aws_emr_instance_group" and "cluster_id" in a.attributes:
+                    line += (
+                        ". A task group goes with its cluster: it is replaced because its cluster is "
+                        "(adopt both blue/green, or neither)"
                     )
                 else:
                     line += ". Make the code match the existing resource, or leave it out of [adopt]"

@@ -9,7 +9,8 @@ description, a role's name, most EMR cluster settings, see guide tips T0-T3) mak
 documented way is blue/green (docs/operations.md, "Adopt existing clusters").
 
 Checked before anything is imported, with every problem at once: the stack exists, each
-cluster name is one of the stack's clusters, an autoscaling role is only adopted by a
+cluster name is one of the stack's clusters, each adopted task group is one of its
+adopted cluster's groups, an autoscaling role is only adopted by a
 purpose that has one, the foundation's bucket is the environment's bootstrap bucket.
 """
 
@@ -40,6 +41,15 @@ def _purpose_problems(stack, adoption) -> list[str]:
             problems.append(
                 f"{where}.clusters.{name} = {cluster_id!r}: stack {stack.purpose!r} defines no cluster "
                 f"named {name!r} (clusters: {', '.join(sorted(stack.clusters))})"
+            )
+    for key, group_id in adoption.instance_groups:
+        cluster_name, group = key.split("/", 1)
+        cluster = stack.clusters.get(cluster_name)
+        if cluster is not None and group not in cluster.task_groups:
+            problems.append(
+                f'{where}.instance_groups."{key}" = {group_id!r}: cluster {cluster_name!r} has no task group '
+                f"named {group!r} in stacks/clusters.py (its task groups: "
+                f"{', '.join(sorted(cluster.task_groups)) or 'none'})"
             )
     return problems
 
@@ -84,5 +94,10 @@ def apply_adoption(settings: Settings, foundation, purpose_stacks: Sequence) -> 
             roles[key].import_from(role_name)
         if adoption.instance_profile:
             stack.roles.instance_profile.import_from(adoption.instance_profile)
+        cluster_ids = dict(adoption.clusters)
         for name, cluster_id in adoption.clusters:
             stack.clusters[name].resource.import_from(cluster_id)
+        for key, group_id in adoption.instance_groups:
+            cluster_name, group = key.split("/", 1)
+            # The provider's import id of an instance group: "<cluster id>/<group id>".
+            stack.clusters[cluster_name].task_groups[group].import_from(f"{cluster_ids[cluster_name]}/{group_id}")

@@ -27,6 +27,9 @@ autoscaling = "example-spark-batch-emr-autoscaling"
 instance_profile = "example-spark-batch-emr-instance"
 [adopt.spark-batch.clusters]
 "spark-batch-production-01" = "j-2AXXXXXXGAPLF"
+[adopt.spark-batch.instance_groups]
+"spark-batch-production-01/task-spot-static-a" = "ig-1A2B3C4D5E6F7"
+"spark-batch-production-01/task-spot-static-b" = "ig-2A2B3C4D5E6F7"
 [adopt.foundation]
 bootstrap_assets_bucket = true
 """
@@ -68,6 +71,10 @@ def test_adopt_tables_are_read_into_settings(tmp_path):
     }
     assert batch.instance_profile == "example-spark-batch-emr-instance"
     assert dict(batch.clusters) == {"spark-batch-production-01": "j-2AXXXXXXGAPLF"}
+    assert dict(batch.instance_groups) == {
+        "spark-batch-production-01/task-spot-static-a": "ig-1A2B3C4D5E6F7",
+        "spark-batch-production-01/task-spot-static-b": "ig-2A2B3C4D5E6F7",
+    }
     assert settings.adopt.for_stack("foundation").bootstrap_assets_bucket is True
     assert settings.adopt.for_stack("spark-stream") is None
 
@@ -90,6 +97,11 @@ instance_profile = 42
 load_balancer = "lb-1"
 [adopt.spark-batch.clusters]
 "spark-batch-production-01" = "cluster-1"
+[adopt.spark-batch.instance_groups]
+"spark-batch-production-01/task-spot-static-a" = "ig-1A2B3C4D5E6F7"
+"spark-batch-operation-01/task-spot-dynamic" = "ig-2A2B3C4D5E6F7"
+"spark-batch-production-01" = "ig-3A2B3C4D5E6F7"
+"spark-batch-production-01/task-spot-static-b" = "i-3A2B3C4D5E6F7"
 [adopt.foundation]
 bootstrap_assets_bucket = "yes"
 """
@@ -97,7 +109,7 @@ bootstrap_assets_bucket = "yes"
         load_settings(env_file(tmp_path, bad))
     assert exc.value.problems == [
         "adopt.spark-batch.load_balancer: unknown key; allowed keys here are security_groups, roles, "
-        "instance_profile, clusters",
+        "instance_profile, clusters, instance_groups",
         "adopt.spark-batch.security_groups.master-managed = 'sg-nothex': sg- followed by 8 or 17 hexadecimal digits",
         "adopt.spark-batch.security_groups.master-additonal: unknown key; allowed keys here are master-managed, "
         "slave-managed, master-additional, slave-additional, service-access",
@@ -106,6 +118,15 @@ bootstrap_assets_bucket = "yes"
         "adopt.spark-batch.roles.service = 'a role with spaces': an IAM role name: 1-64 letters, digits and +=,.@_-",
         "adopt.spark-batch.clusters.spark-batch-production-01 = 'cluster-1': an EMR cluster id, j- followed by "
         "upper-case letters and digits (aws emr list-clusters)",
+        "adopt.spark-batch.instance_groups.spark-batch-production-01/task-spot-static-b = 'i-3A2B3C4D5E6F7': an EMR "
+        "instance-group id, ig- followed by upper-case letters and digits (aws emr list-instance-groups --cluster-id "
+        "j-...)",
+        "adopt.spark-batch.instance_groups.\"spark-batch-operation-01/task-spot-dynamic\" = 'ig-2A2B3C4D5E6F7': its "
+        "cluster 'spark-batch-operation-01' is not adopted; a task group is imported with its cluster's id, so add "
+        "'spark-batch-operation-01' to [adopt.spark-batch.clusters] (or leave the group out and let the app create "
+        "its own)",
+        'adopt.spark-batch.instance_groups."spark-batch-production-01": name a group as "<cluster>/<task group>", '
+        'e.g. "spark-batch-production-01/task-spot-static-a"',
         "adopt.spark-batch.instance_profile = 42: an instance-profile name: 1-64 letters, digits and +=,.@_-",
         "adopt.foundation.bootstrap_assets_bucket = 'yes': true to import buckets.bootstrap_assets (the bucket's "
         "name is its id), or leave it out",
@@ -144,6 +165,9 @@ def test_each_adopted_id_is_an_import_block_on_the_stacks_own_resource(adopted):
             "aws_iam_instance_profile", name="example-spark-batch-emr-instance"
         ),
         "j-2AXXXXXXGAPLF": "aws_emr_cluster.spark-batch-production-01",
+        # the provider imports an instance group as "<cluster id>/<group id>"
+        "j-2AXXXXXXGAPLF/ig-1A2B3C4D5E6F7": "aws_emr_instance_group.spark-batch-production-01_task-spot-static-a",
+        "j-2AXXXXXXGAPLF/ig-2A2B3C4D5E6F7": "aws_emr_instance_group.spark-batch-production-01_task-spot-static-b",
     }
     (bucket_import,) = stack_json(adopted, "foundation")["import"]
     assert bucket_import["id"] == "example-emr-bootstrap-assets"
@@ -199,6 +223,13 @@ def test_adopted_stacks_pass_terraform_validate(adopted, tmp_path):
             '[adopt.spark-batch.clusters]\n"spark-batch-production-09" = "j-2AXXXXXXGAPLF"\n',
             "adopt.spark-batch.clusters.spark-batch-production-09 = 'j-2AXXXXXXGAPLF': stack 'spark-batch' defines no "
             "cluster named 'spark-batch-production-09' (clusters: spark-batch-operation-01, spark-batch-production-01)",
+        ),
+        (
+            '[adopt.spark-batch.clusters]\n"spark-batch-operation-01" = "j-2AXXXXXXGAPLF"\n'
+            '[adopt.spark-batch.instance_groups]\n"spark-batch-operation-01/task-spot-static-a" = "ig-1A2B3C4D5E6F7"\n',
+            "adopt.spark-batch.instance_groups.\"spark-batch-operation-01/task-spot-static-a\" = 'ig-1A2B3C4D5E6F7': "
+            "cluster 'spark-batch-operation-01' has no task group named 'task-spot-static-a' in stacks/clusters.py "
+            "(its task groups: task-spot-dynamic)",
         ),
     ],
 )

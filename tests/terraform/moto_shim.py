@@ -42,6 +42,10 @@ EMR (API reference: https://docs.aws.amazon.com/emr/latest/APIReference/):
 - ``AddInstanceGroups`` (API_AddInstanceGroups): moto returns no ``InstanceGroupIds`` and
   launches no instances. AWS returns ``JobFlowId``, ``ClusterArn`` and one id per group, in
   request order, and the group's instances start.
+- Instance-group ids (API_InstanceGroup, ``Id``; the provider imports a group as
+  ``<cluster id>/<group id>``): moto makes them ``i-`` followed by 13 characters, the
+  prefix of EC2 instances. AWS's are ``ig-`` followed by upper-case letters and digits
+  (``ig-1XXXXXXXXXXXX``), which the app's adoption settings check for.
 - ``ListInstanceGroups`` (API_VolumeSpecification): moto drops ``Throughput`` of gp3 EBS
   volumes, so every gp3 instance group with an explicit throughput would read back
   different from its configuration. AWS returns the volume specification as requested.
@@ -271,6 +275,15 @@ def _patch_emr() -> None:  # noqa: C901
         return devices
 
     emr_models.InstanceGroup.ebs_block_devices = property(ebs_block_devices)
+
+    moto_group_init = emr_models.InstanceGroup.__init__
+
+    def group_init(self, *args: Any, **kwargs: Any) -> None:
+        moto_group_init(self, *args, **kwargs)
+        if not kwargs.get("instance_group_id") and self.id.startswith("i-"):
+            self.id = "ig-" + self.id[2:]
+
+    emr_models.InstanceGroup.__init__ = group_init
 
 
 # ----------------------------------------------------------------------------- S3

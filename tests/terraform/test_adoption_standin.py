@@ -2,10 +2,11 @@
 
 With boto3, as a person does in the console or CLI: security groups, IAM roles and an
 instance profile (most named as the app names them, one security group not), and an EMR
-cluster. The environment names them under ``[adopt.spark-batch]``; the synthesized stack
+cluster with a task group. The environment names them under ``[adopt.spark-batch]``; the synthesized stack
 imports them; ``terraform plan`` must keep (or update in place) every resource that
 matches the code and replace only those that differ: the differently named group and the
-hand-made cluster (EMR clusters are adopted blue/green, docs/operations.md).
+hand-made cluster with its task group (EMR clusters are adopted blue/green,
+docs/operations.md).
 ``python -m ops adoption-report`` must say so.
 """
 
@@ -97,6 +98,34 @@ def adoption_plan(request, toolchain, cli_config, tmp_path_factory):
                 "InstanceCount": 3,
             },
         )["JobFlowId"]
+        # Its task group, added by hand as the app defines spark-batch-operation-01's.
+        dynamic = plain["resource"]["aws_emr_instance_group"]["spark-batch-operation-01_task-spot-dynamic"]
+        group_id = emr.add_instance_groups(
+            JobFlowId=cluster_id,
+            InstanceGroups=[
+                {
+                    "Name": dynamic["name"],
+                    "Market": "SPOT",
+                    "InstanceRole": "TASK",
+                    "BidPrice": dynamic["bid_price"],
+                    "InstanceType": dynamic["instance_type"],
+                    "InstanceCount": 1,
+                    "EbsConfiguration": {
+                        "EbsBlockDeviceConfigs": [
+                            {
+                                "VolumeSpecification": {
+                                    "VolumeType": ebs["type"],
+                                    "SizeInGB": ebs["size"],
+                                    **({"Iops": ebs["iops"]} if "iops" in ebs else {}),
+                                },
+                                "VolumesPerInstance": ebs["volumes_per_instance"],
+                            }
+                            for ebs in dynamic["ebs_config"]
+                        ]
+                    },
+                }
+            ],
+        )["InstanceGroupIds"][0]
 
         adopt = "\n".join(
             [
@@ -109,6 +138,8 @@ def adoption_plan(request, toolchain, cli_config, tmp_path_factory):
                 f'instance_profile = "{profile}"',
                 "[adopt.spark-batch.clusters]",
                 f'"spark-batch-operation-01" = "{cluster_id}"',
+                "[adopt.spark-batch.instance_groups]",
+                f'"spark-batch-operation-01/task-spot-dynamic" = "{group_id}"',
             ]
         )
         env_file = workdir / "adopting.toml"
@@ -127,7 +158,7 @@ def adoption_plan(request, toolchain, cli_config, tmp_path_factory):
         tf.plan(out=planfile)
         plan_json = workdir / "spark-batch.plan.json"
         plan_json.write_text(json.dumps(tf.show_json(planfile)))
-        yield {"plan": plan_json, "made": made, "cluster": cluster_id, "profile": profile}
+        yield {"plan": plan_json, "made": made, "cluster": cluster_id, "group": group_id, "profile": profile}
     finally:
         if own is not None:
             own.stop()
@@ -149,6 +180,7 @@ def test_every_named_resource_is_imported(adoption_plan):
         f"{NAME}-spark-batch-emr-service",
         f"{NAME}-spark-batch-emr-instance",
         adoption_plan["cluster"],
+        f"{adoption_plan['cluster']}/{adoption_plan['group']}",
     }
     # the instance profile and the instance role share a name: both are imported by it
     assert set(verdicts) == expected
@@ -169,6 +201,9 @@ def test_what_differs_is_shown_replaced_with_the_cause(adoption_plan):
     assert verdict == "REPLACED" and "name" in forced
     verdict, forced = verdicts[adoption_plan["cluster"]]
     assert verdict == "REPLACED" and "release_label" in forced
+    # the hand-added task group matches the code, but goes with its replaced cluster
+    verdict, forced = verdicts[f"{adoption_plan['cluster']}/{adoption_plan['group']}"]
+    assert verdict == "REPLACED" and forced == ("cluster_id",)
 
 
 def test_adoption_report_cli_on_the_real_plan(adoption_plan):
@@ -184,5 +219,6 @@ def test_adoption_report_cli_on_the_real_plan(adoption_plan):
     print(result.stdout)  # the report a reviewer reads (pytest -s shows it)
     assert result.returncode == 1, result.stderr
     first = result.stdout.splitlines()[0]
-    assert first.endswith("2 REPLACED") and "adopted resource(s)" in first
+    assert first.endswith("3 REPLACED") and "adopted resource(s)" in first
     assert "Adopt this cluster blue/green instead" in result.stdout
+    assert "A task group goes with its cluster" in result.stdout

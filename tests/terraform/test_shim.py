@@ -132,6 +132,18 @@ def test_add_instance_groups_returns_ids_and_starts_instances(aws):
     assert len(started) == 2
 
 
+def test_instance_group_ids_have_the_shape_aws_gives_them(aws):
+    import re
+
+    cluster = _cluster(aws)
+    aws.emr.add_instance_groups(
+        JobFlowId=cluster,
+        InstanceGroups=[{"Name": "task-a", "InstanceRole": "TASK", "InstanceType": "r5.xlarge", "InstanceCount": 1}],
+    )
+    ids = [g["Id"] for g in aws.emr.list_instance_groups(ClusterId=cluster)["InstanceGroups"]]
+    assert ids and all(re.fullmatch(r"ig-[0-9A-Z]{13}", i) for i in ids), ids
+
+
 def test_gp3_throughput_of_an_instance_group_reads_back(aws):
     cluster = _cluster(aws)
     volume = {"VolumeType": "gp3", "SizeInGB": 128, "Iops": 3000, "Throughput": 250}
