@@ -47,3 +47,10 @@ def local_state_file(environment: str, stack: str) -> str:
     comes first, so two environments never share a state; ``ops`` reads it to tell the
     instance groups Terraform manages from leftovers of a replacement."""
     return f"terraform.{environment}.{stack}.tfstate"
+
+
+def local_state_path(environment: str, stack: str) -> str:
+    """The local backend's path, relative to the stack's folder (four levels below the
+    project root: cdktf.out/stacks/<stack>/<environment>), so the state lives in the
+    project root next to cdktf.json and survives a fresh synth."""
+    return f"../../../../{local_state_file(environment, stack)}"

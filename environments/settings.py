@@ -352,6 +352,11 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
     c = _Collector()
     c.keys("", raw, _TOP_KEYS, _OPTIONAL_TOP_KEYS)
     name = c.string("name", raw.get("name"), v.ENVIRONMENT_NAME)
+    if name == "assets":
+        # Each stack's synthesis goes to cdktf.out/stacks/<stack>/<name>/, beside cdktf's
+        # own assets/ folder (stacks.app.EnvironmentApp).
+        c.add("name", name, "reserved: a stack's folder already has an assets/ folder; choose another name")
+        name = None
     region = c.string("region", raw.get("region"), v.region_problem)
     account = c.string("account_id", raw.get("account_id"), v.ACCOUNT_ID)
     vpc_id = c.string("vpc_id", raw.get("vpc_id"), v.VPC_ID)

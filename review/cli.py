@@ -71,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         metavar="[STACK=]FILE",
         help="a stack's `terraform show -json <planfile>` output; repeatable, one per stack. The stack "
-        "name defaults to the folder holding the file (cdktf.out/stacks/<stack>/)",
+        "name defaults to the stack whose folder holds the file (cdktf.out/stacks/<stack>/<env>/)",
     )
     p.add_argument(
         "--head",

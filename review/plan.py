@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emr_constructs.layout import synthesized_stacks
 from review import rules
 
 MISSING = object()
@@ -70,10 +71,16 @@ class Side:
 
 
 def load_outdir(outdir: str | Path, label: str, tree: str | Path | None = None) -> Side:
-    """Read ``<outdir>/stacks/*/cdk.tf.json``; ``tree`` is the synthesized source folder."""
+    """Read every stack's ``cdk.tf.json`` of a synthesized output folder, where its manifest
+    puts it (``stacks/<stack>/<environment>/``, or ``stacks/<stack>/`` as synthesized by
+    versions before the environment's folder, e.g. an older base commit); without a
+    manifest, ``stacks/*/cdk.tf.json``. ``tree`` is the synthesized source folder."""
+    folders = synthesized_stacks(outdir) or {
+        path.parent.name: path.parent for path in sorted(Path(outdir, "stacks").glob("*/cdk.tf.json"))
+    }
     stacks = {}
-    for path in sorted(Path(outdir, "stacks").glob("*/cdk.tf.json")):
-        stacks[path.parent.name] = Stack(path.parent.name, json.loads(path.read_text(encoding="utf-8")), path.parent)
+    for name, folder in folders.items():
+        stacks[name] = Stack(name, json.loads((folder / "cdk.tf.json").read_text(encoding="utf-8")), folder)
     return Side(label, stacks, str(tree) if tree else None)
 
 

@@ -32,6 +32,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from emr_constructs.layout import stack_name_of
 from review import rules
 from review.plan import (
     MISSING,
@@ -319,7 +320,10 @@ def _parse_spec(spec: str) -> tuple[str, Path]:
         return name, Path(file)
     path = Path(spec)
     folder = path.resolve().parent
-    return (folder.name if (folder / "cdk.tf.json").is_file() else path.stem), path
+    if not (folder / "cdk.tf.json").is_file():
+        return path.stem, path
+    # cdktf.out/stacks/<stack>/<environment>/ (or stacks/<stack>/ of older versions)
+    return stack_name_of(folder), path
 
 
 def plan_diff(specs: list[str], base_label: str = "current state", head_label: str = "terraform plan") -> PlanDiff:

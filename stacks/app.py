@@ -1,13 +1,18 @@
-"""Builds the whole app for one environment: the foundation stack and one stack per purpose."""
+"""Builds the whole app for one environment: the foundation stack and one stack per purpose,
+each synthesized into a folder named after the environment (state per environment)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 from cdktf import App
 
 from emr_constructs.errors import ConstructInputError
 from emr_constructs.fixed_ip import FixedIpError
+from emr_constructs.layout import MANIFEST_FILE, STACKS_FOLDER, stack_folder
 from environments.settings import Settings
 from stacks.adoption import apply_adoption
 from stacks.clusters import PURPOSE_DECLARATIONS
@@ -15,10 +20,56 @@ from stacks.declaration import Purpose, check_purposes
 from stacks.foundation import FoundationStack
 from stacks.purpose import PurposeSettingsError, PurposeStack, purpose_settings_problems
 
+# What cdktf writes into a stack's folder; everything else there (another environment's
+# folder, terraform's working data of an older layout) is left alone.
+_CDKTF_OUTPUT = ("cdk.tf.json", "cdk.tf", "metadata.json", "assets")
+
+
+class EnvironmentApp(App):
+    """A cdktf App whose stacks land in ``<outdir>/stacks/<stack>/<environment>/``
+    (``emr_constructs.contract.stack_folder``) instead of ``<outdir>/stacks/<stack>/``.
+
+    cdktf names a stack's folder after the stack only. After cdktf has written it, ``synth``
+    moves what cdktf wrote one folder down, into the environment's folder (replacing that
+    environment's previous synthesis, keeping its ``.terraform/``), and rewrites cdktf's
+    manifest to point there: the cdktf CLI (``cdktf deploy/diff``) runs terraform in the
+    manifest's ``workingDirectory``. So every environment's Terraform working data, like its
+    state, carries the environment's name, and another environment's folders stay as they
+    are. ``cdktf synth`` removes only stack folders no stack has any more."""
+
+    def __init__(self, environment: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.environment = environment
+
+    def synth(self) -> None:
+        super().synth()
+        outdir = Path(self.outdir)
+        manifest_path = outdir / MANIFEST_FILE
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        for name, entry in manifest["stacks"].items():
+            written = outdir / STACKS_FOLDER / name
+            target = stack_folder(outdir, name, self.environment)
+            target.mkdir(exist_ok=True)
+            for item in _CDKTF_OUTPUT:
+                source, dest = written / item, target / item
+                if not source.exists():
+                    continue
+                if dest.is_dir():
+                    shutil.rmtree(dest)
+                elif dest.exists():
+                    dest.unlink()
+                source.rename(dest)
+            relative = target.relative_to(outdir).as_posix()
+            for key in ("synthesizedStackPath", "stackMetadataPath"):
+                if key in entry:
+                    entry[key] = f"{relative}/{Path(entry[key]).name}"
+            entry["workingDirectory"] = relative
+        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
 
 def build_app(
     settings: Settings, *, outdir: str | None = None, purposes: Sequence[Purpose] = PURPOSE_DECLARATIONS
-) -> App:
+) -> EnvironmentApp:
     """The foundation stack and one stack per declared purpose (default: the app's
     declarations; tests pass variants). The declarations are checked before the App
     exists, so a bad one writes nothing."""
@@ -27,7 +78,7 @@ def build_app(
     problems = purpose_settings_problems(settings, purposes)
     if problems:
         raise PurposeSettingsError(settings, problems)
-    app = App(outdir=outdir) if outdir else App()
+    app = EnvironmentApp(settings.name, outdir=outdir) if outdir else EnvironmentApp(settings.name)
     foundation = FoundationStack(app, settings=settings)
     stacks = [PurposeStack(app, purpose, settings=settings) for purpose in purposes]
     _check_cluster_names_unique(stacks)

@@ -12,14 +12,15 @@ from cdktf import LocalBackend, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderIgnoreTags
 from constructs import Construct
 
-from emr_constructs.contract import ENVIRONMENT_TAG, OPERATIONS_TAGS, STACK_TAG, local_state_file
+from emr_constructs.contract import ENVIRONMENT_TAG, OPERATIONS_TAGS, STACK_TAG, local_state_path
 from environments.settings import Settings
 
 PROJECT = "emr-cdktf"
 
 
 class EmrBaseStack(TerraformStack):
-    """Base for all stacks. ``stack_name`` is also the folder under cdktf.out/stacks/ and the
+    """Base for all stacks. ``stack_name`` is also the folder under cdktf.out/stacks/ (its
+    environment's folder below it, see ``stacks.app.EnvironmentApp``) and the
     state key, so it is a contract: renaming a stack orphans its state."""
 
     def __init__(self, scope: Construct, stack_name: str, *, settings: Settings) -> None:
@@ -51,6 +52,4 @@ class EmrBaseStack(TerraformStack):
             # cdktf 0.21 predates S3-native locking; the option is passed through as is.
             backend.add_override("use_lockfile", True)
         else:
-            # Relative to the stack's folder under cdktf.out/stacks/, so state lives in the
-            # project root next to cdktf.json and survives a fresh synth.
-            LocalBackend(self, path=f"../../../{local_state_file(settings.name, stack_name)}")
+            LocalBackend(self, path=local_state_path(settings.name, stack_name))

@@ -25,10 +25,11 @@ class Synthesized:
     """The parsed ``cdk.tf.json`` of every stack of one synthesized app."""
 
     def __init__(self, outdir: Path):
+        from emr_constructs.layout import synthesized_stacks
+
         self.outdir = outdir
-        self.stacks = {
-            p.parent.name: json.loads(p.read_text()) for p in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
-        }
+        self.folders = synthesized_stacks(outdir)
+        self.stacks = {name: json.loads((folder / "cdk.tf.json").read_text()) for name, folder in self.folders.items()}
 
     def __getitem__(self, stack: str) -> dict:
         return self.stacks[stack]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from emr_constructs.layout import synthesized_stacks
 from environments.settings import SettingsError, load_settings, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +53,7 @@ def adopted(tmp_path_factory):
 
 
 def stack_json(outdir: Path, stack: str) -> dict:
-    return json.loads((outdir / "stacks" / stack / "cdk.tf.json").read_text())
+    return json.loads((synthesized_stacks(outdir)[stack] / "cdk.tf.json").read_text())
 
 
 # --- settings --------------------------------------------------------------------------
@@ -202,7 +203,7 @@ def test_adopted_stacks_pass_terraform_validate(adopted, tmp_path):
         pytest.skip(str(exc))
     only = tmp_path / "stacks"
     for stack in ("foundation", "spark-batch"):
-        shutil.copytree(adopted / "stacks" / stack, only / stack)
+        shutil.copytree(synthesized_stacks(adopted)[stack], only / stack)
     timings = validate_stacks(only, tmp_path / "work", toolchain, echo=lambda *_: None)
     assert sorted(timings) == ["foundation", "spark-batch"]
 

@@ -79,7 +79,7 @@ def test_spark_stream_does_not_upload_the_fixed_ip_script(synth):
 def test_uploaded_file_is_the_script_itself(synth):
     for path in scripts():
         obj = synth.resources("spark-batch", "aws_s3_object")[f"bootstrap_{path.stem}"]
-        copied = synth.outdir / "stacks" / "spark-batch" / obj["source"]
+        copied = synth.folders["spark-batch"] / obj["source"]
         assert copied.read_bytes() == path.read_bytes()
 
 

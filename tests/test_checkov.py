@@ -49,7 +49,7 @@ def test_every_skip_is_listed_once_with_a_reason():
 @pytest.mark.parametrize("stack", ["foundation", *PURPOSES])
 def test_checkov_finds_no_failed_check(synth, stack):
     result = subprocess.run(
-        [str(CHECKOV), "--config-file", str(CONFIG), "-d", str(synth.outdir / "stacks" / stack), "--output", "json"],
+        [str(CHECKOV), "--config-file", str(CONFIG), "-d", str(synth.folders[stack]), "--output", "json"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -53,8 +53,13 @@ def test_cdktf_cli_synthesizes_every_stack(cli_synth, synth):
     assert result.returncode == 0, result.stdout + result.stderr
     stacks = sorted(p.name for p in (out / "stacks").iterdir())
     assert stacks == sorted(["foundation", *PURPOSES])
+    # The CLI follows the manifest to each stack's environment folder (where it runs terraform).
+    manifest = json.loads((out / "manifest.json").read_text())["stacks"]
+    assert {name: entry["workingDirectory"] for name, entry in manifest.items()} == {
+        stack: f"stacks/{stack}/example" for stack in stacks
+    }
     for stack in stacks:
-        doc = json.loads((out / "stacks" / stack / "cdk.tf.json").read_text())
+        doc = json.loads((out / "stacks" / stack / "example" / "cdk.tf.json").read_text())
         assert doc["//"]["metadata"]["stackName"] == stack
         assert doc["provider"]["aws"][0]["region"] == "ap-northeast-2"
         # The CLI path and the in-process path produce the same plan.
@@ -111,7 +116,7 @@ def test_make_synth_with_bad_settings_keeps_the_previous_output(tmp_path):
         .replace('admin_cidrs = ["10.20.250.0/28"]', 'admin_cidrs = ["0.0.0.0/0"]')
     )
     out = tmp_path / "out"
-    previous = out / "stacks" / "spark-batch"
+    previous = out / "stacks" / "spark-batch" / "example"
     (previous / ".terraform").mkdir(parents=True)
     (previous / "cdk.tf.json").write_text("{}")
     plan = subprocess.run(

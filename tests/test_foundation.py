@@ -42,7 +42,7 @@ def test_provider_leaves_the_rotation_marker_tag_to_operations(synth):
 def test_local_backend_by_default_keeps_state_in_project_root(synth):
     for stack in ALL_STACKS:
         assert synth[stack]["terraform"]["backend"] == {
-            "local": {"path": f"../../../terraform.example.{stack}.tfstate"}
+            "local": {"path": f"../../../../terraform.example.{stack}.tfstate"}
         }
 
 

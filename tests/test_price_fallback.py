@@ -61,7 +61,7 @@ def test_first_synth_in_an_unpriced_region_works_and_reports_each_fallback(tmp_p
     app = build_app(settings, outdir=str(tmp_path))
     notes = price_fallback_notes(app)
     app.synth()
-    doc = json.loads((tmp_path / "stacks" / "spark-batch" / "cdk.tf.json").read_text())
+    doc = json.loads((tmp_path / "stacks" / "spark-batch" / settings.name / "cdk.tf.json").read_text())
     assert doc["provider"]["aws"][0]["region"] == "eu-west-1"
     groups = doc["resource"]["aws_emr_instance_group"]
     assert groups, "the spark-batch stack has Spot task groups"

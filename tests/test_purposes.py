@@ -72,7 +72,9 @@ def with_spark_ml(settings, tmp_path_factory):
     )
     outdir = tmp_path_factory.mktemp("with-spark-ml")
     build_app(opened, outdir=str(outdir), purposes=(*PURPOSE_DECLARATIONS, SPARK_ML)).synth()
-    return {p.name: json.loads((p / "cdk.tf.json").read_text()) for p in (outdir / "stacks").iterdir()}
+    from emr_constructs.layout import synthesized_stacks
+
+    return {name: json.loads((p / "cdk.tf.json").read_text()) for name, p in synthesized_stacks(outdir).items()}
 
 
 # --- a declared purpose is a stack with what it declares ----------------------------------

@@ -35,7 +35,7 @@ def test_stack_snapshot(synth, snapshot_json, stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_snapshot_form_loses_nothing_but_metadata(synth, stack):
-    raw = (synth.outdir / "stacks" / stack / "cdk.tf.json").read_text()
+    raw = (synth.folders[stack] / "cdk.tf.json").read_text()
     doc = json.loads(raw)
     # The file is a pure function of its parsed content: equal content, equal bytes.
     assert render_like_cdktf(doc) == raw

@@ -182,7 +182,7 @@ def test_ops_looks_for_state_where_the_stack_writes_it(settings, synth_stack, tm
     doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=acme))
     tags = doc["provider"]["aws"][0]["default_tags"][0]["tags"]
     written = PurePosixPath(doc["terraform"]["backend"]["local"]["path"])
-    assert written.parent == PurePosixPath("../../..")  # the project root, seen from cdktf.out/stacks/<stack>
+    assert written.parent == PurePosixPath("../../../..")  # the project root, from cdktf.out/stacks/<stack>/<env>
     sim = SimulatedEmr(tags=tags)
     (tmp_path / written.name).write_text(json.dumps(state_document(sim.cluster_id, {A: sim.group(A).id})))
     managed = find_managed_groups(sim.cluster_id, sim.tags, state=None, root=tmp_path)

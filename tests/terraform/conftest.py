@@ -17,7 +17,7 @@ The stand-in account (``standin.py`` documents the API):
   session: the account's existing VPC, subnets and buckets created, an environment file
   written for them, every stack synthesized and applied in deploy order, each re-planned
   at once (``records``). Build on it: plan a changed synthesis of a stack against the same
-  state with ``applied_example_app.plan_json(other_outdir / "stacks" / name)``; call the
+  state with ``applied_example_app.plan_json(stack_folders(other_outdir / "stacks")[name])``; call the
   ``ops`` CLI with ``standin.aws_env(region)``. Tests that change the applied
   infrastructure must put it back. The destroy test (marked ``destroys_applied_app``)
   runs after every other test of the session.

@@ -369,13 +369,14 @@ def _config(stack_dir: Path) -> Any:
 def changed_stacks(base: Path, head: Path) -> list[str]:
     """Stacks whose synthesized configuration differs (added and removed ones included).
     Assets are content-addressed (their hash is in ``source``), so the JSON says it all."""
-    names = {p.parent.name for root in (base, head) for p in (root / "stacks").glob("*/cdk.tf.json")}
-    out = []
-    for name in sorted(names):
-        b, h = base / "stacks" / name, head / "stacks" / name
-        if not (b / "cdk.tf.json").exists() or not (h / "cdk.tf.json").exists() or _config(b) != _config(h):
-            out.append(name)
-    return out
+    from emr_constructs.layout import synthesized_stacks
+
+    bases, heads = synthesized_stacks(base), synthesized_stacks(head)
+    return [
+        name
+        for name in sorted(set(bases) | set(heads))
+        if name not in bases or name not in heads or _config(bases[name]) != _config(heads[name])
+    ]
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -466,6 +467,7 @@ def plan_stack(deployment, stack_dir: Path, planfile: Path) -> StackPlan:
     """``terraform plan -out`` + ``show -json`` of one variant stack against the applied state.
     A refusal by ``prevent_destroy`` is recorded, then the stack is planned again with it
     lifted (override file), so the sets are complete."""
+    from emr_constructs.layout import stack_name_of
     from tests.terraform.toolchain import TerraformFailed
 
     start = time.monotonic()
@@ -486,14 +488,20 @@ def plan_stack(deployment, stack_dir: Path, planfile: Path) -> StackPlan:
         plan_json.write_text(json.dumps(plan))
     except TerraformFailed as exc:  # one failed plan must not hide the other comparisons
         return StackPlan(
-            stack_dir.name, {k: frozenset() for k in VERDICTS}, refused, str(exc)[-3000:], time.monotonic() - start
+            stack_name_of(stack_dir),
+            {k: frozenset() for k in VERDICTS},
+            refused,
+            str(exc)[-3000:],
+            time.monotonic() - start,
         )
     paths = {
         rc["address"]: rc.get("change", {}).get("replace_paths") or []
         for rc in plan.get("resource_changes") or []
         if rc.get("mode") == "managed" and sorted(rc["change"]["actions"]) == ["create", "delete"]
     }
-    return StackPlan(stack_dir.name, plan_verdicts(plan), refused, None, time.monotonic() - start, paths, plan_json)
+    return StackPlan(
+        stack_name_of(stack_dir), plan_verdicts(plan), refused, None, time.monotonic() - start, paths, plan_json
+    )
 
 
 @dataclass
@@ -553,12 +561,14 @@ def compare(
 ) -> dict[str, Comparison]:
     """Plan every changed stack of every change (``workers`` terraform runs at a time) and
     compute the review's verdicts; return one Comparison per change."""
+    from emr_constructs.layout import synthesized_stacks
+
     base = outdirs["base"]
     jobs = []
     for change in changes:
         for stack in changed_stacks(base, outdirs[change.key]):
-            stack_dir = outdirs[change.key] / "stacks" / stack
-            if not stack_dir.is_dir():
+            stack_dir = synthesized_stacks(outdirs[change.key]).get(stack)
+            if stack_dir is None:
                 raise NotImplementedError(f"{change.key}: stack {stack} removed; plan -destroy is not in the catalogue")
             jobs.append((change.key, stack, stack_dir))
     planwork.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ from tests.terraform.standin import (
     create_account,
     deploy_order,
     make_certificate,
+    stack_folders,
 )
 from tests.terraform.toolchain import DEFAULT_WORKDIR, ROOT, ToolchainMissing, find_toolchain, write_override
 
@@ -144,8 +145,9 @@ def up(port: int) -> int:
     _run(["cdktf", "synth", "--output", OUTDIR.name], env)
     stacks_root = OUTDIR / "stacks"
     order = deploy_order(stacks_root)
+    folders = stack_folders(stacks_root)  # where `cdktf deploy` runs terraform (the manifest's)
     for stack in order:
-        write_override(stacks_root / stack, toolchain.provider_version, provider=standin.provider_settings())
+        write_override(folders[stack], toolchain.provider_version, provider=standin.provider_settings())
     start = time.monotonic()
     # --skip-provider-lock: cdktf would otherwise run `terraform providers lock`, which asks
     # the registry for checksums and ignores the CLI configuration's mirror.

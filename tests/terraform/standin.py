@@ -36,7 +36,8 @@ API (fixtures in ``tests/terraform/conftest.py`` wrap it):
     ``show_json``, ``apply``, ``destroy``, ``state_list``. Because the state path is
     absolute and keyed by stack name, a *modified* synthesis of the same stack (another
     outdir) plans against the applied state: apply the base once, then ``terraform(
-    other_outdir / "stacks" / name).plan(out=...)`` and ``show_json`` for each variant.
+    stack_folders(other_outdir / "stacks")[name]).plan(out=...)`` and ``show_json`` for each
+    variant.
     ``.lift_prevent_destroy(stack_dir)`` adds an override setting ``prevent_destroy = false``
     wherever the stack sets it (to plan what the protection refuses);
     ``.decommission_override(stack_dir)`` also lifts EMR termination protection
@@ -63,6 +64,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emr_constructs.layout import stack_name_of, synthesized_stacks
 from tests.terraform.toolchain import OVERRIDE_FILE, ROOT, Terraform, Toolchain, write_override
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -71,10 +73,16 @@ SECRET_KEY = "testing"
 FOUNDATION = "foundation"
 
 
+def stack_folders(stacks_root: Path) -> dict[str, Path]:
+    """Each stack synthesized under ``stacks_root`` (``<outdir>/stacks``), by name: its
+    environment's folder, where ``cdk.tf.json`` is and terraform runs (the manifest's)."""
+    return synthesized_stacks(stacks_root.parent)
+
+
 def deploy_order(stacks_root: Path) -> list[str]:
     """Every synthesized stack: the foundation first (the bootstrap bucket and fixed-IP
     reservation the purpose stacks read), then the purpose stacks by name."""
-    names = sorted(p.parent.name for p in stacks_root.glob("*/cdk.tf.json"))
+    names = sorted(stack_folders(stacks_root))
     return [FOUNDATION] + [n for n in names if n != FOUNDATION] if FOUNDATION in names else names
 
 
@@ -423,7 +431,7 @@ class Deployment:
         write_override(
             stack_dir,
             self.toolchain.provider_version,
-            backend_path=self.state_dir / f"{stack_dir.name}.tfstate",
+            backend_path=self.state_dir / f"{stack_name_of(stack_dir)}.tfstate",
             provider=self.standin.provider_settings(),
         )
         tf = Terraform(
@@ -520,8 +528,12 @@ class AppliedApp:
     records: dict[str, StackRecord] = field(default_factory=dict)
     destroyed: bool = False
 
+    def folder(self, stack: str) -> Path:
+        """The applied stack's folder (``cdk.tf.json``, terraform's working data)."""
+        return stack_folders(self.stacks_root)[stack]
+
     def terraform(self, stack: str) -> Terraform:
-        return self.deployment.terraform(self.stacks_root / stack)
+        return self.deployment.terraform(self.folder(stack))
 
     @property
     def order(self) -> list[str]:
@@ -548,7 +560,7 @@ class AppliedApp:
     def destroy(self) -> dict[str, float]:
         seconds = {}
         for stack in reversed(self.order):
-            needs_apply = Deployment.decommission_override(self.stacks_root / stack)
+            needs_apply = Deployment.decommission_override(self.folder(stack))
             tf = self.terraform(stack)
             tf.init()
             start = time.monotonic()
@@ -633,8 +645,8 @@ def declared_names(stacks_root: Path, resource_type: str) -> list[str]:
     """The ``name`` argument of every ``resource_type`` resource of every synthesized stack."""
     return sorted(
         body["name"]
-        for path in stacks_root.glob("*/cdk.tf.json")
-        for body in json.loads(path.read_text()).get("resource", {}).get(resource_type, {}).values()
+        for folder in stack_folders(stacks_root).values()
+        for body in json.loads((folder / "cdk.tf.json").read_text()).get("resource", {}).get(resource_type, {}).values()
         if isinstance(body.get("name"), str)
     )
 

@@ -43,7 +43,7 @@ def _synth(env_file: Path, outdir: Path) -> dict:
     from stacks.app import build_app
 
     build_app(load_environment(str(env_file)), outdir=str(outdir)).synth()
-    return json.loads((outdir / "stacks" / "spark-batch" / "cdk.tf.json").read_text())
+    return json.loads((standin_module.stack_folders(outdir / "stacks")["spark-batch"] / "cdk.tf.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -145,11 +145,12 @@ def adoption_plan(request, toolchain, cli_config, tmp_path_factory):
         env_file = workdir / "adopting.toml"
         env_file.write_text(account.environment_toml() + "\n" + adopt + "\n")
         _synth(env_file, workdir / "adopting")
-        stack_dir = workdir / "adopting" / "stacks" / "spark-batch"
+        folders = standin_module.stack_folders(workdir / "adopting" / "stacks")
+        stack_dir = folders["spark-batch"]
         deployment = standin_module.Deployment(toolchain, standin, workdir / "state", cli_config)
         # Deploy order as for any user: the foundation first (bootstrap bucket, KMS keys the
         # purpose stacks look up by alias); only the purpose stack adopts.
-        foundation = deployment.terraform(workdir / "adopting" / "stacks" / "foundation")
+        foundation = deployment.terraform(folders["foundation"])
         foundation.init()
         foundation.apply()
         tf = deployment.terraform(stack_dir)

@@ -83,7 +83,7 @@ class Deployed:
 
     def apply(self, stacks: Path, *names: str) -> None:
         for name in names:
-            tf = self.deployment.terraform(stacks / name)
+            tf = self.deployment.terraform(standin_module.stack_folders(stacks)[name])
             tf.init()
             tf.apply()
 
@@ -136,9 +136,10 @@ def deployed(request, toolchain, cli_config, tmp_path_factory):
         yield result
         # Clean up this account's stacks; the stand-in (and all in it) goes with the session
         # anyway, so a stand-in gap on destroy only prints.
+        folders = standin_module.stack_folders(v1)
         for name in ("spark-batch", "foundation"):
-            standin_module.Deployment.lift_prevent_destroy(v1 / name)
-            tf = deployment.terraform(v1 / name)
+            standin_module.Deployment.lift_prevent_destroy(folders[name])
+            tf = deployment.terraform(folders[name])
             try:
                 tf.init()
                 tf.destroy()
@@ -167,7 +168,9 @@ def test_rotate_spot_moves_the_load_and_terraform_plans_no_change(deployed):
     assert counts == {A: 0, B: 6}
     # Counts belong to operations (ignore_changes): the next plan does not undo the rotation.
     stacks = deployed.workdir / "v1" / "stacks"
-    plan = deployed.deployment.terraform(stacks / "spark-batch").plan(detailed_exitcode=True)
+    plan = deployed.deployment.terraform(standin_module.stack_folders(stacks)["spark-batch"]).plan(
+        detailed_exitcode=True
+    )
     assert plan.returncode == 0, plan.stdout[-3000:]
     back = deployed.ops("rotate-spot", CLUSTER, "--yes", "--poll", "5")
     assert back.returncode == 0, back.stderr

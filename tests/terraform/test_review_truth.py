@@ -163,7 +163,7 @@ def test_a_console_edit_shows_as_drift_that_the_next_apply_reverts(applied, caps
 
     base, _ = applied
     app = base.app
-    stack_dir = app.stacks_root / "spark-batch"
+    stack_dir = app.folder("spark-batch")
     tf = app.terraform("spark-batch")
     state = tf.show_json()
     group = next(

@@ -23,7 +23,7 @@ def synthesized(request, synth, synth_us_east_1):
 
 
 def test_every_stack_passes_terraform_validate(synthesized, toolchain, tf_workdir):
-    before = {name: (synthesized.outdir / "stacks" / name / "cdk.tf.json").read_bytes() for name in synthesized.stacks}
+    before = {name: (synthesized.folders[name] / "cdk.tf.json").read_bytes() for name in synthesized.stacks}
     workdir = tf_workdir / synthesized.outdir.name
     timings = validate_stacks(synthesized.outdir / "stacks", workdir, toolchain, echo=lambda _: None)
 
@@ -34,9 +34,9 @@ def test_every_stack_passes_terraform_validate(synthesized, toolchain, tf_workdi
         # Validated as synthesized: the copy's JSON is byte for byte the synthesized one,
         # and the synthesized folder got no override, lock file or .terraform of its own.
         assert (copy / "cdk.tf.json").read_bytes() == content
-        assert (synthesized.outdir / "stacks" / name / "cdk.tf.json").read_bytes() == content
-        assert not (synthesized.outdir / "stacks" / name / OVERRIDE_FILE).exists()
-        assert not (synthesized.outdir / "stacks" / name / ".terraform").exists()
+        assert (synthesized.folders[name] / "cdk.tf.json").read_bytes() == content
+        assert not (synthesized.folders[name] / OVERRIDE_FILE).exists()
+        assert not (synthesized.folders[name] / ".terraform").exists()
         # The override only swaps the version constraint for the mirror's.
         override = json.loads((copy / OVERRIDE_FILE).read_text())
         assert override == {
@@ -53,7 +53,7 @@ def test_an_invalid_stack_is_reported_with_terraforms_diagnostics(synth, toolcha
     broken_root = tf_workdir / "broken" / "stacks"
     broken = broken_root / "spark-batch"
     broken.mkdir(parents=True)
-    stack = json.loads((synth.outdir / "stacks" / "spark-batch" / "cdk.tf.json").read_text())
+    stack = json.loads((synth.folders["spark-batch"] / "cdk.tf.json").read_text())
     (profile,) = stack["resource"]["aws_iam_instance_profile"].values()
     profile["depends_on"] = ["${" + profile["depends_on"][0] + "}"]
     (broken / "cdk.tf.json").write_text(json.dumps(stack))

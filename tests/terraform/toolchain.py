@@ -43,7 +43,7 @@ API:
   ``destroy()``, ``state_list()``, ``run(*args)``; each raises ``TerraformFailed`` with the
   command and its output when terraform fails.
 - ``validate_stacks(stacks_root, workdir)``: copy every stack folder of a synthesized app
-  (``cdktf.out/stacks/*``) into ``workdir`` untouched, add the override, ``init`` and
+  (``cdktf.out/stacks/<stack>/<env>``, found by its manifest) into ``workdir`` untouched, add the override, ``init`` and
   ``validate`` each; the user's ``cdktf.out`` is never written to. ``python -m
   tests.terraform.toolchain validate [cdktf.out]`` runs it (``make validate``); ``python -m
   tests.terraform.toolchain check`` says whether the tier will run here, or what is missing.
@@ -336,13 +336,19 @@ def validate_stacks(
     """
     toolchain = toolchain or find_toolchain()
     cli_config = toolchain.cli_config(workdir)
-    stacks = sorted(p.parent for p in stacks_root.glob("*/cdk.tf.json"))
-    if not stacks:
+    from emr_constructs.layout import synthesized_stacks
+
+    # A synthesized app (its manifest, one folder up, names each stack's folder), or a folder
+    # of stack folders.
+    folders = synthesized_stacks(stacks_root.parent) or {
+        p.parent.name: p.parent for p in sorted(stacks_root.glob("*/cdk.tf.json"))
+    }
+    if not folders:
         raise FileNotFoundError(f"no synthesized stack (*/cdk.tf.json) under {stacks_root}: run `make synth`")
     echo(f"terraform validate with {toolchain.describe()}")
     timings, failures = {}, []
-    for stack in stacks:
-        copy = workdir / "validate" / stack.name
+    for name, stack in sorted(folders.items()):
+        copy = workdir / "validate" / name
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(stack, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", OVERRIDE_FILE))
         write_override(copy, toolchain.provider_version)
@@ -352,11 +358,11 @@ def validate_stacks(
             tf.init(backend=False)
             tf.validate()
         except TerraformFailed as exc:
-            failures.append(f"{stack.name}: {exc}")
-            echo(f"  {stack.name}: INVALID")
+            failures.append(f"{name}: {exc}")
+            echo(f"  {name}: INVALID")
             continue
-        timings[stack.name] = time.monotonic() - start
-        echo(f"  {stack.name}: valid ({timings[stack.name]:.1f} s)")
+        timings[name] = time.monotonic() - start
+        echo(f"  {name}: valid ({timings[name]:.1f} s)")
     if failures:
         raise TerraformFailed(["validate"], stacks_root, 1, "\n".join(failures))
     return timings
