@@ -97,6 +97,7 @@ for literal in [
     '"ex--ample"',
     '"' + "e" * 32 + '"',
     '"1example"',
+    '"assets"',  # cdktf's folder beside each environment's folder under cdktf.out/stacks/<stack>/
 ]:
     case("environment-name", literal, edited("name", literal), kv("name", literal))
 for literal in ['"xx-fake-9"', '"eu-west-9"', '"EU-WEST-1"', '"ap-northeast-2 "', '"us-east-01"', '"moon-base-1"']:
