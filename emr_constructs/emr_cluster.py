@@ -72,50 +72,19 @@ from cdktf_cdktf_provider_aws.emr_managed_scaling_policy import (
 from constructs import Construct
 
 from emr_constructs.cluster_spec import (
-    APPLICATIONS,
-    INSTANCE_TYPE_PATTERN,
     RESERVED_TAGS,
     BootstrapAction,
     ClusterSpec,
-    Configuration,
-    InstanceGroupSpec,
-    ManagedScalingSpec,
-    ResolvedCluster,
-    canonical_applications,
-    default_dfs_replication,
     render_configurations,
     ui_urls,
-    validate_cluster_spec,
 )
-from emr_constructs.contract import CORE_GROUP, FIXED_IP_TAG, MANAGED_POLICY_TAG, MASTER_GROUP
-from emr_constructs.ebs import EbsSpec
+from emr_constructs.contract import CORE_GROUP, MANAGED_POLICY_TAG, MASTER_GROUP
 from emr_constructs.errors import EmrConfigError
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.emr_instance_group import EmrInstanceGroup
 
-# The construct, plus the names code written against the former one-file module imports
-# from here (new code imports them from cluster_spec, ebs, errors and contract).
-__all__ = [
-    "APPLICATIONS",
-    "FIXED_IP_TAG",
-    "INSTANCE_TYPE_PATTERN",
-    "RESERVED_TAGS",
-    "BootstrapAction",
-    "ClusterSpec",
-    "Configuration",
-    "EbsSpec",
-    "EmrCluster",
-    "EmrConfigError",
-    "InstanceGroupSpec",
-    "ManagedScalingSpec",
-    "ResolvedCluster",
-    "canonical_applications",
-    "default_dfs_replication",
-    "render_configurations",
-    "ui_urls",
-    "validate_cluster_spec",
-]
+__all__ = ["EmrCluster"]
 
 # Cluster names already used in each stack: names are global inside one stack's state,
 # and a duplicate would silently merge two resources once logical ids are overridden.

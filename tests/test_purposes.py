@@ -36,7 +36,8 @@ JUPYTER_UI = WebUi("jupyterhub", "JupyterHub", 9443)
 
 
 def spark_ml_01(stack):
-    from emr_constructs.emr_cluster import ClusterSpec, EbsSpec, InstanceGroupSpec
+    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.ebs import EbsSpec
 
     return stack.add_cluster(
         ClusterSpec(

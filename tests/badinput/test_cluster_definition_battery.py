@@ -20,10 +20,10 @@ NO_FIXED_IPS = EXAMPLE[: EXAMPLE.index("[fixed_ips]")]
 def kit():
     """The provider import, paid once: the cluster-definition vocabulary."""
     import main
-    from emr_constructs import emr_cluster, spot_task_groups
+    from emr_constructs import cluster_spec, spot_task_groups
     from stacks.clusters import PURPOSE_DECLARATIONS
 
-    return main, emr_cluster, spot_task_groups, PURPOSE_DECLARATIONS
+    return main, cluster_spec, spot_task_groups, PURPOSE_DECLARATIONS
 
 
 def spec(k, **kw):

@@ -33,7 +33,8 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() els
 
 def batch_purpose(bid: str):
     """spark-batch with one cluster whose static Spot groups bid ``bid``."""
-    from emr_constructs.emr_cluster import ClusterSpec, EbsSpec, InstanceGroupSpec
+    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.ebs import EbsSpec
     from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
     from stacks.clusters import PURPOSE_DECLARATIONS
 
