@@ -30,12 +30,15 @@ def stack_folder(outdir: str | Path, stack: str, environment: str) -> Path:
 
 def synthesized_stacks(outdir: str | Path) -> dict[str, Path]:
     """Every stack of a synthesized output folder, by name: the folder holding its
-    ``cdk.tf.json``, as the manifest names it. Empty when there is no manifest."""
-    manifest = Path(outdir) / MANIFEST_FILE
+    ``cdk.tf.json``, as the manifest names it (``stacks/<stack>/<environment>``, or
+    ``stacks/<stack>`` from older versions). Without a manifest (a folder of stack folders
+    put together by hand), every ``stacks/*/cdk.tf.json``."""
+    outdir = Path(outdir)
+    manifest = outdir / MANIFEST_FILE
     if not manifest.is_file():
-        return {}
+        return {p.parent.name: p.parent for p in sorted((outdir / STACKS_FOLDER).glob(f"*/{STACK_FILE}"))}
     stacks = json.loads(manifest.read_text(encoding="utf-8")).get("stacks") or {}
-    return {name: Path(outdir) / entry["workingDirectory"] for name, entry in sorted(stacks.items())}
+    return {name: outdir / entry["workingDirectory"] for name, entry in sorted(stacks.items())}
 
 
 def stack_name_of(folder: str | Path) -> str:

@@ -75,11 +75,8 @@ def load_outdir(outdir: str | Path, label: str, tree: str | Path | None = None) 
     puts it (``stacks/<stack>/<environment>/``, or ``stacks/<stack>/`` as synthesized by
     versions before the environment's folder, e.g. an older base commit); without a
     manifest, ``stacks/*/cdk.tf.json``. ``tree`` is the synthesized source folder."""
-    folders = synthesized_stacks(outdir) or {
-        path.parent.name: path.parent for path in sorted(Path(outdir, "stacks").glob("*/cdk.tf.json"))
-    }
     stacks = {}
-    for name, folder in folders.items():
+    for name, folder in synthesized_stacks(outdir).items():
         stacks[name] = Stack(name, json.loads((folder / "cdk.tf.json").read_text(encoding="utf-8")), folder)
     return Side(label, stacks, str(tree) if tree else None)
 

@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from emr_constructs.layout import synthesized_stacks
+
 VERDICTS = ("created", "destroyed", "replaced", "updated")
 # Terraform wraps its diagnostics at 78 columns: the words may be split by any whitespace.
 _PREVENT_DESTROY = re.compile(r"Resource\s+(\S+)\s+has\s+lifecycle\.prevent_destroy\s+set")
@@ -369,8 +371,6 @@ def _config(stack_dir: Path) -> Any:
 def changed_stacks(base: Path, head: Path) -> list[str]:
     """Stacks whose synthesized configuration differs (added and removed ones included).
     Assets are content-addressed (their hash is in ``source``), so the JSON says it all."""
-    from emr_constructs.layout import synthesized_stacks
-
     bases, heads = synthesized_stacks(base), synthesized_stacks(head)
     return [
         name
@@ -561,8 +561,6 @@ def compare(
 ) -> dict[str, Comparison]:
     """Plan every changed stack of every change (``workers`` terraform runs at a time) and
     compute the review's verdicts; return one Comparison per change."""
-    from emr_constructs.layout import synthesized_stacks
-
     base = outdirs["base"]
     jobs = []
     for change in changes:

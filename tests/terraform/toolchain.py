@@ -327,7 +327,8 @@ class Terraform:
 def validate_stacks(
     stacks_root: Path, workdir: Path, toolchain: Toolchain | None = None, *, echo=print
 ) -> dict[str, float]:
-    """``terraform validate`` every stack under ``stacks_root`` as synthesized.
+    """``terraform validate`` every stack under ``stacks_root`` (an ``<outdir>/stacks`` folder) as
+    synthesized.
 
     Each stack folder is copied (without any ``.terraform``) into ``workdir/<stack>`` and
     the override added there, so the synthesized folder is never written to. Returns the
@@ -338,11 +339,7 @@ def validate_stacks(
     cli_config = toolchain.cli_config(workdir)
     from emr_constructs.layout import synthesized_stacks
 
-    # A synthesized app (its manifest, one folder up, names each stack's folder), or a folder
-    # of stack folders.
-    folders = synthesized_stacks(stacks_root.parent) or {
-        p.parent.name: p.parent for p in sorted(stacks_root.glob("*/cdk.tf.json"))
-    }
+    folders = synthesized_stacks(stacks_root.parent)
     if not folders:
         raise FileNotFoundError(f"no synthesized stack (*/cdk.tf.json) under {stacks_root}: run `make synth`")
     echo(f"terraform validate with {toolchain.describe()}")
