@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -144,6 +144,8 @@ class GuardHit:
     allowed: bool
     # Why the change cannot succeed even when allowed: the protection itself stops it.
     blockers: tuple[str, ...] = ()
+    # Unprotected as it runs, protected again by the replacing change itself.
+    reprotected: bool = False
 
     @property
     def blocks(self) -> bool:
@@ -161,12 +163,20 @@ TERMINATION_PROTECTION_BLOCKS = (
 )
 
 
+# The protection a re-protecting change gives the cluster (see guard).
+REPROTECTED = "lifecycle.prevent_destroy in the replacing change"
+
+
+def _prevents_destroy(config: Any) -> bool:
+    return isinstance(config, dict) and (config.get("lifecycle") or {}).get("prevent_destroy") is True
+
+
 def protection_blockers(base_config: dict, head_config: dict | None) -> tuple[str, ...]:
     """Why Terraform cannot destroy a protected cluster whatever ``--allow-replace`` says:
     ``prevent_destroy`` is read from the code being planned (head; a resource removed
     from the code has none), termination protection from the cluster as it runs (base)."""
     out = []
-    if head_config is not None and (head_config.get("lifecycle") or {}).get("prevent_destroy") is True:
+    if _prevents_destroy(head_config):
         out.append(PREVENT_DESTROY_BLOCKS)
     if base_config.get("termination_protection") is True:
         out.append(TERMINATION_PROTECTION_BLOCKS)
@@ -179,10 +189,24 @@ def guard(plan: PlanDiff, allow: set[str]) -> list[GuardHit]:
     changes = {(c.stack, c.moved_from or c.address): c for c in cluster_changes_of(plan)}
     hits = []
     for key, cluster in sorted(base_clusters.items()):
-        if not cluster.protection:
-            continue
         change = changes.get(key)
         if change is None:
+            continue
+        if not cluster.protection:
+            # Unprotected as it runs, but the replacing change puts `prevent_destroy` back:
+            # Terraform reads it from the code being planned and refuses to destroy the old
+            # cluster ("re-protect in the replacing change" cannot work).
+            if change.replaced and _prevents_destroy(change.after):
+                hits.append(
+                    GuardHit(
+                        replace(cluster, protection=(REPROTECTED,)),
+                        "replaced",
+                        tuple(a.path for a in change.attrs if a.replaces),
+                        cluster.name in allow or cluster.address in allow,
+                        (PREVENT_DESTROY_BLOCKS,),
+                        reprotected=True,
+                    )
+                )
             continue
         causes: tuple[str, ...]
         if change.action == "removed":

@@ -141,7 +141,10 @@ def _resource_summary(stack: StackDiff) -> list[str]:
                     if c.replaced and c.action_reason:
                         verdict += f" (`{c.action_reason}`)"
                 moved = f" (moved from `{c.moved_from}`)" if c.moved_from else ""
-                tail = f"{moved}: " + ", ".join(f"`{a.path}`" for a in c.attrs) + verdict
+                imported = f" — **imported** (`{c.imported_id}`), then" if c.imported_id is not None else ""
+                tail = f"{moved}{imported}: " + ", ".join(f"`{a.path}`" for a in c.attrs) + verdict
+            elif c.imported_id is not None and c.terraform_actions is not None:
+                tail = f" — **imported** (`{c.imported_id}`), not created; Terraform's plan keeps it as it is"
             elif c.imported_id is not None:
                 tail = (
                     f" — **imported** (`{c.imported_id}`), not created: whether Terraform then updates or"
@@ -185,8 +188,12 @@ def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dic
                     title,
                     "",
                     f"**Imported, not created**: the existing {what} `{c.imported_id}` is adopted"
-                    " (an `import` block). What Terraform changes on it after the import depends on how the"
-                    " live resource differs from the code: review `terraform plan` with `--plan`.",
+                    + (
+                        ", and Terraform's plan leaves it as it runs."
+                        if c.terraform_actions is not None
+                        else " (an `import` block). What Terraform changes on it after the import depends on how"
+                        " the live resource differs from the code: review `terraform plan` with `--plan`."
+                    ),
                     "",
                 ]
                 continue
@@ -360,6 +367,7 @@ def _drift_section(stack: StackDiff) -> list[str]:
         "| resource | attribute | last applied | in AWS now | next apply |",
         "|---|---|---|---|---|",
     ]
+    kept: dict[str, int] = {}
     for d in stack.drift:
         if d.action == "removed":
             out.append(
@@ -368,11 +376,25 @@ def _drift_section(stack: StackDiff) -> list[str]:
             )
             continue
         for a in d.attrs:
-            reverts = a.path in planned.get(d.address, set())
+            if a.path not in planned.get(d.address, set()):
+                # What the code ignores or leaves unset (computed values, ignore_changes):
+                # the next apply keeps it, so it is counted, not listed, and the rows that
+                # the apply reverts stand out.
+                kept[d.address] = kept.get(d.address, 0) + 1
+                continue
             out.append(
                 f"| `{d.address}` | `{a.path}` | {_code(a.before, 50)} | {_code(a.after, 50)} | "
-                f"{'**reverts it** (see above)' if reverts else 'keeps it (ignored or not set by the code)'} |"
+                "**reverts it** (see above) |"
             )
+    if kept:
+        if len(out) == 4:
+            out = out[:2]
+        where = ", ".join(f"`{address}` ({n})" for address, n in sorted(kept.items()))
+        out += [
+            "",
+            f"{_plural(sum(kept.values()), 'more attribute')} changed outside Terraform that the code ignores or"
+            f" leaves unset; the next apply keeps them: {where}.",
+        ]
     return out + [""]
 
 
@@ -474,7 +496,16 @@ def _guard_lines(hits: list[GuardHit], allow: set[str], unprotected_now: Sequenc
         c = h.cluster
         why = ", ".join(f"`{x}`" for x in h.causes) if h.outcome == "replaced" else "; ".join(h.causes)
         protection = " and ".join(c.protection)
-        if h.blockers:
+        if h.reprotected:
+            out.append(
+                f"**⛔ Replacement guard: cluster `{c.name}` (stack `{c.stack}`) would be replaced ({why}), and"
+                " the replacing change sets `protected=True` again: Terraform reads `prevent_destroy` from the code"
+                " it plans and stops with `Error: Instance cannot be destroyed`"
+                f"{' (`--allow-replace` cannot change that)' if h.allowed else ''}. The way: land the replacing"
+                " change with `protected=False`, apply it, then land `protected=True` alone (an in-place change)"
+                f" ({RUNBOOK}).**"
+            )
+        elif h.blockers:
             tried = f" `--allow-replace {c.name}` is given, but it" if h.allowed else " `--allow-replace`"
             out.append(
                 f"**⛔ Replacement guard: protected cluster `{c.name}` (stack `{c.stack}`, {protection})"
@@ -517,9 +548,11 @@ def stack_verdicts(stack: StackDiff) -> dict[str, list[str]]:
     for c in stack.changes:
         if c.address.startswith("data."):
             continue
-        if c.action == "added" and c.imported_id is not None:
+        if c.imported_id is not None:
             out["imported"].append(c.address)
-        elif c.action == "added":
+        if c.action == "added" and c.imported_id is not None:
+            continue
+        if c.action == "added":
             out["created"].append(c.address)
         elif c.action == "removed":
             out["destroyed"].append(c.address)

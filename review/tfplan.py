@@ -105,6 +105,13 @@ def _references(resource_config: dict | None, attribute: str) -> list[str]:
     return list(expr.get("references") or []) if isinstance(expr, dict) else []
 
 
+def _imported_id(change: dict) -> str | None:
+    importing = change.get("importing")
+    if not isinstance(importing, dict):
+        return None
+    return str(importing.get("id") or importing.get("identity") or "(by identity)")
+
+
 def load_plan(text: str, source: str) -> dict:
     problems = []
     try:
@@ -184,10 +191,13 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
         before = copy.deepcopy(change.get("before"))
         after = _with_unknowns(copy.deepcopy(change.get("after")), change.get("after_unknown") or {})
         if rc["type"] in rules.RULES and rc.get("mode") != "data":
+            # `lifecycle` lives in the code being planned, never in the state: it belongs to
+            # the head only. The running resource's protection is what its state says
+            # (termination protection), so a replacing change that puts `prevent_destroy`
+            # back on an unprotected cluster is told apart from a protected replacement.
             lifecycle = ((code.get(rc["type"]) or {}).get(rc["name"]) or {}).get("lifecycle")
-            for value in (before, after):
-                if isinstance(value, dict) and lifecycle:
-                    value["lifecycle"] = lifecycle
+            if isinstance(after, dict) and lifecycle:
+                after["lifecycle"] = lifecycle
         if rc["type"] == rules.EMR_CLUSTER and isinstance(before, dict) and before.get("id"):
             cluster_ids[str(before["id"])] = rc["name"]
         entries.append((rc, address, change, before, after))
@@ -213,7 +223,16 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
     changes = []
     for rc, address, change, before, after in entries:
         actions = tuple(change.get("actions") or ())
-        if rc.get("mode") == "data" or actions in (("no-op",), ("read",)) or not actions:
+        # Terraform marks an adopted resource with `importing` (its id); the action says
+        # what happens to it once imported: nothing (no-op), an update, or a replacement.
+        imported_id = _imported_id(change)
+        if rc.get("mode") == "data" or actions == ("read",) or not actions:
+            continue
+        if actions == ("no-op",):
+            if imported_id is not None:
+                changes.append(
+                    ResourceChange(name, address, "added", None, after, terraform_actions=actions, imported_id=imported_id)
+                )
             continue
         if actions == ("create",):
             changes.append(ResourceChange(name, address, "added", None, after, terraform_actions=actions))
@@ -252,6 +271,7 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
                 moved_from=previous if previous and previous != address else None,
                 terraform_actions=actions,
                 action_reason=rc.get("action_reason"),
+                imported_id=imported_id,
             )
         )
     drift = []
