@@ -53,8 +53,9 @@ EMR (API reference: https://docs.aws.amazon.com/emr/latest/APIReference/):
 Faults on demand (for the deploy's fault tests; AWS does this on its own under load):
 
 - ``POST /_shim/faults`` with a JSON body ``{"services": ["emr", "ec2"], "count": N,
-  "every": K, "kind": "throttle" | "5xx"}`` makes every K-th request to those services
-  (named as in the SigV4 credential scope) answer an error, N times in all, then the
+  "every": K, "kind": "throttle" | "5xx" | "slow", "seconds": S}`` makes every K-th
+  request to those services (named as in the SigV4 credential scope) answer an error (or,
+  ``slow``, answer S seconds late, as a congested API does), N times in all, then the
   stand-in answers normally again. The errors are AWS's own for each protocol:
   ``throttle`` is HTTP 400 ``ThrottlingException`` for JSON services (EMR) and HTTP 503
   ``RequestLimitExceeded`` for EC2's query protocol (``Throttling`` for IAM/STS/others);
@@ -87,6 +88,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import threading
+import time
 from typing import Any
 
 LISTS_FLEETS_ON_GROUP_CLUSTER = (
@@ -149,18 +151,20 @@ class FaultPlan:
         self.remaining = 0
         self.every = 1
         self.kind = "throttle"
+        self.seconds = 0.0
         self.seen = 0
         self.injected = 0
 
     def configure(self, body: dict) -> None:
         kind = body.get("kind", "throttle")
-        if kind not in ("throttle", "5xx"):
-            raise ValueError(f"kind {kind!r}: expected 'throttle' or '5xx'")
+        if kind not in ("throttle", "5xx", "slow"):
+            raise ValueError(f"kind {kind!r}: expected 'throttle', '5xx' or 'slow'")
         with self.lock:
             self.services = tuple(body.get("services") or ())
             self.remaining = int(body.get("count", 0))
             self.every = max(1, int(body.get("every", 1)))
             self.kind = kind
+            self.seconds = float(body.get("seconds", 0))
             self.seen = 0
 
     def take(self, service: str) -> str | None:
@@ -228,7 +232,9 @@ def _inject_faults() -> None:
             return [json.dumps(FAULTS.status()).encode()]
         service = _service_of(environ)
         kind = FAULTS.take(service)
-        if kind is not None:
+        if kind == "slow":
+            time.sleep(FAULTS.seconds)
+        elif kind is not None:
             status, headers, body = fault_response(kind, service)
             start_response(status, headers)
             return [body]

@@ -722,10 +722,17 @@ class DeployRun:
     environment_file: Path
     workdir: Path
     region: str = "ap-northeast-2"
+    # The project checkout make runs in (a scratch repository for the loop test).
+    root: Path = ROOT
+    account: Account | None = None
 
     @property
     def outdir(self) -> Path:
         return self.workdir / "cdktf.out"
+
+    def state_path(self, environment: str, stack: str) -> Path:
+        """The project's local backend: beside the output folder (``emr_constructs.contract``)."""
+        return self.outdir.parent / f"terraform.{environment}.{stack}.tfstate"
 
     def override_file(self) -> Path:
         folder = self.workdir / "override"
@@ -762,7 +769,7 @@ class DeployRun:
         out = open(log, "w") if log else subprocess.PIPE
         return subprocess.Popen(
             self.command(*args, stacks=stacks),
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env(),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -773,7 +780,7 @@ class DeployRun:
     def run(self, *args: str, stacks: str | None = None, timeout: float = 1500) -> subprocess.CompletedProcess:
         return subprocess.run(
             self.command(*args, stacks=stacks),
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env(),
             capture_output=True,
             text=True,
