@@ -251,7 +251,9 @@ class Deployer:
         # A plan-only run (a pull request's review) changes no state: it says what a deploy would recover.
         dry = self.args.plan_only
         recovered = untaint_healthy(
-            self._call(tf, stack, env, tf.state_resources), aws, None if dry else self._guarded(tf, stack, env, tf.untaint)
+            self._call(tf, stack, env, tf.state_resources),
+            aws,
+            None if dry else self._guarded(tf, stack, env, tf.untaint),
         )
         for finding in recovered:
             self.say(f"  recovery: {finding.line()}")
@@ -276,6 +278,7 @@ class Deployer:
         plan_json.write_text(json.dumps(plan), encoding="utf-8")
         review = self._review(stack, env, plan_json, folder)
         if review.blocked:
+            planfile.unlink(missing_ok=True)  # a refused plan must not be applied by hand either
             raise Refused(EXIT_GUARD, self._refusal(stack, review.markdown, folder))
         if not changes:
             self.say(f"  no changes: {stack} is as the code says")
@@ -344,7 +347,9 @@ class Deployer:
             raise self._failure(tf, stack, env, exc) from None
         plan = tf.show_json(planfile)
         if plan.get("errored"):
-            raise Refused(EXIT_FAILED, f"{stack}: Terraform saved an errored plan; nothing applied. See its errors above.")
+            raise Refused(
+                EXIT_FAILED, f"{stack}: Terraform saved an errored plan; nothing applied. See its errors above."
+            )
         return changes, plan
 
     def _review_lifted(self, tf: Terraform, stack: str, env: str, planfile: Path) -> None:

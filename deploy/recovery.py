@@ -52,7 +52,9 @@ class AwsView:
         if client_factory is None:
             import boto3
 
-            client_factory = boto3.client
+            def client_factory(service: str, region_name: str) -> Any:
+                return boto3.client(service, region_name=region_name)  # type: ignore[call-overload]
+
         self._factory = client_factory
         self.region = region
         self._clients: dict[str, Any] = {}
@@ -89,9 +91,7 @@ def _cluster_mismatches(recorded: dict, cluster: dict, groups: list[dict]) -> li
     return out
 
 
-def untaint_healthy(
-    resources: Iterable[dict], aws: AwsView, untaint: Callable[[str], None] | None
-) -> list[Finding]:
+def untaint_healthy(resources: Iterable[dict], aws: AwsView, untaint: Callable[[str], None] | None) -> list[Finding]:
     """Untaint every tainted EMR cluster and task group that EMR reports alive and as
     recorded; leave the others tainted (the plan replaces them) and say why. Without
     ``untaint`` (a plan-only run changes no state) say what a deploy would do."""
@@ -108,7 +108,7 @@ def untaint_healthy(
             state, detail = _group_state(emr, values)
         if state == "alive" and untaint is None:
             findings.append(Finding(address, "would be untainted by a deploy", detail))
-        elif state == "alive":
+        elif state == "alive" and untaint is not None:
             untaint(address)
             findings.append(Finding(address, "untainted", detail + "; kept instead of replaced"))
         else:
@@ -334,7 +334,7 @@ def adopt_orphans(
         found = finder(aws, after, environment, stack)
         if len(found) == 1 and import_ is None:
             findings.append(Finding(rc["address"], "would be imported by a deploy", f"{found[0]} exists already"))
-        elif len(found) == 1:
+        elif len(found) == 1 and import_ is not None:
             import_(rc["address"], found[0])
             findings.append(Finding(rc["address"], "imported", f"{found[0]} exists already, left by an earlier run"))
         elif len(found) > 1:

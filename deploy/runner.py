@@ -183,7 +183,13 @@ class Terraform:
 
     def import_(self, address: str, resource_id: str) -> None:
         self.run(
-            "import", "-input=false", "-no-color", f"-lock-timeout={self.lock_timeout}", address, resource_id, quiet=True
+            "import",
+            "-input=false",
+            "-no-color",
+            f"-lock-timeout={self.lock_timeout}",
+            address,
+            resource_id,
+            quiet=True,
         )
 
     def state_resources(self) -> list[dict]:

@@ -137,12 +137,24 @@ def test_a_tainted_cluster_that_runs_as_recorded_is_untainted_and_others_are_kep
     gone = _cluster(emr, "spark-batch-adhoc-01")
     emr.terminate_job_flows(JobFlowIds=[gone])
     state = [
-        {"address": "aws_emr_cluster.p", "type": "aws_emr_cluster", "tainted": True,
-         "values": _recorded(running, "spark-batch-production-01")},
-        {"address": "aws_emr_cluster.o", "type": "aws_emr_cluster", "tainted": True,
-         "values": _recorded(different, "spark-batch-operation-01", core="r5.2xlarge")},
-        {"address": "aws_emr_cluster.a", "type": "aws_emr_cluster", "tainted": True,
-         "values": _recorded(gone, "spark-batch-adhoc-01")},
+        {
+            "address": "aws_emr_cluster.p",
+            "type": "aws_emr_cluster",
+            "tainted": True,
+            "values": _recorded(running, "spark-batch-production-01"),
+        },
+        {
+            "address": "aws_emr_cluster.o",
+            "type": "aws_emr_cluster",
+            "tainted": True,
+            "values": _recorded(different, "spark-batch-operation-01", core="r5.2xlarge"),
+        },
+        {
+            "address": "aws_emr_cluster.a",
+            "type": "aws_emr_cluster",
+            "tainted": True,
+            "values": _recorded(gone, "spark-batch-adhoc-01"),
+        },
         {"address": "aws_emr_cluster.fine", "type": "aws_emr_cluster", "values": _recorded(running, "x")},
     ]
     untainted: list[str] = []
@@ -161,8 +173,12 @@ def test_a_tainted_cluster_that_runs_as_recorded_is_untainted_and_others_are_kep
 
 
 def _create(rtype: str, name: str, after: dict) -> dict:
-    return {"address": f"{rtype}.{name}", "type": rtype, "mode": "managed",
-            "change": {"actions": ["create"], "after": after}}
+    return {
+        "address": f"{rtype}.{name}",
+        "type": rtype,
+        "mode": "managed",
+        "change": {"actions": ["create"], "after": after},
+    }
 
 
 @mock_aws
@@ -172,10 +188,15 @@ def test_resources_a_killed_run_created_are_imported_by_name_and_tags_only():
     iam = boto3.client("iam", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     ours = _cluster(emr, "spark-batch-production-01")
-    _cluster(emr, "spark-batch-operation-01", tags=[{"Key": "environment", "Value": "staging"},
-                                                   {"Key": "stack", "Value": "spark-batch"}])
+    _cluster(
+        emr,
+        "spark-batch-operation-01",
+        tags=[{"Key": "environment", "Value": "staging"}, {"Key": "stack", "Value": "spark-batch"}],
+    )
     group = ec2.create_security_group(
-        GroupName="production-spark-batch-master-managed", Description="d", VpcId=vpc,
+        GroupName="production-spark-batch-master-managed",
+        Description="d",
+        VpcId=vpc,
         TagSpecifications=[{"ResourceType": "security-group", "Tags": TAGS}],
     )["GroupId"]
     iam.create_role(RoleName="production-spark-batch-service", AssumeRolePolicyDocument="{}", Tags=TAGS)
@@ -183,8 +204,7 @@ def test_resources_a_killed_run_created_are_imported_by_name_and_tags_only():
         "resource_changes": [
             _create("aws_emr_cluster", "production", {"name": "spark-batch-production-01"}),
             _create("aws_emr_cluster", "operation", {"name": "spark-batch-operation-01"}),  # another env's
-            _create("aws_security_group", "master",
-                    {"name": "production-spark-batch-master-managed", "vpc_id": vpc}),
+            _create("aws_security_group", "master", {"name": "production-spark-batch-master-managed", "vpc_id": vpc}),
             _create("aws_security_group", "slave", {"name": "production-spark-batch-slave-managed", "vpc_id": vpc}),
             _create("aws_iam_role", "service", {"name": "production-spark-batch-service"}),
             _create("aws_s3_object", "script", {"bucket": "b", "key": "k"}),

@@ -196,9 +196,13 @@ def _service_of(environ: dict) -> str:
 def fault_response(kind: str, service: str) -> tuple[str, list[tuple[str, str]], bytes]:
     """AWS's own error answer for ``kind`` in the protocol ``service`` speaks."""
     if service in _JSON_SERVICES:
-        code, status = ("ThrottlingException", "400 Bad Request") if kind == "throttle" else (
-            "InternalFailure",
-            "500 Internal Server Error",
+        code, status = (
+            ("ThrottlingException", "400 Bad Request")
+            if kind == "throttle"
+            else (
+                "InternalFailure",
+                "500 Internal Server Error",
+            )
         )
         body = json.dumps({"__type": code, "message": "injected by the stand-in"}).encode()
         return status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)], body

@@ -41,14 +41,24 @@ def _deploy_run(toolchain, cli_config, standin, workdir: Path, name: str, *, roo
     account = create_account(standin, REGION, name=name)
     environment_file = workdir / f"{name}.toml"
     environment_file.write_text(account.environment_toml(fixed_ips=DEFAULT_FIXED_IPS))
-    return DeployRun(toolchain, standin, cli_config, environment_file, workdir, region=REGION, root=root, account=account)
+    return DeployRun(
+        toolchain, standin, cli_config, environment_file, workdir, region=REGION, root=root, account=account
+    )
 
 
 def _module(run: DeployRun, *args: str) -> subprocess.CompletedProcess:
     """``python -m deploy`` itself (its exit status; make turns every failure into 2)."""
     return subprocess.run(
-        [str(run.root / ".venv" / "bin" / "python"), "-m", "deploy", "--env", str(run.environment_file),
-         "--outdir", str(run.outdir), *args],
+        [
+            str(run.root / ".venv" / "bin" / "python"),
+            "-m",
+            "deploy",
+            "--env",
+            str(run.environment_file),
+            "--outdir",
+            str(run.outdir),
+            *args,
+        ],
         cwd=run.root,
         env=run.env(),
         capture_output=True,
@@ -105,9 +115,7 @@ def orphans(standin, run: DeployRun, stacks: tuple[str, ...]) -> list[str]:
 # ----------------------------------------------------------------------------- bad input
 
 
-def test_a_bad_setting_exits_2_before_anything_is_planned_and_writes_nothing(
-    toolchain, cli_config, standin, tmp_path
-):
+def test_a_bad_setting_exits_2_before_anything_is_planned_and_writes_nothing(toolchain, cli_config, standin, tmp_path):
     run = _deploy_run(toolchain, cli_config, standin, tmp_path, "badsetting")
     text = run.environment_file.read_text().replace('region = "ap-northeast-2"', 'region = "mars-east-1"')
     run.environment_file.write_text(text)
@@ -148,8 +156,13 @@ def _scratch_repository(target: Path) -> Path:
 
 
 def _git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout
 
 
@@ -385,8 +398,14 @@ def test_a_deploy_under_throttling_and_server_errors_completes_or_fails_cleanly_
     standin.faults(services=["elasticmapreduce", "ec2", "iam"], count=40, every=3, kind=kind)
     try:
         env = {**run.env(), "AWS_MAX_ATTEMPTS": "8"}  # the provider's SDK retries with back-off
-        result = subprocess.run(run.command("--auto-approve", stacks="foundation,spark-batch"), cwd=run.root,
-                                env=env, capture_output=True, text=True, timeout=1500)
+        result = subprocess.run(
+            run.command("--auto-approve", stacks="foundation,spark-batch"),
+            cwd=run.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1500,
+        )
         injected = standin.faults()["injected"]
     finally:
         standin.faults(services=[], count=0)
