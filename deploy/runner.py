@@ -7,8 +7,10 @@ deploy to read errors from: a held state lock, ``prevent_destroy``, a stale save
 Interrupts: terraform runs in a process group of its own, so the deploy decides what an
 interrupt means. The first SIGINT/SIGTERM the deploy receives is passed on as one SIGINT
 (Terraform stops gracefully: it waits for the calls in flight and writes what they
-created to the state, marking half-created resources *tainted*), a second one too
-(Terraform then stops at once). Killing terraform outright is what loses track of
+created to the state, marking half-created resources *tainted*). Further signals within
+``REPEAT_WINDOW`` seconds are the same cancellation (a CI runner signals every process of
+the job, several times) and are not passed on; a later one is (Terraform then stops at
+once). Killing terraform outright is what loses track of
 resources it was creating; the next deploy looks for those (``deploy.recovery``).
 """
 
@@ -21,12 +23,15 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 TERRAFORM_VARIABLE = "EMR_CDKTF_TERRAFORM"
+# Seconds within which further interrupts are one cancellation, not a second request.
+REPEAT_WINDOW = 15.0
 
 
 class TerraformError(RuntimeError):
@@ -132,11 +137,28 @@ class Terraform:
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
 
+        received: list[float] = []
+
         def forward(signum: int, _frame: object) -> None:
             self.interrupted = True
+            now = time.monotonic()
+            name = signal.Signals(signum).name
+            if received and now - received[0] < REPEAT_WINDOW:
+                # A runner that cancels sends several signals within seconds (SIGINT, then
+                # SIGTERM, to every process of the job); a second interrupt makes Terraform
+                # drop everything at once, so only one deliberate repeat is passed on.
+                print(f"{name}: terraform is already stopping; waiting for it", file=sys.stderr, flush=True)
+                return
+            again = bool(received)
+            received[:] = [now]
             print(
-                f"\n{signal.Signals(signum).name}: asking terraform to stop gracefully (it writes what it created to"
-                " the state). The next deploy of this stack recovers from what is left.",
+                f"\n{name}: "
+                + (
+                    "asked again: terraform stops at once (what it was creating may be left untracked)."
+                    if again
+                    else "asking terraform to stop gracefully (it writes what it created to the state)."
+                )
+                + " The next deploy of this stack recovers from what is left.",
                 file=sys.stderr,
                 flush=True,
             )

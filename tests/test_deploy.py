@@ -262,3 +262,53 @@ def test_the_plan_review_workflow_reviews_terraforms_plan_where_credentials_exis
     assert job["if"] == "vars.PLAN_REVIEW_ROLE_ARN != ''"
     run = next(s["run"] for s in job["steps"] if "run" in s and "python -m deploy" in s["run"])
     assert "--plan-only" in run and "--auto-approve" not in run
+
+
+FAKE_TERRAFORM = """#!{python}
+import signal, sys, time
+count = []
+def interrupted(signum, frame):
+    count.append(signum)
+    open({log!r}, "a").write("SIGINT\\n")
+signal.signal(signal.SIGINT, interrupted)
+print("Creating...", flush=True)
+deadline = time.time() + 4
+while time.time() < deadline:
+    time.sleep(0.05)
+sys.exit(1 if count else 0)
+"""
+
+
+def test_a_cancellation_reaches_terraform_as_one_graceful_interrupt(tmp_path, monkeypatch):
+    # A CI runner signals every process of the job, several times within seconds; a second
+    # interrupt would make Terraform stop at once and lose track of what it was creating.
+    import io
+    import os
+    import signal
+    import sys
+    import threading
+
+    from deploy.runner import Terraform, TerraformError
+
+    log = tmp_path / "interrupts.log"
+    fake = tmp_path / "terraform"
+    fake.write_text(FAKE_TERRAFORM.format(python=sys.executable, log=str(log)))
+    fake.chmod(0o755)
+    monkeypatch.setenv("EMR_CDKTF_TERRAFORM", str(fake))
+
+    def cancel() -> None:
+        import time
+
+        time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    threading.Thread(target=cancel).start()
+    tf = Terraform(tmp_path, echo=io.StringIO())
+    with pytest.raises(TerraformError):
+        tf.run("apply")
+    assert tf.interrupted
+    assert log.read_text() == "SIGINT\n"  # one interrupt, passed on as SIGINT
+    assert signal.getsignal(signal.SIGTERM) is before  # the deploy's own handling is back
