@@ -260,7 +260,8 @@ class Deployer:
         planfile, plan_json = folder / PLAN_FILE, folder / PLAN_JSON
         changes, plan = self._plan(tf, stack, env, planfile)
         importer = None if dry else self._guarded(tf, stack, env, tf.import_)
-        adopted = adopt_orphans(plan, aws, env, stack, importer)
+        filler = None if dry else self._guarded(tf, stack, env, tf.fill_imported)
+        adopted = adopt_orphans(plan, aws, env, stack, importer, filler)
         for finding in adopted:
             self.say(f"  recovery: {finding.line()}")
         if any(f.action == "ambiguous" for f in adopted):
@@ -271,7 +272,7 @@ class Deployer:
             # What was imported changes the plan (and lets rules of imported groups be found).
             rounds += 1
             changes, plan = self._plan(tf, stack, env, planfile)
-            adopted = adopt_orphans(plan, aws, env, stack, importer)
+            adopted = adopt_orphans(plan, aws, env, stack, importer, filler)
             for finding in adopted:
                 self.say(f"  recovery: {finding.line()}")
             recovered += adopted

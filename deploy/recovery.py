@@ -318,12 +318,24 @@ FINDERS: dict[str, Callable[[AwsView, dict, str, str], list[str]]] = {
 }
 
 
+def _known(after: dict, unknown: dict) -> dict:
+    """The planned values Terraform knows before apply (top level)."""
+    return {k: v for k, v in after.items() if unknown.get(k) is not True and v is not None}
+
+
 def adopt_orphans(
-    plan: dict, aws: AwsView, environment: str, stack: str, import_: Callable[[str, str], None] | None
+    plan: dict,
+    aws: AwsView,
+    environment: str,
+    stack: str,
+    import_: Callable[[str, str], None] | None,
+    fill: Callable[[str, dict], list[str]] | None = None,
 ) -> list[Finding]:
     """Import every resource the plan would create that already exists, left by a killed
     deploy of this stack. More than one candidate is not guessed at: reported instead.
-    Without ``import_`` (plan-only) say what a deploy would import."""
+    Without ``import_`` (plan-only) say what a deploy would import. ``fill`` completes an
+    imported resource's state with what the run asked for (``Terraform.fill_imported``).
+    The import itself is ordered before the completion, and both before the next plan."""
     findings = []
     for rc in plan.get("resource_changes") or []:
         change = rc.get("change") or {}
@@ -336,6 +348,16 @@ def adopt_orphans(
             findings.append(Finding(rc["address"], "would be imported by a deploy", f"{found[0]} exists already"))
         elif len(found) == 1 and import_ is not None:
             import_(rc["address"], found[0])
+            if fill is not None:
+                filled = fill(rc["address"], _known(after, change.get("after_unknown") or {}))
+                if filled:
+                    findings.append(
+                        Finding(
+                            rc["address"],
+                            "completed",
+                            "as the run asked: " + ", ".join(filled) + " (import leaves them empty)",
+                        )
+                    )
             findings.append(Finding(rc["address"], "imported", f"{found[0]} exists already, left by an earlier run"))
         elif len(found) > 1:
             findings.append(

@@ -214,6 +214,33 @@ class Terraform:
             quiet=True,
         )
 
+    def fill_imported(self, address: str, planned: dict) -> list[str]:
+        """After ``terraform import`` of a resource this stack's own interrupted run created:
+        set the attributes the provider's import leaves empty (it reads some arguments only
+        when the state already has them, e.g. ``configurations_json`` of an EMR cluster) to
+        what the run asked for, so the next plan compares like with like instead of
+        replacing the resource. Returns the attributes filled; pushes a new state serial."""
+        state = json.loads(self.run("state", "pull", quiet=True).stdout)
+        rtype, name = address.split(".", 1)
+        filled: list[str] = []
+        for resource in state.get("resources") or []:
+            if resource.get("mode") != "managed" or (resource.get("type"), resource.get("name")) != (rtype, name):
+                continue
+            attributes = resource["instances"][0]["attributes"]
+            for key, value in planned.items():
+                if value not in (None, "", [], {}) and attributes.get(key) in (None, "", [], {}):
+                    attributes[key] = value
+                    filled.append(key)
+        if filled:
+            state["serial"] = int(state.get("serial", 0)) + 1
+            pushed = self.folder / "deploy-import.tfstate"
+            pushed.write_text(json.dumps(state), encoding="utf-8")
+            try:
+                self.run("state", "push", f"-lock-timeout={self.lock_timeout}", str(pushed), quiet=True)
+            finally:
+                pushed.unlink(missing_ok=True)
+        return sorted(filled)
+
     def state_resources(self) -> list[dict]:
         """The resources of the stack's current state (``terraform show -json``)."""
         state = self.show_json()

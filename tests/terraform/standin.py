@@ -790,6 +790,12 @@ class DeployRun:
     def folder(self, stack: str) -> Path:
         return stack_folders(self.outdir / "stacks")[stack]
 
+    def folder_exists(self, stack: str) -> bool:
+        try:  # the deploy may be writing the manifest right now
+            return (stack_folders(self.outdir / "stacks").get(stack, Path("/nonexistent")) / "cdk.tf.json").is_file()
+        except ValueError:
+            return False
+
     def terraform(self, stack: str) -> Terraform:
         """terraform in the deployed stack's folder, for checks (re-plan, state)."""
         return Terraform(
