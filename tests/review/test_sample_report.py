@@ -37,4 +37,6 @@ def test_the_guard_points_to_the_runbook_that_docs_review_has():
     assert RUNBOOK == 'docs/review.md, "Replace a protected cluster"'
     runbook = doc.split("## Runbook: Replace a protected cluster", 1)[1].split("\n## ", 1)[0]
     assert "1. **Unprotect, alone.** Set `protected=False`" in runbook
-    assert "2. **Replace.**" in runbook
+    assert "2. **Replace, still unprotected.**" in runbook
+    assert "3. **Protect again, alone.** Set `protected=True` back." in runbook
+    assert "Do not put `protected=True` back in step 2" in runbook
