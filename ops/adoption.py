@@ -18,7 +18,9 @@ existing one (names are ForceNew in AWS); a REPLACED EMR cluster means its setti
 (almost every cluster argument is ForceNew): adopt clusters blue/green instead, a new
 cluster beside the old (docs/operations.md, "Adopt existing clusters"); its adopted task
 groups are then replaced with it (their ``cluster_id`` changes). The other planned
-changes are counted, so nothing else in the plan goes unseen. Never imports cdktf.
+changes are counted, so nothing else in the plan goes unseen. A plan Terraform saved with
+``errored = true`` is refused (exit 2): it stops at the error and would undercount.
+Never imports cdktf.
 """
 
 from __future__ import annotations
@@ -86,7 +88,29 @@ def read_plan(path: str) -> dict:
             f"{path}: not the JSON of a saved plan (no resource_changes); "
             "use terraform show -json <plan file>, not of a state"
         )
+    if document.get("errored") is True:
+        # Terraform saves a plan that stopped at an error (a missing data source, say) with
+        # errored = true and only the changes it planned before the error: adopted
+        # resources after it would silently be missing from the counts.
+        raise Refused(
+            f"{path}: Terraform could not finish this plan (errored = true), so it lacks the changes after "
+            "the error and the adopted resources among them; fix the errors `terraform plan` printed, "
+            "plan again, then run the report"
+        )
     return document
+
+
+def read_plans(paths: list[str]) -> list[dict]:
+    """Every plan, or one refusal naming every unusable file (nothing is reported then)."""
+    plans, problems = [], []
+    for path in paths:
+        try:
+            plans.append(read_plan(path))
+        except Refused as exc:
+            problems.append(str(exc))
+    if problems:
+        raise Refused(problems[0] if len(problems) == 1 else "\n".join(["unusable plans:", *problems]))
+    return plans
 
 
 def _other_changes(changes: list[dict]) -> str:
@@ -104,8 +128,7 @@ def _other_changes(changes: list[dict]) -> str:
 
 def adoption_report(paths: list[str], rt: Runtime, *, fail_on_replace: bool = False) -> int:
     replaced_total = 0
-    for path in paths:
-        plan = read_plan(path)
+    for path, plan in zip(paths, read_plans(paths), strict=True):
         changes = plan.get("resource_changes") or []
         adopted = [a for a in (classify(c) for c in changes) if a is not None]
         replaced = [a for a in adopted if a.verdict == REPLACED]
