@@ -17,6 +17,12 @@ ops`` with no AWS account. ``make sandbox-down`` stops it and removes what it wr
 6. prints how to point ``python -m ops`` at the stand-in.
 
 ``env``: prints the ``export`` lines again (for ``eval "$(...)"``).
+
+``plan STACK``: what a change of the working tree would do to the deployed sandbox:
+synthesizes again for ``.sandbox/sandbox.toml`` (edited by hand too, e.g. with an
+``[adopt]`` table), writes the override again, runs ``terraform plan`` in the stack's
+folder and writes ``terraform show -json`` of it to ``.sandbox/<stack>.plan.json`` for
+``python -m review --plan`` or ``python -m ops adoption-report``. Applies nothing.
 """
 
 from __future__ import annotations
@@ -162,6 +168,43 @@ def up(port: int) -> int:
     return 0
 
 
+def plan(stack: str) -> int:
+    standin = _running()
+    if standin is None:
+        print("no sandbox is running: make sandbox", file=sys.stderr)
+        return 2
+    toolchain = find_toolchain()
+    cli_config = toolchain.cli_config(DEFAULT_WORKDIR)
+    env = _cdktf_env(
+        {
+            "EMR_CDKTF_ENV": str(ENVIRONMENT),
+            "TF_CLI_CONFIG_FILE": str(cli_config),
+            "AWS_CA_BUNDLE": str(standin.ca_bundle),
+        }
+    )
+    _run(["cdktf", "synth", "--output", OUTDIR.name], env)
+    folders = stack_folders(OUTDIR / "stacks")
+    if stack not in folders:
+        print(f"no stack {stack!r} in {OUTDIR.name}/: stacks are {', '.join(sorted(folders))}", file=sys.stderr)
+        return 2
+    folder = folders[stack]
+    write_override(folder, toolchain.provider_version, provider=standin.provider_settings())
+    terraform = [toolchain.terraform, f"-chdir={folder.relative_to(ROOT)}"]
+    _run([*terraform, "init", "-input=false", "-no-color"], env)
+    _run([*terraform, "plan", "-input=false", "-no-color", "-out=sandbox.tfplan"], env)
+    shown = subprocess.run(
+        [*terraform, "show", "-json", "sandbox.tfplan"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    out = SANDBOX / f"{stack}.plan.json"
+    out.write_text(shown.stdout)
+    print(
+        f"== plan of {stack} written to {out.relative_to(ROOT)}; nothing was applied. Review it with:\n"
+        f"  .venv/bin/python -m review --plan {out.relative_to(ROOT)}\n"
+        f"  .venv/bin/python -m ops adoption-report {out.relative_to(ROOT)}      # with [adopt] in the environment"
+    )
+    return 0
+
+
 def instructions(standin: StandIn) -> str:
     return f"""The example app runs in a stand-in AWS account on {standin.endpoint}.
 Point the AWS SDK (and so `python -m ops`) at it:
@@ -209,6 +252,8 @@ def main(argv: list[str]) -> int:
         return up(int(os.environ.get("SANDBOX_PORT", "4599")))
     if command == "down":
         return down()
+    if command == "plan" and len(argv) == 2:
+        return plan(argv[1])
     if command == "env":
         standin = _running()
         if standin is None:
@@ -216,7 +261,7 @@ def main(argv: list[str]) -> int:
             return 2
         print(export_lines(standin))
         return 0
-    print("usage: python -m tests.terraform.sandbox up|down|env", file=sys.stderr)
+    print("usage: python -m tests.terraform.sandbox up|down|env|plan STACK", file=sys.stderr)
     return 2
 
 
