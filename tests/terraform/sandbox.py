@@ -124,6 +124,24 @@ def export_lines(standin: StandIn) -> str:
     return "\n".join(f"export {k}={shlex.quote(env[k])}" for k in keys)
 
 
+def _synth(standin: StandIn, toolchain) -> tuple[dict[str, str], dict[str, Path]]:
+    """``cdktf synth`` for the sandbox's environment, then the offline override beside each
+    stack (where ``cdktf deploy`` runs terraform: the manifest's folders). Returns the
+    environment to run cdktf and terraform with, and the stack folders."""
+    env = _cdktf_env(
+        {
+            "EMR_CDKTF_ENV": str(ENVIRONMENT),
+            "TF_CLI_CONFIG_FILE": str(toolchain.cli_config(DEFAULT_WORKDIR)),
+            "AWS_CA_BUNDLE": str(standin.ca_bundle),
+        }
+    )
+    _run(["cdktf", "synth", "--output", OUTDIR.name], env)
+    folders = stack_folders(OUTDIR / "stacks")
+    for folder in folders.values():
+        write_override(folder, toolchain.provider_version, provider=standin.provider_settings())
+    return env, folders
+
+
 def up(port: int) -> int:
     try:
         toolchain = find_toolchain()
@@ -141,20 +159,8 @@ def up(port: int) -> int:
         f"== environment {ENVIRONMENT.relative_to(ROOT)}: VPC {account.vpc_id}, subnets "
         f"{', '.join(s[0] for s in account.subnets)}, buckets {account.logs_bucket}, {account.data_bucket}"
     )
-    cli_config = toolchain.cli_config(DEFAULT_WORKDIR)
-    env = _cdktf_env(
-        {
-            "EMR_CDKTF_ENV": str(ENVIRONMENT),
-            "TF_CLI_CONFIG_FILE": str(cli_config),
-            "AWS_CA_BUNDLE": str(standin.ca_bundle),
-        }
-    )
-    _run(["cdktf", "synth", "--output", OUTDIR.name], env)
-    stacks_root = OUTDIR / "stacks"
-    order = deploy_order(stacks_root)
-    folders = stack_folders(stacks_root)  # where `cdktf deploy` runs terraform (the manifest's)
-    for stack in order:
-        write_override(folders[stack], toolchain.provider_version, provider=standin.provider_settings())
+    env, _ = _synth(standin, toolchain)
+    order = deploy_order(OUTDIR / "stacks")
     # The same override for the guarded deploy (make deploy copies it beside every stack).
     write_override(SANDBOX, toolchain.provider_version, provider=standin.provider_settings()).rename(OVERRIDE)
     start = time.monotonic()
@@ -174,21 +180,11 @@ def plan(stack: str) -> int:
         print("no sandbox is running: make sandbox", file=sys.stderr)
         return 2
     toolchain = find_toolchain()
-    cli_config = toolchain.cli_config(DEFAULT_WORKDIR)
-    env = _cdktf_env(
-        {
-            "EMR_CDKTF_ENV": str(ENVIRONMENT),
-            "TF_CLI_CONFIG_FILE": str(cli_config),
-            "AWS_CA_BUNDLE": str(standin.ca_bundle),
-        }
-    )
-    _run(["cdktf", "synth", "--output", OUTDIR.name], env)
-    folders = stack_folders(OUTDIR / "stacks")
+    env, folders = _synth(standin, toolchain)
     if stack not in folders:
         print(f"no stack {stack!r} in {OUTDIR.name}/: stacks are {', '.join(sorted(folders))}", file=sys.stderr)
         return 2
     folder = folders[stack]
-    write_override(folder, toolchain.provider_version, provider=standin.provider_settings())
     terraform = [toolchain.terraform, f"-chdir={folder.relative_to(ROOT)}"]
     _run([*terraform, "init", "-input=false", "-no-color"], env)
     _run([*terraform, "plan", "-input=false", "-no-color", "-out=sandbox.tfplan"], env)

@@ -217,9 +217,9 @@ def test_what_differs_is_shown_replaced_with_the_cause(adoption_plan):
     assert verdict == "REPLACED" and forced == ("cluster_id",)
 
 
-def test_adoption_report_cli_on_the_real_plan(adoption_plan):
-    result = subprocess.run(
-        [PYTHON, "-m", "ops", "adoption-report", str(adoption_plan["plan"]), "--fail-on-replace"],
+def _report(plan: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PYTHON, "-m", "ops", "adoption-report", str(plan), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -227,6 +227,10 @@ def test_adoption_report_cli_on_the_real_plan(adoption_plan):
         check=False,
         env={**os.environ},
     )
+
+
+def test_adoption_report_cli_on_the_real_plan(adoption_plan):
+    result = _report(adoption_plan["plan"], "--fail-on-replace")
     print(result.stdout)  # the report a reviewer reads (pytest -s shows it)
     assert result.returncode == 1, result.stderr
     first = result.stdout.splitlines()[0]
@@ -247,18 +251,6 @@ def test_review_of_the_real_plan_marks_every_import(adoption_plan):
     verdicts = review.as_json()["environments"][""]["spark-batch"]
     assert verdicts["imported"] == terraform_imports
     assert f"**imported** (`{adoption_plan['cluster']}`)" in review.markdown
-
-
-def _report(plan: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PYTHON, "-m", "ops", "adoption-report", str(plan)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ},
-    )
 
 
 def test_aws_default_egress_rules_are_listed_and_their_commands_let_the_apply_through(adoption_plan):
