@@ -292,8 +292,9 @@ def plan_rotation(cluster: Cluster, pair: StaticPair, *, started: str, emr=None,
         name = cluster.name or cluster.id
         raise Refused(
             f"both static Spot groups are active ({_describe(pair.a)}; {_describe(pair.b)}) and no "
-            f"{ROTATION_TAG} tag says which one is being replaced. A new cluster starts its idle side with "
-            "1 instance (SpotTaskGroupPair, provider issue 38837). Name the group to replace, e.g.\n"
+            f"{ROTATION_TAG} tag says which one is being replaced. Both run more than {IDLE_SIDE_COUNT} "
+            "instance, which is not the shape of a new cluster (its idle side has exactly "
+            f"{IDLE_SIDE_COUNT}): after a deploy replaced a side, or a resize by hand. Name the group to replace, e.g.\n"
             f"  python -m ops rotate-spot {name} --from {pair.larger.name}\n"
             "(grows the other group to its count, waits, then shrinks it), or shrink one group yourself "
             "(python -m ops status shows instance ages):\n"

@@ -213,7 +213,12 @@ def _static_pair_line(cluster: Cluster, groups: list[Group], managed: ManagedGro
         return "Static Spot pair: neither group is active (both requested 0)"
     return (
         f"Static Spot pair: BOTH active ({pair.a.name} {pair.a.requested}, {pair.b.name} {pair.b.requested}) "
-        "without a rotation in progress (a new cluster starts its idle side with 1 instance); "
+        "without a rotation in progress"
+        + (
+            " (a new cluster starts its idle side with 1 instance); "
+            if min(pair.a.requested, pair.b.requested) == IDLE_SIDE_COUNT
+            else "; "
+        )
         + (
             f"`python -m ops rotate-spot {cluster.name or cluster.id}` replaces {pair.larger.name}"
             if min(pair.a.requested, pair.b.requested) == IDLE_SIDE_COUNT
