@@ -21,8 +21,11 @@ ops`` with no AWS account. ``make sandbox-down`` stops it and removes what it wr
 ``plan STACK``: what a change of the working tree would do to the deployed sandbox:
 synthesizes again for ``.sandbox/sandbox.toml`` (edited by hand too, e.g. with an
 ``[adopt]`` table), writes the override again, runs ``terraform plan`` in the stack's
-folder and writes ``terraform show -json`` of it to ``.sandbox/<stack>.plan.json`` for
+folder and writes ``terraform show -json`` of it beside the stack's ``cdk.tf.json``
+(``cdktf.sandbox.out/stacks/<stack>/sandbox/plan.json``) for
 ``python -m review --plan`` or ``python -m ops adoption-report``. Applies nothing.
+
+``apply STACK``: the same, then ``terraform apply`` of exactly that saved plan.
 """
 
 from __future__ import annotations
@@ -174,7 +177,7 @@ def up(port: int) -> int:
     return 0
 
 
-def plan(stack: str) -> int:
+def plan(stack: str, *, apply: bool = False) -> int:
     standin = _running()
     if standin is None:
         print("no sandbox is running: make sandbox", file=sys.stderr)
@@ -191,8 +194,13 @@ def plan(stack: str) -> int:
     shown = subprocess.run(
         [*terraform, "show", "-json", "sandbox.tfplan"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
-    out = SANDBOX / f"{stack}.plan.json"
+    # Beside cdk.tf.json: review --plan then names the stack and reads its lifecycle there.
+    out = folder / "plan.json"
     out.write_text(shown.stdout)
+    if apply:
+        _run([*terraform, "apply", "-input=false", "-no-color", "sandbox.tfplan"], env)
+        print(f"== applied the plan of {stack} (its JSON: {out.relative_to(ROOT)})")
+        return 0
     print(
         f"== plan of {stack} written to {out.relative_to(ROOT)}; nothing was applied. Review it with:\n"
         f"  .venv/bin/python -m review --plan {out.relative_to(ROOT)}\n"
@@ -248,8 +256,8 @@ def main(argv: list[str]) -> int:
         return up(int(os.environ.get("SANDBOX_PORT", "4599")))
     if command == "down":
         return down()
-    if command == "plan" and len(argv) == 2:
-        return plan(argv[1])
+    if command in ("plan", "apply") and len(argv) == 2:
+        return plan(argv[1], apply=command == "apply")
     if command == "env":
         standin = _running()
         if standin is None:
@@ -257,7 +265,7 @@ def main(argv: list[str]) -> int:
             return 2
         print(export_lines(standin))
         return 0
-    print("usage: python -m tests.terraform.sandbox up|down|env|plan STACK", file=sys.stderr)
+    print("usage: python -m tests.terraform.sandbox up|down|env|plan STACK|apply STACK", file=sys.stderr)
     return 2
 
 
