@@ -56,7 +56,10 @@ $(NODE_STAMP): package.json package-lock.json
 # output (and any `terraform init` done in it).
 CDKTF_OUT ?= cdktf.out
 
+# Settings are checked first, outside cdktf: cdktf prints an app's stderr as [ERROR]
+# lines and repeats it all when the app fails, so a settings error would show twice.
 synth: deps
+	@.venv/bin/python main.py --check-settings
 	cdktf synth --output $(CDKTF_OUT)
 	@ls $(CDKTF_OUT)/stacks
 
@@ -107,9 +110,10 @@ deploy: deps
 	@.venv/bin/python -m deploy --outdir $(CDKTF_OUT) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(if $(STACKS),--stacks $(STACKS)) $(DEPLOY_ARGS)
 
 # Every environment the change touches (all of them when shared code changes), or only
-# $(EMR_CDKTF_ENV) when it is set. Progress goes to stderr, the report to stdout.
+# $(EMR_CDKTF_ENV) when it is set. Progress goes to stderr, the report to stdout (the
+# recipe is not echoed, so `make review > report.md` holds the report only).
 review: deps
-	.venv/bin/python -m review --base $(BASE) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(REVIEW_ARGS)
+	@.venv/bin/python -m review --base $(BASE) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(REVIEW_ARGS)
 
 # The sample report of docs/review.md, from the project's own stacks (tests check it).
 review-sample: deps

@@ -5,6 +5,9 @@ The environment is ``environments/example.toml`` unless ``EMR_CDKTF_ENV`` names 
 (a name under environments/ or a path to a TOML file; set but empty is refused). Settings
 are validated before any construct is created, so bad settings write nothing.
 
+``--check-settings`` validates the settings only (no provider bindings, well under a
+second) and prints nothing when they are good; ``make synth`` runs it first.
+
 Any failure before synthesis (bad settings, a construct refusing its inputs, a price
 that cannot be computed, or any other exception raised by a cluster definition) ends
 with a message on stderr and exit status 2, and no output folder is left behind that
@@ -58,8 +61,19 @@ def _short(filename: str) -> str:
         return filename
 
 
-def run(*, purposes: Sequence | None = None, err: TextIO | None = None, outdir: str | None = None) -> int:
+def run(
+    *,
+    purposes: Sequence | None = None,
+    err: TextIO | None = None,
+    out: TextIO | None = None,
+    outdir: str | None = None,
+    settings_only: bool = False,
+) -> int:
+    """``settings_only``: validate the environment's settings and stop (``make synth`` does
+    this before cdktf, so a settings error is printed once: cdktf repeats everything an app
+    printed when it fails). Notes go to ``out``: cdktf labels every stderr line ``[ERROR]``."""
     err = err or sys.stderr
+    out_stream = out or sys.stdout
     # Pure Python modules (no provider bindings): cheap to import before validation.
     from emr_constructs.errors import ConstructInputError
     from emr_constructs.pricing import PriceError
@@ -73,11 +87,13 @@ def run(*, purposes: Sequence | None = None, err: TextIO | None = None, outdir: 
     except Exception as exc:  # noqa: BLE001 - every failure before synthesis is reported, not raised
         _report(exc, err, library=False)
         return EXIT_REFUSED
+    if settings_only:
+        return 0
 
     # cdktf's App creates its output folder as soon as it is constructed; a build that
     # fails must not leave a new, empty one behind.
-    out = Path(outdir or os.environ.get("CDKTF_OUTDIR") or "cdktf.out")
-    existed = out.exists()
+    folder = Path(outdir or os.environ.get("CDKTF_OUTDIR") or "cdktf.out")
+    existed = folder.exists()
     try:
         # Imported after validation: the provider bindings cost seconds to load.
         from stacks.app import build_app, price_fallback_notes
@@ -86,7 +102,7 @@ def run(*, purposes: Sequence | None = None, err: TextIO | None = None, outdir: 
         notes = price_fallback_notes(app)
     except BaseException as exc:
         if not existed:
-            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
         if isinstance(exc, KeyboardInterrupt):
             print("interrupted; nothing was synthesized", file=err)
             return 130
@@ -95,13 +111,17 @@ def run(*, purposes: Sequence | None = None, err: TextIO | None = None, outdir: 
         _report(exc, err, library=isinstance(exc, (ConstructInputError, PriceError, SettingsError)))
         return EXIT_REFUSED
     for note in notes:
-        print(f"note: {note}", file=err)
+        print(f"note: {note}", file=out_stream)
     app.synth()
     return 0
 
 
-def main() -> int:
-    return run()
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args not in ([], ["--check-settings"]):
+        print(f"usage: main.py [--check-settings] (got {' '.join(args)})", file=sys.stderr)
+        return EXIT_REFUSED
+    return run(settings_only=args == ["--check-settings"])
 
 
 if __name__ == "__main__":

@@ -21,6 +21,10 @@ STATIC_A = "task-spot-static-a"
 STATIC_B = "task-spot-static-b"
 STATIC_PAIR = (STATIC_A, STATIC_B)
 DYNAMIC_GROUP = "task-spot-dynamic"
+# Instances the idle static side is created with (SpotTaskGroupPair): a group created with
+# 0 would start one instance anyway (provider issue 38837). ``ops rotate-spot`` recognizes a
+# new cluster by it: one side at its count, the other at exactly this many.
+IDLE_SIDE_COUNT = 1
 
 # Cluster tag holding the master's fixed private IP (guide tip T4); ``ops status`` reads it.
 FIXED_IP_TAG = "fixed-private-ip"

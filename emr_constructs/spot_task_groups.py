@@ -39,7 +39,7 @@ from cdktf_cdktf_provider_aws.emr_instance_group import EmrInstanceGroup, EmrIns
 from constructs import Construct
 
 from emr_constructs import validation
-from emr_constructs.contract import DYNAMIC_GROUP, STATIC_A, STATIC_B
+from emr_constructs.contract import DYNAMIC_GROUP, IDLE_SIDE_COUNT, STATIC_A, STATIC_B
 from emr_constructs.ebs import EbsSpec
 from emr_constructs.emr_cluster import EmrCluster
 from emr_constructs.errors import EmrConfigError
@@ -47,7 +47,6 @@ from emr_constructs.pricing import DEFAULT_BID_FACTOR, Bid, PriceError, PriceTab
 
 DYNAMIC = DYNAMIC_GROUP
 SIDES = {"a": STATIC_A, "b": STATIC_B}
-IDLE_SIDE_COUNT = 1
 _GROUP_NAME = re.compile(r"^task-[a-z0-9]+(-[a-z0-9]+)*$", re.ASCII)
 
 

@@ -148,12 +148,22 @@ class Settings:
     adopt: Adoption | None = None
     # admin_cidrs / office_cidrs may name public ranges (see docs/settings.md).
     allow_public_cidrs: bool = False
+    # [cluster_subnets]: cluster name -> subnet id (given by id or by availability zone).
+    cluster_subnets: tuple[tuple[str, str], ...] = ()
 
     def subnet(self, index: int = 0) -> Subnet:
         return self.private_subnets[index]
 
     def subnet_by_id(self, subnet_id: str) -> Subnet:
         return next(s for s in self.private_subnets if s.id == subnet_id)
+
+    def subnet_of(self, cluster: str) -> Subnet:
+        """Where ``cluster`` runs: the fixed-IP subnet for a fixed master IP, else its
+        ``[cluster_subnets]`` entry, else the first ``[[private_subnets]]`` entry."""
+        if self.fixed_ip_of(cluster) is not None and self.fixed_ips is not None:
+            return self.subnet_by_id(self.fixed_ips.subnet_id)
+        chosen = dict(self.cluster_subnets).get(cluster)
+        return self.subnet_by_id(chosen) if chosen else self.subnet(0)
 
     def purpose(self, purpose: str) -> PurposeSettings:
         """The environment's settings for ``purpose`` (defaults when it has no table)."""
@@ -181,8 +191,9 @@ _TOP_KEYS = {
     "allow_public_cidrs",
     "security",
     "purposes",
+    "cluster_subnets",
 }
-_OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt", "allow_public_cidrs", "security", "purposes"}
+_OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt", "allow_public_cidrs", "security", "purposes", "cluster_subnets"}
 _FIXED_IP_KEYS = {"mode", "subnet", "masters", "block"}
 _OPTIONAL_FIXED_IP_KEYS = {"mode", "block"}
 _FIXED_IP_MODES = ("eni", "cidr")
@@ -436,6 +447,8 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
     if "fixed_ips" in raw:
         fixed_ips = _fixed_ip_settings(c, raw["fixed_ips"], seen_ids, subnet_cidrs)
 
+    cluster_subnets = _cluster_subnets(c, raw.get("cluster_subnets"), subnets, fixed_ips)
+
     adopt = None
     if "adopt" in raw:
         adopt, adopt_problems = parse_adoption(raw["adopt"])
@@ -495,7 +508,45 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
         allow_public_cidrs=allow_public,
         security=security,
         purposes=purposes,
+        cluster_subnets=cluster_subnets,
     )
+
+
+def _cluster_subnets(c: _Collector, raw: Any, subnets: list[Subnet], fixed_ips) -> tuple[tuple[str, str], ...]:
+    """``[cluster_subnets]``: ``"<cluster>" = "<subnet id or availability zone>"``, resolved
+    to subnet ids. An availability zone must hold exactly one of the private subnets."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        c.add("cluster_subnets", raw, 'a table of cluster name = "subnet id or availability zone"')
+        return ()
+    by_id = {s.id: s for s in subnets}
+    out = []
+    for cluster, value in raw.items():
+        where = f"cluster_subnets.{cluster}"
+        in_zone = [s for s in subnets if s.availability_zone == value]
+        listed = ", ".join(f"{s.id} ({s.availability_zone})" for s in subnets) or "none valid"
+        if isinstance(value, str) and value in by_id:
+            subnet_id = value
+        elif isinstance(value, str) and len(in_zone) == 1:
+            subnet_id = in_zone[0].id
+        elif isinstance(value, str) and len(in_zone) > 1:
+            c.add(where, value, f"{len(in_zone)} private subnets are in {value}; name one by its id ({listed})")
+            continue
+        else:
+            c.add(where, value, f"the id or the availability zone of one of the private_subnets ({listed})")
+            continue
+        fixed = dict(fixed_ips.masters).get(cluster) if fixed_ips is not None else None
+        if fixed is not None and subnet_id != fixed_ips.subnet_id:
+            c.add(
+                where,
+                value,
+                f"the cluster has the fixed master IP {fixed}, which lives in fixed_ips.subnet {fixed_ips.subnet_id}; "
+                "drop this entry (a fixed-IP cluster runs in that subnet) or move the fixed IP",
+            )
+            continue
+        out.append((cluster, subnet_id))
+    return tuple(sorted(out))
 
 
 # AWS accepts VPC and subnet IPv4 blocks from /16 to /28 (CreateVpc, CreateSubnet).

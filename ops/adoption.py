@@ -18,7 +18,9 @@ existing one (names are ForceNew in AWS); a REPLACED EMR cluster means its setti
 (almost every cluster argument is ForceNew): adopt clusters blue/green instead, a new
 cluster beside the old (docs/operations.md, "Adopt existing clusters"); its adopted task
 groups are then replaced with it (their ``cluster_id`` changes). The other planned
-changes are counted, so nothing else in the plan goes unseen. Never imports cdktf.
+changes are counted, so nothing else in the plan goes unseen. A plan Terraform saved with
+``errored = true`` is refused (exit 2): it stops at the error and would undercount.
+Never imports cdktf.
 """
 
 from __future__ import annotations
@@ -74,6 +76,85 @@ def classify(change: dict) -> Adopted | None:
     )
 
 
+# What AWS puts in every security group created outside Terraform (Terraform's
+# aws_security_group removes it only from groups it creates itself).
+_DEFAULT_EGRESS = (
+    ("cidr_blocks", "0.0.0.0/0", "cidr_ipv4", "CidrIp"),
+    ("ipv6_cidr_blocks", "::/0", "cidr_ipv6", "CidrIpv6"),
+)
+
+
+@dataclass(frozen=True)
+class DefaultEgress:
+    """AWS's allow-all egress rule found on an adopted security group."""
+
+    address: str
+    group_id: str
+    cidr: str
+    declared: bool  # the app declares the same rule itself: the apply fails on the duplicate
+
+    def command(self, region: str | None) -> str:
+        key = next(k for _, c, _, k in _DEFAULT_EGRESS if c == self.cidr)
+        where = f" --region {region}" if region else ""
+        return (
+            f"aws ec2 revoke-security-group-egress --group-id {self.group_id} "
+            f"--ip-permissions 'IpProtocol=-1,{'IpRanges' if key == 'CidrIp' else 'Ipv6Ranges'}=[{{{key}={self.cidr}}}]'"
+            + where
+        )
+
+
+def default_egress_rules(changes: list[dict]) -> list[DefaultEgress]:
+    """The allow-all egress rules adopted groups already hold, read from the imported state
+    (the change's ``before``), and whether the app's own rules repeat them."""
+    declared = set()
+    for change in changes:
+        after = (change.get("change") or {}).get("after") or {}
+        if change.get("type") == "aws_vpc_security_group_egress_rule" and after.get("ip_protocol") == "-1":
+            for _, cidr, attribute, _ in _DEFAULT_EGRESS:
+                if after.get(attribute) == cidr:
+                    declared.add((after.get("security_group_id"), cidr))
+    found = []
+    for change in changes:
+        detail = change.get("change") or {}
+        if change.get("type") != "aws_security_group" or not detail.get("importing"):
+            continue
+        before = detail.get("before") or {}
+        group_id = before.get("id") or str(detail["importing"].get("id", ""))
+        for rule in before.get("egress") or []:
+            if str(rule.get("protocol")) != "-1":
+                continue
+            for blocks, cidr, _, _ in _DEFAULT_EGRESS:
+                if cidr in (rule.get(blocks) or []):
+                    found.append(DefaultEgress(change["address"], group_id, cidr, (group_id, cidr) in declared))
+    return found
+
+
+def _region(plan: dict) -> str | None:
+    aws = (((plan.get("configuration") or {}).get("provider_config") or {}).get("aws") or {}).get("expressions") or {}
+    region = (aws.get("region") or {}).get("constant_value")
+    return region if isinstance(region, str) else None
+
+
+def _default_egress_lines(plan: dict, changes: list[dict]) -> list[str]:
+    rules = default_egress_rules(changes)
+    if not rules:
+        return []
+    lines = [
+        f"  {len(rules)} adopted security-group rule(s) that AWS added (allow all egress; every group made outside "
+        "Terraform gets one). Remove each right before the apply:"
+    ]
+    for rule in rules:
+        why = (
+            "the app declares this rule itself, with a description; the apply fails with "
+            "InvalidPermission.Duplicate while the copy exists, and re-creates it at once"
+            if rule.declared
+            else "the app declares no allow-all egress for this group (least privilege)"
+        )
+        lines.append(f"  RULE      {rule.address} (existing {rule.group_id}) egress all to {rule.cidr}: {why}")
+        lines.append(f"            {rule.command(_region(plan))}")
+    return lines
+
+
 def read_plan(path: str) -> dict:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -86,7 +167,29 @@ def read_plan(path: str) -> dict:
             f"{path}: not the JSON of a saved plan (no resource_changes); "
             "use terraform show -json <plan file>, not of a state"
         )
+    if document.get("errored") is True:
+        # Terraform saves a plan that stopped at an error (a missing data source, say) with
+        # errored = true and only the changes it planned before the error: adopted
+        # resources after it would silently be missing from the counts.
+        raise Refused(
+            f"{path}: Terraform could not finish this plan (errored = true), so it lacks the changes after "
+            "the error and the adopted resources among them; fix the errors `terraform plan` printed, "
+            "plan again, then run the report"
+        )
     return document
+
+
+def read_plans(paths: list[str]) -> list[dict]:
+    """Every plan, or one refusal naming every unusable file (nothing is reported then)."""
+    plans, problems = [], []
+    for path in paths:
+        try:
+            plans.append(read_plan(path))
+        except Refused as exc:
+            problems.append(str(exc))
+    if problems:
+        raise Refused(problems[0] if len(problems) == 1 else "\n".join(["unusable plans:", *problems]))
+    return plans
 
 
 def _other_changes(changes: list[dict]) -> str:
@@ -104,8 +207,7 @@ def _other_changes(changes: list[dict]) -> str:
 
 def adoption_report(paths: list[str], rt: Runtime, *, fail_on_replace: bool = False) -> int:
     replaced_total = 0
-    for path in paths:
-        plan = read_plan(path)
+    for path, plan in zip(paths, read_plans(paths), strict=True):
         changes = plan.get("resource_changes") or []
         adopted = [a for a in (classify(c) for c in changes) if a is not None]
         replaced = [a for a in adopted if a.verdict == REPLACED]
@@ -136,6 +238,8 @@ def adoption_report(paths: list[str], rt: Runtime, *, fail_on_replace: bool = Fa
                     )
                 else:
                     line += ". Make the code match the existing resource, or leave it out of [adopt]"
+            rt.say(line)
+        for line in _default_egress_lines(plan, changes):
             rt.say(line)
         if not adopted:
             rt.say("  (no import blocks in this plan: is [adopt.<stack>] set for this stack's environment?)")

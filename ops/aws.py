@@ -10,6 +10,7 @@ server).
 from __future__ import annotations
 
 import contextlib
+import os
 from functools import cached_property
 from typing import Iterator
 
@@ -139,6 +140,22 @@ def translate(exc: BaseException) -> OpsError | None:
             return AccessProblem(
                 f"AWS rejected the credentials on {action} ({code}: {message}). Refresh them "
                 "(e.g. `aws sso login`) or check the profile, then retry."
+            )
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code.isdigit() or message.lstrip().lower().startswith(("<!doctype html", "<html")):
+            # Not an AWS error document: the endpoint does not speak this API (a local
+            # stand-in without it, a proxy's error page). Its HTML says nothing useful.
+            endpoint = os.environ.get("AWS_ENDPOINT_URL")
+            where = f"the endpoint {endpoint} (AWS_ENDPOINT_URL)" if endpoint else "the AWS endpoint"
+            return OperationFailed(
+                f"{where} answered {action} with HTTP {status or code} and a web page, not an AWS API "
+                "response: it does not serve this API"
+                + (
+                    " (a local stand-in such as `make sandbox` has no Price List API); unset AWS_ENDPOINT_URL "
+                    "to ask AWS itself"
+                    if endpoint
+                    else "; check a proxy between you and AWS, then retry"
+                )
             )
         return OperationFailed(f"AWS error on {action}: {code}: {message}")
     if isinstance(exc, BotoCoreError):

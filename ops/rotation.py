@@ -30,9 +30,11 @@ both settled               symmetric)                                   T, wait,
 no tag; active unsettled   a resize or Spot replacement in flight       refuse (2): wait
 no tag; idle unsettled     the last rotation's old group still          refuse (2): wait for
 (N > R = 0)                draining                                     the drain
-no tag; R_A>0 and R_B>0    both active, nothing says which is old       refuse (2), print both
-                           (e.g. a new cluster: SpotTaskGroupPair       shrink commands and
-                           creates the idle side with 1 instance)       the --from option
+no tag; one side R=T>1,     a new cluster (SpotTaskGroupPair creates     START with the side
+the other R=1, or both 1   the idle side with IDLE_SIDE_COUNT = 1)      at T old (A on a tie)
+no tag; R_A>1 and R_B>1    both active, nothing says which is old       refuse (2), print both
+                                                                        shrink commands and
+                                                                        the --from option
 no tag; --from X,          the operator names the old group             START with X old,
 R_X=T>0, R_Y<=T, both                                                   grow Y from R_Y
 settled
@@ -61,6 +63,12 @@ otherwise ends; or the timeout passes with N_Y < T (Spot shortage). The message 
 what happened and prints the commands to retry, or to shrink Y back and clear the tag.
 Ctrl-C leaves everything as is; the same command continues.
 
+The first rotation of a new cluster needs no option: a new pair always runs both sides
+(the idle one with 1 instance, because a group created with 0 starts one anyway, provider
+issue 38837), so that shape is read as "the larger side is active". Starting the idle side
+at 0 instead is impossible for the same reason. Any other shape with both sides above 1
+(someone resized by hand) could be deliberate capacity, so it is still refused.
+
 Without ``--yes`` the plan is printed (for whatever phase the cluster is in) and nothing
 changes. Refusals happen before anything is written.
 
@@ -75,11 +83,11 @@ leftover stays listed, at no cost, until the cluster ends.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-from emr_constructs.contract import ROTATION_TAG
+from emr_constructs.contract import IDLE_SIDE_COUNT, ROTATION_TAG
 from ops.cluster import (
     ENDED_GROUP_STATES,
     STATIC_A,
@@ -144,6 +152,7 @@ class Plan:
     target: int
     phase: Phase
     marker: Marker
+    why: str = ""
 
     @property
     def resumed(self) -> bool:
@@ -269,12 +278,23 @@ def plan_rotation(cluster: Cluster, pair: StaticPair, *, started: str, emr=None,
             f"neither static Spot group is active ({_describe(pair.a)}; {_describe(pair.b)}): nothing to rotate. "
             "Give one of them its instance count (the stack's SpotTaskGroupPair) first."
         )
+    if len(active) == 2 and min(g.requested for g in active) == IDLE_SIDE_COUNT:
+        old = pair.larger
+        plan = _plan_start(cluster, old, pair.other(old), started, emr)
+        why = (
+            f"Both sides run, as on a new cluster (SpotTaskGroupPair starts the idle side with {IDLE_SIDE_COUNT} "
+            f"instance): {old.name} ({old.requested} requested) is taken as the active side to replace"
+        )
+        if old.requested == pair.other(old).requested:
+            why += " (a on a tie)"
+        return replace(plan, why=why + f"; name the other with --from {pair.other(old).name}.")
     if len(active) == 2:
         name = cluster.name or cluster.id
         raise Refused(
             f"both static Spot groups are active ({_describe(pair.a)}; {_describe(pair.b)}) and no "
-            f"{ROTATION_TAG} tag says which one is being replaced. A new cluster starts its idle side with "
-            "1 instance (SpotTaskGroupPair, provider issue 38837). Name the group to replace, e.g.\n"
+            f"{ROTATION_TAG} tag says which one is being replaced. Both run more than {IDLE_SIDE_COUNT} "
+            "instance, which is not the shape of a new cluster (its idle side has exactly "
+            f"{IDLE_SIDE_COUNT}): after a deploy replaced a side, or a resize by hand. Name the group to replace, e.g.\n"
             f"  python -m ops rotate-spot {name} --from {pair.larger.name}\n"
             "(grows the other group to its count, waits, then shrinks it), or shrink one group yourself "
             "(python -m ops status shows instance ages):\n"
@@ -407,6 +427,8 @@ class Rotator:
                 f"Resuming the rotation {plan.old.name} -> {plan.new.name} (target {plan.target}) "
                 f"started {plan.marker.started}; phase: {plan.phase.value}"
             )
+        if plan.why:
+            self.rt.say(plan.why)
         if plan.old.instance_type != plan.new.instance_type:
             self.rt.say(
                 f"Note: {plan.new.name} runs {plan.new.instance_type}, {plan.old.name} runs "

@@ -37,7 +37,7 @@ from ops.cluster import (
     static_pair,
 )
 from ops.errors import AccessProblem, Refused
-from ops.rotation import ROTATION_TAG, Marker, leftover_lines
+from ops.rotation import IDLE_SIDE_COUNT, ROTATION_TAG, Marker, leftover_lines
 from ops.runtime import Runtime, format_duration
 from ops.state import ManagedGroups, find_managed_groups
 
@@ -213,6 +213,15 @@ def _static_pair_line(cluster: Cluster, groups: list[Group], managed: ManagedGro
         return "Static Spot pair: neither group is active (both requested 0)"
     return (
         f"Static Spot pair: BOTH active ({pair.a.name} {pair.a.requested}, {pair.b.name} {pair.b.requested}) "
-        "without a rotation in progress (a new cluster starts its idle side with 1 instance); "
-        f"rotate with `python -m ops rotate-spot {cluster.name or cluster.id} --from {pair.larger.name}`"
+        "without a rotation in progress"
+        + (
+            " (a new cluster starts its idle side with 1 instance); "
+            if min(pair.a.requested, pair.b.requested) == IDLE_SIDE_COUNT
+            else "; "
+        )
+        + (
+            f"`python -m ops rotate-spot {cluster.name or cluster.id}` replaces {pair.larger.name}"
+            if min(pair.a.requested, pair.b.requested) == IDLE_SIDE_COUNT
+            else f"rotate with `python -m ops rotate-spot {cluster.name or cluster.id} --from {pair.larger.name}`"
+        )
     )

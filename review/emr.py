@@ -127,7 +127,7 @@ def effective_head(plan: PlanDiff) -> dict[tuple[str, str], Cluster]:
     overrides = {
         (c.stack, c.address): c.effective_after()
         for s in plan.stacks
-        for c in s.changes
+        for c in [*s.changes, *s.inert]  # inert: only ignored (or meta) differences
         if c.action == "changed" and any(a.ignored for a in c.attrs)
     }
     return clusters(plan.head, plan.head_resolver, overrides)
@@ -238,8 +238,9 @@ def unprotected(plan: PlanDiff) -> list[Cluster]:
 
 
 def cluster_changes_of(plan: PlanDiff) -> list[ResourceChange]:
-    """Every aws_emr_cluster change of the plan, in any stack."""
-    return [c for s in plan.stacks for c in s.changes if c.rtype == rules.EMR_CLUSTER]
+    """Every aws_emr_cluster difference of the plan, in any stack (inert ones too: a
+    script change a cluster ignores must still say so)."""
+    return [c for s in plan.stacks for c in [*s.changes, *s.inert] if c.rtype == rules.EMR_CLUSTER]
 
 
 def unmatched_allowances(hits: list[GuardHit], allow: set[str]) -> list[str]:

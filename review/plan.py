@@ -341,6 +341,18 @@ class ResourceChange:
     def destroyed(self) -> bool:
         return self.action == "removed" or self.replaced
 
+    @property
+    def inert(self) -> bool:
+        """Differs only in attributes ``ignore_changes`` lists or in meta-arguments
+        (``depends_on``...): Terraform plans no change for it ("No changes")."""
+        return (
+            self.action == "changed"
+            and self.terraform_actions is None
+            and self.moved_from is None
+            and not self.replaced
+            and not any(a.applied for a in self.attrs)
+        )
+
 
 @dataclass
 class StackDiff:
@@ -349,6 +361,8 @@ class StackDiff:
     changes: list[ResourceChange]
     settings: list[AttrChange]  # provider / terraform block changes
     drift: list[ResourceChange] = field(default_factory=list)  # changed outside Terraform (plan mode)
+    # Differences Terraform does not act on (ResourceChange.inert): counted as unchanged.
+    inert: list[ResourceChange] = field(default_factory=list)
 
     def by_type(self, rtype: str) -> list[ResourceChange]:
         return [c for c in self.changes if c.rtype == rtype]
@@ -409,7 +423,8 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
         after = head.stacks[name].resources() if in_head else {}
         moves = _moves(head, name) if in_head else {}
         imports = _imports(head, name) if in_head else {}
-        changes = []
+        changes: list[ResourceChange] = []
+        inert: list[ResourceChange] = []
         for address in sorted(set(before) | set(after)):
             if address in after and address not in before:
                 origin = moves.get(address)
@@ -437,8 +452,9 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
                 rtype = split_address(address)[0]
                 attrs = _attr_changes(rtype, b, a, before[address], after[address], ignore_paths(after[address]))
                 if attrs:
-                    changes.append(ResourceChange(name, address, "changed", b, a, attrs))
-                    changes[-1].settle_ignored()
+                    change = ResourceChange(name, address, "changed", b, a, attrs)
+                    change.settle_ignored()
+                    (inert if change.inert else changes).append(change)
         settings = []
         if in_base and in_head:
             for key in ("provider", "terraform"):
@@ -460,7 +476,7 @@ def _diff_once(base: Side, head: Side, rb: Resolver, rh: Resolver) -> list[Stack
             status = "added"
         elif not in_head:
             status = "removed"
-        out.append(StackDiff(name, status, changes, settings))
+        out.append(StackDiff(name, status, changes, settings, inert=inert))
     return out
 
 

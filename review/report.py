@@ -10,8 +10,9 @@ hourly cost per cluster. Sections with nothing to say are left out.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +34,7 @@ from review.emr import (
     unmatched_allowances,
     unprotected,
 )
-from review.plan import MISSING, AttrChange, PlanDiff, ResourceChange, StackDiff
+from review.plan import MISSING, AttrChange, PlanDiff, ResourceChange, StackDiff, flatten, ignore_paths
 from review.security import PolicyChange, RuleChange, iam_changes, rule_changes
 
 VALUE_WIDTH = 90
@@ -155,6 +156,109 @@ def _resource_summary(stack: StackDiff) -> list[str]:
     return out
 
 
+def _inert_lines(stack: StackDiff) -> list[str]:
+    """Resources whose differences Terraform does not act on, counted as unchanged."""
+    if not stack.inert:
+        return []
+    out = [
+        f"Counted as unchanged ({len(stack.inert)}): these differ from the base only in attributes listed in "
+        "`lifecycle.ignore_changes` or in meta-arguments (`depends_on`...), so Terraform plans no change "
+        "for them (no change applied):"
+    ]
+    for c in stack.inert:
+        why = {True: "meta-argument", False: "in `ignore_changes`"}
+        out.append(f"- `{c.address}`: " + ", ".join(f"`{a.path}` ({why[a.effect == rules.META]})" for a in c.attrs))
+    return out + [""]
+
+
+# Deletions that lose data or access: warned like a replacement, in the summary line
+# and at the top of the stack's section (a replacement deletes the old resource too).
+# (consequence, always): ``always`` False warns only while something that the deletion
+# does not take along still references the resource (a script object whose clusters are
+# replaced in the same change loses nobody anything).
+LOSSY_DELETIONS: dict[str, tuple[str, bool]] = {
+    "aws_kms_key": (
+        "KMS key scheduled for deletion (final after its 7-30 day window): what it encrypted (EBS and local "
+        "disks, S3 objects, logs) becomes unreadable, and clusters that use it fail to start new nodes; "
+        "`aws kms cancel-key-deletion` within the window undoes it",
+        True,
+    ),
+    "aws_s3_bucket": ("S3 bucket deleted: its objects (logs, bootstrap scripts, data) are lost", True),
+    "aws_ec2_subnet_cidr_reservation": (
+        "subnet CIDR reservation deleted: until a new one exists, other instances may take the fixed master "
+        "IPs it reserved",
+        True,
+    ),
+    "aws_kms_alias": ("KMS alias deleted: what looks the key up by this alias stops finding it", False),
+    "aws_s3_object": ("S3 object deleted: what still references it (a bootstrap script) fails to read it", False),
+    "aws_iam_role": ("IAM role deleted: what assumes it loses its access", False),
+    "aws_iam_instance_profile": ("instance profile deleted: new nodes of the clusters that use it cannot start", False),
+}
+
+
+def _users(change: ResourceChange, plan: PlanDiff) -> list[str]:
+    """Base resources of the stack whose configuration references ``change``."""
+    ref = "${" + change.address + "."
+    side = plan.base.stacks.get(change.stack)
+    if side is None:
+        return []
+    return sorted(a for a, cfg in side.resources().items() if a != change.address and ref in json.dumps(cfg))
+
+
+def lossy_deletions(stack: StackDiff, plan: PlanDiff) -> list[tuple[ResourceChange, str, list[str]]]:
+    """(change, consequence, users that survive it) for every deletion that loses data or access."""
+    destroyed = {c.address for c in stack.changes if c.destroyed}
+    out = []
+    for c in stack.changes:
+        if not c.destroyed or c.rtype not in LOSSY_DELETIONS:
+            continue
+        consequence, always = LOSSY_DELETIONS[c.rtype]
+        # A replaced user gets the new resource; only a user kept as it is still points at the old one.
+        surviving = [u for u in _users(c, plan) if u not in destroyed]
+        if always or surviving:
+            out.append((c, consequence, surviving if not always else _users(c, plan)))
+    return out
+
+
+def _lossy_section(stack: StackDiff, plan: PlanDiff) -> list[str]:
+    found = lossy_deletions(stack, plan)
+    if not found:
+        return []
+    out = ["### Deletions that lose data or access", ""]
+    for c, consequence, users in found:
+        how = "replaced (the old one is deleted)" if c.replaced else "destroyed"
+        used = f" Used by: {', '.join(f'`{u}`' for u in users)}." if users else ""
+        out.append(f"- **`{c.address}` is {how}: {consequence}.**{used}")
+    return out + [""]
+
+
+def _frozen_reset_lines(change: ResourceChange) -> list[str]:
+    """A replaced cluster with ``ignore_changes`` (frozen, or managed scaling owning the
+    core count): the new one is built from the code, so what operators or EMR set
+    outside it (core count, scaling rules...) resets."""
+    ignore_all, paths = ignore_paths(change.after)
+    # Steps are ignored on every cluster (submitted outside Terraform); nothing resets.
+    paths = tuple(p for p in paths if p != "step")
+    if not change.replaced or not (ignore_all or paths):
+        return []
+    flat = flatten(change.after or {})
+    values = []
+    for path in paths:
+        leaves = {k: v for k, v in flat.items() if k == path or k.startswith(path + ".")}
+        if len(leaves) == 1:
+            values.append(f"`{path}` = {_code(next(iter(leaves.values())))}")
+        else:
+            values.append(f"`{path}`")
+    listed = ", ".join(values) if values else "every attribute (`ignore_changes = all`)"
+    return [
+        f"**Frozen cluster replaced: what the console owns resets to the code's value** ({listed}). The new "
+        "cluster is built from the code alone (`ignore_changes` does not carry values over a replacement): "
+        "note the running values (`python -m ops status`), then set them again after the deploy, or put "
+        "them in the code first.",
+        "",
+    ]
+
+
 def _name(change: ResourceChange) -> str:
     return str((change.after or change.before or {}).get("name", change.address))
 
@@ -248,6 +352,8 @@ def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dic
                     ),
                     "",
                 ]
+            if rtype == rules.EMR_CLUSTER:
+                out += _frozen_reset_lines(c)
             out += _attr_table(c) + [""]
             if rtype == rules.EMR_INSTANCE_GROUP and c.replaced:
                 out += ["Replacing a group resizes the old one to 0 and adds a new one.", ""]
@@ -579,6 +685,7 @@ class EnvReview:
     sections: list[str]
     cost_delta: Decimal | None  # head - base over every cluster; None when unknown
     has_clusters: bool
+    widened: list[str] = field(default_factory=list)  # security-group rules opened wider ("… 256× the addresses")
 
     def verdicts(self) -> dict[str, dict]:
         return {s.name: {"status": s.status, **stack_verdicts(s)} for s in self.plan.stacks}
@@ -650,6 +757,8 @@ def summary_counts(envs: list[EnvReview]) -> dict:
         "groups_replaced_or_removed": sum(
             1 for c in changes if c.rtype == rules.EMR_INSTANCE_GROUP and (c.replaced or c.action == "removed")
         ),
+        "lossy_deletions": sum(len(lossy_deletions(s, e.plan)) for e in envs for s in e.plan.stacks),
+        "rules_widened": sum(len(e.widened) for e in envs),
         "cost_delta_per_hour": (
             None if any(d is None for d in deltas) else str(sum((d for d in deltas if d is not None), Decimal(0)))
         ),
@@ -658,6 +767,11 @@ def summary_counts(envs: list[EnvReview]) -> dict:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _widening_factor(note: str) -> int:
+    match = re.search(r"(\d[\d,]*)× the addresses", note)
+    return int(match.group(1).replace(",", "")) if match else 0
 
 
 def summary_line(envs: list[EnvReview]) -> str:
@@ -681,7 +795,16 @@ def summary_line(envs: list[EnvReview]) -> str:
         cost_text = "no EMR cluster"
     else:
         cost_text = "hourly cost unknown" if delta is None else f"hourly cost {signed_money(Decimal(delta))}"
-    parts = [p for p in (env_text, stacks, clusters, groups, cost_text) if p]
+    lossy = (
+        f"**{_plural(n['lossy_deletions'], 'deletion')} {'loses' if n['lossy_deletions'] == 1 else 'lose'} data or access**"
+        if n["lossy_deletions"]
+        else None
+    )
+    widened = None
+    if n["rules_widened"]:
+        widest = max((w for e in envs for w in e.widened), key=_widening_factor)
+        widened = f"**{_plural(n['rules_widened'], 'security-group rule')} widened** (widest: {widest})"
+    parts = [p for p in (env_text, stacks, clusters, groups, lossy, widened, cost_text) if p]
     return "**Summary:** " + " · ".join(parts)
 
 
@@ -704,6 +827,7 @@ def review_environment(
         if cost_lines:
             has_clusters = True
             total = None if (total is None or tb is None or th is None) else total + (th - tb)
+        # Inert differences (ResourceChange.inert) are in stack.inert, not stack.changes.
         counts = {a: sum(1 for c in stack.changes if c.action == a) for a in ("added", "removed", "changed")}
         replaced = sum(1 for c in stack.changes if c.replaced)
         cost_text = f"{money(tb)} → {money(th)}" if cost_lines else "—"
@@ -712,10 +836,14 @@ def review_environment(
             f"{counts['changed']} | {replaced} | {cost_text} |"
         )
         if stack.status == "unchanged":
+            if stack.inert:
+                sections += [f"## Stack `{stack.name}` (unchanged)", ""] + _inert_lines(stack)
             continue
         where = f"stack `{stack.name}`" + (f" of `{env}`" if env else "")
         body = [f"## Stack `{stack.name}` ({stack.status})", ""]
+        body += _lossy_section(stack, plan)
         body += _resource_summary(stack)
+        body += _inert_lines(stack)
         if stack.settings:
             body += ["### Provider and backend", "", "| setting | base | head |", "|---|---|---|"]
             body += [f"| `{a.path}` | {_code(a.before)} | {_code(a.after)} |" for a in stack.settings] + [""]
@@ -733,7 +861,8 @@ def review_environment(
         sections += body
     if env is not None:  # one level deeper, below the environment's heading
         sections = ["#" + line if line.startswith("##") else line for line in sections]
-    return EnvReview(env, plan, hits, unprotected(plan), swaps, summary, sections, total, has_clusters)
+    widened = [f"`{r.address}` {r.note}" for r in sg if r.note and r.note.startswith("widened")]
+    return EnvReview(env, plan, hits, unprotected(plan), swaps, summary, sections, total, has_clusters, widened)
 
 
 _TABLE = [

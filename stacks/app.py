@@ -83,7 +83,7 @@ def build_app(
     stacks = [PurposeStack(app, purpose, settings=settings) for purpose in purposes]
     _check_cluster_names_unique(stacks)
     apply_adoption(settings, foundation, stacks)
-    _check_fixed_ip_owners(settings, {name for stack in stacks for name in stack.clusters})
+    _check_cluster_owners(settings, {name for stack in stacks for name in stack.clusters})
     _run_validations(app)
     return app
 
@@ -114,14 +114,19 @@ def _run_validations(app: App) -> None:
         raise ConstructInputError("app", problems)
 
 
-def _check_fixed_ip_owners(settings: Settings, cluster_names: set[str]) -> None:
-    """Every reserved address belongs to a cluster that exists (no IP without an owner)."""
-    if settings.fixed_ips is None:
-        return
+def _check_cluster_owners(settings: Settings, cluster_names: set[str]) -> None:
+    """Every reserved address, and every [cluster_subnets] entry, belongs to a cluster that
+    exists (no IP or subnet choice without an owner)."""
     problems = [
         f"fixed_ips.masters.{cluster} = {ip!r}: no stack defines a cluster named {cluster!r} "
         f"(clusters: {', '.join(sorted(cluster_names))}); fix the name or drop the address"
-        for cluster, ip in settings.fixed_ips.masters
+        for cluster, ip in (settings.fixed_ips.masters if settings.fixed_ips else ())
+        if cluster not in cluster_names
+    ]
+    problems += [
+        f"cluster_subnets.{cluster} = {subnet!r}: no stack defines a cluster named {cluster!r} "
+        f"(clusters: {', '.join(sorted(cluster_names))}); fix the name or drop the entry"
+        for cluster, subnet in settings.cluster_subnets
         if cluster not in cluster_names
     ]
     if problems:

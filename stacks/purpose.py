@@ -288,7 +288,8 @@ class PurposeStack(EmrBaseStack):
 
         A cluster named in the environment's ``fixed_ips.masters`` runs in the
         reservation's subnet and its master takes that address at bootstrap (tip T4);
-        other clusters run in the first private subnet. ``tag_node_roles`` (default on)
+        other clusters run in their ``[cluster_subnets]`` subnet, else in the first
+        ``[[private_subnets]]`` entry (``Settings.subnet_of``). ``tag_node_roles`` (default on)
         suffixes each node's Name tag with its role.
         """
         settings = self.settings
@@ -303,7 +304,7 @@ class PurposeStack(EmrBaseStack):
                 ],
             )
         fixed_ip = settings.fixed_ip_of(spec.name)
-        subnet_id = fixed_ips.subnet_id if fixed_ips and fixed_ip else settings.subnet(0).id
+        subnet_id = settings.subnet_of(spec.name).id
         cluster = EmrCluster(
             self,
             spec=spec,

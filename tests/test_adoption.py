@@ -341,3 +341,30 @@ def test_report_refuses_what_is_not_a_saved_plan(tmp_path):
     code, _, err, path = report(tmp_path, plan={"version": 4, "resources": []})
     assert code == 2
     assert f"{path}: not the JSON of a saved plan (no resource_changes)" in err
+
+
+def test_report_refuses_an_errored_plan_and_reports_nothing(tmp_path):
+    # Terraform saves a plan that stopped at an error with errored = true and only what it
+    # planned before the error: the adopted cluster and its task group would be missing.
+    errored = {**PLAN, "errored": True, "resource_changes": PLAN["resource_changes"][:3]}
+    code, out, err, path = report(tmp_path, plan=errored)
+    assert code == 2
+    assert out == ""
+    assert f"{path}: Terraform could not finish this plan (errored = true)" in err
+    assert "fix the errors `terraform plan` printed" in err
+
+
+def test_report_names_every_unusable_plan_at_once(tmp_path):
+    from ops.cli import main
+    from ops.runtime import Runtime
+
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(PLAN))
+    bad.write_text(json.dumps({**PLAN, "errored": True}))
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["adoption-report", str(good), str(bad), str(tmp_path / "missing.json")], runtime=Runtime(out=out), err=err
+    )
+    assert code == 2 and out.getvalue() == ""
+    assert f"{bad}: Terraform could not finish this plan" in err.getvalue()
+    assert f"{tmp_path / 'missing.json'}: no such file" in err.getvalue()

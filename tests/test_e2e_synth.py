@@ -137,6 +137,61 @@ def test_make_synth_with_bad_settings_keeps_the_previous_output(tmp_path):
         timeout=300,
     )
     assert result.returncode != 0
-    assert "admin_cidrs[0] = '0.0.0.0/0'" in result.stdout + result.stderr
+    printed = result.stdout + result.stderr
+    assert "admin_cidrs[0] = '0.0.0.0/0'" in printed
+    # Once, at its true level: not cdktf's "[ERROR] default -" line and its repeat.
+    assert printed.count("admin_cidrs[0] = '0.0.0.0/0'") == 1, printed
+    assert "[ERROR]" not in printed and "Command output on stderr" not in printed
     assert (previous / "cdk.tf.json").read_text() == "{}"
     assert (previous / ".terraform").is_dir()
+
+
+def test_make_review_prints_no_recipe_line_before_the_output():
+    # `make review BASE=... > report.md`: the file must start with the report. --help
+    # runs the same recipe without synthesizing anything.
+    result = subprocess.run(
+        ["make", "review", "BASE=HEAD", "REVIEW_ARGS=--help"],
+        cwd=ROOT,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: "), result.stdout[:200]
+
+
+def test_price_notes_go_to_stdout_not_to_stderr(tmp_path, monkeypatch):
+    # cdktf prints every stderr line of the app as "[ERROR]": a note is not an error.
+    import io
+
+    import main
+
+    env = tmp_path / "eu.toml"
+    env.write_text((ROOT / "environments" / "example.toml").read_text().replace("ap-northeast-2", "eu-west-1"))
+    monkeypatch.setenv("EMR_CDKTF_ENV", str(env))
+    out, err = io.StringIO(), io.StringIO()
+    assert main.run(out=out, err=err, outdir=str(tmp_path / "out")) == 0
+    assert err.getvalue() == ""
+    assert "note: " in out.getvalue() and "python -m ops prices refresh --region eu-west-1" in out.getvalue()
+
+
+def test_check_settings_validates_without_synthesizing(tmp_path):
+    python = str(ROOT / ".venv" / "bin" / "python")
+    bad = tmp_path / "bad.toml"
+    bad.write_text((ROOT / "environments" / "example.toml").read_text().replace("10.20.0.0/16", "10.20.0.0/33"))
+    out = tmp_path / "out"
+    checks = [
+        subprocess.run(
+            [python, "main.py", "--check-settings"],
+            cwd=ROOT,
+            env=user_env(CDKTF_OUTDIR=str(out), **extra),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        for extra in ({}, {"EMR_CDKTF_ENV": str(bad)})
+    ]
+    assert (checks[0].returncode, checks[0].stdout, checks[0].stderr) == (0, "", "")
+    assert checks[1].returncode == 2 and checks[1].stderr.count("'10.20.0.0/33'") == 1
+    assert not out.exists()

@@ -59,7 +59,10 @@ line and exits 0):
    when it differs from what it should be and jumped to first, so an older rule for the
    same address can never win: iptables chain ``EMR_FIXED_IP`` in the nat table, jumped
    to as rule 1 of ``PREROUTING`` and ``OUTPUT``; with nft, table ``ip emr_fixed_ip``
-   whose nat chains hook in at priority -110, before iptables' nat (-100);
+   whose nat chains hook in at priority -110, before iptables' nat (-100). The exact
+   rules versions before the chain appended to ``PREROUTING``/``OUTPUT`` themselves
+   (``-d <fixed IP>/32 -j DNAT --to-destination <primary IP>``) are deleted; every other
+   rule stays;
 9. installs ``emr-fixed-ip.service``, a systemd oneshot unit ordered after
    ``network-online.target`` and enabled for ``multi-user.target``, with a copy of this
    script. EMR does not re-run bootstrap actions after a reboot, and the nat rules do not
@@ -659,6 +662,14 @@ def ensure_iptables_rules(ip, primary):
         log("nat chain %s rebuilt: DNAT %s -> %s" % (CHAIN, ip, primary))
         changed = True
     for hook in ("PREROUTING", "OUTPUT"):
+        # Versions before the chain appended exactly this rule to the hook itself. Behind
+        # the jump it is shadowed, but it would DNAT again if the chain ever went away, and
+        # it misleads whoever reads the table: remove those exact rules, keep every other.
+        legacy = "-A %s %s" % (hook, " ".join(rule))
+        while legacy in rules_of(hook):
+            nat("-D", hook, *rule)
+            log("removed the rule an older version wrote: %s" % legacy)
+            changed = True
         jump = "-A %s -j %s" % (hook, CHAIN)
         rules = rules_of(hook)
         if rules[:1] == [jump] and rules.count(jump) == 1:

@@ -400,6 +400,34 @@ def test_an_older_dnat_rule_for_the_same_ip_no_longer_wins(node_ns):
     )
 
 
+def test_the_exact_rules_older_versions_wrote_are_removed_and_every_other_rule_kept(node_ns):
+    # Versions before the EMR_FIXED_IP chain appended the DNAT to PREROUTING and OUTPUT.
+    nat = ("iptables", "-w", "-t", "nat")
+    legacy = ["-d", f"{FIXED_IP}/32", "-j", "DNAT", "--to-destination", MASTER_IP]
+    others = [
+        ["-d", f"{FIXED_IP}/32", "-j", "DNAT", "--to-destination", "10.20.1.99"],  # another target
+        ["-d", "10.20.1.11/32", "-j", "DNAT", "--to-destination", MASTER_IP],  # another address
+        ["-d", f"{FIXED_IP}/32", "-p", "tcp", "-j", "DNAT", "--to-destination", MASTER_IP],  # narrower
+    ]
+    for hook in ("PREROUTING", "OUTPUT"):
+        node_ns.in_netns(*nat, "-A", hook, *legacy)
+        node_ns.in_netns(*nat, "-A", hook, *legacy)  # a run twice left two
+        for other in others:
+            node_ns.in_netns(*nat, "-A", hook, *other)
+    result = node_ns.run(ASSIGN, *eni_args(node_ns))
+    assert result.returncode == 0, result.log
+    assert "removed the rule an older version wrote" in result.log
+    rules = node_ns.nat_rules()
+    for hook in ("PREROUTING", "OUTPUT"):
+        assert f"-A {hook} {' '.join(legacy)}" not in rules
+        kept = [r for r in rules if r.startswith(f"-A {hook} ") and r != f"-A {hook} -j EMR_FIXED_IP"]
+        assert kept == [f"-A {hook} {' '.join(other)}" for other in others]
+    with node_ns.listener():
+        assert node_ns.reach(FIXED_IP) == "RM"
+    again = node_ns.run(ASSIGN, *eni_args(node_ns))
+    assert "removed the rule" not in again.log and node_ns.nat_rules() == rules
+
+
 def test_a_tampered_chain_is_rebuilt_and_the_jump_put_first_again(node_ns):
     assert node_ns.run(ASSIGN, *eni_args(node_ns)).returncode == 0
     nat = ("iptables", "-w", "-t", "nat")

@@ -99,19 +99,16 @@ def test_a_leftover_that_still_has_instances_gets_the_command_that_empties_it():
     ) in out
 
 
-def test_rotation_after_the_idle_side_was_replaced_needs_from_and_grows_the_live_group():
+def test_rotation_after_the_idle_side_was_replaced_grows_the_live_group_without_options():
     sim = SimulatedEmr(target=TARGET, provision_delay=90, stagger=20)
     old_b = sim.group(B).id
     sim.advance(86400)
     sim.replace_group(B, count=1, instance_type="m5.4xlarge")  # SpotTaskGroupPair creates the idle side with 1
     sim.advance(600)
-    refused = run_cli(sim, "rotate-spot", sim.cluster_name, "--yes")
-    assert refused.code == EXIT_REFUSED
-    assert f"--from {A}" in refused.err and old_b not in refused.err
-    sim.history.clear()
-    result = run_cli(sim, "rotate-spot", sim.cluster_name, "--yes", "--from", "a")
+    result = run_cli(sim, "rotate-spot", sim.cluster_name, "--yes")
     assert result.code == EXIT_OK, result.err
     assert f"grow {B} ({sim.group(B).id}) 1 -> 4" in result.out
+    assert f"grow {B} ({old_b})" not in result.out
     assert sim.group(B).requested == TARGET and sim.group(A).requested == 0
     assert_capacity_held(sim)
 

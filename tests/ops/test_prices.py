@@ -396,3 +396,34 @@ def test_refreshed_table_round_trips_into_a_synthesized_bid_price(prices, settin
     bids = {g["name"]: g["bid_price"] for g in doc["resource"]["aws_emr_instance_group"].values()}
     assert bids == {"task-spot-static-a": expected_bid("0.3375"), "task-spot-static-b": expected_bid("0.2500")}
     assert bids["task-spot-static-a"] == "0.27"
+
+
+def test_an_endpoint_without_the_price_list_api_gets_a_clear_error_not_its_html(moto, tmp_path):
+    # The sandbox's stand-in (moto) has no Price List API and answers with an HTML 500 page.
+    from botocore.config import Config
+
+    table = tmp_path / "prices.json"
+    shutil.copy(PRICE_TABLE_PATH, table)
+    before = table.read_bytes()
+    pricing = boto3.client(
+        "pricing",
+        region_name="us-east-1",
+        endpoint_url=moto.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+    result = moto.run(
+        "prices",
+        "refresh",
+        "--region",
+        "ap-northeast-2",
+        "--table",
+        str(table),
+        clients=SimpleNamespace(pricing=pricing),
+    )
+    assert result.code == EXIT_FAILED
+    assert f"the endpoint {moto.endpoint} (AWS_ENDPOINT_URL) answered pricing:GetProducts with HTTP 500" in result.err
+    assert "unset AWS_ENDPOINT_URL" in result.err
+    assert "<html" not in result.err.lower()
+    assert table.read_bytes() == before

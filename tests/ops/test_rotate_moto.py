@@ -74,6 +74,13 @@ def test_resumes_an_interrupted_rotation_from_both_sides_at_target(moto):
     assert ROTATION_TAG not in moto.tags(cid)
 
 
+def test_first_rotation_of_a_new_cluster_replaces_the_larger_side(moto):
+    cid = moto.create_cluster(a=1, b=4)
+    result = moto.run("rotate-spot", moto.name(), "--yes")
+    assert result.code == EXIT_OK, result.err
+    assert counts(moto, cid) == (4, 0)
+
+
 def test_refuses_when_both_groups_are_active(moto):
     cid = moto.create_cluster(a=4, b=2)
     result = moto.run("rotate-spot", moto.name(), "--yes")
@@ -107,9 +114,8 @@ def test_refuses_a_cluster_without_the_static_pair(moto):
     assert ROTATION_TAG not in moto.tags(cid)
 
 
-def test_new_cluster_idle_side_with_one_instance_rotates_with_from(moto):
+def test_new_cluster_idle_side_with_one_instance_rotates_without_from(moto):
     cid = moto.create_cluster(a=4, b=1)
-    assert moto.run("rotate-spot", moto.name(), "--yes").code == EXIT_REFUSED
-    result = moto.run("rotate-spot", moto.name(), "--yes", "--from", "a")
+    result = moto.run("rotate-spot", moto.name(), "--yes")
     assert result.code == EXIT_OK, result.err
     assert counts(moto, cid) == (0, 4)

@@ -327,8 +327,26 @@ def test_someone_else_resizing_the_old_group_while_waiting_stops_the_rotation():
 # --- a new cluster: SpotTaskGroupPair creates the idle side with 1 instance ----------
 
 
-def test_new_cluster_with_both_sides_up_is_refused_with_the_from_hint():
-    sim = SimulatedEmr(target=TARGET, idle_count=1)
+def test_first_rotation_of_a_new_cluster_needs_no_option_and_replaces_the_larger_side():
+    sim = SimulatedEmr(target=TARGET, idle_count=1, provision_delay=90, stagger=30)
+    result = rotate(sim, "--yes")
+    assert result.code == EXIT_OK, result.err
+    assert f"{A} ({TARGET} requested) is taken as the active side to replace" in result.out
+    assert f"grow {B} ({sim.group(B).id}) 1 -> {TARGET}" in result.out
+    assert_rotated(sim)
+    assert_capacity_held(sim)
+
+
+def test_first_rotation_of_a_new_cluster_whose_side_b_starts_active_replaces_b():
+    sim = SimulatedEmr(target=TARGET, idle_count=1, active=B)
+    result = rotate(sim)
+    assert result.code == EXIT_OK, result.err
+    assert f"grow {A} ({sim.group(A).id}) 1 -> {TARGET}" in result.out
+    assert sim.mutations() == []
+
+
+def test_both_sides_above_one_is_still_refused_with_the_from_hint():
+    sim = SimulatedEmr(target=TARGET, idle_count=2)
     result = rotate(sim, "--yes")
     assert result.code == EXIT_REFUSED
     assert f"python -m ops rotate-spot {sim.cluster_name} --from {A}" in result.err

@@ -75,6 +75,12 @@ def test_status_flags_both_static_groups_active(moto):
     assert f"rotate-spot {moto.name()} --from task-spot-static-b" in out
 
 
+def test_status_says_the_first_rotation_of_a_new_cluster_needs_no_option(moto):
+    moto.create_cluster(a=4, b=1)
+    out = moto.run("status", moto.name()).out
+    assert f"`python -m ops rotate-spot {moto.name()}` replaces task-spot-static-a" in out
+
+
 def test_status_shows_a_rotation_in_progress(moto):
     moto.create_cluster(
         extra_tags={

@@ -84,9 +84,12 @@ def test_ignored_count_alone_stays_unapplied_on_an_in_place_update():
     head = copy.deepcopy(FROZEN)
     head["core_instance_group"]["instance_count"] = 5  # replication stays 2 (below 10)
     review = _review(_doc(base), _doc(head))
-    change = review.plan.stacks[0].changes[0]
-    assert not change.replaced
-    assert "not applied: listed in `lifecycle.ignore_changes`" in review.markdown
+    # Only an ignored difference: Terraform says "No changes", so the review counts the
+    # cluster as unchanged and lists it with the reason.
+    stack = review.plan.stacks[0]
+    assert stack.changes == [] and stack.status == "unchanged"
+    assert not stack.inert[0].replaced
+    assert "`core_instance_group.instance_count` (in `ignore_changes`)" in review.markdown
     assert not any("| core `core` |" in ln for ln in review.markdown.splitlines())  # count unchanged as applied
 
 

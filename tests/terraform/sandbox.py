@@ -17,6 +17,15 @@ ops`` with no AWS account. ``make sandbox-down`` stops it and removes what it wr
 6. prints how to point ``python -m ops`` at the stand-in.
 
 ``env``: prints the ``export`` lines again (for ``eval "$(...)"``).
+
+``plan STACK``: what a change of the working tree would do to the deployed sandbox:
+synthesizes again for ``.sandbox/sandbox.toml`` (edited by hand too, e.g. with an
+``[adopt]`` table), writes the override again, runs ``terraform plan`` in the stack's
+folder and writes ``terraform show -json`` of it beside the stack's ``cdk.tf.json``
+(``cdktf.sandbox.out/stacks/<stack>/sandbox/plan.json``) for
+``python -m review --plan`` or ``python -m ops adoption-report``. Applies nothing.
+
+``apply STACK``: the same, then ``terraform apply`` of exactly that saved plan.
 """
 
 from __future__ import annotations
@@ -118,6 +127,24 @@ def export_lines(standin: StandIn) -> str:
     return "\n".join(f"export {k}={shlex.quote(env[k])}" for k in keys)
 
 
+def _synth(standin: StandIn, toolchain) -> tuple[dict[str, str], dict[str, Path]]:
+    """``cdktf synth`` for the sandbox's environment, then the offline override beside each
+    stack (where ``cdktf deploy`` runs terraform: the manifest's folders). Returns the
+    environment to run cdktf and terraform with, and the stack folders."""
+    env = _cdktf_env(
+        {
+            "EMR_CDKTF_ENV": str(ENVIRONMENT),
+            "TF_CLI_CONFIG_FILE": str(toolchain.cli_config(DEFAULT_WORKDIR)),
+            "AWS_CA_BUNDLE": str(standin.ca_bundle),
+        }
+    )
+    _run(["cdktf", "synth", "--output", OUTDIR.name], env)
+    folders = stack_folders(OUTDIR / "stacks")
+    for folder in folders.values():
+        write_override(folder, toolchain.provider_version, provider=standin.provider_settings())
+    return env, folders
+
+
 def up(port: int) -> int:
     try:
         toolchain = find_toolchain()
@@ -135,20 +162,8 @@ def up(port: int) -> int:
         f"== environment {ENVIRONMENT.relative_to(ROOT)}: VPC {account.vpc_id}, subnets "
         f"{', '.join(s[0] for s in account.subnets)}, buckets {account.logs_bucket}, {account.data_bucket}"
     )
-    cli_config = toolchain.cli_config(DEFAULT_WORKDIR)
-    env = _cdktf_env(
-        {
-            "EMR_CDKTF_ENV": str(ENVIRONMENT),
-            "TF_CLI_CONFIG_FILE": str(cli_config),
-            "AWS_CA_BUNDLE": str(standin.ca_bundle),
-        }
-    )
-    _run(["cdktf", "synth", "--output", OUTDIR.name], env)
-    stacks_root = OUTDIR / "stacks"
-    order = deploy_order(stacks_root)
-    folders = stack_folders(stacks_root)  # where `cdktf deploy` runs terraform (the manifest's)
-    for stack in order:
-        write_override(folders[stack], toolchain.provider_version, provider=standin.provider_settings())
+    env, _ = _synth(standin, toolchain)
+    order = deploy_order(OUTDIR / "stacks")
     # The same override for the guarded deploy (make deploy copies it beside every stack).
     write_override(SANDBOX, toolchain.provider_version, provider=standin.provider_settings()).rename(OVERRIDE)
     start = time.monotonic()
@@ -159,6 +174,38 @@ def up(port: int) -> int:
     _run([*deploy, "--parallelism", "1", *order[1:]], env)
     print(f"== deployed {', '.join(order)} in {time.monotonic() - start:.0f} s\n")
     print(instructions(standin))
+    return 0
+
+
+def plan(stack: str, *, apply: bool = False) -> int:
+    standin = _running()
+    if standin is None:
+        print("no sandbox is running: make sandbox", file=sys.stderr)
+        return 2
+    toolchain = find_toolchain()
+    env, folders = _synth(standin, toolchain)
+    if stack not in folders:
+        print(f"no stack {stack!r} in {OUTDIR.name}/: stacks are {', '.join(sorted(folders))}", file=sys.stderr)
+        return 2
+    folder = folders[stack]
+    terraform = [toolchain.terraform, f"-chdir={folder.relative_to(ROOT)}"]
+    _run([*terraform, "init", "-input=false", "-no-color"], env)
+    _run([*terraform, "plan", "-input=false", "-no-color", "-out=sandbox.tfplan"], env)
+    shown = subprocess.run(
+        [*terraform, "show", "-json", "sandbox.tfplan"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    # Beside cdk.tf.json: review --plan then names the stack and reads its lifecycle there.
+    out = folder / "plan.json"
+    out.write_text(shown.stdout)
+    if apply:
+        _run([*terraform, "apply", "-input=false", "-no-color", "sandbox.tfplan"], env)
+        print(f"== applied the plan of {stack} (its JSON: {out.relative_to(ROOT)})")
+        return 0
+    print(
+        f"== plan of {stack} written to {out.relative_to(ROOT)}; nothing was applied. Review it with:\n"
+        f"  .venv/bin/python -m review --plan {out.relative_to(ROOT)}\n"
+        f"  .venv/bin/python -m ops adoption-report {out.relative_to(ROOT)}      # with [adopt] in the environment"
+    )
     return 0
 
 
@@ -209,6 +256,8 @@ def main(argv: list[str]) -> int:
         return up(int(os.environ.get("SANDBOX_PORT", "4599")))
     if command == "down":
         return down()
+    if command in ("plan", "apply") and len(argv) == 2:
+        return plan(argv[1], apply=command == "apply")
     if command == "env":
         standin = _running()
         if standin is None:
@@ -216,7 +265,7 @@ def main(argv: list[str]) -> int:
             return 2
         print(export_lines(standin))
         return 0
-    print("usage: python -m tests.terraform.sandbox up|down|env", file=sys.stderr)
+    print("usage: python -m tests.terraform.sandbox up|down|env|plan STACK|apply STACK", file=sys.stderr)
     return 2
 
 

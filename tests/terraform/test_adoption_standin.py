@@ -1,6 +1,7 @@
 """Adopting what a person made by hand, against the stand-in account with real Terraform.
 
-With boto3, as a person does in the console or CLI: security groups, IAM roles and an
+With boto3, as a person does in the console or CLI: security groups (each gets AWS's
+allow-all egress rule, as every group made outside Terraform does; moto adds it too), IAM roles and an
 instance profile (most named as the app names them, one security group not), and an EMR
 cluster with a task group. The environment names them under ``[adopt.spark-batch]``; the synthesized stack
 imports them; ``terraform plan`` must keep (or update in place) every resource that
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 standin_module = pytest.importorskip("tests.terraform.standin")
+from tests.terraform.toolchain import TerraformFailed  # noqa: E402
 
 REGION = "ap-northeast-2"
 NAME = "adoptrun"
@@ -159,7 +161,15 @@ def adoption_plan(request, toolchain, cli_config, tmp_path_factory):
         tf.plan(out=planfile)
         plan_json = workdir / "spark-batch.plan.json"
         plan_json.write_text(json.dumps(tf.show_json(planfile)))
-        yield {"plan": plan_json, "made": made, "cluster": cluster_id, "group": group_id, "profile": profile}
+        yield {
+            "plan": plan_json,
+            "made": made,
+            "cluster": cluster_id,
+            "group": group_id,
+            "profile": profile,
+            "tf": tf,
+            "ec2": ec2,
+        }
     finally:
         if own is not None:
             own.stop()
@@ -207,9 +217,9 @@ def test_what_differs_is_shown_replaced_with_the_cause(adoption_plan):
     assert verdict == "REPLACED" and forced == ("cluster_id",)
 
 
-def test_adoption_report_cli_on_the_real_plan(adoption_plan):
-    result = subprocess.run(
-        [PYTHON, "-m", "ops", "adoption-report", str(adoption_plan["plan"]), "--fail-on-replace"],
+def _report(plan: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PYTHON, "-m", "ops", "adoption-report", str(plan), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -217,6 +227,10 @@ def test_adoption_report_cli_on_the_real_plan(adoption_plan):
         check=False,
         env={**os.environ},
     )
+
+
+def test_adoption_report_cli_on_the_real_plan(adoption_plan):
+    result = _report(adoption_plan["plan"], "--fail-on-replace")
     print(result.stdout)  # the report a reviewer reads (pytest -s shows it)
     assert result.returncode == 1, result.stderr
     first = result.stdout.splitlines()[0]
@@ -237,3 +251,47 @@ def test_review_of_the_real_plan_marks_every_import(adoption_plan):
     verdicts = review.as_json()["environments"][""]["spark-batch"]
     assert verdicts["imported"] == terraform_imports
     assert f"**imported** (`{adoption_plan['cluster']}`)" in review.markdown
+
+
+def test_aws_default_egress_rules_are_listed_and_their_commands_let_the_apply_through(adoption_plan):
+    # Runs last: it applies part of the plan (the managed groups' egress rules).
+    made, tf, ec2 = adoption_plan["made"], adoption_plan["tf"], adoption_plan["ec2"]
+    result = _report(adoption_plan["plan"])
+    assert result.returncode == 0, result.stderr
+    rule_lines = [line for line in result.stdout.splitlines() if line.startswith("  RULE ")]
+    commands = [line.strip() for line in result.stdout.splitlines() if "aws ec2 revoke-security-group-egress" in line]
+    assert sorted(line.split("(existing ")[1].split(")")[0] for line in rule_lines) == sorted(made.values())
+    for key in ("master-managed", "slave-managed"):
+        line = next(line for line in rule_lines if made[key] in line)
+        assert "InvalidPermission.Duplicate" in line, line
+    for key in ("master-additional", "service-access", "slave-additional"):
+        line = next(line for line in rule_lines if made[key] in line)
+        assert "declares no allow-all egress" in line, line
+    plan = json.loads(adoption_plan["plan"].read_text())
+    managed_egress = [
+        c["address"]
+        for c in plan["resource_changes"]
+        if c["type"] == "aws_vpc_security_group_egress_rule"
+        and c["change"]["after"].get("ip_protocol") == "-1"
+        and c["change"]["after"].get("security_group_id") in (made["master-managed"], made["slave-managed"])
+    ]
+    assert len(managed_egress) == 2
+    targets = [f"-target={address}" for address in managed_egress]
+    with pytest.raises(TerraformFailed) as failed:
+        tf.apply(*targets)
+    assert "InvalidPermission.Duplicate" in str(failed.value)
+
+    # What the printed commands do, through boto3 (the stand-in has no aws CLI).
+    for command in commands:
+        assert command.endswith(f"--region {REGION}") and "IpProtocol=-1,IpRanges=[{CidrIp=0.0.0.0/0}]" in command
+        group_id = command.split("--group-id ")[1].split()[0]
+        ec2.revoke_security_group_egress(
+            GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        )
+    tf.apply(*targets)
+    for key in ("master-managed", "slave-managed"):
+        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [made[key]]}])
+        egress = [r for r in rules["SecurityGroupRules"] if r["IsEgress"] and r.get("CidrIpv4") == "0.0.0.0/0"]
+        assert [r["Description"] for r in egress] == [
+            f"EMR managed: {key.split('-')[0]} egress, all traffic (EMR default; S3, EMR and other AWS endpoints)"
+        ]

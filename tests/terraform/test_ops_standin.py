@@ -159,11 +159,18 @@ def test_status_reads_the_deployed_cluster(deployed):
     assert rows[B] == [B, "TASK", "SPOT", "r5.2xlarge", "0.40", "1", "1", "RUNNING"]
     # A new pair starts its idle side with 1 instance (SpotTaskGroupPair): both sides run.
     assert f"BOTH active ({A} 6, {B} 1)" in result.stdout
+    assert f"`python -m ops rotate-spot {CLUSTER}` replaces {A}" in result.stdout
     assert "Leftover" not in result.stdout
 
 
-def test_rotate_spot_moves_the_load_and_terraform_plans_no_change(deployed):
-    rotated = deployed.ops("rotate-spot", CLUSTER, "--from", "a", "--yes", "--poll", "5")
+def test_first_rotation_needs_no_option_moves_the_load_and_terraform_plans_no_change(deployed):
+    # The README's first rotation, right after a deploy: both sides run (the idle one with
+    # 1 instance), and the command takes the larger side as the one to replace.
+    dry = deployed.ops("rotate-spot", CLUSTER, "--state", str(deployed.state))
+    assert dry.returncode == 0, dry.stderr
+    assert f"{A} (6 requested) is taken as the active side to replace" in dry.stdout
+    assert f"grow {B} (" in dry.stdout and ") 1 -> 6" in dry.stdout
+    rotated = deployed.ops("rotate-spot", CLUSTER, "--yes", "--poll", "5")
     assert rotated.returncode == 0, rotated.stderr
     counts = {g["Name"]: g["RequestedInstanceCount"] for g in deployed.groups() if g["Name"] in (A, B)}
     assert counts == {A: 0, B: 6}
