@@ -60,6 +60,12 @@ def _short(filename: str) -> str:
 
 def run(*, purposes: Sequence | None = None, err: TextIO | None = None, outdir: str | None = None) -> int:
     err = err or sys.stderr
+    try:
+        # Installs the framework seam (EMR_CDKTF_FRAMEWORK: cdktf or cdktn) before any cdktf import.
+        import emr_constructs  # noqa: F401
+    except ValueError as exc:
+        _report(exc, err, library=True)
+        return EXIT_REFUSED
     # Pure Python modules (no provider bindings): cheap to import before validation.
     from emr_constructs.errors import ConstructInputError
     from emr_constructs.pricing import PriceError

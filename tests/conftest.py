@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# The framework seam (EMR_CDKTF_FRAMEWORK) goes in before any test module imports cdktf.
+import emr_constructs  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_NODE = ROOT / "node_modules" / ".bin" / "node"
 if LOCAL_NODE.exists():
