@@ -83,8 +83,9 @@ synth: deps
 	$(CDK) synth --output $(CDKTF_OUT)
 	@ls $(CDKTF_OUT)/stacks
 
+# PYTEST_ARGS narrows the run (files, -k); the tests workflow runs the CDK Terrain job so.
 test: deps
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Lint (ruff, rules and complexity cap in pyproject.toml), layout (ruff format; fix with
 # `.venv/bin/ruff format .`) and types (mypy, with the boto3 stubs). Run it before

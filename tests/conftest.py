@@ -24,6 +24,21 @@ if LOCAL_NODE.exists():
     os.environ.setdefault("JSII_NODE", str(LOCAL_NODE))
 
 
+def pytest_report_header(config) -> str:
+    """Which framework, terraform and provider this run uses (the real-Terraform tier's
+    figures hold for that provider only; docs/framework.md)."""
+    from emr_constructs.framework import selected, versions
+    from tests.terraform.toolchain import ProviderSourceError, ToolchainMissing, find_toolchain
+
+    chosen = selected()
+    lines = [f"framework: {chosen.name} ({', '.join(f'{k} {v}' for k, v in versions(chosen).items())})"]
+    try:
+        lines.append(f"real-Terraform tier: {find_toolchain().report()}")
+    except (ToolchainMissing, ProviderSourceError) as exc:
+        lines.append(f"real-Terraform tier: {exc}")
+    return "\n".join(lines)
+
+
 class Synthesized:
     """The parsed ``cdk.tf.json`` of every stack of one synthesized app."""
 

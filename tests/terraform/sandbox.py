@@ -118,6 +118,17 @@ def export_lines(standin: StandIn) -> str:
     return "\n".join(f"export {k}={shlex.quote(env[k])}" for k in keys)
 
 
+def framework_cli() -> list[str]:
+    """The CLI of the framework this Python runs (EMR_CDKTF_FRAMEWORK, docs/framework.md),
+    with this Python as the app (cdktf.json names .venv's)."""
+    from emr_constructs.framework import DEFAULT_FRAMEWORK, selected
+
+    chosen = selected()
+    if chosen.name == DEFAULT_FRAMEWORK:
+        return [chosen.cli]
+    return [chosen.cli, "--app", f"{shlex.quote(sys.executable)} main.py"]
+
+
 def up(port: int) -> int:
     try:
         toolchain = find_toolchain()
@@ -127,7 +138,8 @@ def up(port: int) -> int:
     if _running() is not None:
         print("a sandbox is already running; `make sandbox-down` first", file=sys.stderr)
         return 2
-    print(f"== stand-in account on https://127.0.0.1:{port} ({toolchain.describe()})", flush=True)
+    print(f"== stand-in account on https://127.0.0.1:{port}; {toolchain.report()}", flush=True)
+    cli = framework_cli()
     standin = _start(port)
     account = create_account(standin, REGION, name=NAME)
     ENVIRONMENT.write_text(account.environment_toml(fixed_ips=DEFAULT_FIXED_IPS))
@@ -143,7 +155,7 @@ def up(port: int) -> int:
             "AWS_CA_BUNDLE": str(standin.ca_bundle),
         }
     )
-    _run(["cdktf", "synth", "--output", OUTDIR.name], env)
+    _run([*cli, "synth", "--output", OUTDIR.name], env)
     stacks_root = OUTDIR / "stacks"
     order = deploy_order(stacks_root)
     folders = stack_folders(stacks_root)  # where `cdktf deploy` runs terraform (the manifest's)
@@ -154,7 +166,7 @@ def up(port: int) -> int:
     start = time.monotonic()
     # --skip-provider-lock: cdktf would otherwise run `terraform providers lock`, which asks
     # the registry for checksums and ignores the CLI configuration's mirror.
-    deploy = ["cdktf", "deploy", "--skip-synth", "--skip-provider-lock", "--output", OUTDIR.name, "--auto-approve"]
+    deploy = [*cli, "deploy", "--skip-synth", "--skip-provider-lock", "--output", OUTDIR.name, "--auto-approve"]
     _run([*deploy, order[0]], env)
     _run([*deploy, "--parallelism", "1", *order[1:]], env)
     print(f"== deployed {', '.join(order)} in {time.monotonic() - start:.0f} s\n")
