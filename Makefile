@@ -128,7 +128,7 @@ bench: deps
 # exactly that plan. STACKS=a,b limits it; DEPLOY_ARGS takes --plan-only, --allow-replace X,
 # --auto-approve (CI only). Exit 3: refused by the guard; 4: the stack's state is locked.
 deploy: deps
-	@.venv/bin/python -m deploy --outdir $(CDKTF_OUT) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(if $(STACKS),--stacks $(STACKS)) $(DEPLOY_ARGS)
+	@$(VENV)/bin/python -m deploy --outdir $(CDKTF_OUT) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(if $(STACKS),--stacks $(STACKS)) $(DEPLOY_ARGS)
 
 # Every environment the change touches (all of them when shared code changes), or only
 # $(EMR_CDKTF_ENV) when it is set. Progress goes to stderr, the report to stdout.
