@@ -61,8 +61,11 @@ def _short(filename: str) -> str:
 def run(*, purposes: Sequence | None = None, err: TextIO | None = None, outdir: str | None = None) -> int:
     err = err or sys.stderr
     try:
-        # Installs the framework seam (EMR_CDKTF_FRAMEWORK: cdktf or cdktn) before any cdktf import.
-        import emr_constructs  # noqa: F401
+        # Installs the framework seam (EMR_CDKTF_FRAMEWORK: cdktf or cdktn) before any cdktf
+        # import, and refuses a framework this Python does not hold before anything is written.
+        from emr_constructs import framework
+
+        framework.require()
     except ValueError as exc:
         _report(exc, err, library=True)
         return EXIT_REFUSED

@@ -103,14 +103,14 @@ def versions(framework: Framework) -> dict[str, str]:
     }
 
 
+_DEFAULT_NAMES = (FRAMEWORKS[DEFAULT_FRAMEWORK].core, FRAMEWORKS[DEFAULT_FRAMEWORK].provider)
+
+
 class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Serves ``cdktf[.x]`` and ``cdktf_cdktf_provider_aws[.x]`` from CDK Terrain's modules."""
 
     def __init__(self, framework: Framework) -> None:
-        self.names = {
-            FRAMEWORKS[DEFAULT_FRAMEWORK].core: framework.core,
-            FRAMEWORKS[DEFAULT_FRAMEWORK].provider: framework.provider,
-        }
+        self.names = dict(zip(_DEFAULT_NAMES, (framework.core, framework.provider), strict=True))
         self.real_specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
 
     def target(self, name: str) -> str | None:
@@ -136,21 +136,59 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__spec__ = self.real_specs.pop(alias, module.__spec__)
 
 
+class _Missing(importlib.abc.MetaPathFinder):
+    """Answers any import of the framework's names with the reason it is not installed."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.partition(".")[0] in _DEFAULT_NAMES:
+            raise FrameworkError(self.problem)
+        return None
+
+
+def missing(framework: Framework) -> str | None:
+    """Why this Python cannot run ``framework`` (not installed; what it has instead and how
+    to install it), or None."""
+    if _installed(framework):
+        return None
+    others = [f.name for f in FRAMEWORKS.values() if f is not framework and _installed(f)]
+    hint = f"; this Python ({sys.prefix}) has {others[0]}: set {FRAMEWORK_VARIABLE}={others[0]}" if others else ""
+    return (
+        f"{FRAMEWORK_VARIABLE}={framework.name}, but {framework.distribution} is not installed in this "
+        f"Python ({sys.prefix}){hint}. Install it with {framework.how_to_install}."
+    )
+
+
+def require(environ: dict[str, str] | os._Environ[str] | None = None) -> Framework:
+    """The selected framework, refused at once (``FrameworkError``) when this Python lacks it.
+    ``main.py`` calls it first: a synthesis needs the framework, so it says so before anything."""
+    framework = selected(environ)
+    problem = missing(framework)
+    if problem:
+        raise FrameworkError(problem)
+    return framework
+
+
 def install(environ: dict[str, str] | os._Environ[str] | None = None) -> Framework:
     """Make ``import cdktf`` mean the selected framework in this process (idempotent).
 
-    Refuses, with what to run instead, a setting this Python cannot honour: CDK Terrain
-    selected but not installed, cdktf selected but only CDK Terrain installed, or CDK
-    Terrain selected after the real cdktf was already imported."""
+    A value naming no framework is refused at once. A framework this Python does not hold
+    is refused lazily, by the first import of a framework name, with what to run instead:
+    code that never imports a framework (``ops``, ``review``, the stand-in server reading
+    ``emr_constructs.layout``) runs in either virtualenv. CDK Terrain selected after the
+    real cdktf was already imported is refused at once."""
     framework = selected(environ)
-    if not _installed(framework):
-        others = [f.name for f in FRAMEWORKS.values() if f is not framework and _installed(f)]
-        hint = f"; this Python ({sys.prefix}) has {others[0]}: set {FRAMEWORK_VARIABLE}={others[0]}" if others else ""
-        raise FrameworkError(
-            f"{FRAMEWORK_VARIABLE}={framework.name}, but {framework.distribution} is not installed in this "
-            f"Python ({sys.prefix}){hint}. Install it with {framework.how_to_install}."
-        )
-    if framework.name == DEFAULT_FRAMEWORK or any(isinstance(f, _Alias) for f in sys.meta_path):
+    if any(isinstance(f, (_Alias, _Missing)) for f in sys.meta_path):
+        return framework
+    problem = missing(framework)
+    if problem:
+        sys.meta_path.insert(0, _Missing(problem))
+        return framework
+    if framework.name == DEFAULT_FRAMEWORK:
         return framework
     loaded = sys.modules.get(FRAMEWORKS[DEFAULT_FRAMEWORK].core)
     if loaded is not None and loaded.__name__ == FRAMEWORKS[DEFAULT_FRAMEWORK].core:

@@ -127,3 +127,29 @@ def test_synthesized_folders_are_where_the_other_framework_puts_them(synth, othe
     assert {n: p.relative_to(other_synth.outdir) for n, p in synthesized_stacks(other_synth.outdir).items()} == {
         n: p.relative_to(synth.outdir) for n, p in synth.folders.items()
     }
+
+
+def test_code_that_needs_no_framework_runs_in_a_virtualenv_without_the_selected_one():
+    # The stand-in server, ops and review import emr_constructs helpers, not cdktf: they
+    # must run whatever EMR_CDKTF_FRAMEWORK says; the first cdktf import says what is wrong.
+    probe = (
+        "import emr_constructs.layout, emr_constructs.pricing, emr_constructs.contract\n"
+        "from emr_constructs.framework import FrameworkError\n"
+        "try:\n"
+        "    import emr_constructs.emr_cluster\n"
+        "except FrameworkError as exc:\n"
+        "    print(exc)\n"
+        "else:\n"
+        "    raise SystemExit('a construct imported without its framework')\n"
+    )
+    result = subprocess.run(
+        [str(python_of(CURRENT)), "-c", probe],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "EMR_CDKTF_FRAMEWORK": OTHER},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{framework.FRAMEWORKS[OTHER].distribution} is not installed" in result.stdout
+
