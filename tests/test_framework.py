@@ -152,4 +152,3 @@ def test_code_that_needs_no_framework_runs_in_a_virtualenv_without_the_selected_
     )
     assert result.returncode == 0, result.stderr
     assert f"{framework.FRAMEWORKS[OTHER].distribution} is not installed" in result.stdout
-
