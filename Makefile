@@ -25,13 +25,29 @@ endif
 endif
 export CDKTF_DISABLE_TELEMETRY := true
 
+# FRAMEWORK=cdktn runs every target on CDK Terrain, the community continuation of cdktf
+# (docs/framework.md): its own virtualenv .venv-cdktn (the Pipfile's [cdktn] category beside
+# [dev-packages]) and the cdktn CLI. The default is cdktf 0.21 in .venv, as before. The app
+# learns the choice from EMR_CDKTF_FRAMEWORK (emr_constructs/framework.py).
+FRAMEWORK ?= cdktf
+ifeq ($(FRAMEWORK),cdktf)
+VENV := .venv
+CDK := cdktf
+else ifeq ($(FRAMEWORK),cdktn)
+VENV := .venv-cdktn
+CDK := cdktn --app "$(VENV)/bin/python main.py"
+else
+$(error FRAMEWORK=$(FRAMEWORK) is not a framework this app runs on; allowed: cdktf (the default, cdktf 0.21) or cdktn (CDK Terrain 0.24). Fix: `make <target>` or `make <target> FRAMEWORK=cdktn`)
+endif
+export EMR_CDKTF_FRAMEWORK := $(FRAMEWORK)
+
 # Pipenv itself lives in a small tool environment of the project (.tools/), pinned to the
 # version that wrote Pipfile.lock: nothing is installed into the system Python (which
 # may refuse it, PEP 668), and a different global pipenv never re-resolves the lock.
 PIPENV_VERSION := 2026.10.3
 TOOLS := .tools
 PIPENV := $(TOOLS)/bin/python -m pipenv
-VENV_STAMP := .venv/.synced
+VENV_STAMP := $(VENV)/.synced
 NODE_STAMP := node_modules/.installed
 
 .PHONY: synth test bench review review-sample deps clean distclean validate lint docs sandbox sandbox-down deploy
@@ -43,8 +59,15 @@ $(TOOLS)/.pipenv-$(PIPENV_VERSION):
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
 	@touch $@
 
-$(VENV_STAMP): Pipfile Pipfile.lock $(TOOLS)/.pipenv-$(PIPENV_VERSION)
+.venv/.synced: Pipfile Pipfile.lock $(TOOLS)/.pipenv-$(PIPENV_VERSION)
 	$(PIPENV) sync --dev
+	@touch $@
+
+# CDK Terrain and the dev tools, without [packages] (cdktf's pins): pipenv installs into the
+# virtualenv VIRTUAL_ENV names.
+.venv-cdktn/.synced: Pipfile Pipfile.lock $(TOOLS)/.pipenv-$(PIPENV_VERSION)
+	test -x .venv-cdktn/bin/python || $(PYTHON) -m venv .venv-cdktn
+	VIRTUAL_ENV=$(CURDIR)/.venv-cdktn $(PIPENV) sync --categories "dev-packages cdktn"
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -59,68 +82,69 @@ CDKTF_OUT ?= cdktf.out
 # Settings are checked first, outside cdktf: cdktf prints an app's stderr as [ERROR]
 # lines and repeats it all when the app fails, so a settings error would show twice.
 synth: deps
-	@.venv/bin/python main.py --check-settings
-	cdktf synth --output $(CDKTF_OUT)
+	@$(VENV)/bin/python main.py --check-settings
+	$(CDK) synth --output $(CDKTF_OUT)
 	@ls $(CDKTF_OUT)/stacks
 
+# PYTEST_ARGS narrows the run (files, -k); the tests workflow runs the CDK Terrain job so.
 test: deps
-	.venv/bin/python -m pytest
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Lint (ruff, rules and complexity cap in pyproject.toml), layout (ruff format; fix with
 # `.venv/bin/ruff format .`) and types (mypy, with the boto3 stubs). Run it before
 # landing; .ci/run and the tests workflow gate on it.
 lint: deps
-	.venv/bin/ruff check .
-	.venv/bin/ruff format --check .
-	.venv/bin/mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The construct reference (docs/reference.md) from the docstrings; a test fails when the
 # committed page is out of date.
 docs:
-	$(if $(wildcard .venv/bin/python),.venv/bin/python,$(PYTHON)) docs/build_reference.py
+	$(if $(wildcard $(VENV)/bin/python),$(VENV)/bin/python,$(PYTHON)) docs/build_reference.py
 
 # terraform init + validate on every stack of $(CDKTF_OUT), as synthesized: each stack is
 # copied to .terraform-local/validate/ with an override pinning the aws provider to the
 # version found in the local filesystem mirror (EMR_CDKTF_PROVIDER_MIRROR, else the usual
 # plugin folders); cdktf.out itself is not written to.
 validate: synth
-	.venv/bin/python -m tests.terraform.toolchain validate $(CDKTF_OUT)
+	$(VENV)/bin/python -m tests.terraform.toolchain validate $(CDKTF_OUT)
 
 # The whole example app in a stand-in AWS account on localhost (moto over https), deployed
 # with cdktf deploy, to try `python -m ops` without an AWS account; see docs/sandbox.md.
 SANDBOX_PORT ?= 4599
 export SANDBOX_PORT
 sandbox: deps
-	.venv/bin/python -m tests.terraform.sandbox up
+	$(VENV)/bin/python -m tests.terraform.sandbox up
 
 sandbox-down:
-	.venv/bin/python -m tests.terraform.sandbox down
+	$(VENV)/bin/python -m tests.terraform.sandbox down
 
 bench: deps
-	.venv/bin/python bench/bench.py
-	.venv/bin/python bench/bench_scaling.py
-	.venv/bin/python bench/bench_review.py
-	.venv/bin/python bench/bench_refusal.py
+	$(VENV)/bin/python bench/bench.py
+	$(VENV)/bin/python bench/bench_scaling.py
+	$(VENV)/bin/python bench/bench_review.py
+	$(VENV)/bin/python bench/bench_refusal.py
 
 # The guarded deploy (docs/deploy.md): synthesize $(EMR_CDKTF_ENV) (default example), then per
 # stack, foundation first: plan -out, review the saved plan (the replacement guard), apply
 # exactly that plan. STACKS=a,b limits it; DEPLOY_ARGS takes --plan-only, --allow-replace X,
 # --auto-approve (CI only). Exit 3: refused by the guard; 4: the stack's state is locked.
 deploy: deps
-	@.venv/bin/python -m deploy --outdir $(CDKTF_OUT) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(if $(STACKS),--stacks $(STACKS)) $(DEPLOY_ARGS)
+	@$(VENV)/bin/python -m deploy --outdir $(CDKTF_OUT) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(if $(STACKS),--stacks $(STACKS)) $(DEPLOY_ARGS)
 
 # Every environment the change touches (all of them when shared code changes), or only
 # $(EMR_CDKTF_ENV) when it is set. Progress goes to stderr, the report to stdout (the
 # recipe is not echoed, so `make review > report.md` holds the report only).
 review: deps
-	@.venv/bin/python -m review --base $(BASE) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(REVIEW_ARGS)
+	@$(VENV)/bin/python -m review --base $(BASE) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(REVIEW_ARGS)
 
 # The sample report of docs/review.md, from the project's own stacks (tests check it).
 review-sample: deps
-	.venv/bin/python -m review.sample --write
+	$(VENV)/bin/python -m review.sample --write
 
 clean:
 	rm -rf cdktf.out .pytest_cache .terraform-local .mypy_cache .ruff_cache
 
 distclean: clean
-	rm -rf .venv .tools node_modules
+	rm -rf .venv .venv-cdktn .tools node_modules

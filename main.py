@@ -74,6 +74,15 @@ def run(
     printed when it fails). Notes go to ``out``: cdktf labels every stderr line ``[ERROR]``."""
     err = err or sys.stderr
     out_stream = out or sys.stdout
+    try:
+        # Installs the framework seam (EMR_CDKTF_FRAMEWORK: cdktf or cdktn) before any cdktf
+        # import, and refuses a framework this Python does not hold before anything is written.
+        from emr_constructs import framework
+
+        framework.require()
+    except ValueError as exc:
+        _report(exc, err, library=True)
+        return EXIT_REFUSED
     # Pure Python modules (no provider bindings): cheap to import before validation.
     from emr_constructs.errors import ConstructInputError
     from emr_constructs.pricing import PriceError

@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from emr_constructs.contract import ENVIRONMENT_TAG, OPERATIONS_TAGS, STACK_TAG, local_state_path
+from emr_constructs.framework import AWS_PROVIDER_SOURCE, AWS_PROVIDER_VERSION
 from environments.settings import Settings
 
 PROJECT = "emr-cdktf"
@@ -41,6 +42,11 @@ class EmrBaseStack(TerraformStack):
             default_tags=[AwsProviderDefaultTags(tags=self.tags)],
             ignore_tags=[AwsProviderIgnoreTags(keys=list(OPERATIONS_TAGS))],
         )
+        # The app's provider pin, not the one the binding package was generated from, and
+        # its source in full (cdktf writes the shorthand "aws", CDK Terrain "hashicorp/aws";
+        # one address for Terraform): both frameworks synthesize the same block.
+        self.add_override("terraform.required_providers.aws.source", AWS_PROVIDER_SOURCE)
+        self.add_override("terraform.required_providers.aws.version", AWS_PROVIDER_VERSION)
         if settings.state_bucket:
             backend = S3Backend(
                 self,

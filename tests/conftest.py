@@ -14,11 +14,29 @@ from pathlib import Path
 
 import pytest
 
+# The framework seam (EMR_CDKTF_FRAMEWORK) goes in before any test module imports cdktf.
+import emr_constructs  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_NODE = ROOT / "node_modules" / ".bin" / "node"
 if LOCAL_NODE.exists():
     # jsii runs its kernel with this node; the project's Node 22 avoids the end-of-life banner.
     os.environ.setdefault("JSII_NODE", str(LOCAL_NODE))
+
+
+def pytest_report_header(config) -> str:
+    """Which framework, terraform and provider this run uses (the real-Terraform tier's
+    figures hold for that provider only; docs/framework.md)."""
+    from emr_constructs.framework import selected, versions
+    from tests.terraform.toolchain import ProviderSourceError, ToolchainMissing, find_toolchain
+
+    chosen = selected()
+    lines = [f"framework: {chosen.name} ({', '.join(f'{k} {v}' for k, v in versions(chosen).items())})"]
+    try:
+        lines.append(f"real-Terraform tier: {find_toolchain().report()}")
+    except (ToolchainMissing, ProviderSourceError) as exc:
+        lines.append(f"real-Terraform tier: {exc}")
+    return "\n".join(lines)
 
 
 class Synthesized:

@@ -77,18 +77,22 @@ def strip_metadata(node: Any) -> Any:
     return node
 
 
-def render_like_cdktf(node: Any, level: int = 0) -> str:
+def render_like_cdktf(node: Any, level: int = 0, *, compact_empty: bool = False) -> str:
     """The text cdktf writes for ``node`` (json-stable-stringify with two-space indent:
     keys sorted, empty objects and lists opened on one line and closed on the next, no
-    final newline)."""
+    final newline). ``compact_empty``: CDK Terrain's form, the same but with ``{}`` and
+    ``[]`` for empty objects and lists (it writes with safe-stable-stringify)."""
     indent = "\n" + "  " * level
+    if isinstance(node, (dict, list)) and not node and compact_empty:
+        return "{}" if isinstance(node, dict) else "[]"
     if isinstance(node, dict):
         items = [
-            f"{indent}  {json.dumps(key, ensure_ascii=False)}: {render_like_cdktf(node[key], level + 1)}"
+            f"{indent}  {json.dumps(key, ensure_ascii=False)}: "
+            + render_like_cdktf(node[key], level + 1, compact_empty=compact_empty)
             for key in sorted(node)
         ]
         return "{" + ",".join(items) + indent + "}"
     if isinstance(node, list):
-        items = [f"{indent}  {render_like_cdktf(item, level + 1)}" for item in node]
+        items = [f"{indent}  {render_like_cdktf(item, level + 1, compact_empty=compact_empty)}" for item in node]
         return "[" + ",".join(items) + indent + "]"
     return json.dumps(node, ensure_ascii=False)

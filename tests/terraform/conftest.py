@@ -45,7 +45,7 @@ def toolchain() -> Toolchain:
     except ToolchainMissing as exc:
         pytest.skip(str(exc))
     if not _FOUND:
-        _FOUND.append(found.describe())
+        _FOUND.append(found.report())
     return found
 
 

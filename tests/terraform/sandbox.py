@@ -138,11 +138,22 @@ def _synth(standin: StandIn, toolchain) -> tuple[dict[str, str], dict[str, Path]
             "AWS_CA_BUNDLE": str(standin.ca_bundle),
         }
     )
-    _run(["cdktf", "synth", "--output", OUTDIR.name], env)
+    _run([*framework_cli(), "synth", "--output", OUTDIR.name], env)
     folders = stack_folders(OUTDIR / "stacks")
     for folder in folders.values():
         write_override(folder, toolchain.provider_version, provider=standin.provider_settings())
     return env, folders
+
+
+def framework_cli() -> list[str]:
+    """The CLI of the framework this Python runs (EMR_CDKTF_FRAMEWORK, docs/framework.md),
+    with this Python as the app (cdktf.json names .venv's)."""
+    from emr_constructs.framework import DEFAULT_FRAMEWORK, selected
+
+    chosen = selected()
+    if chosen.name == DEFAULT_FRAMEWORK:
+        return [chosen.cli]
+    return [chosen.cli, "--app", f"{shlex.quote(sys.executable)} main.py"]
 
 
 def up(port: int) -> int:
@@ -154,7 +165,8 @@ def up(port: int) -> int:
     if _running() is not None:
         print("a sandbox is already running; `make sandbox-down` first", file=sys.stderr)
         return 2
-    print(f"== stand-in account on https://127.0.0.1:{port} ({toolchain.describe()})", flush=True)
+    print(f"== stand-in account on https://127.0.0.1:{port}; {toolchain.report()}", flush=True)
+    cli = framework_cli()
     standin = _start(port)
     account = create_account(standin, REGION, name=NAME)
     ENVIRONMENT.write_text(account.environment_toml(fixed_ips=DEFAULT_FIXED_IPS))
@@ -169,7 +181,7 @@ def up(port: int) -> int:
     start = time.monotonic()
     # --skip-provider-lock: cdktf would otherwise run `terraform providers lock`, which asks
     # the registry for checksums and ignores the CLI configuration's mirror.
-    deploy = ["cdktf", "deploy", "--skip-synth", "--skip-provider-lock", "--output", OUTDIR.name, "--auto-approve"]
+    deploy = [*cli, "deploy", "--skip-synth", "--skip-provider-lock", "--output", OUTDIR.name, "--auto-approve"]
     _run([*deploy, order[0]], env)
     _run([*deploy, "--parallelism", "1", *order[1:]], env)
     print(f"== deployed {', '.join(order)} in {time.monotonic() - start:.0f} s\n")

@@ -17,12 +17,22 @@ Where things come from:
   ``$TF_PLUGIN_CACHE_DIR``, ``<prefix>/share/terraform/plugins`` beside the terraform
   binary, and any direct sub-folder of ``/opt`` that holds such a layout (machine images
   often keep one there). The newest version found wins.
+- Which of the two: ``$EMR_CDKTF_PROVIDER_SOURCE``. ``mirror`` (the default, offline, as on
+  a development machine without registry access): the mirror's newest version, found as
+  above. ``registry`` (the GitHub workflow, any machine with registry access): no mirror is
+  searched; ``terraform init`` downloads exactly the version the app pins
+  (``emr_constructs.framework.AWS_PROVIDER_VERSION``).
+- The pin check: ``pin_difference`` says when the provider the tier uses is not the one the
+  app pins. Only a mirror may substitute another version, and only one declared with its
+  reason in ``tests/terraform/provider_substitutes.toml`` (this machine: 5.100.0);
+  ``tests/terraform/test_provider_pin.py`` fails otherwise, and ``describe()`` (printed at
+  the start of a test run, by ``make validate`` and ``make sandbox``) warns.
 - The CLI configuration: ``write_cli_config`` writes one that installs every
   ``registry.terraform.io`` provider from that mirror only (never the network) and shares
   one plugin cache (``plugin_cache_dir``), so each stack's ``terraform init`` only links
   the provider instead of copying its ~700 MB (and never re-creates the cache entry under a
   terraform running elsewhere: ``plugin_cache_may_break_dependency_lock_file``). ``TF_CLI_CONFIG_FILE`` points at it for
-  every run.
+  every run. With the registry source it only sets the plugin cache.
 - The provider version: the synthesized JSON pins the version the Python bindings were
   generated from; the mirror may hold another. ``write_override`` writes
   ``zz_offline_override.tf.json`` beside ``cdk.tf.json`` (Terraform merges ``*_override``
@@ -65,6 +75,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_VARIABLE = "EMR_CDKTF_TERRAFORM"
 MIRROR_VARIABLE = "EMR_CDKTF_PROVIDER_MIRROR"
+SOURCE_VARIABLE = "EMR_CDKTF_PROVIDER_SOURCE"
+SOURCES = ("mirror", "registry")
+SUBSTITUTES_FILE = Path(__file__).resolve().parent / "provider_substitutes.toml"
 PROVIDER_ADDRESS = "registry.terraform.io/hashicorp/aws"
 OVERRIDE_FILE = "zz_offline_override.tf.json"
 # Where make validate / make sandbox keep the CLI config and plugin cache (git-ignored).
@@ -75,6 +88,10 @@ _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 class ToolchainMissing(RuntimeError):
     """terraform or the provider plugin is not available; the message says how to get it."""
+
+
+class ProviderSourceError(ValueError):
+    """``EMR_CDKTF_PROVIDER_SOURCE`` holds a value that is not a source: refused, never skipped."""
 
 
 class TerraformFailed(RuntimeError):
@@ -123,18 +140,77 @@ def provider_versions(mirror: Path) -> list[str]:
     return sorted(versions, key=lambda v: tuple(int(x) for x in v.split(".")))
 
 
+def pinned_version() -> str:
+    """The hashicorp/aws version the app pins (every stack's ``required_providers``)."""
+    from emr_constructs.framework import AWS_PROVIDER_VERSION
+
+    return AWS_PROVIDER_VERSION
+
+
+def declared_substitutes(path: Path = SUBSTITUTES_FILE) -> dict[str, str]:
+    """Provider versions a mirror may hold instead of the pin: version -> the reason given."""
+    import tomllib
+
+    if not path.is_file():
+        return {}
+    entries = tomllib.loads(path.read_text(encoding="utf-8")).get("substitute", [])
+    return {str(e["version"]): str(e.get("reason", "")) for e in entries}
+
+
+def pin_difference(
+    used: str, source: str, *, pinned: str | None = None, declared: dict[str, str] | None = None
+) -> str | None:
+    """Why ``used`` (from ``source``) is not acceptable for the tier, or None when it is: the
+    app's pin, or (from a mirror only) a version declared in provider_substitutes.toml."""
+    pinned = pinned or pinned_version()
+    declared = declared_substitutes() if declared is None else declared
+    if used == pinned:
+        return None
+    if source == "mirror" and used in declared:
+        return None
+    where = "from the registry" if source == "registry" else "from the filesystem mirror"
+    fix = (
+        "the registry source always installs the pin: check the override and the lock file"
+        if source == "registry"
+        else f"put {pinned} into the mirror (`terraform providers mirror DIR`), run with "
+        f"{SOURCE_VARIABLE}=registry, or declare {used} with its reason in {SUBSTITUTES_FILE.relative_to(ROOT)}"
+    )
+    return f"the tier used hashicorp/aws {used} {where}, but the app pins {pinned}; {fix}"
+
+
 @dataclass(frozen=True)
 class Toolchain:
     terraform: str
     terraform_version: str
-    mirror: Path
+    mirror: Path | None
     provider_version: str
+    source: str = "mirror"
 
     def describe(self) -> str:
+        where = f"the filesystem mirror {self.mirror}" if self.source == "mirror" else "the registry"
         return (
             f"terraform {self.terraform_version} ({self.terraform}), "
-            f"hashicorp/aws {self.provider_version} from the filesystem mirror {self.mirror}"
+            f"hashicorp/aws {self.provider_version} from {where} ({SOURCE_VARIABLE}={self.source})"
         )
+
+    def report(self) -> str:
+        """What ``make validate``, ``make sandbox`` and a test run print first: the terraform
+        and provider used, then whether that provider is the app's pin (a WARNING if not)."""
+        return f"{self.describe()}\n{self.pin_note()}"
+
+    def pin_note(self) -> str:
+        """Whether the provider is the app's pin; a WARNING line when it is not."""
+        pinned = pinned_version()
+        if self.provider_version == pinned:
+            return f"hashicorp/aws {pinned} is the version the app pins"
+        declared = declared_substitutes().get(self.provider_version)
+        problem = pin_difference(self.provider_version, self.source)
+        if problem is None:
+            return (
+                f"WARNING: the app pins {pinned}, not {self.provider_version}: results hold for "
+                f"{self.provider_version} (a declared substitute: {declared})"
+            )
+        return f"WARNING: {problem}"
 
     def cli_config(self, workdir: Path) -> Path:
         """Write the project's CLI configuration (offline install from the mirror, one shared
@@ -163,12 +239,27 @@ class Toolchain:
             "  }\n"
             "}\n"
         )
+        if self.source == "registry":
+            # terraform's own installation: providers from their registry, into the cache.
+            text = text[: text.index("provider_installation {")]
         if not config.exists() or config.read_text() != text:
             config.write_text(text)
         return config
 
 
+def provider_source() -> str:
+    """``EMR_CDKTF_PROVIDER_SOURCE`` (unset or empty: mirror); any other value is refused."""
+    value = os.environ.get(SOURCE_VARIABLE, "").strip() or "mirror"
+    if value not in SOURCES:
+        raise ProviderSourceError(
+            f"{SOURCE_VARIABLE}={value!r} is not a provider source; allowed: mirror (the default: a local "
+            "filesystem mirror, offline) or registry (terraform init downloads the version the app pins)"
+        )
+    return value
+
+
 def find_toolchain() -> Toolchain:
+    source = provider_source()
     problems = []
     terraform = os.environ.get(TERRAFORM_VARIABLE) or shutil.which("terraform")
     version = ""
@@ -185,6 +276,10 @@ def find_toolchain() -> Toolchain:
             version = json.loads(out)["terraform_version"]
         except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
             problems.append(f"{terraform} does not run (`terraform version -json`: {exc})")
+    if source == "registry":
+        if problems:
+            raise ToolchainMissing("real-Terraform tier unavailable: " + "; ".join(problems))
+        return Toolchain(str(terraform), version, None, pinned_version(), source)
     override = os.environ.get(MIRROR_VARIABLE)
     searched = [Path(override)] if override else mirror_candidates()
     mirror, provider = None, None
@@ -198,11 +293,13 @@ def find_toolchain() -> Toolchain:
             f"no hashicorp/aws provider plugin for {_platform()} in a filesystem mirror ({where}). "
             "On a machine with registry access run `terraform providers mirror DIR` in a "
             f"synthesized stack folder (or unpack the provider release into "
-            f"DIR/{PROVIDER_ADDRESS}/<version>/{_platform()}/), then set {MIRROR_VARIABLE}=DIR"
+            f"DIR/{PROVIDER_ADDRESS}/<version>/{_platform()}/), then set {MIRROR_VARIABLE}=DIR; "
+            f"or, with registry access, set {SOURCE_VARIABLE}=registry"
         )
     if problems:
         raise ToolchainMissing("real-Terraform tier unavailable: " + "; ".join(problems))
-    return Toolchain(terraform=str(terraform), terraform_version=version, mirror=mirror, provider_version=provider)
+    assert provider is not None
+    return Toolchain(str(terraform), version, mirror, provider, source)
 
 
 def _newer(a: str, b: str) -> bool:
@@ -342,7 +439,7 @@ def validate_stacks(
     folders = synthesized_stacks(stacks_root.parent)
     if not folders:
         raise FileNotFoundError(f"no synthesized stack (*/cdk.tf.json) under {stacks_root}: run `make synth`")
-    echo(f"terraform validate with {toolchain.describe()}")
+    echo(f"terraform validate with {toolchain.report()}")
     timings, failures = {}, []
     for name, stack in sorted(folders.items()):
         copy = workdir / "validate" / name
@@ -368,9 +465,12 @@ def validate_stacks(
 def main(argv: list[str]) -> int:
     if argv[:1] == ["check"]:
         try:
-            print(f"real-Terraform tier runs with {find_toolchain().describe()}")
+            print(f"real-Terraform tier runs with {find_toolchain().report()}")
         except ToolchainMissing as exc:
             print(f"{exc} -- the tests/terraform tier will be skipped")
+        except ProviderSourceError as exc:
+            print(exc, file=sys.stderr)
+            return 2
         return 0
     if len(argv) < 1 or argv[0] != "validate":
         print("usage: python -m tests.terraform.toolchain validate [STACKS_ROOT_OR_CDKTF_OUT] | check", file=sys.stderr)
@@ -380,7 +480,7 @@ def main(argv: list[str]) -> int:
         root = root / "stacks"
     try:
         validate_stacks(root, DEFAULT_WORKDIR)
-    except ToolchainMissing as exc:
+    except (ToolchainMissing, ProviderSourceError) as exc:
         print(exc, file=sys.stderr)
         return 3
     except (TerraformFailed, FileNotFoundError) as exc:
