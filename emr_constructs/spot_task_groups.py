@@ -40,7 +40,7 @@ from constructs import Construct
 
 from emr_constructs import validation
 from emr_constructs.contract import DYNAMIC_GROUP, STATIC_A, STATIC_B
-from emr_constructs.ebs import EbsSpec
+from emr_constructs.ebs import EbsSpec, fixed_throughput_problem
 from emr_constructs.emr_cluster import EmrCluster
 from emr_constructs.errors import EmrConfigError
 from emr_constructs.pricing import DEFAULT_BID_FACTOR, Bid, PriceError, PriceTable, check_bid_price, spot_bid
@@ -79,11 +79,8 @@ def _group_problems(where: str, spec: SpotGroupSpec, count, region: str, factor,
         )
     if isinstance(spec.ebs, EbsSpec):
         p.extend(spec.ebs.problems(f"{where}.ebs"))
-        if spec.ebs.volume_type == "gp3" and spec.ebs.resolved_throughput() != 125:
-            p.append(
-                f"{where}.ebs.throughput = {spec.ebs.throughput}: aws_emr_instance_group has no throughput "
-                "argument, so task-group gp3 volumes get EMR's 125 MiB/s; remove throughput or use gp2"
-            )
+        if (tp := fixed_throughput_problem(spec.ebs, f"{where}.ebs", "aws_emr_instance_group")) is not None:
+            p.append(tp)
     else:
         p.append(f"{where}.ebs = {spec.ebs!r}: expected an EbsSpec")
     if spec.bid_price is not None:

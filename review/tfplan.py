@@ -293,7 +293,9 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
                 terraform_actions=tuple(change.get("actions") or ()),
             )
         )
-    status = "changed" if (changes or drift) else "unchanged"
+    # Drift alone changes nothing: Terraform says "No changes" (what it would revert is among
+    # the changes too).
+    status = "changed" if changes else "unchanged"
     return base, head, StackDiff(name, status, changes, [], drift)
 
 
