@@ -231,7 +231,9 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
         if actions == ("no-op",):
             if imported_id is not None:
                 changes.append(
-                    ResourceChange(name, address, "added", None, after, terraform_actions=actions, imported_id=imported_id)
+                    ResourceChange(
+                        name, address, "added", None, after, terraform_actions=actions, imported_id=imported_id
+                    )
                 )
             continue
         if actions == ("create",):
