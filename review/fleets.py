@@ -71,7 +71,7 @@ def capacity(block: Any) -> FleetCapacity | None:
         for c in _list(fleet.get("instance_type_configs"))
         if isinstance(c, dict)
     )
-    spot = next(
+    spot: Any = next(
         (s for ls in _list(fleet.get("launch_specifications")) for s in _list(ls.get("spot_specification"))),
         {},
     )
