@@ -43,6 +43,7 @@ IAM_ACTIONS = {
     "ListClusters": "elasticmapreduce:ListClusters",
     "DescribeCluster": "elasticmapreduce:DescribeCluster",
     "ListInstanceGroups": "elasticmapreduce:ListInstanceGroups",
+    "ListInstanceFleets": "elasticmapreduce:ListInstanceFleets",
     "ListInstances": "elasticmapreduce:ListInstances",
     "ModifyInstanceGroups": "elasticmapreduce:ModifyInstanceGroups",
     "AddTags": "elasticmapreduce:AddTags",
