@@ -176,3 +176,14 @@ def fixed_throughput_problem(ebs: EbsSpec, where: str, block: str) -> str | None
             f"get EMR's {GP3_THROUGHPUT[0]} MiB/s; remove throughput or use gp2"
         )
     return None
+
+
+def no_throughput_block_problems(ebs: object, where: str, block: str) -> list[str]:
+    """Every problem of the ``EbsSpec`` of a block without a throughput argument (task
+    groups, instance fleets): its own, and a gp3 throughput other than EMR's."""
+    if not isinstance(ebs, EbsSpec):
+        return [f"{where} = {ebs!r}: expected an EbsSpec"]
+    p = ebs.problems(where)
+    if (tp := fixed_throughput_problem(ebs, where, block)) is not None:
+        p.append(tp)
+    return p

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from emr_constructs import validation
-from emr_constructs.ebs import EbsSpec, fixed_throughput_problem
+from emr_constructs.ebs import EbsSpec, no_throughput_block_problems
 from emr_constructs.pricing import DEFAULT_BID_FACTOR, PriceError, PriceTable, check_bid_price, spot_bid
 
 SPOT_ALLOCATION_STRATEGIES = (
@@ -151,12 +151,7 @@ class InstanceFleetSpec:
                     f"{at}.weighted_capacity = {t.weighted_capacity!r}: a whole number of at least 1 (the units "
                     "one instance of this type counts for)"
                 )
-            if isinstance(t.ebs, EbsSpec):
-                p.extend(t.ebs.problems(f"{at}.ebs"))
-                if (tp := fixed_throughput_problem(t.ebs, f"{at}.ebs", "an instance fleet's ebs_config")) is not None:
-                    p.append(tp)
-            else:
-                p.append(f"{at}.ebs = {t.ebs!r}: expected an EbsSpec")
+            p.extend(no_throughput_block_problems(t.ebs, f"{at}.ebs", "an instance fleet's ebs_config"))
             if t.bid_price is not None and (problem := check_bid_price(t.bid_price)):
                 p.append(f"{at}.{problem}")
         for attr in ("target_on_demand_capacity", "target_spot_capacity"):
