@@ -54,6 +54,10 @@ EMR (API reference: https://docs.aws.amazon.com/emr/latest/APIReference/):
   task fleet (one per cluster).
 - ``ModifyInstanceFleet`` (API_ModifyInstanceFleet): missing in moto. Sets a fleet's
   target capacities; instances are launched or terminated to meet them.
+- ``TerminateJobFlows`` (API_TerminateJobFlows: "the Amazon EC2 instances of the cluster
+  are terminated"): moto marks the cluster TERMINATED and leaves its EC2 instances running.
+  The shim terminates them (their primary network interfaces go with them), so a fleet
+  cluster's nodes, which run in the cluster's own subnet, do not outlive it.
 - ``GetAutoTerminationPolicy`` / ``PutAutoTerminationPolicy`` /
   ``RemoveAutoTerminationPolicy`` (API_GetAutoTerminationPolicy, API_AutoTerminationPolicy):
   missing in moto. The policy given to ``RunJobFlow`` (``AutoTerminationPolicy``) or put
@@ -514,6 +518,18 @@ def _patch_emr_fleets() -> None:  # noqa: C901 -- one closure per EMR call moto 
         if fleets_of(cluster_of(self)) is not None:
             raise InvalidRequestException(GROUPS_ON_FLEET_CLUSTER)
         return original_list_groups(self)
+
+    moto_terminate = emr_models.ElasticMapReduceBackend.terminate_job_flows
+
+    def terminate_job_flows(self: Any, job_flow_ids: list[str]) -> list[Any]:
+        terminated = moto_terminate(self, job_flow_ids)
+        for cluster in terminated:
+            running = [i.ec2_instance.id for i in cluster.ec2_instances if i.ec2_instance.state != "terminated"]
+            if running:
+                self.ec2_backend.terminate_instances(running)
+        return terminated
+
+    emr_models.ElasticMapReduceBackend.terminate_job_flows = terminate_job_flows  # type: ignore[method-assign]
 
     for name, method in {
         "run_job_flow": run_job_flow,

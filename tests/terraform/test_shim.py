@@ -411,3 +411,16 @@ def test_fleets_aws_refuses_create_no_cluster(aws, fleets, expect):
         _fleet_cluster(aws, *fleets)
     assert _error(refused)[0] == "ValidationException" and expect in _error(refused)[1]
     assert {c["Id"] for c in aws.emr.list_clusters()["Clusters"]} == before
+
+
+def test_terminating_a_cluster_terminates_its_instances(aws):
+    cluster = _fleet_cluster(aws)
+    nodes = [i["Ec2InstanceId"] for i in aws.emr.list_instances(ClusterId=cluster)["Instances"]]
+    assert nodes
+    aws.emr.terminate_job_flows(JobFlowIds=[cluster])
+    states = {
+        i["InstanceId"]: i["State"]["Name"]
+        for r in aws.ec2.describe_instances(InstanceIds=nodes)["Reservations"]
+        for i in r["Instances"]
+    }
+    assert set(states.values()) == {"terminated"}, states
