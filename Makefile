@@ -34,7 +34,7 @@ PIPENV := $(TOOLS)/bin/python -m pipenv
 VENV_STAMP := .venv/.synced
 NODE_STAMP := node_modules/.installed
 
-.PHONY: synth test bench review review-sample deps clean distclean validate lint docs sandbox sandbox-down
+.PHONY: synth test bench review review-sample deps clean distclean validate lint docs sandbox sandbox-down deploy
 
 deps: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -98,6 +98,13 @@ bench: deps
 	.venv/bin/python bench/bench_scaling.py
 	.venv/bin/python bench/bench_review.py
 	.venv/bin/python bench/bench_refusal.py
+
+# The guarded deploy (docs/deploy.md): synthesize $(EMR_CDKTF_ENV) (default example), then per
+# stack, foundation first: plan -out, review the saved plan (the replacement guard), apply
+# exactly that plan. STACKS=a,b limits it; DEPLOY_ARGS takes --plan-only, --allow-replace X,
+# --auto-approve (CI only). Exit 3: refused by the guard; 4: the stack's state is locked.
+deploy: deps
+	@.venv/bin/python -m deploy --outdir $(CDKTF_OUT) $(if $(EMR_CDKTF_ENV),--env $(EMR_CDKTF_ENV)) $(if $(STACKS),--stacks $(STACKS)) $(DEPLOY_ARGS)
 
 # Every environment the change touches (all of them when shared code changes), or only
 # $(EMR_CDKTF_ENV) when it is set. Progress goes to stderr, the report to stdout.

@@ -77,6 +77,20 @@ EMR (API reference: https://docs.aws.amazon.com/emr/latest/APIReference/):
   volumes, so every gp3 instance group with an explicit throughput would read back
   different from its configuration. AWS returns the volume specification as requested.
 
+Faults on demand (for the deploy's fault tests; AWS does this on its own under load):
+
+- ``POST /_shim/faults`` with a JSON body ``{"services": ["emr", "ec2"], "count": N,
+  "every": K, "kind": "throttle" | "5xx" | "slow", "seconds": S}`` makes every K-th
+  request to those services (named as in the SigV4 credential scope) answer an error (or,
+  ``slow``, answer S seconds late, as a congested API does), N times in all, then the
+  stand-in answers normally again. The errors are AWS's own for each protocol:
+  ``throttle`` is HTTP 400 ``ThrottlingException`` for JSON services (EMR) and HTTP 503
+  ``RequestLimitExceeded`` for EC2's query protocol (``Throttling`` for IAM/STS/others);
+  ``5xx`` is HTTP 500 ``InternalFailure`` / ``InternalError``. The provider's SDK retries
+  both with back-off, as against AWS. ``GET /_shim/faults`` answers how many were
+  answered so far (``injected``) and how many are left (``remaining``). The stand-in
+  never injects a fault unasked.
+
 S3 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 
 - Bucket-policy conditions. moto evaluates a bucket policy's statements on object writes but
@@ -101,6 +115,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import threading
+import time
 from typing import Any
 
 FLEETS_ON_GROUP_CLUSTER = (
@@ -123,6 +138,7 @@ def install() -> None:
     if _installed:
         return
     _serialize_requests()
+    _inject_faults()
     _patch_emr()
     _patch_emr_fleets()
     _patch_s3_bucket_policy()
@@ -143,6 +159,119 @@ def _serialize_requests() -> None:
             # The body is produced inside the lock too: nothing of one call interleaves
             # with another.
             return list(original(self, environ, start_response))
+
+    DomainDispatcherApplication.__call__ = __call__
+
+
+# ----------------------------------------------------------------------------- faults
+
+FAULT_PATH = "/_shim/faults"
+# Services that speak JSON (the error is a `__type` body); every other one here speaks
+# the query protocol (an XML error document).
+_JSON_SERVICES = ("elasticmapreduce", "emr", "kms", "logs", "ssm", "sso")
+
+
+class FaultPlan:
+    """Which requests answer an error (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.services: tuple[str, ...] = ()
+        self.remaining = 0
+        self.every = 1
+        self.kind = "throttle"
+        self.seconds = 0.0
+        self.seen = 0
+        self.injected = 0
+
+    def configure(self, body: dict) -> None:
+        kind = body.get("kind", "throttle")
+        if kind not in ("throttle", "5xx", "slow"):
+            raise ValueError(f"kind {kind!r}: expected 'throttle', '5xx' or 'slow'")
+        with self.lock:
+            self.services = tuple(body.get("services") or ())
+            self.remaining = int(body.get("count", 0))
+            self.every = max(1, int(body.get("every", 1)))
+            self.kind = kind
+            self.seconds = float(body.get("seconds", 0))
+            self.seen = 0
+
+    def take(self, service: str) -> str | None:
+        with self.lock:
+            if self.remaining <= 0 or service not in self.services:
+                return None
+            self.seen += 1
+            if self.seen % self.every:
+                return None
+            self.remaining -= 1
+            self.injected += 1
+            return self.kind
+
+    def status(self) -> dict:
+        with self.lock:
+            return {"injected": self.injected, "remaining": self.remaining}
+
+
+FAULTS = FaultPlan()
+
+
+def _service_of(environ: dict) -> str:
+    """The service of a SigV4-signed request (its credential scope: key/date/region/service)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    scope = auth.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) >= 5 else ""
+
+
+def fault_response(kind: str, service: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """AWS's own error answer for ``kind`` in the protocol ``service`` speaks."""
+    if service in _JSON_SERVICES:
+        code, status = (
+            ("ThrottlingException", "400 Bad Request")
+            if kind == "throttle"
+            else (
+                "InternalFailure",
+                "500 Internal Server Error",
+            )
+        )
+        body = json.dumps({"__type": code, "message": "injected by the stand-in"}).encode()
+        return status, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)], body
+    if kind == "throttle":
+        code = "RequestLimitExceeded" if service == "ec2" else "Throttling"
+        status = "503 Service Unavailable" if service == "ec2" else "400 Bad Request"
+    else:
+        code, status = ("InternalError", "500 Internal Server Error")
+    body = (
+        f"<Response><Errors><Error><Code>{code}</Code><Message>injected by the stand-in</Message>"
+        "</Error></Errors><RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>"
+    ).encode()
+    return status, [("Content-Type", "text/xml")], body
+
+
+def _inject_faults() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.__call__
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == FAULT_PATH:
+            if environ.get("REQUEST_METHOD") == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                try:
+                    FAULTS.configure(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+                except (ValueError, TypeError) as exc:
+                    start_response("400 Bad Request", [("Content-Type", "text/plain")])
+                    return [str(exc).encode()]
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(FAULTS.status()).encode()]
+        service = _service_of(environ)
+        kind = FAULTS.take(service)
+        if kind == "slow":
+            time.sleep(FAULTS.seconds)
+        elif kind is not None:
+            status, headers, body = fault_response(kind, service)
+            start_response(status, headers)
+            return [body]
+        return original(self, environ, start_response)
 
     DomainDispatcherApplication.__call__ = __call__
 

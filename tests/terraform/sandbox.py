@@ -49,6 +49,7 @@ REGION = "ap-northeast-2"
 NAME = "sandbox"
 PIDFILE = SANDBOX / "standin.pid"
 INFO = SANDBOX / "standin.json"
+OVERRIDE = SANDBOX / "terraform-override.tf.json"
 
 
 def _cdktf_env(extra: dict[str, str]) -> dict[str, str]:
@@ -148,6 +149,8 @@ def up(port: int) -> int:
     folders = stack_folders(stacks_root)  # where `cdktf deploy` runs terraform (the manifest's)
     for stack in order:
         write_override(folders[stack], toolchain.provider_version, provider=standin.provider_settings())
+    # The same override for the guarded deploy (make deploy copies it beside every stack).
+    write_override(SANDBOX, toolchain.provider_version, provider=standin.provider_settings()).rename(OVERRIDE)
     start = time.monotonic()
     # --skip-provider-lock: cdktf would otherwise run `terraform providers lock`, which asks
     # the registry for checksums and ignores the CLI configuration's mirror.
@@ -170,6 +173,11 @@ Then try, from the project folder:
   .venv/bin/python -m ops status spark-batch-production-01
   .venv/bin/python -m ops rotate-spot spark-batch-production-01          # the plan only
   .venv/bin/python -m ops rotate-spot spark-batch-production-01 --yes    # rotate A/B
+
+Deploy a change with the guarded deploy (plan, review of the saved plan, apply; docs/deploy.md):
+
+  TF_CLI_CONFIG_FILE={DEFAULT_WORKDIR / "terraformrc"} make deploy EMR_CDKTF_ENV={ENVIRONMENT.relative_to(ROOT)} \\
+    CDKTF_OUT={OUTDIR.name} EMR_CDKTF_TF_OVERRIDE={OVERRIDE.relative_to(ROOT)}
 
 Terraform state: terraform.{NAME}.<stack>.tfstate (ops reads it to tell managed groups from
 leftovers). Stop and clean up: make sandbox-down"""

@@ -253,6 +253,24 @@ class StandIn:
             **kwargs,
         )
 
+    def faults(self, **plan: object) -> dict:
+        """Set (``services=[...], count=N, every=K, kind="throttle"|"5xx"``) or, without
+        arguments, read the shim's fault injection (``moto_shim`` "Faults on demand");
+        answers ``{"injected": ..., "remaining": ...}``."""
+        import ssl
+        import urllib.request
+
+        from tests.terraform.moto_shim import FAULT_PATH
+
+        request = urllib.request.Request(
+            self.endpoint + FAULT_PATH,
+            data=json.dumps(plan).encode() if plan else None,
+            method="POST" if plan else "GET",
+        )
+        context = ssl.create_default_context(cafile=str(self.ca_bundle))
+        with urllib.request.urlopen(request, context=context, timeout=30) as answer:
+            return json.loads(answer.read())
+
     def provider_settings(self) -> dict:
         """The ``provider "aws"`` arguments that point Terraform at the stand-in."""
         return {
@@ -686,3 +704,103 @@ __all__ = [
     "make_certificate",
     "synthesize",
 ]
+
+
+# ----------------------------------------------------------------------------- guarded deploy
+
+
+@dataclass
+class DeployRun:
+    """``make deploy`` of an environment into the stand-in, the user's way: the Makefile
+    target, with the stand-in's Terraform override (provider endpoints, the mirror's
+    provider version) passed as ``EMR_CDKTF_TF_OVERRIDE`` and the project's own backend
+    (local state beside the output folder: ``<workdir>/terraform.<env>.<stack>.tfstate``)."""
+
+    toolchain: Toolchain
+    standin: StandIn
+    cli_config: Path
+    environment_file: Path
+    workdir: Path
+    region: str = "ap-northeast-2"
+    # The project checkout make runs in (a scratch repository for the loop test).
+    root: Path = ROOT
+    account: Account | None = None
+
+    @property
+    def outdir(self) -> Path:
+        return self.workdir / "cdktf.out"
+
+    def state_path(self, environment: str, stack: str) -> Path:
+        """The project's local backend: beside the output folder (``emr_constructs.contract``)."""
+        return self.outdir.parent / f"terraform.{environment}.{stack}.tfstate"
+
+    def override_file(self) -> Path:
+        folder = self.workdir / "override"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = write_override(folder, self.toolchain.provider_version, provider=self.standin.provider_settings())
+        return path
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
+        env.update(self.standin.aws_env(self.region))
+        env.update(
+            {
+                "TF_CLI_CONFIG_FILE": str(self.cli_config),
+                "EMR_CDKTF_TF_OVERRIDE": str(self.override_file()),
+                "EMR_CDKTF_TERRAFORM": self.toolchain.terraform,
+                "AWS_MAX_ATTEMPTS": "2",
+                "JSII_NODE": str(ROOT / "node_modules" / ".bin" / "node"),
+            }
+        )
+        return env
+
+    def command(self, *args: str, stacks: str | None = None) -> list[str]:
+        command = [
+            "make",
+            "--no-print-directory",
+            "deploy",
+            f"EMR_CDKTF_ENV={self.environment_file}",
+            f"CDKTF_OUT={self.outdir}",
+            f"DEPLOY_ARGS={' '.join(args)}",
+        ]
+        return command + ([f"STACKS={stacks}"] if stacks else [])
+
+    def start(self, *args: str, stacks: str | None = None, log: Path | None = None) -> subprocess.Popen:
+        out = open(log, "w") if log else subprocess.PIPE
+        return subprocess.Popen(
+            self.command(*args, stacks=stacks),
+            cwd=self.root,
+            env=self.env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    def run(self, *args: str, stacks: str | None = None, timeout: float = 1500) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            self.command(*args, stacks=stacks),
+            cwd=self.root,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def folder(self, stack: str) -> Path:
+        return stack_folders(self.outdir / "stacks")[stack]
+
+    def folder_exists(self, stack: str) -> bool:
+        try:  # the deploy may be writing the manifest right now
+            return (stack_folders(self.outdir / "stacks").get(stack, Path("/nonexistent")) / "cdk.tf.json").is_file()
+        except ValueError:
+            return False
+
+    def terraform(self, stack: str) -> Terraform:
+        """terraform in the deployed stack's folder, for checks (re-plan, state)."""
+        return Terraform(
+            self.toolchain,
+            self.folder(stack),
+            self.cli_config,
+            env={**self.standin.aws_env(self.region), "AWS_MAX_ATTEMPTS": "2"},
+        )

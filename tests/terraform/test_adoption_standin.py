@@ -223,3 +223,17 @@ def test_adoption_report_cli_on_the_real_plan(adoption_plan):
     assert first.endswith("3 REPLACED") and "adopted resource(s)" in first
     assert "Adopt this cluster blue/green instead" in result.stdout
     assert "A task group goes with its cluster" in result.stdout
+
+
+def test_review_of_the_real_plan_marks_every_import(adoption_plan):
+    # `python -m review --plan` on Terraform's own plan: what Terraform imports (its
+    # `importing` marks) is the review's `imported` set, replaced or not.
+    from review.tfplan import review_plans
+
+    plan = json.loads(adoption_plan["plan"].read_text())
+    terraform_imports = sorted(rc["address"] for rc in plan["resource_changes"] if rc["change"].get("importing"))
+    assert len(terraform_imports) >= 8
+    review = review_plans([f"spark-batch={adoption_plan['plan']}"], allow=set())
+    verdicts = review.as_json()["environments"][""]["spark-batch"]
+    assert verdicts["imported"] == terraform_imports
+    assert f"**imported** (`{adoption_plan['cluster']}`)" in review.markdown
