@@ -56,8 +56,9 @@ EMR (API reference: https://docs.aws.amazon.com/emr/latest/APIReference/):
   target capacities; instances are launched or terminated to meet them.
 - ``TerminateJobFlows`` (API_TerminateJobFlows: "the Amazon EC2 instances of the cluster
   are terminated"): moto marks the cluster TERMINATED and leaves its EC2 instances running.
-  The shim terminates them (their primary network interfaces go with them), so a fleet
-  cluster's nodes, which run in the cluster's own subnet, do not outlive it.
+  The shim terminates them and, as AWS does, deletes the primary network interface each was
+  launched with (moto keeps it), so a fleet cluster's nodes, which run in the cluster's own
+  subnet, leave nothing behind.
 - ``GetAutoTerminationPolicy`` / ``PutAutoTerminationPolicy`` /
   ``RemoveAutoTerminationPolicy`` (API_GetAutoTerminationPolicy, API_AutoTerminationPolicy):
   missing in moto. The policy given to ``RunJobFlow`` (``AutoTerminationPolicy``) or put
@@ -523,6 +524,21 @@ def _ebs_devices(ebs: Any) -> list[dict[str, Any]]:
     return devices
 
 
+def _terminate_nodes(ec2_backend: Any, instances: list[Any]) -> None:
+    """Terminate EC2 instances as AWS does: the primary network interface an instance was
+    launched with goes with it (DeleteOnTermination is true for it; moto keeps it)."""
+    running = [i for i in instances if i.state != "terminated"]
+    if not running:
+        return
+    primaries = [nic.id for i in running for index, nic in i.nics.items() if index == 0]
+    ec2_backend.terminate_instances([i.id for i in running])
+    for eni_id in primaries:
+        try:
+            ec2_backend.delete_network_interface(eni_id)
+        except Exception:  # noqa: BLE001 -- already gone (moto deleted it itself)
+            pass
+
+
 class _FleetNodes:
     """What a node of a fleet shows moto's Instance model in place of an instance group."""
 
@@ -565,7 +581,7 @@ def _patch_emr_fleets() -> None:  # noqa: C901 -- one closure per EMR call moto 
             mine = [i for i in nodes if i.instance_group.market == market]
             wanted = -(-int(fleet[target_key]) // weight)
             for extra in mine[wanted:]:
-                backend.ec2_backend.terminate_instances([extra.ec2_instance.id])
+                _terminate_nodes(backend.ec2_backend, [extra.ec2_instance])
                 cluster.ec2_instances.remove(extra)
             missing = wanted - len(mine)
             if missing > 0:
@@ -653,9 +669,7 @@ def _patch_emr_fleets() -> None:  # noqa: C901 -- one closure per EMR call moto 
     def terminate_job_flows(self: Any, job_flow_ids: list[str]) -> list[Any]:
         terminated = moto_terminate(self, job_flow_ids)
         for cluster in terminated:
-            running = [i.ec2_instance.id for i in cluster.ec2_instances if i.ec2_instance.state != "terminated"]
-            if running:
-                self.ec2_backend.terminate_instances(running)
+            _terminate_nodes(self.ec2_backend, [i.ec2_instance for i in cluster.ec2_instances])
         return terminated
 
     emr_models.ElasticMapReduceBackend.terminate_job_flows = terminate_job_flows  # type: ignore[method-assign]

@@ -424,3 +424,6 @@ def test_terminating_a_cluster_terminates_its_instances(aws):
         for i in r["Instances"]
     }
     assert set(states.values()) == {"terminated"}, states
+    # Their primary network interfaces go with them, as in AWS.
+    enis = aws.ec2.describe_network_interfaces(Filters=[{"Name": "attachment.instance-id", "Values": nodes}])
+    assert enis["NetworkInterfaces"] == []
