@@ -417,6 +417,9 @@ def test_terminating_a_cluster_terminates_its_instances(aws):
     cluster = _fleet_cluster(aws)
     nodes = [i["Ec2InstanceId"] for i in aws.emr.list_instances(ClusterId=cluster)["Instances"]]
     assert nodes
+    attached = aws.ec2.describe_network_interfaces(Filters=[{"Name": "attachment.instance-id", "Values": nodes}])
+    primaries = [e["NetworkInterfaceId"] for e in attached["NetworkInterfaces"]]
+    assert len(primaries) == len(nodes)
     aws.emr.terminate_job_flows(JobFlowIds=[cluster])
     states = {
         i["InstanceId"]: i["State"]["Name"]
@@ -425,5 +428,5 @@ def test_terminating_a_cluster_terminates_its_instances(aws):
     }
     assert set(states.values()) == {"terminated"}, states
     # Their primary network interfaces go with them, as in AWS.
-    enis = aws.ec2.describe_network_interfaces(Filters=[{"Name": "attachment.instance-id", "Values": nodes}])
-    assert enis["NetworkInterfaces"] == []
+    left = aws.ec2.describe_network_interfaces(Filters=[{"Name": "network-interface-id", "Values": primaries}])
+    assert left["NetworkInterfaces"] == []
