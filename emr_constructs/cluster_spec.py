@@ -12,6 +12,11 @@ T6  Master is always on-demand; Spot on core only with ``allow_spot_core=True``.
 T7  ``dfs.replication`` is resolved here (EMR's default from the core count unless
     given) and checked against the core count; ``render_configurations`` always writes it.
 
+Master and core are instance groups (``InstanceGroupSpec``, the default model) or
+instance fleets (``InstanceFleetSpec``, from ``emr_constructs.fleet_spec``), never one of
+each: EMR fixes the model for the cluster's lifetime. With fleets, the core count of T7 is
+the fewest core nodes the core capacity can be met with.
+
 Pure Python (no cdktf import): the rules can be checked and tested without loading the
 provider bindings.
 """
@@ -27,6 +32,7 @@ from emr_constructs import validation
 from emr_constructs.contract import CORE_GROUP, MANAGED_POLICY_TAG, MASTER_GROUP
 from emr_constructs.ebs import EbsSpec
 from emr_constructs.errors import EmrConfigError
+from emr_constructs.fleet_spec import CORE_FLEET, MASTER_FLEET, InstanceFleetSpec
 from emr_constructs.pricing import check_bid_price
 
 CLUSTER_NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", re.ASCII)
@@ -313,7 +319,8 @@ class ClusterSpec:
         the construct id and the root of every Terraform address. Required.
     release_label: ``emr-X.Y.Z``. Required.
     applications: EMR application names, any case (written in EMR's spelling). Required.
-    master / core: InstanceGroupSpec. Required.
+    master / core: InstanceGroupSpec (instance groups), or InstanceFleetSpec for both
+        (instance fleets; see ``emr_constructs.fleet_spec``). Required.
     configurations: Configuration entries or ``{classification: {property: value}}``;
         default none. Values must be strings.
     dfs_replication: HDFS replication; default EMR's rule from the core count (1 below 4
@@ -336,8 +343,8 @@ class ClusterSpec:
     name: str
     release_label: str
     applications: Sequence[str]
-    master: InstanceGroupSpec
-    core: InstanceGroupSpec
+    master: InstanceGroupSpec | InstanceFleetSpec
+    core: InstanceGroupSpec | InstanceFleetSpec
     configurations: Sequence[Configuration] | Mapping[str, Mapping[str, str]] = ()
     dfs_replication: int | None = None
     bootstrap_actions: Sequence[BootstrapAction] = ()
@@ -426,7 +433,34 @@ class ClusterSpec:
             p.append("applications: Trino and Presto cannot run on the same cluster; keep one")
         return p
 
+    @property
+    def uses_fleets(self) -> bool:
+        """Whether master and core are instance fleets (else instance groups)."""
+        return isinstance(self.master, InstanceFleetSpec) or isinstance(self.core, InstanceFleetSpec)
+
+    def _fleet_problems(self) -> list[str]:
+        master, core = self.master, self.core
+        p: list[str] = []
+        if not (isinstance(master, InstanceFleetSpec) and isinstance(core, InstanceFleetSpec)):
+            kinds = {role: type(getattr(self, role)).__name__ for role in (MASTER_GROUP, CORE_GROUP)}
+            p.append(
+                f"master is {kinds[MASTER_GROUP]} and core is {kinds[CORE_GROUP]}: instance groups and instance "
+                "fleets cannot be mixed in one cluster (EMR fixes one model for the cluster's lifetime); give both "
+                "as InstanceGroupSpec or both as InstanceFleetSpec"
+            )
+        if isinstance(master, InstanceFleetSpec):
+            p += [*master.problems(MASTER_FLEET), *master.master_problems()]
+        elif isinstance(master, InstanceGroupSpec):
+            p += [*master.problems(MASTER_GROUP), *master.master_problems(self.release_label)]
+        if isinstance(core, InstanceFleetSpec):
+            p += [*core.problems(CORE_FLEET), *core.core_problems(allow_spot_core=self.allow_spot_core)]
+        elif isinstance(core, InstanceGroupSpec):
+            p += [*core.problems(CORE_GROUP), *core.core_problems(allow_spot_core=self.allow_spot_core)]
+        return p
+
     def _group_problems(self) -> list[str]:
+        if self.uses_fleets:
+            return self._fleet_problems()
         p: list[str] = []
         for role in (MASTER_GROUP, CORE_GROUP):
             group = getattr(self, role)
@@ -441,6 +475,8 @@ class ClusterSpec:
         return p
 
     def _core_count(self) -> int | None:
+        if isinstance(self.core, InstanceFleetSpec):
+            return self.core.fewest_nodes()
         return self.core.valid_count if isinstance(self.core, InstanceGroupSpec) else None
 
     def _configurations(self) -> tuple[list, list[str]]:
@@ -487,11 +523,16 @@ class ClusterSpec:
             p.append(f"dfs_replication = {replication!r}: a whole number of at least 1")
         elif core_count is not None and replication > core_count:  # type: ignore[operator]
             p.append(
-                f"dfs_replication = {replication} with core.instance_count = {core_count}: HDFS cannot keep more "
+                f"dfs_replication = {replication} with {self._core_label()} = {core_count}: HDFS cannot keep more "
                 f"copies than there are core nodes (every write would stay under-replicated); use at most "
                 f"{core_count} or add core nodes (guide tip T7)"
             )
         return (replication if _is_count(replication) else None), p  # type: ignore[return-value]
+
+    def _core_label(self) -> str:
+        if isinstance(self.core, InstanceFleetSpec):
+            return "core nodes (core fleet capacity / largest weighted capacity, at least)"
+        return "core.instance_count"
 
     def _auto_termination_problems(self) -> list[str]:
         idle = self.auto_termination_idle_seconds
@@ -513,7 +554,9 @@ class ClusterSpec:
             return []
         if not isinstance(ms, ManagedScalingSpec):
             return [f"managed_scaling = {ms!r}: expected a ManagedScalingSpec"]
-        return ms.problems(core_count=self._core_count(), release_label=self.release_label)
+        # With fleets the limits are in units (InstanceFleetUnits), as the core capacity is.
+        core = self.core.target_units if isinstance(self.core, InstanceFleetSpec) else self._core_count()
+        return ms.problems(core_count=core, release_label=self.release_label)
 
     def _limit_problems(self) -> list[str]:
         p: list[str] = []

@@ -164,3 +164,26 @@ class EbsSpec:
             out["iops"] = self._gp3_iops()
             out["throughput"] = self._gp3_throughput()
         return out
+
+
+def fixed_throughput_problem(ebs: EbsSpec, where: str, block: str) -> str | None:
+    """gp3 throughput on a block that cannot carry it (``aws_emr_instance_group``'s and
+    the instance fleets' ``ebs_config`` have no throughput argument): EMR gives such
+    volumes 125 MiB/s, so any other figure would be silently dropped."""
+    if ebs.volume_type == "gp3" and ebs.resolved_throughput() != GP3_THROUGHPUT[0]:
+        return (
+            f"{where}.throughput = {ebs.throughput}: {block} has no throughput argument, so its gp3 volumes "
+            f"get EMR's {GP3_THROUGHPUT[0]} MiB/s; remove throughput or use gp2"
+        )
+    return None
+
+
+def no_throughput_block_problems(ebs: object, where: str, block: str) -> list[str]:
+    """Every problem of the ``EbsSpec`` of a block without a throughput argument (task
+    groups, instance fleets): its own, and a gp3 throughput other than EMR's."""
+    if not isinstance(ebs, EbsSpec):
+        return [f"{where} = {ebs!r}: expected an EbsSpec"]
+    p = ebs.problems(where)
+    if (tp := fixed_throughput_problem(ebs, where, block)) is not None:
+        p.append(tp)
+    return p

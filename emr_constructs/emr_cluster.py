@@ -17,6 +17,13 @@ T7  ``hdfs-site`` ``dfs.replication`` always written explicitly and checked agai
     core count. Configurations are emitted deterministically because any change to them
     replaces the cluster.
 
+Instance groups (the default) or instance fleets (``InstanceFleetSpec`` for master and
+core; ``emr_constructs.instance_fleet.TaskInstanceFleet`` for task capacity): a fleet
+cluster may list several subnets (``subnets``) and EMR launches it in one of them. Every
+argument of ``master_instance_fleet`` and ``core_instance_fleet`` forces a new cluster in
+the provider, target capacities included, so the core fleet's capacities are ignored when
+EMR (managed scaling) or the operators (``frozen``) own them, like the core group's count.
+
 Lifecycle ``ignore_changes`` written by this construct, and why:
 
 * ``step`` (every cluster): steps submitted after creation (schedulers, the ops command,
@@ -25,7 +32,9 @@ Lifecycle ``ignore_changes`` written by this construct, and why:
   managed outside Terraform. No cluster here declares steps.
 * ``core_instance_group[0].instance_count`` when ``frozen`` (operators resize core from
   the console, guide T3) or when managed scaling is on (EMR itself resizes core; without
-  the ignore every plan would try to undo it).
+  the ignore every plan would try to undo it). With fleets,
+  ``core_instance_fleet[0].target_on_demand_capacity`` and ``target_spot_capacity`` for
+  the same reasons; there a difference would even replace the cluster.
 * ``core_instance_group[0].autoscaling_policy`` when ``frozen``: operators attach and edit
   custom auto-scaling rules in the console (guide T3), and the provider reads the policy
   back in its own normalised form (it drops the ``JobFlowId`` dimension).
@@ -52,16 +61,20 @@ Attributes that would otherwise read back differently, handled without ``ignore_
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from cdktf import TerraformOutput, TerraformResourceLifecycle, TerraformStack
+from cdktf_cdktf_provider_aws import emr_cluster as emr_cluster_types
 from cdktf_cdktf_provider_aws.emr_cluster import (
     EmrCluster as EmrClusterResource,
     EmrClusterAutoTerminationPolicy,
     EmrClusterBootstrapAction,
+    EmrClusterCoreInstanceFleet,
     EmrClusterCoreInstanceGroup,
     EmrClusterCoreInstanceGroupEbsConfig,
     EmrClusterEc2Attributes,
+    EmrClusterMasterInstanceFleet,
     EmrClusterMasterInstanceGroup,
     EmrClusterMasterInstanceGroupEbsConfig,
 )
@@ -75,13 +88,17 @@ from emr_constructs.cluster_spec import (
     RESERVED_TAGS,
     BootstrapAction,
     ClusterSpec,
+    InstanceGroupSpec,
     render_configurations,
     ui_urls,
 )
 from emr_constructs.contract import CORE_GROUP, MANAGED_POLICY_TAG, MASTER_GROUP
 from emr_constructs.errors import EmrConfigError
+from emr_constructs.fleet_spec import CORE_FLEET, MASTER_FLEET, ClusterSubnet, InstanceFleetSpec, subnet_problems
+from emr_constructs.pricing import PriceTable
 
 if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws.emr_instance_fleet import EmrInstanceFleet
     from cdktf_cdktf_provider_aws.emr_instance_group import EmrInstanceGroup
 
 __all__ = ["EmrCluster"]
@@ -97,7 +114,14 @@ class EmrCluster(Construct):
     Inputs (keyword-only):
       spec: ClusterSpec (see its docstring for every option and default).
       purpose: the stack's purpose (``spark-batch`` ...), written as the ``purpose`` tag.
-      subnet_id: private subnet the cluster runs in.
+      subnet_id: private subnet the cluster runs in (give this or ``subnets``).
+      subnets: ClusterSubnet entries (id and VPC) for a fleet cluster: EMR launches it in
+        one of them, where capacity is; each must be in the security groups' VPC.
+        Default none (``subnet_id``). Instance-group clusters take ``subnet_id`` only.
+      region: the cluster's region, for the Spot bids of its fleets (on-demand x
+        ``bid_factor`` from the price table); required when a fleet bids without an
+        explicit ``bid_price``. Default None.
+      price_table: PriceTable for those bids (default: the checked-in table).
       security_groups: object with ``master_managed_id``, ``slave_managed_id``,
         ``master_additional_id``, ``slave_additional_id``, ``service_access_id``
         (EmrSecurityGroups).
@@ -117,7 +141,9 @@ class EmrCluster(Construct):
     subnet EMR reports the master's private DNS name), ``applications``,
     ``dfs_replication``, ``configurations_json``, ``log_uri``, ``ui_host``, ``resource``
     (the aws_emr_cluster), ``outputs`` (suffix -> TerraformOutput), ``task_groups`` (group
-    name -> aws_emr_instance_group, filled by SpotTaskGroup), ``task_group_names``.
+    name -> aws_emr_instance_group, filled by SpotTaskGroup), ``task_group_names``,
+    ``uses_fleets``, ``subnet_ids``, ``fleet_bids`` (role -> instance type -> bid or None),
+    ``task_fleet`` (the aws_emr_instance_fleet, set by TaskInstanceFleet, else None).
 
     Hooks for features built on a cluster (``fixed_ip.use_fixed_ip``, guide tip T4, and
     ``node_role_tags.tag_nodes_with_role``): ``add_bootstrap_action``, ``add_tag``,
@@ -130,14 +156,18 @@ class EmrCluster(Construct):
         *,
         spec: ClusterSpec,
         purpose: str,
-        subnet_id: str,
         security_groups,
         roles,
         log_bucket: str,
+        subnet_id: str | None = None,
+        subnets: Sequence[ClusterSubnet] = (),
         log_prefix: str | None = None,
         security_configuration: str | None = None,
+        region: str | None = None,
+        price_table: PriceTable | None = None,
     ) -> None:
         resolved = spec.resolve()
+        fleet_bids = self._placement_and_bids(spec, subnet_id, subnets, security_groups, region, price_table)
         stack = TerraformStack.of(scope)
         used = _NAMES_BY_STACK.setdefault(stack, set())
         if spec.name in used:
@@ -178,16 +208,28 @@ class EmrCluster(Construct):
             MANAGED_POLICY_TAG: "true",
         }
 
+        self.uses_fleets = spec.uses_fleets
+        self.subnet_ids: tuple[str, ...] = tuple(s.id for s in subnets) if subnets else (str(subnet_id),)
+        self.fleet_bids = fleet_bids
+        #: The task instance fleet (TaskInstanceFleet), if any: EMR allows one per cluster.
+        self.task_fleet: EmrInstanceFleet | None = None
         ignore = ["step"]
         if spec.frozen or spec.managed_scaling is not None:
-            ignore.append("core_instance_group[0].instance_count")
+            if self.uses_fleets:
+                ignore += [
+                    "core_instance_fleet[0].target_on_demand_capacity",
+                    "core_instance_fleet[0].target_spot_capacity",
+                ]
+            else:
+                ignore.append("core_instance_group[0].instance_count")
         if spec.frozen:
-            ignore += ["core_instance_group[0].autoscaling_policy", "step_concurrency_level", "auto_termination_policy"]
+            if not self.uses_fleets:
+                ignore.append("core_instance_group[0].autoscaling_policy")
+            ignore += ["step_concurrency_level", "auto_termination_policy"]
 
         # Grant before creating the cluster: the roles' policies are what it depends on.
         roles.grant_log_write(log_bucket, log_prefix)
 
-        master, core = spec.master, spec.core
         self.resource = EmrClusterResource(
             self,
             "cluster",
@@ -209,7 +251,8 @@ class EmrCluster(Construct):
                 else None
             ),
             ec2_attributes=EmrClusterEc2Attributes(
-                subnet_id=subnet_id,
+                subnet_id=None if subnets else subnet_id,
+                subnet_ids=list(self.subnet_ids) if subnets else None,
                 instance_profile=roles.instance_profile_arn,
                 emr_managed_master_security_group=security_groups.master_managed_id,
                 emr_managed_slave_security_group=security_groups.slave_managed_id,
@@ -218,19 +261,7 @@ class EmrCluster(Construct):
                 service_access_security_group=security_groups.service_access_id,
                 key_name=spec.key_name,
             ),
-            master_instance_group=EmrClusterMasterInstanceGroup(
-                name=MASTER_GROUP,
-                instance_type=master.instance_type,
-                instance_count=master.instance_count,
-                ebs_config=[EmrClusterMasterInstanceGroupEbsConfig(**master.ebs.terraform())],
-            ),
-            core_instance_group=EmrClusterCoreInstanceGroup(
-                name=CORE_GROUP,
-                instance_type=core.instance_type,
-                instance_count=core.instance_count,
-                bid_price=core.bid_price,
-                ebs_config=[EmrClusterCoreInstanceGroupEbsConfig(**core.ebs.terraform())],
-            ),
+            **self._instances(spec, fleet_bids),
             tags=dict(self._tags),
             lifecycle=TerraformResourceLifecycle(ignore_changes=ignore, prevent_destroy=spec.protected or None),
             # EMR checks the roles' permissions when it creates the cluster, not at plan time.
@@ -252,7 +283,8 @@ class EmrCluster(Construct):
                 cluster_id=self.cluster_id,
                 compute_limits=[
                     EmrManagedScalingPolicyComputeLimits(
-                        unit_type="Instances",
+                        # Fleet clusters count capacity in the fleets' units.
+                        unit_type="InstanceFleetUnits" if self.uses_fleets else "Instances",
                         minimum_capacity_units=ms.minimum,
                         maximum_capacity_units=ms.maximum,
                         maximum_core_capacity_units=ms.maximum_core,
@@ -273,6 +305,62 @@ class EmrCluster(Construct):
         self.ui_host = self.master_dns
         for suffix, url in ui_urls(self.ui_host, self.applications).items():
             self.add_output(suffix, url, f"{suffix.removesuffix('_url').replace('_', ' ')} web UI")
+
+    # -- master and core ----------------------------------------------------------------
+
+    @staticmethod
+    def _placement_and_bids(
+        spec: ClusterSpec, subnet_id, subnets, security_groups, region, price_table
+    ) -> dict[str, dict[str, str | None]]:
+        """Where the cluster runs and its fleets' Spot bids, or EmrConfigError listing
+        every problem (checked before the construct exists, like the spec)."""
+        p: list[str] = []
+        if (subnet_id is None) == (not subnets):
+            p.append(
+                f"subnet_id = {subnet_id!r}, subnets = {list(subnets)!r}: give one of them (subnets: several, "
+                "for instance fleets only)"
+            )
+        p += subnet_problems(list(subnets), getattr(security_groups, "vpc_id", None), uses_fleets=spec.uses_fleets)
+        bids: dict[str, dict[str, str | None]] = {}
+        if spec.uses_fleets:
+            for role in (MASTER_FLEET, CORE_FLEET):
+                fleet = getattr(spec, role)
+                assert isinstance(fleet, InstanceFleetSpec)  # spec.resolve() refused a mix
+                bids[role], problems = fleet.bids(role, region, price_table)
+                p += problems
+        if p:
+            raise EmrConfigError(f"EmrCluster {spec.name!r}", p)
+        return bids
+
+    @staticmethod
+    def _instances(spec: ClusterSpec, bids: dict[str, dict[str, str | None]]) -> dict:
+        """The master and core arguments: instance groups, or instance fleets."""
+        master, core = spec.master, spec.core
+        if isinstance(master, InstanceFleetSpec) and isinstance(core, InstanceFleetSpec):
+            return {
+                "master_instance_fleet": fleet_block(
+                    EmrClusterMasterInstanceFleet, master.terraform(MASTER_GROUP, bids[MASTER_FLEET])
+                ),
+                "core_instance_fleet": fleet_block(
+                    EmrClusterCoreInstanceFleet, core.terraform(CORE_GROUP, bids[CORE_FLEET])
+                ),
+            }
+        assert isinstance(master, InstanceGroupSpec) and isinstance(core, InstanceGroupSpec)
+        return {
+            "master_instance_group": EmrClusterMasterInstanceGroup(
+                name=MASTER_GROUP,
+                instance_type=master.instance_type,
+                instance_count=master.instance_count,
+                ebs_config=[EmrClusterMasterInstanceGroupEbsConfig(**master.ebs.terraform())],
+            ),
+            "core_instance_group": EmrClusterCoreInstanceGroup(
+                name=CORE_GROUP,
+                instance_type=core.instance_type,
+                instance_count=core.instance_count,
+                bid_price=core.bid_price,
+                ebs_config=[EmrClusterCoreInstanceGroupEbsConfig(**core.ebs.terraform())],
+            ),
+        }
 
     # -- hooks ------------------------------------------------------------------------
 
@@ -320,6 +408,14 @@ class EmrCluster(Construct):
 
     def register_task_group(self, group_name: str) -> None:
         """Reserve an instance-group name on this cluster (used by SpotTaskGroup)."""
+        if self.uses_fleets:
+            raise EmrConfigError(
+                f"EmrCluster {self.name!r}",
+                [
+                    f"task group {group_name!r}: this cluster uses instance fleets, and EMR does not mix instance "
+                    "groups and fleets in one cluster; add task capacity with TaskInstanceFleet"
+                ],
+            )
         if group_name in (MASTER_GROUP, CORE_GROUP) or group_name in self._task_group_names:
             raise EmrConfigError(
                 f"EmrCluster {self.name!r}", [f"instance group name {group_name!r} is already used on this cluster"]
@@ -335,3 +431,37 @@ class EmrCluster(Construct):
         out = TerraformOutput(self, f"output-{suffix}", value=value, description=f"{self.name}: {description}")
         out.override_logical_id(f"{self.name}_{suffix}")
         self.outputs[suffix] = out
+
+
+def fleet_block(cls: Any, args: dict, module: Any = emr_cluster_types) -> Any:
+    """A fleet's provider struct (``cls``, e.g. EmrClusterCoreInstanceFleet) from the
+    snake_case arguments of ``InstanceFleetSpec.terraform``; nested structs are the
+    classes of ``module`` named after ``cls`` (``...InstanceTypeConfigs``,
+    ``...InstanceTypeConfigsEbsConfig``, ``...LaunchSpecifications...``)."""
+    prefix = cls.__name__
+
+    def struct(suffix: str, values: dict) -> Any:
+        return getattr(module, prefix + suffix)(**values)
+
+    configs = [
+        struct(
+            "InstanceTypeConfigs",
+            {**c, "ebs_config": [struct("InstanceTypeConfigsEbsConfig", e) for e in c["ebs_config"]]},
+        )
+        for c in args["instance_type_configs"]
+    ]
+    out = {**args, "instance_type_configs": configs}
+    launch = args.get("launch_specifications")
+    if launch is not None:
+        out["launch_specifications"] = struct(
+            "LaunchSpecifications",
+            {
+                "on_demand_specification": [
+                    struct("LaunchSpecificationsOnDemandSpecification", v) for v in launch["on_demand_specification"]
+                ],
+                "spot_specification": [
+                    struct("LaunchSpecificationsSpotSpecification", v) for v in launch["spot_specification"]
+                ],
+            },
+        )
+    return cls(**out)

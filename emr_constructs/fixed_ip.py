@@ -234,6 +234,9 @@ def use_fixed_ip(
 ) -> None:
     """Give ``cluster``'s master the fixed private IP ``ip`` (guide tip T4).
 
+    The cluster must run in ``subnet_id`` alone: a fleet cluster with several subnets is
+    refused, because EMR would pick the subnet and the address lives in one.
+
     ``action`` runs ``assign_private_ip.py`` with the IP (and, in ``eni`` mode, the
     reservation interface). It runs before every other bootstrap action: EMR runs them
     in order and stops at the first failure, so no other action runs on a master that
@@ -245,9 +248,24 @@ def use_fixed_ip(
     that one interface only: the script's race-free takeover. The cluster is tagged ``fixed-private-ip`` (read by ``ops
     status``), its UI outputs move to the IP, and an ``ssh`` output gives the login line.
     """
-    problem = three_master_problem(cluster.name, cluster.spec.master.instance_count)
-    if problem:
-        raise EmrConfigError(f"EmrCluster {cluster.name!r}", [problem])
+    # A master fleet always has one node (target capacity 1).
+    problem = three_master_problem(cluster.name, getattr(cluster.spec.master, "instance_count", 1))
+    problems = [problem] if problem else []
+    if len(cluster.subnet_ids) > 1:
+        # EMR picks one of a fleet cluster's subnets at launch, and the reserved address
+        # exists in one subnet only: the master must launch in that subnet.
+        problems.append(
+            f"subnets = {list(cluster.subnet_ids)!r}: a fixed master IP pins the master to the subnet that holds "
+            f"the address ({subnet_id!r}), but EMR may launch this fleet cluster in any of its subnets; give the "
+            "cluster that one subnet, or no fixed IP"
+        )
+    elif cluster.subnet_ids != (subnet_id,):
+        problems.append(
+            f"subnet_id = {subnet_id!r}: the cluster runs in {cluster.subnet_ids[0]!r}; the fixed IP's subnet and "
+            "the cluster's must be the same"
+        )
+    if problems:
+        raise EmrConfigError(f"EmrCluster {cluster.name!r}", problems)
     cluster.add_bootstrap_action(action, first=True)
     cluster.roles.add_statement(
         sid="FixedIpFindHolder", actions=["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces"], resources=["*"]

@@ -328,7 +328,7 @@ class EmrSecurityGroups(Construct):
         acts only on tagged resources) and a ``Name``. The stack's tags come from the
         provider's default tags.
 
-    Attributes (tokens): ``master_managed_id``, ``slave_managed_id``,
+    Attributes: ``vpc_id`` (as given); (tokens) ``master_managed_id``, ``slave_managed_id``,
     ``master_additional_id``, ``slave_additional_id``, ``service_access_id``; ``groups``
     maps each group name to its SecurityGroup resource.
 
@@ -352,6 +352,8 @@ class EmrSecurityGroups(Construct):
         user_rules = {MASTER_ADDITIONAL: tuple(master_ingress), SLAVE_ADDITIONAL: tuple(slave_ingress)}
         self._validate(vpc_id, name_prefix, user_rules, tags)
         self._validate_sources(user_rules, allow_public_sources)
+        # The VPC the groups live in: a fleet cluster's subnets are checked against it.
+        self.vpc_id = vpc_id
 
         self.groups: dict[str, SecurityGroup] = {}
         previous: SecurityGroup | None = None

@@ -40,7 +40,7 @@ from constructs import Construct
 
 from emr_constructs import validation
 from emr_constructs.contract import DYNAMIC_GROUP, IDLE_SIDE_COUNT, STATIC_A, STATIC_B
-from emr_constructs.ebs import EbsSpec
+from emr_constructs.ebs import EbsSpec, no_throughput_block_problems
 from emr_constructs.emr_cluster import EmrCluster
 from emr_constructs.errors import EmrConfigError
 from emr_constructs.pricing import DEFAULT_BID_FACTOR, Bid, PriceError, PriceTable, check_bid_price, spot_bid
@@ -76,15 +76,7 @@ def _group_problems(where: str, spec: SpotGroupSpec, count, region: str, factor,
             "instance for a group created with 0 (provider issue 38837) and the count is then ignored, so "
             "0 would hide a running instance; shrink to 0 afterwards with the ops command"
         )
-    if isinstance(spec.ebs, EbsSpec):
-        p.extend(spec.ebs.problems(f"{where}.ebs"))
-        if spec.ebs.volume_type == "gp3" and spec.ebs.resolved_throughput() != 125:
-            p.append(
-                f"{where}.ebs.throughput = {spec.ebs.throughput}: aws_emr_instance_group has no throughput "
-                "argument, so task-group gp3 volumes get EMR's 125 MiB/s; remove throughput or use gp2"
-            )
-    else:
-        p.append(f"{where}.ebs = {spec.ebs!r}: expected an EbsSpec")
+    p.extend(no_throughput_block_problems(spec.ebs, f"{where}.ebs", "aws_emr_instance_group"))
     if spec.bid_price is not None:
         problem = check_bid_price(spec.bid_price)
         if problem:

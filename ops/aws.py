@@ -44,6 +44,7 @@ IAM_ACTIONS = {
     "ListClusters": "elasticmapreduce:ListClusters",
     "DescribeCluster": "elasticmapreduce:DescribeCluster",
     "ListInstanceGroups": "elasticmapreduce:ListInstanceGroups",
+    "ListInstanceFleets": "elasticmapreduce:ListInstanceFleets",
     "ListInstances": "elasticmapreduce:ListInstances",
     "ModifyInstanceGroups": "elasticmapreduce:ModifyInstanceGroups",
     "AddTags": "elasticmapreduce:AddTags",

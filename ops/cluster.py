@@ -51,10 +51,16 @@ class Cluster:
     tags: Mapping[str, str]
     subnet_id: str | None = None
     release: str | None = None
+    # EMR's InstanceCollectionType: INSTANCE_GROUP or INSTANCE_FLEET (fixed for the cluster's life).
+    collection: str = "INSTANCE_GROUP"
 
     @property
     def fixed_ip(self) -> str | None:
         return self.tags.get(FIXED_IP_TAG)
+
+    @property
+    def uses_fleets(self) -> bool:
+        return self.collection == "INSTANCE_FLEET"
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ def describe_cluster(emr, cluster_id: str) -> Cluster:
         tags={t["Key"]: t["Value"] for t in raw.get("Tags", [])},
         subnet_id=(raw.get("Ec2InstanceAttributes") or {}).get("Ec2SubnetId") or None,
         release=raw.get("ReleaseLabel"),
+        collection=raw.get("InstanceCollectionType") or "INSTANCE_GROUP",
     )
 
 
@@ -185,7 +192,8 @@ def list_live_instances(emr, cluster_id: str) -> list[Instance]:
         instances.append(
             Instance(
                 ec2_id=i.get("Ec2InstanceId", ""),
-                group_id=i.get("InstanceGroupId", ""),
+                # A fleet cluster's nodes name their fleet instead of a group.
+                group_id=i.get("InstanceGroupId") or i.get("InstanceFleetId", ""),
                 state=state,
                 created=(status.get("Timeline") or {}).get("CreationDateTime"),
             )

@@ -101,6 +101,7 @@ from ops.cluster import (
     static_pair,
 )
 from ops.errors import OperationFailed, Refused
+from ops.fleets import list_fleets, refuse_rotation_text
 from ops.runtime import Runtime, format_duration
 from ops.state import ManagedGroups, find_managed_groups
 
@@ -403,6 +404,8 @@ class Rotator:
 
     def run(self, ref: str, *, yes: bool, from_group: str | None = None) -> None:
         cluster = find_cluster(self.emr, ref)
+        if cluster.uses_fleets:
+            raise Refused(refuse_rotation_text(cluster, list_fleets(self.emr, cluster.id)))
         self.managed = find_managed_groups(cluster.id, cluster.tags, state=self.state, s3_client=self.s3)
         pair = static_pair(cluster, list_groups(self.emr, cluster.id), self.managed)
         started = self.rt.now().strftime("%Y-%m-%dT%H:%M:%SZ")

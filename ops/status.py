@@ -1,4 +1,6 @@
-"""``status CLUSTER``: instance groups, the active static Spot group, and the fixed IP's holder.
+"""``status CLUSTER``: instance groups, the active static Spot group, and the fixed IP's holder;
+for a cluster of instance fleets, each fleet's provisioned versus target units, on-demand
+and Spot (``ops.fleets``).
 
 Implements the read side of guide tips T4 (fixed master IP) and T8 (static Spot pair):
 an operator sees at a glance which static group is active, how old its instances are
@@ -17,6 +19,7 @@ Fixed IP holder, from ``ec2:DescribeNetworkInterfaces`` filtered on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
@@ -37,6 +40,7 @@ from ops.cluster import (
     static_pair,
 )
 from ops.errors import AccessProblem, Refused
+from ops.fleets import fleet_rows, list_fleets
 from ops.rotation import IDLE_SIDE_COUNT, ROTATION_TAG, Marker, leftover_lines
 from ops.runtime import Runtime, format_duration
 from ops.state import ManagedGroups, find_managed_groups
@@ -110,6 +114,9 @@ def render_status(emr, ec2, ref: str, rt: Runtime, *, state: str | None = None, 
     """``state``: the stack's Terraform state (path or s3://...; default: the local state
     found from the cluster's tags), which tells live groups from leftovers."""
     cluster = find_cluster(emr, ref)
+    if cluster.uses_fleets:
+        _render_fleet_status(emr, ec2, cluster, rt)
+        return
     managed = find_managed_groups(cluster.id, cluster.tags, state=state, s3_client=s3)
     all_groups = list_groups(emr, cluster.id)
     sorted_groups = sort_groups(all_groups, managed)
@@ -148,16 +155,34 @@ def render_status(emr, ec2, ref: str, rt: Runtime, *, state: str | None = None, 
                 _ages(by_group.get(g.id, []), rt),
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        cells = [c.rjust(w) if k in (5, 6) else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths, strict=False))]
-        rt.say("  " + "  ".join(cells) + "  " + r[-1])
+    _say_table(rt, rows, right=(5, 6))
 
     rt.say(_static_pair_line(cluster, groups, managed))
     _leftover_section(emr, cluster, sorted_groups, managed, rt)
     if not any(g.name == DYNAMIC_GROUP for g in groups):
         rt.say(f"Dynamic task group: none ({DYNAMIC_GROUP} not present)")
     master_ids = {g.id for g in groups if g.role == "MASTER"}
+    rt.say("Fixed IP: " + fixed_ip_holder(ec2, cluster, instances, master_ids).text)
+
+
+def _say_table(rt: Runtime, rows: Sequence[tuple[str, ...]], right: tuple[int, ...] = ()) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        cells = [c.rjust(w) if k in right else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths, strict=False))]
+        rt.say("  " + "  ".join(cells) + "  " + r[-1])
+
+
+def _render_fleet_status(emr, ec2, cluster: Cluster, rt: Runtime) -> None:
+    """A fleet cluster: each fleet's provisioned versus target units, on-demand and Spot."""
+    fleets = list_fleets(emr, cluster.id)
+    instances = list_live_instances(emr, cluster.id)
+    header = f"Cluster {cluster.name} ({cluster.id})  state {cluster.state}"
+    if cluster.release:
+        header += f"  release {cluster.release}"
+    rt.say(header + "  instance fleets")
+    _say_table(rt, fleet_rows(fleets, instances, lambda nodes: _ages(nodes, rt)), right=(2, 3, 4))
+    rt.say("Units: provisioned/target per market. Spot rotation: not used with fleets (EMR picks types and instances).")
+    master_ids = {f.id for f in fleets if f.role == "MASTER"}
     rt.say("Fixed IP: " + fixed_ip_holder(ec2, cluster, instances, master_ids).text)
 
 

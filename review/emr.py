@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from review import rules
+from review import fleets, rules
 from review.plan import PlanDiff, Resolver, ResourceChange, Side, split_address
 
 _CLUSTER_REF = re.compile(r"\$\{aws_emr_cluster\.([A-Za-z0-9_\-]+)\.id\}")
@@ -26,11 +26,19 @@ _CLUSTER_REF = re.compile(r"\$\{aws_emr_cluster\.([A-Za-z0-9_\-]+)\.id\}")
 
 @dataclass(frozen=True)
 class Group:
+    """An instance group, or an instance fleet (``fleet`` set: ``instance_type`` lists the
+    types with their weights, ``count`` is the target capacity in units)."""
+
     role: str  # master | core | task
     name: str
     instance_type: Any
     count: int
     bid_price: str | None
+    fleet: fleets.FleetCapacity | None = None
+
+
+def _fleet_group(role: str, name: str, capacity: fleets.FleetCapacity) -> Group:
+    return Group(role, name, capacity.types_text(), capacity.units, None, capacity)
 
 
 @dataclass(frozen=True)
@@ -80,10 +88,17 @@ def clusters(
         resources = stack.resources()
         tasks: dict[str, list[Group]] = {}
         for address, raw in resources.items():
-            if split_address(address)[0] != rules.EMR_INSTANCE_GROUP:
+            rtype = split_address(address)[0]
+            if rtype not in (rules.EMR_INSTANCE_GROUP, rules.EMR_INSTANCE_FLEET):
                 continue
             m = _CLUSTER_REF.search(str(raw.get("cluster_id", "")))
             config = overrides.get((stack_name, address)) or resolver.resolve(stack_name, raw)
+            owner = f"aws_emr_cluster.{m.group(1)}" if m else ""
+            task_fleet = fleets.capacity(config) if rtype == rules.EMR_INSTANCE_FLEET else None
+            if task_fleet is not None:
+                name = str(config.get("name") or split_address(address)[1])
+                tasks.setdefault(owner, []).append(_fleet_group("task", name, task_fleet))
+                continue
             group = Group(
                 "task",
                 str(config.get("name") or split_address(address)[1]),
@@ -98,6 +113,11 @@ def clusters(
             config = overrides.get((stack_name, address)) or resolver.resolve(stack_name, raw)
             groups = []
             for role in ("master", "core"):
+                fleet = fleets.capacity(config.get(f"{role}_instance_fleet"))
+                if fleet is not None:
+                    name = str(_block(config, f"{role}_instance_fleet").get("name") or role)
+                    groups.append(_fleet_group(role, name, fleet))
+                    continue
                 block = _block(config, f"{role}_instance_group")
                 if block:
                     groups.append(
@@ -301,7 +321,11 @@ def cost(cluster: Cluster, lookup: PriceLookup | None, lookup_problem: str | Non
     lines = []
     for group in cluster.groups:
         if group.count == 0:
-            lines.append(CostLine(group, None, Decimal(0), "0 instances"))
+            lines.append(CostLine(group, None, Decimal(0), "0 units" if group.fleet else "0 instances"))
+            continue
+        if group.fleet is not None:
+            total, basis = fleets.hourly_cost(group.fleet, cluster.region, lookup)
+            lines.append(CostLine(group, total / group.count if total is not None else None, total, basis))
             continue
         if (
             not isinstance(group.instance_type, str)

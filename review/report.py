@@ -279,7 +279,11 @@ def _creates_before_destroying(change: ResourceChange, head_resources: dict[str,
 def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dict] | None = None) -> list[str]:
     head_resources = head_resources or {}
     out = []
-    for rtype, heading in ((rules.EMR_CLUSTER, "EMR clusters"), (rules.EMR_INSTANCE_GROUP, "EMR instance groups")):
+    for rtype, heading in (
+        (rules.EMR_CLUSTER, "EMR clusters"),
+        (rules.EMR_INSTANCE_GROUP, "EMR instance groups"),
+        (rules.EMR_INSTANCE_FLEET, "EMR instance fleets"),
+    ):
         what = rules.WHAT_IS_REPLACED[rtype]
         changes = stack.by_type(rtype)
         if not changes:
@@ -319,7 +323,7 @@ def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dic
                 text = (
                     f"**Destroyed: the {what} is removed.**"
                     if rtype == rules.EMR_CLUSTER
-                    else "Removed: Terraform resizes the group to 0 instances; EMR keeps the empty group."
+                    else f"Removed: Terraform resizes the {what} to 0; EMR keeps the empty {what}."
                 )
                 same = [h for h in head_c.values() if h.stack == stack.name and h.name == _name(c)]
                 if same and rtype == rules.EMR_CLUSTER:
@@ -355,8 +359,8 @@ def _emr_section(stack: StackDiff, base_c, head_c, head_resources: dict[str, dic
             if rtype == rules.EMR_CLUSTER:
                 out += _frozen_reset_lines(c)
             out += _attr_table(c) + [""]
-            if rtype == rules.EMR_INSTANCE_GROUP and c.replaced:
-                out += ["Replacing a group resizes the old one to 0 and adds a new one.", ""]
+            if rtype in (rules.EMR_INSTANCE_GROUP, rules.EMR_INSTANCE_FLEET) and c.replaced:
+                out += [f"Replacing a {what} resizes the old one to 0 and adds a new one.", ""]
     return out
 
 
@@ -370,6 +374,8 @@ def _cells(g) -> tuple:
     """(instance type, count, market) of a group; dashes on the side that lacks it."""
     if g is None:
         return ("—", "—", "—")
+    if g.fleet is not None:
+        return (g.instance_type, f"{g.count} units", g.fleet.market_text())
     return (g.instance_type, g.count, f"Spot, bid {g.bid_price}" if g.bid_price else "on-demand")
 
 

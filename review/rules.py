@@ -28,6 +28,7 @@ META = "meta"
 
 EMR_CLUSTER = "aws_emr_cluster"
 EMR_INSTANCE_GROUP = "aws_emr_instance_group"
+EMR_INSTANCE_FLEET = "aws_emr_instance_fleet"
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,23 @@ INSTANCE_GROUP_RULES: tuple[Rule, ...] = (
     Rule("configurations_json", IN_PLACE, _UPDATE),
 )
 
+# aws_emr_instance_fleet (internal/service/emr/instance_fleet.go): everything but the
+# target capacities is ForceNew; Update sends only the capacities (ModifyInstanceFleet).
+# In the cluster, every argument of master_instance_fleet and core_instance_fleet is
+# ForceNew, target capacities included (the rows above).
+INSTANCE_FLEET_RULES: tuple[Rule, ...] = (
+    Rule("cluster_id", REPLACES, _FORCE_NEW),
+    Rule("name", REPLACES, _FORCE_NEW),
+    Rule("instance_type_configs", REPLACES, _FORCE_NEW),
+    Rule("launch_specifications", REPLACES, _FORCE_NEW),
+    Rule("target_on_demand_capacity", IN_PLACE, _UPDATE),
+    Rule("target_spot_capacity", IN_PLACE, _UPDATE),
+)
+
 RULES: dict[str, tuple[Rule, ...]] = {
     EMR_CLUSTER: CLUSTER_RULES,
     EMR_INSTANCE_GROUP: INSTANCE_GROUP_RULES,
+    EMR_INSTANCE_FLEET: INSTANCE_FLEET_RULES,
 }
 
 # Every argument forces a new resource (the provider has no Update for the type).
@@ -178,7 +193,7 @@ SINGLE_BLOCKS = frozenset(
     }
 )
 
-WHAT_IS_REPLACED = {EMR_CLUSTER: "cluster", EMR_INSTANCE_GROUP: "group"}
+WHAT_IS_REPLACED = {EMR_CLUSTER: "cluster", EMR_INSTANCE_GROUP: "group", EMR_INSTANCE_FLEET: "fleet"}
 
 
 # The provider marks ``bootstrap_action`` (the list) and each action's ``args`` ForceNew,

@@ -19,6 +19,14 @@ Each cluster shows a different, realistic use of the options:
 * ``spark-batch-operation-01``: N-day backfills. Terraform-managed (not frozen), shuts
   itself down after an idle hour, its own dynamic Spot task group resized by hand, gp2
   disks sized from the IOPS wanted, explicit HDFS replication above EMR's default.
+* ``spark-batch-flex-01``: re-runnable batch (jobs whose output is rebuilt from the
+  lake if a run is lost) on instance fleets. Its work is mostly Spot task capacity, and
+  what limits it is Spot *capacity*, not price: a task fleet of four 64-GiB-class types
+  (weighted by size) with ``price-capacity-optimized`` draws from many Spot pools, the
+  cluster lists every private subnet so EMR starts it in the AZ that has capacity, and
+  EMR refills reclaimed capacity itself, which is what the A/B rotation (T8) does by hand
+  for instance groups. Core stays on-demand (T6). Not protected and shuts down after an
+  idle hour: a replacement costs one re-run.
 * ``spark-stream-01``: long-running streaming. Protected, three masters (HA), no Spot at
   all, dynamic allocation off, explicit replication for checkpoints.
 * ``service-presto-01``: interactive SQL on Trino with the Glue catalog. Frozen
@@ -34,6 +42,8 @@ from typing import TYPE_CHECKING
 from emr_constructs.cluster_spec import ClusterSpec, Configuration, InstanceGroupSpec
 from emr_constructs.ebs import EbsSpec
 from emr_constructs.emr_cluster import EmrCluster
+from emr_constructs.fleet_spec import FleetInstanceType, InstanceFleetSpec
+from emr_constructs.instance_fleet import TaskInstanceFleet
 from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup, SpotTaskGroupPair
 from stacks.declaration import (
     DATA_READ,
@@ -130,6 +140,56 @@ def spark_batch_operation_01(stack) -> EmrCluster:
     return cluster
 
 
+def spark_batch_flex_01(stack) -> EmrCluster:
+    cluster = stack.add_cluster(
+        ClusterSpec(
+            name="spark-batch-flex-01",
+            release_label=RELEASE,
+            applications=("Hadoop", "Spark"),
+            master=InstanceFleetSpec(
+                (
+                    FleetInstanceType("m5.xlarge", ebs=EbsSpec.gp3(64)),
+                    FleetInstanceType("r5.xlarge", ebs=EbsSpec.gp3(64)),
+                ),
+                target_on_demand_capacity=1,
+            ),
+            # Units are 16 GiB of memory: r5.xlarge counts 2, r5.2xlarge 4.
+            core=InstanceFleetSpec(
+                (
+                    FleetInstanceType("r5.xlarge", weighted_capacity=2, ebs=EbsSpec.gp3(256)),
+                    FleetInstanceType("r5.2xlarge", weighted_capacity=4, ebs=EbsSpec.gp3(256)),
+                ),
+                target_on_demand_capacity=8,
+            ),
+            configurations=(AM_ON_CORE,),
+            auto_termination_idle_seconds=3600,
+            step_concurrency_level=4,
+        ),
+        # EMR picks the subnet (and so the AZ) with capacity for every fleet at launch.
+        all_subnets=True,
+    )
+    # Same unit as core (16 GiB of memory): four types of two families, so EMR can
+    # draw from many Spot pools; 24 units = 384 GiB, e.g. six r5.2xlarge.
+    TaskInstanceFleet(
+        cluster,
+        cluster=cluster,
+        region=stack.settings.region,
+        spec=InstanceFleetSpec(
+            (
+                FleetInstanceType("r5.2xlarge", weighted_capacity=4, ebs=EbsSpec.gp3(128)),
+                FleetInstanceType("m5.4xlarge", weighted_capacity=4, ebs=EbsSpec.gp3(128)),
+                FleetInstanceType("r5.4xlarge", weighted_capacity=8, ebs=EbsSpec.gp3(128)),
+                FleetInstanceType("m5.2xlarge", weighted_capacity=2, ebs=EbsSpec.gp3(128)),
+            ),
+            target_spot_capacity=24,
+            allocation_strategy="price-capacity-optimized",
+            spot_timeout_minutes=20,
+            spot_timeout_action="SWITCH_TO_ON_DEMAND",
+        ),
+    )
+    return cluster
+
+
 def spark_stream_01(stack) -> EmrCluster:
     return stack.add_cluster(
         ClusterSpec(
@@ -175,7 +235,7 @@ PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
     Purpose(
         name="spark-batch",
         summary="scheduled Spark batch and N-day backfills",
-        clusters=(spark_batch_production_01, spark_batch_operation_01),
+        clusters=(spark_batch_production_01, spark_batch_operation_01, spark_batch_flex_01),
         web_uis=(SPARK_HISTORY_UI, YARN_RESOURCEMANAGER_UI),
         # Operators edit the frozen production cluster's scaling rules in the console.
         autoscaling=True,

@@ -37,6 +37,7 @@ from emr_constructs.cluster_spec import ClusterSpec
 from emr_constructs.emr_cluster import EmrCluster
 from emr_constructs.errors import ConstructInputError
 from emr_constructs.fixed_ip import ReservedIpHolder, use_fixed_ip
+from emr_constructs.fleet_spec import ClusterSubnet
 from emr_constructs.iam_roles import EmrRoles
 from emr_constructs.node_role_tags import tag_nodes_with_role
 from emr_constructs.security_configuration import EmrSecurityConfiguration, imdsv2_supported
@@ -282,15 +283,18 @@ class PurposeStack(EmrBaseStack):
             )
         return self._imds_optional_configuration
 
-    def add_cluster(self, spec: ClusterSpec, *, tag_node_roles: bool = True) -> EmrCluster:
+    def add_cluster(self, spec: ClusterSpec, *, tag_node_roles: bool = True, all_subnets: bool = False) -> EmrCluster:
         """Build one named cluster with its security groups, roles and log bucket (tip T3:
         one construct per named cluster).
 
         A cluster named in the environment's ``fixed_ips.masters`` runs in the
         reservation's subnet and its master takes that address at bootstrap (tip T4);
         other clusters run in their ``[cluster_subnets]`` subnet, else in the first
-        ``[[private_subnets]]`` entry (``Settings.subnet_of``). ``tag_node_roles`` (default on)
-        suffixes each node's Name tag with its role.
+        ``[[private_subnets]]`` entry (``Settings.subnet_of``). ``all_subnets`` (instance fleets
+        only; default off) lists every private subnet of the environment instead, and EMR
+        launches the cluster in the one with capacity; a fixed IP is then refused, since
+        the address lives in one subnet. ``tag_node_roles`` (default on) suffixes each
+        node's Name tag with its role. Fleets bid from the environment's region.
         """
         settings = self.settings
         fixed_ips = settings.fixed_ips
@@ -305,11 +309,14 @@ class PurposeStack(EmrBaseStack):
             )
         fixed_ip = settings.fixed_ip_of(spec.name)
         subnet_id = settings.subnet_of(spec.name).id
+        subnets = tuple(ClusterSubnet(s.id, settings.vpc_id) for s in settings.private_subnets) if all_subnets else ()
         cluster = EmrCluster(
             self,
             spec=spec,
             purpose=self.purpose,
-            subnet_id=subnet_id,
+            subnet_id=None if subnets else subnet_id,
+            subnets=subnets,
+            region=settings.region,
             security_groups=self.security_groups,
             roles=self.roles,
             log_bucket=settings.buckets.logs,

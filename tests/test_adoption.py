@@ -223,7 +223,7 @@ def test_adopted_stacks_pass_terraform_validate(adopted, tmp_path):
         (
             '[adopt.spark-batch.clusters]\n"spark-batch-production-09" = "j-2AXXXXXXGAPLF"\n',
             "adopt.spark-batch.clusters.spark-batch-production-09 = 'j-2AXXXXXXGAPLF': stack 'spark-batch' defines no "
-            "cluster named 'spark-batch-production-09' (clusters: spark-batch-operation-01, spark-batch-production-01)",
+            "cluster named 'spark-batch-production-09' (clusters: spark-batch-flex-01, spark-batch-operation-01, spark-batch-production-01)",
         ),
         (
             '[adopt.spark-batch.clusters]\n"spark-batch-operation-01" = "j-2AXXXXXXGAPLF"\n'

@@ -23,7 +23,7 @@ from emr_constructs.ebs import EbsSpec
 from emr_constructs.errors import EmrConfigError
 
 NAMED = {
-    "spark-batch": ("spark-batch-production-01", "spark-batch-operation-01"),
+    "spark-batch": ("spark-batch-production-01", "spark-batch-operation-01", "spark-batch-flex-01"),
     "spark-stream": ("spark-stream-01",),
     "service-presto": ("service-presto-01",),
 }
@@ -336,14 +336,29 @@ def test_managed_scaling_ignores_core_count_and_writes_limits(synth_stack, setti
     ]
 
 
+FLEET_CLUSTERS = ("spark-batch-flex-01",)
+
+
 def test_master_and_core_are_on_demand_and_named(synth):
     for names in NAMED.values():
         for name in names:
             cluster = cluster_json(synth, name)
-            assert cluster["master_instance_group"]["name"] == "master"
-            assert cluster["core_instance_group"]["name"] == "core"
-            assert "bid_price" not in cluster["master_instance_group"]
-            assert "bid_price" not in cluster["core_instance_group"]
+            kind = "fleet" if name in FLEET_CLUSTERS else "group"
+            master, core = cluster[f"master_instance_{kind}"], cluster[f"core_instance_{kind}"]
+            assert (master["name"], core["name"]) == ("master", "core")
+            if kind == "fleet":
+                assert (master["target_on_demand_capacity"], master["target_spot_capacity"]) == (1, 0)
+                assert core["target_spot_capacity"] == 0
+                configs = master["instance_type_configs"] + core["instance_type_configs"]
+                assert all("bid_price" not in c for c in configs)
+            else:
+                assert "bid_price" not in master and "bid_price" not in core
+
+
+def test_the_fleet_cluster_may_start_in_every_private_subnet(synth, settings):
+    attrs = cluster_json(synth, "spark-batch-flex-01")["ec2_attributes"]
+    assert attrs["subnet_ids"] == [s.id for s in settings.private_subnets]
+    assert "subnet_id" not in attrs
 
 
 def test_stream_cluster_runs_three_masters(synth):
@@ -361,7 +376,8 @@ def test_cluster_uses_the_environment_network_roles_and_log_bucket(synth, settin
         for name in names:
             cluster = cluster_json(synth, name)
             attrs = cluster["ec2_attributes"]
-            assert attrs["subnet_id"] == settings.subnet(0).id
+            if name not in FLEET_CLUSTERS:
+                assert attrs["subnet_id"] == settings.subnet(0).id
             for key in (
                 "emr_managed_master_security_group",
                 "emr_managed_slave_security_group",

@@ -17,6 +17,7 @@ from emr_constructs.cluster_spec import BootstrapAction, ClusterSpec, InstanceGr
 from emr_constructs.contract import DYNAMIC_GROUP, FIXED_IP_TAG, STATIC_A, STATIC_B
 from emr_constructs.ebs import EbsSpec
 from emr_constructs.errors import EmrConfigError
+from emr_constructs.fleet_spec import ClusterSubnet, FleetInstanceType, InstanceFleetSpec
 from emr_constructs.pricing import bid_price, load_price_table
 
 REGION = "us-east-1"
@@ -27,6 +28,9 @@ ASSETS = "bare-assets"
 PLAIN = "plain-01"
 GUARDED = "guarded-01"
 SPOTTY = "spotty-01"
+FLEET = "fleet-01"
+VPC = "vpc-0123456789abcdef0"
+FLEET_SUBNETS = ("subnet-0bare0000000000001", "subnet-0bare0000000000002")
 
 
 class BareApp:
@@ -39,6 +43,7 @@ class BareApp:
         from emr_constructs.emr_cluster import EmrCluster
         from emr_constructs.fixed_ip import use_fixed_ip
         from emr_constructs.iam_roles import EmrRoles
+        from emr_constructs.instance_fleet import TaskInstanceFleet
         from emr_constructs.node_role_tags import tag_nodes_with_role
         from emr_constructs.security_groups import EmrSecurityGroups
         from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroup, SpotTaskGroupPair
@@ -47,7 +52,7 @@ class BareApp:
         stack = TerraformStack(app, "bare")
         AwsProvider(stack, "aws", region=REGION)
         roles = EmrRoles(stack, "roles", name_prefix="bare", account_id=ACCOUNT, region=REGION)
-        groups = EmrSecurityGroups(stack, "sgs", vpc_id="vpc-0123456789abcdef0", name_prefix="bare")
+        groups = EmrSecurityGroups(stack, "sgs", vpc_id=VPC, name_prefix="bare")
         common = dict(purpose="library", subnet_id=SUBNET, security_groups=groups, roles=roles, log_bucket=LOGS)
 
         self.plain = EmrCluster(
@@ -126,6 +131,40 @@ class BareApp:
             instance_count=3,
             bid_factor="0.5",
         )
+        # A fleet cluster: EMR picks one of two subnets, types by weight, Spot task fleet.
+        self.fleet = EmrCluster(
+            stack,
+            spec=ClusterSpec(
+                name=FLEET,
+                release_label="emr-7.5.0",
+                applications=("Hadoop", "Spark"),
+                master=InstanceFleetSpec((FleetInstanceType("m5.xlarge"),), target_on_demand_capacity=1),
+                core=InstanceFleetSpec(
+                    (FleetInstanceType("r5.xlarge", weighted_capacity=2), FleetInstanceType("r5.2xlarge", 4)),
+                    target_on_demand_capacity=16,
+                ),
+                managed_scaling=ManagedScalingSpec(minimum=16, maximum=64, maximum_core=32),
+                protected=True,
+            ),
+            purpose="library",
+            subnets=tuple(ClusterSubnet(s, VPC) for s in FLEET_SUBNETS),
+            security_groups=groups,
+            roles=roles,
+            log_bucket=LOGS,
+            region=REGION,
+        )
+        self.task_fleet = TaskInstanceFleet(
+            stack,
+            cluster=self.fleet,
+            region=REGION,
+            spec=InstanceFleetSpec(
+                (FleetInstanceType("r5.2xlarge", 4), FleetInstanceType("m5.4xlarge", 4, bid_price="0.50")),
+                target_spot_capacity=8,
+                bid_factor="0.6",
+                spot_timeout_minutes=30,
+                spot_timeout_action="TERMINATE_CLUSTER",
+            ),
+        )
         self.doc = json.loads(Testing.synth(stack))
 
     def resources(self, rtype: str) -> dict:
@@ -149,8 +188,11 @@ def _statement(policy: dict, sid: str) -> dict:
 
 
 def test_every_cluster_address_is_its_name(bare):
-    assert set(bare.resources("aws_emr_cluster")) == {PLAIN, GUARDED, SPOTTY}
-    assert set(bare.resources("aws_emr_managed_scaling_policy")) == {f"{GUARDED}_managed-scaling"}
+    assert set(bare.resources("aws_emr_cluster")) == {PLAIN, GUARDED, SPOTTY, FLEET}
+    assert set(bare.resources("aws_emr_managed_scaling_policy")) == {
+        f"{GUARDED}_managed-scaling",
+        f"{FLEET}_managed-scaling",
+    }
     assert {f"{PLAIN}_cluster_id", f"{GUARDED}_ssh", f"{SPOTTY}_spark_history_url"} <= set(bare.doc["output"])
 
 
@@ -245,3 +287,73 @@ def test_task_group_names_are_reserved_per_cluster(bare):
         bare.spotty.register_task_group(STATIC_A)
     with pytest.raises(EmrConfigError, match="'core' is already used"):
         bare.plain.register_task_group("core")
+
+
+# --------------------------------------------------------------------------- instance fleets
+
+
+def test_a_fleet_cluster_writes_fleets_and_every_subnet_instead_of_groups(bare):
+    cluster = bare.resources("aws_emr_cluster")[FLEET]
+    assert "master_instance_group" not in cluster and "core_instance_group" not in cluster
+    assert cluster["ec2_attributes"]["subnet_ids"] == list(FLEET_SUBNETS)
+    assert "subnet_id" not in cluster["ec2_attributes"]
+    master, core = cluster["master_instance_fleet"], cluster["core_instance_fleet"]
+    assert (master["name"], master["target_on_demand_capacity"], master["target_spot_capacity"]) == ("master", 1, 0)
+    assert [(c["instance_type"], c["weighted_capacity"]) for c in core["instance_type_configs"]] == [
+        ("r5.xlarge", 2),
+        ("r5.2xlarge", 4),
+    ]
+    # On-demand core bids nothing (T6); fleet EBS has no throughput argument.
+    assert all("bid_price" not in c for c in core["instance_type_configs"])
+    assert core["instance_type_configs"][0]["ebs_config"] == [
+        {"iops": 3000, "size": 64, "type": "gp3", "volumes_per_instance": 1}
+    ]
+    assert core["launch_specifications"]["spot_specification"] == [
+        {
+            "allocation_strategy": "price-capacity-optimized",
+            "timeout_action": "SWITCH_TO_ON_DEMAND",
+            "timeout_duration_minutes": 20,
+        }
+    ]
+    # T7 from the fewest core nodes: 16 units / 4 per r5.2xlarge = 4 nodes -> EMR's 2.
+    assert bare.fleet.dfs_replication == 2
+    assert '"dfs.replication":"2"' in cluster["configurations_json"]
+
+
+def test_managed_scaling_owns_the_core_fleet_capacity(bare):
+    """Every core_instance_fleet argument forces a new cluster in the provider: the
+    capacities EMR changes must be ignored, or the next plan replaces the cluster."""
+    cluster = bare.resources("aws_emr_cluster")[FLEET]
+    assert cluster["lifecycle"]["ignore_changes"] == [
+        "step",
+        "core_instance_fleet[0].target_on_demand_capacity",
+        "core_instance_fleet[0].target_spot_capacity",
+    ]
+    assert cluster["lifecycle"]["prevent_destroy"] is True
+    limits = bare.resources("aws_emr_managed_scaling_policy")[f"{FLEET}_managed-scaling"]["compute_limits"]
+    assert limits[0]["unit_type"] == "InstanceFleetUnits"
+    fleet = bare.resources("aws_emr_instance_fleet")[f"{FLEET}_task"]
+    assert fleet["lifecycle"]["ignore_changes"] == ["target_on_demand_capacity", "target_spot_capacity"]
+
+
+def test_the_task_fleet_bids_from_the_price_table_and_keeps_an_explicit_bid(bare):
+    table = load_price_table()
+    fleet = bare.resources("aws_emr_instance_fleet")[f"{FLEET}_task"]
+    assert fleet["cluster_id"] == f"${{aws_emr_cluster.{FLEET}.id}}"
+    bids = {c["instance_type"]: c["bid_price"] for c in fleet["instance_type_configs"]}
+    assert bids == {"r5.2xlarge": bid_price("r5.2xlarge", REGION, factor="0.6", table=table), "m5.4xlarge": "0.50"}
+    assert bare.task_fleet.bids == bids
+    assert (fleet["name"], fleet["target_on_demand_capacity"], fleet["target_spot_capacity"]) == ("task", 0, 8)
+    assert fleet["launch_specifications"]["spot_specification"][0]["timeout_action"] == "TERMINATE_CLUSTER"
+
+
+def test_groups_and_fleets_never_meet_on_one_cluster(bare):
+    from emr_constructs.instance_fleet import TaskInstanceFleet
+
+    with pytest.raises(EmrConfigError, match="uses instance fleets.*TaskInstanceFleet"):
+        bare.fleet.register_task_group("task-adhoc")
+    spec = InstanceFleetSpec((FleetInstanceType("r5.xlarge"),), target_spot_capacity=1)
+    with pytest.raises(EmrConfigError, match="uses instance groups: a task fleet needs master and core fleets"):
+        TaskInstanceFleet(bare.plain, cluster=bare.plain, spec=spec, region=REGION)
+    with pytest.raises(EmrConfigError, match="already has a task fleet: EMR allows one per cluster"):
+        TaskInstanceFleet(bare.fleet, cluster=bare.fleet, spec=spec, region=REGION)

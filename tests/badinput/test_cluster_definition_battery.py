@@ -148,6 +148,79 @@ case(
 )
 
 
+# --- instance fleets ---------------------------------------------------------------------------------
+def fleet(k, *types, **kw):
+    from emr_constructs.fleet_spec import FleetInstanceType, InstanceFleetSpec
+
+    return InstanceFleetSpec(tuple(t if not isinstance(t, str) else FleetInstanceType(t) for t in types), **kw)
+
+
+def fleets(master=None, core=None, **kw):
+    return cluster(
+        master=master or (lambda k: fleet(k, "m5.xlarge", target_on_demand_capacity=1)),
+        core=core or (lambda k: fleet(k, "r5.xlarge", target_on_demand_capacity=2)),
+        **kw,
+    )
+
+
+_SIX = ("r5.xlarge", "r5.2xlarge", "r5.4xlarge", "m5.xlarge", "m5.2xlarge", "m5.4xlarge")
+case(
+    "fleet",
+    "six-types-without-allocation-strategy",
+    fleets(core=lambda k: fleet(k, *_SIX, target_on_demand_capacity=2, allocation_strategy=None)),
+    "core_fleet.instance_types: 6 types; EMR allows at most 5 per fleet without an allocation strategy",
+)
+case(
+    "fleet",
+    "weighted-capacity-zero",
+    fleets(core=lambda k: fleet(k, _weighted(0), target_on_demand_capacity=2)),
+    "core_fleet.instance_types[0].weighted_capacity = 0: a whole number of at least 1",
+)
+case(
+    "fleet",
+    "spot-timeout-out-of-range",
+    fleets(core=lambda k: fleet(k, "r5.xlarge", target_on_demand_capacity=2, spot_timeout_minutes=1441)),
+    "core_fleet.spot_timeout_minutes = 1441: EMR allows 5-1440 minutes",
+)
+case(
+    "fleet",
+    "groups-and-fleets-mixed",
+    cluster(core=lambda k: fleet(k, "r5.xlarge", target_on_demand_capacity=2)),
+    "master is InstanceGroupSpec and core is InstanceFleetSpec: instance groups and instance fleets cannot be mixed",
+)
+case(
+    "fleet",
+    "spot-core-fleet",
+    fleets(core=lambda k: fleet(k, "r5.xlarge", target_on_demand_capacity=1, target_spot_capacity=2)),
+    "core_fleet.target_spot_capacity = 2: Spot on core is refused",
+)
+case(
+    "fleet",
+    "master-fleet-on-spot",
+    fleets(master=lambda k: fleet(k, "m5.xlarge", target_spot_capacity=1)),
+    "master_fleet.target_spot_capacity = 1: the master is always on-demand",
+    "master_fleet.target_on_demand_capacity = 0",
+)
+case(
+    "fleet",
+    "every-problem-at-once",
+    fleets(
+        core=lambda k: fleet(
+            k, *_SIX, _weighted(-1), target_on_demand_capacity=2, allocation_strategy=None, spot_timeout_minutes=4
+        )
+    ),
+    "7 types",
+    "core_fleet.instance_types[6].weighted_capacity = -1",
+    "core_fleet.spot_timeout_minutes = 4",
+)
+
+
+def _weighted(weight):
+    from emr_constructs.fleet_spec import FleetInstanceType
+
+    return FleetInstanceType("c5.xlarge", weighted_capacity=weight)
+
+
 # --- cross-definition facts and foreign exceptions ---------------------------------------------------
 def _twice_across(k):
     return {

@@ -282,6 +282,95 @@ case(
 )
 
 
+# --- EmrCluster placement of instance fleets ----------------------------------------------------------
+def _fleet_cluster_parts(a, stack):
+    from emr_constructs.cluster_spec import ClusterSpec
+    from emr_constructs.fleet_spec import FleetInstanceType, InstanceFleetSpec
+
+    spec = ClusterSpec(
+        name="battery-fleet-01",
+        release_label="emr-7.5.0",
+        applications=("Hadoop", "Spark"),
+        master=InstanceFleetSpec((FleetInstanceType("m5.xlarge"),), target_on_demand_capacity=1),
+        core=InstanceFleetSpec((FleetInstanceType("r5.xlarge"),), target_on_demand_capacity=2),
+    )
+    groups = a.EmrSecurityGroups(stack, "sgs", vpc_id="vpc-0a1b2c3d4e5f60718", name_prefix="example-spark-batch")
+    return spec, groups, roles(a, stack)
+
+
+def _fleet_cluster(subnets):
+    def act(a, stack, parts):
+        from emr_constructs.emr_cluster import EmrCluster
+        from emr_constructs.fleet_spec import ClusterSubnet
+
+        spec, groups, r = parts
+        EmrCluster(
+            stack,
+            spec=spec,
+            purpose="spark-batch",
+            subnets=tuple(ClusterSubnet(*s) for s in subnets),
+            security_groups=groups,
+            roles=r,
+            log_bucket="logs",
+            region="ap-northeast-2",
+        )
+
+    return act
+
+
+_TWO_SUBNETS = ("subnet-0a1b2c3d4e5f60701", "subnet-0a1b2c3d4e5f60702")
+
+
+def _multi_subnet_fleet_cluster(a, stack):
+    from emr_constructs.emr_cluster import EmrCluster
+    from emr_constructs.fleet_spec import ClusterSubnet
+
+    spec, groups, r = _fleet_cluster_parts(a, stack)
+    return EmrCluster(
+        stack,
+        spec=spec,
+        purpose="spark-batch",
+        subnets=tuple(ClusterSubnet(s, "vpc-0a1b2c3d4e5f60718") for s in _TWO_SUBNETS),
+        security_groups=groups,
+        roles=r,
+        log_bucket="logs",
+        region="ap-northeast-2",
+    )
+
+
+def _fixed_ip_on_two_subnets(a, stack, cluster):
+    from emr_constructs.cluster_spec import BootstrapAction
+    from emr_constructs.fixed_ip import use_fixed_ip
+
+    use_fixed_ip(
+        cluster,
+        ip="10.20.1.16",
+        action=BootstrapAction("fixed-ip", "assets", "bootstrap/spark-batch/assign_private_ip.py"),
+        region="ap-northeast-2",
+        account_id="123456789012",
+        subnet_id=_TWO_SUBNETS[0],
+    )
+
+
+case(
+    "fleet-placement",
+    "subnet-of-another-vpc",
+    _fleet_cluster(
+        [("subnet-0a1b2c3d4e5f60701", "vpc-0a1b2c3d4e5f60718"), ("subnet-0ffffffffffffff01", "vpc-0fffffffffffffff0")]
+    ),
+    "subnets[1] = 'subnet-0ffffffffffffff01' is in 'vpc-0fffffffffffffff0'",
+    "security groups' VPC",
+    setup=_fleet_cluster_parts,
+)
+case(
+    "fleet-placement",
+    "fixed-ip-on-a-multi-subnet-fleet",
+    _fixed_ip_on_two_subnets,
+    "a fixed master IP pins the master to the subnet that holds the address",
+    setup=_multi_subnet_fleet_cluster,
+)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_construct_api_refuses(case, api):
     setup, act = case.make

@@ -30,7 +30,35 @@ EMR (API reference: https://docs.aws.amazon.com/emr/latest/APIReference/):
   that uses instance groups with HTTP 400 ``InvalidRequestException`` ("Instance fleets
   and instance groups are mutually exclusive ..."), the mirror image of what
   ListInstanceGroups answers for a fleet cluster; an unknown cluster id is an
-  ``InvalidRequestException`` too. The provider reads that as "no fleets".
+  ``InvalidRequestException`` too. The provider reads that as "no fleets". For a fleet
+  cluster it lists the cluster's fleets (API_InstanceFleet): ``Id`` (``if-`` and 13
+  upper-case letters or digits), ``Name``, ``InstanceFleetType``, the target and
+  provisioned capacities, ``InstanceTypeSpecifications`` (type, weight, bid, EBS block
+  devices as requested) and ``LaunchSpecifications`` as given, ``Status.State`` RUNNING.
+- Instance fleets (API_RunJobFlow ``Instances.InstanceFleets``, API_InstanceFleetConfig):
+  moto ignores them and creates a cluster without nodes. The shim keeps the fleets, and
+  EMR's launch is modelled simply: each fleet runs instances of its first instance type,
+  as many as meet the target capacity by that type's weight (the provisioned capacity may
+  exceed the target, as the API reference allows). The cluster's ``InstanceCollectionType``
+  is ``INSTANCE_FLEET``. ``Ec2SubnetIds`` (several subnets): EMR launches the cluster in
+  one of them; the shim takes the first, reports it as ``Ec2SubnetId`` and the list as
+  ``RequestedEc2SubnetIds`` (API_Ec2InstanceAttributes). ``ListInstanceGroups`` on a fleet
+  cluster is refused (``InvalidRequestException``), and ``ListInstances`` names each
+  node's ``InstanceFleetId``. Refused as AWS refuses them: a master fleet whose target
+  capacity is not 1; more than 5 instance types without an allocation strategy or more
+  than 30 with one (API_InstanceTypeConfig); a Spot timeout outside 5-1440 minutes
+  (API_SpotProvisioningSpecification).
+- ``AddInstanceFleet`` (API_AddInstanceFleet): missing in moto. Adds a ``TASK`` fleet to a
+  fleet cluster and returns ``ClusterId``, ``InstanceFleetId`` and ``ClusterArn``; refused
+  on an instance-group cluster, for another fleet type, or when the cluster already has a
+  task fleet (one per cluster).
+- ``ModifyInstanceFleet`` (API_ModifyInstanceFleet): missing in moto. Sets a fleet's
+  target capacities; instances are launched or terminated to meet them.
+- ``TerminateJobFlows`` (API_TerminateJobFlows: "the Amazon EC2 instances of the cluster
+  are terminated"): moto marks the cluster TERMINATED and leaves its EC2 instances running.
+  The shim terminates them and, as AWS does, deletes the primary network interface each was
+  launched with (moto keeps it), so a fleet cluster's nodes, which run in the cluster's own
+  subnet, leave nothing behind.
 - ``GetAutoTerminationPolicy`` / ``PutAutoTerminationPolicy`` /
   ``RemoveAutoTerminationPolicy`` (API_GetAutoTerminationPolicy, API_AutoTerminationPolicy):
   missing in moto. The policy given to ``RunJobFlow`` (``AutoTerminationPolicy``) or put
@@ -91,11 +119,12 @@ import threading
 import time
 from typing import Any
 
-LISTS_FLEETS_ON_GROUP_CLUSTER = (
-    "Instance fleets and instance groups are mutually exclusive. The EMR cluster specified "
-    "in the request uses instance groups. The ListInstanceFleets operation does not support "
-    "clusters that use instance groups. Use the ListInstanceGroups operation instead."
+FLEETS_ON_GROUP_CLUSTER = (
+    "Instance fleets and instance groups are mutually exclusive. The EMR cluster specified in the "
+    "request uses instance groups. The {operation} operation does not support clusters that use "
+    "instance groups. Use the ListInstanceGroups operation instead."
 )
+LISTS_FLEETS_ON_GROUP_CLUSTER = FLEETS_ON_GROUP_CLUSTER.format(operation="ListInstanceFleets")
 IDLE_TIMEOUT_RANGE = (60, 604800)
 
 # The request context the stand-in can vouch for (see module docstring).
@@ -112,6 +141,7 @@ def install() -> None:
     _serialize_requests()
     _inject_faults()
     _patch_emr()
+    _patch_emr_fleets()
     _patch_s3_bucket_policy()
     _installed = True
 
@@ -275,11 +305,6 @@ def _patch_emr() -> None:  # noqa: C901
             raise InvalidRequestException(f"Cluster id '{cluster_id}' is not valid.")
         return cluster
 
-    def list_instance_fleets(self) -> ActionResult:
-        cluster_of(self)
-        # moto models instance-group clusters only.
-        raise InvalidRequestException(LISTS_FLEETS_ON_GROUP_CLUSTER)
-
     def get_auto_termination_policy(self) -> ActionResult:
         policy = getattr(cluster_of(self), "shim_auto_termination_policy", None)
         return ActionResult({"AutoTerminationPolicy": policy} if policy else {})
@@ -375,7 +400,6 @@ def _patch_emr() -> None:  # noqa: C901
         )
 
     for name, method in {
-        "list_instance_fleets": list_instance_fleets,
         "get_auto_termination_policy": get_auto_termination_policy,
         "put_auto_termination_policy": put_auto_termination_policy,
         "remove_auto_termination_policy": remove_auto_termination_policy,
@@ -413,6 +437,264 @@ def _patch_emr() -> None:  # noqa: C901
             self.id = "ig-" + self.id[2:]
 
     emr_models.InstanceGroup.__init__ = group_init
+
+
+# ----------------------------------------------------------------------------- EMR fleets
+
+GROUPS_ON_FLEET_CLUSTER = (
+    "Instance fleets and instance groups are mutually exclusive. The EMR cluster specified in the "
+    "request uses instance fleets. The ListInstanceGroups operation does not support clusters that "
+    "use instance fleets. Use the ListInstanceFleets operation instead."
+)
+SPOT_TIMEOUT_RANGE = (5, 1440)
+MAX_FLEET_TYPES = (5, 30)  # without / with an allocation strategy
+
+
+def _fleet_document(config: Any, fleet_id: str, fleet_type: str) -> dict[str, Any]:
+    """An InstanceFleet (API_InstanceFleet) from an InstanceFleetConfig, checked as AWS checks it."""
+    from moto.emr.exceptions import ValidationException
+
+    types = list(config.get("InstanceTypeConfigs") or [])
+    launch = config.get("LaunchSpecifications") or {}
+    spot = launch.get("SpotSpecification") or {}
+    on_demand = launch.get("OnDemandSpecification") or {}
+    strategy = spot.get("AllocationStrategy") or on_demand.get("AllocationStrategy")
+    limit = MAX_FLEET_TYPES[1] if strategy else MAX_FLEET_TYPES[0]
+    if not types or len(types) > limit:
+        raise ValidationException(
+            f"The instance fleet {fleet_type} has {len(types)} instance type configurations; between 1 and {limit} "
+            "are allowed" + ("" if strategy else " without an allocation strategy")
+        )
+    od, sp = int(config.get("TargetOnDemandCapacity") or 0), int(config.get("TargetSpotCapacity") or 0)
+    if fleet_type == "MASTER" and od + sp != 1:
+        raise ValidationException("The master instance fleet must have a target capacity of exactly 1.")
+    if spot:
+        timeout = int(spot.get("TimeoutDurationMinutes") or 0)
+        if not SPOT_TIMEOUT_RANGE[0] <= timeout <= SPOT_TIMEOUT_RANGE[1]:
+            raise ValidationException(
+                f"1 validation error detected: Value '{timeout}' at 'timeoutDurationMinutes' failed to satisfy "
+                f"constraint: Member must have value between {SPOT_TIMEOUT_RANGE[0]} and {SPOT_TIMEOUT_RANGE[1]}"
+            )
+    specs = []
+    for t in types:
+        spec: dict[str, Any] = {
+            "InstanceType": t.get("InstanceType"),
+            "WeightedCapacity": int(t.get("WeightedCapacity") or 1),
+            "EbsBlockDevices": _ebs_devices(t.get("EbsConfiguration") or {}),
+        }
+        for key in ("BidPrice", "BidPriceAsPercentageOfOnDemandPrice"):
+            if t.get(key) is not None:
+                spec[key] = t.get(key)
+        specs.append(spec)
+    document: dict[str, Any] = {
+        "Id": fleet_id,
+        "Name": config.get("Name") or "",
+        "InstanceFleetType": fleet_type,
+        "TargetOnDemandCapacity": od,
+        "TargetSpotCapacity": sp,
+        "ProvisionedOnDemandCapacity": 0,
+        "ProvisionedSpotCapacity": 0,
+        "InstanceTypeSpecifications": specs,
+        "Status": {"State": "RUNNING", "StateChangeReason": {}, "Timeline": {}},
+    }
+    launch_doc: dict[str, Any] = {}
+    if on_demand:
+        launch_doc["OnDemandSpecification"] = {"AllocationStrategy": on_demand.get("AllocationStrategy")}
+    if spot:
+        launch_doc["SpotSpecification"] = {
+            key: spot.get(key)
+            for key in ("TimeoutDurationMinutes", "TimeoutAction", "BlockDurationMinutes", "AllocationStrategy")
+            if spot.get(key) is not None
+        }
+    if launch_doc:
+        document["LaunchSpecifications"] = launch_doc
+    return document
+
+
+def _ebs_devices(ebs: Any) -> list[dict[str, Any]]:
+    devices: list[dict[str, Any]] = []
+    for config in ebs.get("EbsBlockDeviceConfigs") or []:
+        spec = config.get("VolumeSpecification") or {}
+        for _index in range(int(config.get("VolumesPerInstance") or 1)):
+            volume = {"VolumeType": spec.get("VolumeType"), "SizeInGB": spec.get("SizeInGB")}
+            for key in ("Iops", "Throughput"):
+                if spec.get(key) is not None:
+                    volume[key] = spec.get(key)
+            devices.append({"VolumeSpecification": volume, "Device": f"/dev/sd{chr(ord('b') + len(devices))}"})
+    return devices
+
+
+def _terminate_nodes(ec2_backend: Any, instances: list[Any]) -> None:
+    """Terminate EC2 instances as AWS does: the primary network interface an instance was
+    launched with goes with it (DeleteOnTermination is true for it; moto keeps it)."""
+    running = [i for i in instances if i.state != "terminated"]
+    if not running:
+        return
+    primaries = [nic.id for i in running for index, nic in i.nics.items() if index == 0]
+    ec2_backend.terminate_instances([i.id for i in running])
+    for eni_id in primaries:
+        try:
+            ec2_backend.delete_network_interface(eni_id)
+        except Exception:  # noqa: BLE001 -- already gone (moto deleted it itself)
+            pass
+
+
+class _FleetNodes:
+    """What a node of a fleet shows moto's Instance model in place of an instance group."""
+
+    def __init__(self, fleet: dict[str, Any], market: str) -> None:
+        self.id = ""
+        self.role = fleet["InstanceFleetType"]
+        self.market = market
+        self.state = "RUNNING"
+        now = __import__("moto.core.utils", fromlist=["utcnow"]).utcnow()
+        self.creation_date_time = self.ready_date_time = self.start_date_time = now
+        self.end_date_time = None
+
+
+def _patch_emr_fleets() -> None:  # noqa: C901 -- one closure per EMR call moto lacks
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.emr import models as emr_models
+    from moto.emr.exceptions import InvalidRequestException
+    from moto.emr.responses import ElasticMapReduceResponse
+    from moto.emr.utils import random_id
+
+    def fleets_of(cluster: Any) -> list[dict[str, Any]] | None:
+        return getattr(cluster, "shim_fleets", None)
+
+    def cluster_of(self: Any, key: str = "ClusterId") -> Any:
+        cluster_id = self._get_param(key)
+        cluster = self.backend.clusters.get(cluster_id)
+        if cluster is None:
+            raise InvalidRequestException(f"Cluster id '{cluster_id}' is not valid.")
+        return cluster
+
+    def provision(backend: Any, cluster: Any, fleet: dict[str, Any]) -> None:
+        """Meet the fleet's targets with instances of its first type (see module docstring)."""
+        spec = fleet["InstanceTypeSpecifications"][0]
+        weight = max(int(spec["WeightedCapacity"]), 1)
+        nodes = [i for i in cluster.ec2_instances if i.instance_fleet_id == fleet["Id"]]
+        for market, target_key, provisioned_key in (
+            ("ON_DEMAND", "TargetOnDemandCapacity", "ProvisionedOnDemandCapacity"),
+            ("SPOT", "TargetSpotCapacity", "ProvisionedSpotCapacity"),
+        ):
+            mine = [i for i in nodes if i.instance_group.market == market]
+            wanted = -(-int(fleet[target_key]) // weight)
+            for extra in mine[wanted:]:
+                _terminate_nodes(backend.ec2_backend, [extra.ec2_instance])
+                cluster.ec2_instances.remove(extra)
+            missing = wanted - len(mine)
+            if missing > 0:
+                request = {"instance_type": spec["InstanceType"], "is_instance_type_default": False}
+                if cluster.ec2_subnet_id:
+                    request["subnet_id"] = cluster.ec2_subnet_id
+                response = backend.ec2_backend.run_instances(emr_models.EXAMPLE_AMI_ID, missing, None, [], **request)
+                for ec2_instance in response.instances:
+                    node = emr_models.Instance(
+                        ec2_instance=ec2_instance,
+                        instance_group=_FleetNodes(fleet, market),  # type: ignore[arg-type]
+                        instance_fleet_id=fleet["Id"],
+                    )
+                    cluster.add_instance(node)
+            fleet[provisioned_key] = wanted * weight
+
+    original_run_job_flow = ElasticMapReduceResponse.run_job_flow
+
+    def run_job_flow(self: Any) -> ActionResult:
+        configs = self._get_param("Instances.InstanceFleets") or []
+        subnets = list(self._get_param("Instances.Ec2SubnetIds") or [])
+        # Checked before the cluster exists: a refused fleet creates nothing, as in AWS.
+        fleets = [_fleet_document(c, f"if-{random_id()}", str(c.get("InstanceFleetType"))) for c in configs]
+        result = original_run_job_flow(self)
+        if not configs:
+            return result
+        cluster = self.backend.clusters[result.result["JobFlowId"]]
+        cluster.shim_fleets = fleets
+        cluster.shim_requested_subnets = subnets
+        if subnets and not cluster.ec2_subnet_id:
+            cluster.ec2_subnet_id = subnets[0]
+        for fleet in fleets:
+            provision(self.backend, cluster, fleet)
+        return result
+
+    def list_instance_fleets(self: Any) -> ActionResult:
+        cluster = cluster_of(self)
+        fleets = fleets_of(cluster)
+        if fleets is None:
+            raise InvalidRequestException(FLEETS_ON_GROUP_CLUSTER.format(operation="ListInstanceFleets"))
+        return ActionResult({"InstanceFleets": fleets})
+
+    def add_instance_fleet(self: Any) -> ActionResult:
+        cluster = cluster_of(self)
+        fleets = fleets_of(cluster)
+        if fleets is None:
+            raise InvalidRequestException(FLEETS_ON_GROUP_CLUSTER.format(operation="AddInstanceFleet"))
+        config = self._get_param("InstanceFleet") or {}
+        fleet_type = str(config.get("InstanceFleetType"))
+        if fleet_type != "TASK":
+            raise InvalidRequestException(
+                f"Only a TASK instance fleet can be added to a running cluster, not {fleet_type}."
+            )
+        if any(f["InstanceFleetType"] == "TASK" for f in fleets):
+            raise InvalidRequestException("The cluster already has a task instance fleet; a cluster has at most one.")
+        fleet = _fleet_document(config, f"if-{random_id()}", fleet_type)
+        fleets.append(fleet)
+        provision(self.backend, cluster, fleet)
+        return ActionResult({"ClusterId": cluster.id, "InstanceFleetId": fleet["Id"], "ClusterArn": cluster.arn})
+
+    def modify_instance_fleet(self: Any) -> ActionResult:
+        cluster = cluster_of(self)
+        fleets = fleets_of(cluster)
+        if fleets is None:
+            raise InvalidRequestException(FLEETS_ON_GROUP_CLUSTER.format(operation="ModifyInstanceFleet"))
+        change = self._get_param("InstanceFleet") or {}
+        fleet = next((f for f in fleets if f["Id"] == change.get("InstanceFleetId")), None)
+        if fleet is None:
+            raise InvalidRequestException(f"Instance fleet '{change.get('InstanceFleetId')}' is not valid.")
+        for key in ("TargetOnDemandCapacity", "TargetSpotCapacity"):
+            if change.get(key) is not None:
+                fleet[key] = int(change.get(key))
+        provision(self.backend, cluster, fleet)
+        return EmptyResult()
+
+    original_list_groups = ElasticMapReduceResponse.list_instance_groups
+
+    def list_instance_groups(self: Any) -> ActionResult:
+        if fleets_of(cluster_of(self)) is not None:
+            raise InvalidRequestException(GROUPS_ON_FLEET_CLUSTER)
+        return original_list_groups(self)
+
+    moto_terminate = emr_models.ElasticMapReduceBackend.terminate_job_flows
+
+    def terminate_job_flows(self: Any, job_flow_ids: list[str]) -> list[Any]:
+        terminated = moto_terminate(self, job_flow_ids)
+        for cluster in terminated:
+            _terminate_nodes(self.ec2_backend, [i.ec2_instance for i in cluster.ec2_instances])
+        return terminated
+
+    emr_models.ElasticMapReduceBackend.terminate_job_flows = terminate_job_flows  # type: ignore[method-assign]
+
+    for name, method in {
+        "run_job_flow": run_job_flow,
+        "list_instance_fleets": list_instance_fleets,
+        "add_instance_fleet": add_instance_fleet,
+        "modify_instance_fleet": modify_instance_fleet,
+        "list_instance_groups": list_instance_groups,
+    }.items():
+        setattr(ElasticMapReduceResponse, name, method)
+
+    emr_models.Cluster.instance_collection_type = property(  # type: ignore[attr-defined]
+        lambda self: "INSTANCE_FLEET" if fleets_of(self) is not None else "INSTANCE_GROUP"
+    )
+    emr_models.Ec2InstanceAttributes.requested_ec2_subnet_ids = property(  # type: ignore[attr-defined]
+        lambda self: list(getattr(self.cluster, "shim_requested_subnets", None) or []) or None
+    )
+    moto_instance_group_id = emr_models.Instance.instance_group_id
+
+    def instance_group_id(self: Any) -> str | None:
+        return None if self.instance_fleet_id else moto_instance_group_id.fget(self)
+
+    emr_models.Instance.instance_group_id = property(instance_group_id)  # type: ignore[assignment]
 
 
 # ----------------------------------------------------------------------------- S3

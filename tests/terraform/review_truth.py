@@ -54,7 +54,7 @@ _PREVENT_DESTROY = re.compile(r"Resource\s+(\S+)\s+has\s+lifecycle\.prevent_dest
 
 
 SpecEdit = Callable[[Any], Any]  # ClusterSpec -> ClusterSpec
-SpotEdit = Callable[[dict], dict]  # keyword arguments of SpotTaskGroup(Pair) -> edited ones
+SpotEdit = Callable[[dict], dict]  # keyword arguments of SpotTaskGroup(Pair) / TaskInstanceFleet -> edited ones
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,29 @@ def _spot_type(group: str, instance_type: str) -> SpotEdit:
     return edit
 
 
+def _task_fleet(edit: Callable[[Any], Any]) -> SpotEdit:
+    """The task fleet's InstanceFleetSpec (``TaskInstanceFleet(spec=...)``)."""
+
+    def change(kwargs: dict) -> dict:
+        from emr_constructs.fleet_spec import InstanceFleetSpec
+
+        spec = kwargs.get("spec")
+        return {**kwargs, "spec": edit(spec)} if isinstance(spec, InstanceFleetSpec) else kwargs
+
+    return change
+
+
+def _fleet_type_added(instance_type: str, weight: int) -> Callable[[Any], Any]:
+    def edit(spec):
+        from emr_constructs.fleet_spec import FleetInstanceType
+
+        first = spec.instance_types[0]
+        added = FleetInstanceType(instance_type, weighted_capacity=weight, ebs=first.ebs)
+        return dataclasses.replace(spec, instance_types=(*spec.instance_types, added))
+
+    return edit
+
+
 def _bid_factor(factor: str) -> SpotEdit:
     return lambda kwargs: {**kwargs, "bid_factor": factor}
 
@@ -178,6 +201,27 @@ def catalogue() -> tuple[Change, ...]:
             "task-type",
             "instance type of spark-batch-operation-01's dynamic task group: r5.2xlarge → m5.4xlarge",
             clusters=(ClusterEdit("spark-batch-operation-01", spot=_spot_type("task-spot-dynamic", "m5.4xlarge")),),
+        ),
+        Change(
+            "fleet-task-capacity",
+            "Spot target of spark-batch-flex-01's task fleet: 24 → 32 units",
+            clusters=(
+                ClusterEdit(
+                    "spark-batch-flex-01",
+                    spot=_task_fleet(lambda spec: dataclasses.replace(spec, target_spot_capacity=32)),
+                ),
+            ),
+        ),
+        Change(
+            "fleet-task-type-added",
+            "an instance type added to spark-batch-flex-01's task fleet: c5.2xlarge (2 units)",
+            clusters=(ClusterEdit("spark-batch-flex-01", spot=_task_fleet(_fleet_type_added("c5.2xlarge", 2))),),
+        ),
+        Change(
+            "fleet-allocation-strategy",
+            "Spot allocation strategy of spark-batch-flex-01's core fleet: price-capacity-optimized → "
+            "capacity-optimized",
+            clusters=(ClusterEdit("spark-batch-flex-01", spec=_core(allocation_strategy="capacity-optimized")),),
         ),
         Change(
             "office-cidr",
@@ -248,7 +292,7 @@ def _edited_definition(define: Callable, edit: ClusterEdit) -> Callable:
                 stack.add_cluster = add_cluster
                 patches.callback(stack.__dict__.pop, "add_cluster", None)
             if edit.spot is not None:
-                for name in ("SpotTaskGroup", "SpotTaskGroupPair"):
+                for name in ("SpotTaskGroup", "SpotTaskGroupPair", "TaskInstanceFleet"):
                     real = getattr(definitions, name)
 
                     def spot(*args, _real=real, **kwargs):

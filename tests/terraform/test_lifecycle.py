@@ -8,11 +8,19 @@ order and nothing of the project may be left, security groups included.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.terraform.standin import declared_names, leftovers
 
 PURPOSES = ("spark-batch", "spark-stream", "service-presto")
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 
 
 def test_every_stack_applies_and_its_second_plan_is_empty(applied_example_app):
@@ -54,6 +62,95 @@ def test_the_stand_in_holds_what_the_stacks_declare(applied_example_app, standin
     assert {
         f"standin-{p}-{role}" for p in PURPOSES for role in ("master-managed", "slave-managed", "service-access")
     } <= names
+
+
+FLEX = "spark-batch-flex-01"
+
+
+def test_the_fleet_cluster_runs_on_fleets_in_one_of_its_subnets(applied_example_app, standin):
+    """spark-batch-flex-01 applied: master, core and task fleets with their targets, in one of
+    the subnets it lists (the second plan of spark-batch was empty, above)."""
+    app = applied_example_app
+    emr = standin.client("emr", app.account.region)
+    (cluster_id,) = [
+        c["Id"] for c in emr.list_clusters(ClusterStates=["WAITING", "RUNNING"])["Clusters"] if c["Name"] == FLEX
+    ]
+    cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    assert cluster["InstanceCollectionType"] == "INSTANCE_FLEET"
+    requested = cluster["Ec2InstanceAttributes"]["RequestedEc2SubnetIds"]
+    assert len(requested) == 2 and cluster["Ec2InstanceAttributes"]["Ec2SubnetId"] in requested
+    fleets = {f["Name"]: f for f in emr.list_instance_fleets(ClusterId=cluster_id)["InstanceFleets"]}
+    assert {n: (f["TargetOnDemandCapacity"], f["TargetSpotCapacity"]) for n, f in fleets.items()} == {
+        "master": (1, 0),
+        "core": (8, 0),
+        "task": (0, 24),
+    }
+    assert f"aws_emr_instance_fleet.{FLEX}_task" in app.terraform("spark-batch").state_list()
+
+
+def test_a_task_fleet_resize_in_the_code_is_applied_in_place_and_replans_empty(applied_example_app, standin):
+    """The change step of the lifecycle: the task fleet's Spot target 24 -> 32 in the
+    synthesized stack is one in-place update (ModifyInstanceFleet), no replacement, and the
+    plan after it is empty."""
+    app = applied_example_app
+    folder = app.folder("spark-batch")
+    path = folder / "cdk.tf.json"
+    original = path.read_text(encoding="utf-8")
+    doc = json.loads(original)
+    doc["resource"]["aws_emr_instance_fleet"][f"{FLEX}_task"]["target_spot_capacity"] = 32
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    tf = app.terraform("spark-batch")
+    plan = app.plan_json(folder, folder / "fleet-resize.tfplan")
+    changed = {
+        rc["address"]: rc["change"]["actions"]
+        for rc in plan["resource_changes"]
+        if rc["change"]["actions"] != ["no-op"]
+    }
+    assert changed == {f"aws_emr_instance_fleet.{FLEX}_task": ["update"]}
+    tf.apply()
+    assert tf.plan(detailed_exitcode=True).returncode == 0
+    emr = standin.client("emr", app.account.region)
+    (cluster_id,) = [
+        c["Id"] for c in emr.list_clusters(ClusterStates=["WAITING", "RUNNING"])["Clusters"] if c["Name"] == FLEX
+    ]
+    (task,) = [f for f in emr.list_instance_fleets(ClusterId=cluster_id)["InstanceFleets"] if f["Name"] == "task"]
+    assert task["TargetSpotCapacity"] == 32
+    # Back to the synthesized stack (other tests of the session plan against this state).
+    path.write_text(original, encoding="utf-8")
+    tf.apply()
+    assert tf.plan(detailed_exitcode=True).returncode == 0
+
+
+def _ops(app, standin, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m ops`` as an operator runs it, against the stand-in account."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        standin.aws_env(app.account.region),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+    )
+    return subprocess.run(
+        [PYTHON, "-m", "ops", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_ops_status_shows_each_fleet_provisioned_against_its_target(applied_example_app, standin, tmp_path):
+    result = _ops(applied_example_app, standin, tmp_path, "status", FLEX)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line.startswith("  ")}
+    # FLEET ROLE ON-DEMAND SPOT NODES STATE: provisioned/target units per market.
+    assert rows["master"][:4] == ["master", "MASTER", "1/1", "0/0"]
+    assert rows["core"][:4] == ["core", "CORE", "8/8", "0/0"]
+    assert rows["task"][:4] == ["task", "TASK", "0/0", "24/24"]
+    assert "r5.2xlarge×4" in result.stdout and "price-capacity-optimized" in result.stdout
+    assert "instance fleets" in result.stdout.splitlines()[0]
+
+
+def test_ops_rotate_spot_refuses_a_fleet_cluster_with_what_to_do_instead(applied_example_app, standin, tmp_path):
+    result = _ops(applied_example_app, standin, tmp_path, "rotate-spot", FLEX)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "uses instance fleets" in result.stderr
+    assert "aws emr modify-instance-fleet" in result.stderr and "InstanceFleetId=if-" in result.stderr
 
 
 @pytest.mark.destroys_applied_app

@@ -90,6 +90,9 @@ def test_the_catalogue_covers_every_kind_of_change_the_issue_names():
         "removed-cluster",
         "tag",
         "fixed-ip",
+        "fleet-task-capacity",
+        "fleet-task-type-added",
+        "fleet-allocation-strategy",
     } <= set(keys)
 
 

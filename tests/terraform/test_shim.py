@@ -266,3 +266,167 @@ def test_concurrent_changes_to_one_security_group_are_not_lost(aws):
     assert not errors
     rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])
     assert [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]] == []
+
+
+# --- instance fleets (API_RunJobFlow InstanceFleets, API_ListInstanceFleets, API_AddInstanceFleet,
+# API_ModifyInstanceFleet, API_Cluster InstanceCollectionType, API_Ec2InstanceAttributes)
+
+_EBS = {"EbsBlockDeviceConfigs": [{"VolumeSpecification": {"VolumeType": "gp3", "SizeInGB": 64, "Iops": 3000}}]}
+_SPOT = {"AllocationStrategy": "price-capacity-optimized", "TimeoutAction": "SWITCH_TO_ON_DEMAND"}
+
+
+def _fleet(kind, types, od=0, spot=0, timeout=20, strategy=True):
+    fleet = {
+        "Name": kind.lower(),
+        "InstanceFleetType": kind,
+        "TargetOnDemandCapacity": od,
+        "TargetSpotCapacity": spot,
+        "InstanceTypeConfigs": [
+            {
+                "InstanceType": t,
+                "WeightedCapacity": w,
+                "EbsConfiguration": _EBS,
+                **({"BidPrice": "0.49"} if spot else {}),
+            }
+            for t, w in types
+        ],
+    }
+    if strategy:
+        fleet["LaunchSpecifications"] = {
+            "OnDemandSpecification": {"AllocationStrategy": "lowest-price"},
+            "SpotSpecification": {**_SPOT, "TimeoutDurationMinutes": timeout},
+        }
+    return fleet
+
+
+def _fleet_cluster(aws, *fleets, subnets=None) -> str:
+    return aws.emr.run_job_flow(
+        Name=f"shim-fleet-{uuid.uuid4().hex[:6]}",
+        ReleaseLabel="emr-7.5.0",
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Instances={
+            "KeepJobFlowAliveWhenNoSteps": True,
+            "Ec2SubnetIds": subnets or [aws.subnet],
+            "InstanceFleets": list(
+                fleets
+                or (
+                    _fleet("MASTER", [("m5.xlarge", 1)], od=1),
+                    _fleet("CORE", [("r5.xlarge", 2), ("r5.2xlarge", 4)], od=8),
+                )
+            ),
+        },
+    )["JobFlowId"]
+
+
+def test_a_fleet_cluster_lists_its_fleets_and_refuses_instance_group_calls(aws):
+    second = aws.ec2.create_subnet(VpcId=aws.vpc, CidrBlock="10.60.2.0/24", AvailabilityZone=f"{REGION}c")["Subnet"][
+        "SubnetId"
+    ]
+    cluster = _fleet_cluster(aws, subnets=[aws.subnet, second])
+    described = aws.emr.describe_cluster(ClusterId=cluster)["Cluster"]
+    assert described["InstanceCollectionType"] == "INSTANCE_FLEET"
+    attrs = described["Ec2InstanceAttributes"]
+    assert attrs["RequestedEc2SubnetIds"] == [aws.subnet, second]
+    assert attrs["Ec2SubnetId"] in (aws.subnet, second)
+    fleets = {f["InstanceFleetType"]: f for f in aws.emr.list_instance_fleets(ClusterId=cluster)["InstanceFleets"]}
+    assert set(fleets) == {"MASTER", "CORE"}
+    core = fleets["CORE"]
+    assert core["Id"].startswith("if-") and core["Name"] == "core"
+    assert (core["TargetOnDemandCapacity"], core["TargetSpotCapacity"]) == (8, 0)
+    assert core["ProvisionedOnDemandCapacity"] >= 8 and core["Status"]["State"] == "RUNNING"
+    assert [(s["InstanceType"], s["WeightedCapacity"]) for s in core["InstanceTypeSpecifications"]] == [
+        ("r5.xlarge", 2),
+        ("r5.2xlarge", 4),
+    ]
+    assert core["InstanceTypeSpecifications"][0]["EbsBlockDevices"][0]["VolumeSpecification"] == {
+        "VolumeType": "gp3",
+        "SizeInGB": 64,
+        "Iops": 3000,
+    }
+    assert core["LaunchSpecifications"]["SpotSpecification"]["AllocationStrategy"] == "price-capacity-optimized"
+    instances = aws.emr.list_instances(ClusterId=cluster)["Instances"]
+    assert {i["InstanceFleetId"] for i in instances} == {f["Id"] for f in fleets.values()}
+    assert not any(i.get("InstanceGroupId") for i in instances)
+    with pytest.raises(ClientError) as refused:
+        aws.emr.list_instance_groups(ClusterId=cluster)
+    assert _error(refused)[0] == "InvalidRequestException" and "uses instance fleets" in _error(refused)[1]
+
+
+def test_a_task_fleet_is_added_once_and_resized(aws):
+    cluster = _fleet_cluster(aws)
+    added = aws.emr.add_instance_fleet(
+        ClusterId=cluster, InstanceFleet=_fleet("TASK", [("r5.2xlarge", 4), ("m5.4xlarge", 4)], spot=8)
+    )
+    assert added["ClusterId"] == cluster and added["InstanceFleetId"].startswith("if-")
+    assert added["ClusterArn"].endswith(f":cluster/{cluster}")
+    aws.emr.modify_instance_fleet(
+        ClusterId=cluster, InstanceFleet={"InstanceFleetId": added["InstanceFleetId"], "TargetSpotCapacity": 16}
+    )
+    (task,) = [f for f in aws.emr.list_instance_fleets(ClusterId=cluster)["InstanceFleets"] if f["Name"] == "task"]
+    assert (task["TargetSpotCapacity"], task["ProvisionedSpotCapacity"]) == (16, 16)
+    nodes = [i for i in aws.emr.list_instances(ClusterId=cluster)["Instances"] if i["InstanceFleetId"] == task["Id"]]
+    assert len(nodes) == 4 and {n["Market"] for n in nodes} == {"SPOT"}
+    aws.emr.modify_instance_fleet(
+        ClusterId=cluster, InstanceFleet={"InstanceFleetId": task["Id"], "TargetSpotCapacity": 0}
+    )
+    assert not [i for i in aws.emr.list_instances(ClusterId=cluster)["Instances"] if i["InstanceFleetId"] == task["Id"]]
+    with pytest.raises(ClientError) as again:
+        aws.emr.add_instance_fleet(ClusterId=cluster, InstanceFleet=_fleet("TASK", [("r5.2xlarge", 4)], spot=4))
+    assert "at most one" in _error(again)[1]
+    with pytest.raises(ClientError) as on_groups:
+        aws.emr.add_instance_fleet(ClusterId=_cluster(aws), InstanceFleet=_fleet("TASK", [("r5.2xlarge", 4)]))
+    assert _error(on_groups)[0] == "InvalidRequestException"
+
+
+@pytest.mark.parametrize(
+    "fleets,expect",
+    [
+        ((_fleet("MASTER", [("m5.xlarge", 1)], od=2), _fleet("CORE", [("r5.xlarge", 1)], od=1)), "exactly 1"),
+        (
+            (
+                _fleet("MASTER", [("m5.xlarge", 1)], od=1),
+                _fleet(
+                    "CORE",
+                    [
+                        (t, 1)
+                        for t in ("r5.xlarge", "r5.2xlarge", "r5.4xlarge", "m5.xlarge", "m5.2xlarge", "m5.4xlarge")
+                    ],
+                    od=1,
+                    strategy=False,
+                ),
+            ),
+            "without an allocation strategy",
+        ),
+        (
+            (_fleet("MASTER", [("m5.xlarge", 1)], od=1), _fleet("CORE", [("r5.xlarge", 1)], od=1, timeout=4)),
+            "between 5 and 1440",
+        ),
+    ],
+    ids=["master-capacity-2", "six-types-without-strategy", "spot-timeout-4"],
+)
+def test_fleets_aws_refuses_create_no_cluster(aws, fleets, expect):
+    before = {c["Id"] for c in aws.emr.list_clusters()["Clusters"]}
+    with pytest.raises(ClientError) as refused:
+        _fleet_cluster(aws, *fleets)
+    assert _error(refused)[0] == "ValidationException" and expect in _error(refused)[1]
+    assert {c["Id"] for c in aws.emr.list_clusters()["Clusters"]} == before
+
+
+def test_terminating_a_cluster_terminates_its_instances(aws):
+    cluster = _fleet_cluster(aws)
+    nodes = [i["Ec2InstanceId"] for i in aws.emr.list_instances(ClusterId=cluster)["Instances"]]
+    assert nodes
+    attached = aws.ec2.describe_network_interfaces(Filters=[{"Name": "attachment.instance-id", "Values": nodes}])
+    primaries = [e["NetworkInterfaceId"] for e in attached["NetworkInterfaces"]]
+    assert len(primaries) == len(nodes)
+    aws.emr.terminate_job_flows(JobFlowIds=[cluster])
+    states = {
+        i["InstanceId"]: i["State"]["Name"]
+        for r in aws.ec2.describe_instances(InstanceIds=nodes)["Reservations"]
+        for i in r["Instances"]
+    }
+    assert set(states.values()) == {"terminated"}, states
+    # Their primary network interfaces go with them, as in AWS.
+    left = aws.ec2.describe_network_interfaces(Filters=[{"Name": "network-interface-id", "Values": primaries}])
+    assert left["NetworkInterfaces"] == []
