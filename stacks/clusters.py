@@ -27,9 +27,7 @@ Each cluster shows a different, realistic use of the options:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from emr_constructs.cluster_spec import ClusterSpec, Configuration, InstanceGroupSpec
 from emr_constructs.ebs import EbsSpec
@@ -43,7 +41,9 @@ from stacks.declaration import (
     YARN_RESOURCEMANAGER_UI,
     DataAccess,
     Purpose,
+    find_purpose,
 )
+from stacks.purpose import ClusterDefinition, PurposeStack
 
 RELEASE = "emr-7.5.0"
 
@@ -57,13 +57,8 @@ AM_ON_CORE = Configuration(
     },
 )
 
-if TYPE_CHECKING:  # stacks.purpose imports this module; the name is for the type only
-    from stacks.purpose import PurposeStack
 
-ClusterDefinition = Callable[["PurposeStack"], EmrCluster]
-
-
-def spark_batch_production_01(stack) -> EmrCluster:
+def spark_batch_production_01(stack: PurposeStack) -> EmrCluster:
     cluster = stack.add_cluster(
         ClusterSpec(
             name="spark-batch-production-01",
@@ -100,7 +95,7 @@ def spark_batch_production_01(stack) -> EmrCluster:
     return cluster
 
 
-def spark_batch_operation_01(stack) -> EmrCluster:
+def spark_batch_operation_01(stack: PurposeStack) -> EmrCluster:
     cluster = stack.add_cluster(
         ClusterSpec(
             name="spark-batch-operation-01",
@@ -130,7 +125,7 @@ def spark_batch_operation_01(stack) -> EmrCluster:
     return cluster
 
 
-def spark_stream_01(stack) -> EmrCluster:
+def spark_stream_01(stack: PurposeStack) -> EmrCluster:
     return stack.add_cluster(
         ClusterSpec(
             name="spark-stream-01",
@@ -157,7 +152,7 @@ def spark_stream_01(stack) -> EmrCluster:
     )
 
 
-def service_presto_01(stack) -> EmrCluster:
+def service_presto_01(stack: PurposeStack) -> EmrCluster:
     return stack.add_cluster(
         ClusterSpec(
             name="service-presto-01",
@@ -207,3 +202,9 @@ PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
 CLUSTERS: MappingProxyType[str, tuple[ClusterDefinition, ...]] = MappingProxyType(
     {p.name: tuple(p.clusters or ()) for p in PURPOSE_DECLARATIONS if isinstance(p, Purpose) and p.name is not None}
 )
+
+
+def declared(name: str) -> Purpose:
+    """The declaration of the purpose called ``name``; an undeclared name is refused,
+    naming the declared ones."""
+    return find_purpose(PURPOSE_DECLARATIONS, name)

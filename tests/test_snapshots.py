@@ -17,7 +17,7 @@ import json
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from stacks.purpose import PURPOSES
+from tests.example_app import PURPOSES
 from tests.snapshot_format import denormalize, normalize, render_like_cdktf, strip_metadata
 
 STACKS = ["foundation", *PURPOSES]
