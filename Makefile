@@ -34,7 +34,7 @@ PIPENV := $(TOOLS)/bin/python -m pipenv
 VENV_STAMP := .venv/.synced
 NODE_STAMP := node_modules/.installed
 
-.PHONY: synth test bench review review-sample deps clean distclean validate lint docs sandbox sandbox-down deploy
+.PHONY: synth test test-fast bench review review-sample deps clean distclean validate lint docs sandbox sandbox-down deploy
 
 deps: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -60,8 +60,18 @@ synth: deps
 	cdktf synth --output $(CDKTF_OUT)
 	@ls $(CDKTF_OUT)/stacks
 
+# Every lane, on every core (pytest-xdist): the terraform tier shares one stand-in and one
+# applied app, so tests/conftest.py groups it onto one worker (--dist loadgroup) while the
+# other workers run the rest. TEST_WORKERS=0 runs in this process only.
+TEST_WORKERS ?= auto
 test: deps
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# The lane to run while editing: no terraform, no network namespaces, no synthesis (the
+# markers are set in tests/conftest.py); a couple of minutes at most.
+FAST_LANES := not terraform and not netns and not synth and not slow
+test-fast: deps
+	.venv/bin/python -m pytest -m "$(FAST_LANES)"
 
 # Lint (ruff, rules and complexity cap in pyproject.toml), layout (ruff format; fix with
 # `.venv/bin/ruff format .`) and types (mypy, with the boto3 stubs). Run it before

@@ -4,12 +4,25 @@ The AWS provider bindings cost seconds and hundreds of MB to import, so the whol
 app is synthesized once per test session (``synth``) and every test reads the parsed JSON.
 Tests that need a variant of a stack build it with ``synth_stack`` in the same process
 (the import is already paid).
+
+Lanes (markers registered in pytest.ini, set here from what a test uses, so new tests get
+them without asking): ``terraform`` (the real-Terraform tier and every test using its
+toolchain), ``netns`` (network namespaces), ``synth`` (synthesizes: the ``synth*`` fixtures,
+``Testing.app()``, a ``cdktf synth`` subprocess) and ``slow``. ``make test-fast`` runs what
+carries none of them; a test there that imports the provider bindings anyway fails the run,
+naming itself, so the fast lane stays fast. Under pytest-xdist (``make test``), the
+terraform tier shares its session fixtures (one stand-in, one applied app, the destroy
+last), so all of it runs on one worker (``xdist_group``, with ``--dist loadgroup``).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
+import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -19,6 +32,106 @@ LOCAL_NODE = ROOT / "node_modules" / ".bin" / "node"
 if LOCAL_NODE.exists():
     # jsii runs its kernel with this node; the project's Node 22 avoids the end-of-life banner.
     os.environ.setdefault("JSII_NODE", str(LOCAL_NODE))
+
+
+# Fixtures that mean a lane: a test using one of them (directly or through another
+# fixture) gets the marker.
+LANE_FIXTURES = {
+    "terraform": {"toolchain", "cli_config", "tf_workdir", "standin_deployment", "applied_example_app"},
+    "netns": {"netns_skip_reason", "node_ns"},
+    "synth": {"synth", "synth_stack", "synth_us_east_1"},
+}
+# What a test (or a fixture or module-level helper it calls) says when it synthesizes: in
+# this process (the constructs, Testing.app) or in a subprocess (cdktf synth, the review's
+# synthesizer). Running main.py is not enough: bad settings stop it before any import.
+SYNTH_WORDS = re.compile(
+    r"Testing\.app|PurposeStack|FoundationStack|build_app|EmrBaseStack|TerraformStack|\bApp\(|"
+    r"fixture_app import build|Synthesizer|SynthCache|run_main|cdktf synth|\"synth\""
+)
+# Folders whose every test is in a lane.
+LANE_FOLDERS = {"terraform": ROOT / "tests" / "terraform"}
+# The one import that makes a test a synthesizing one (seconds, hundreds of MB).
+PROVIDER_MODULE = "cdktf_cdktf_provider_aws"
+_unmarked_synth: list[str] = []
+
+
+@cache
+def _source(obj) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return ""
+
+
+def _says_synth(function, module, depth: int = 2) -> bool:
+    """The function's source, or that of a module-level function it names, synthesizes."""
+    text = _source(function)
+    if SYNTH_WORDS.search(text):
+        return True
+    if depth and module is not None:
+        for name in set(re.findall(r"\b([A-Za-z_]\w*)\(", text)):
+            helper = getattr(module, name, None)
+            if inspect.isfunction(helper) and helper is not function and helper.__module__ == module.__name__:
+                if _says_synth(helper, module, depth - 1):
+                    return True
+    return False
+
+
+def _synthesizes(item) -> bool:
+    module = getattr(item, "module", None)
+    function = getattr(item, "function", None)
+    if function is not None and _says_synth(function, module):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info else ():
+        for fixturedef in defs:
+            func = fixturedef.func
+            if _says_synth(func, sys.modules.get(func.__module__)):
+                return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if _synthesizes(item):
+            item.add_marker("synth")
+        path = Path(str(item.path))
+        for lane, fixtures in LANE_FIXTURES.items():
+            if used & fixtures:
+                item.add_marker(lane)
+        for lane, folder in LANE_FOLDERS.items():
+            if folder in path.parents:
+                item.add_marker(lane)
+        if item.get_closest_marker("e2e"):
+            item.add_marker("synth")
+        # The tier's tests share session fixtures (one stand-in account, one applied app
+        # that its last test destroys): under xdist they all go to the same worker.
+        if item.get_closest_marker("terraform"):
+            item.add_marker(pytest.mark.xdist_group("terraform"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    loaded = PROVIDER_MODULE in sys.modules
+    yield
+    if not loaded and PROVIDER_MODULE in sys.modules and not item.get_closest_marker("synth"):
+        _unmarked_synth.append(item.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _unmarked_synth and "synth" in (session.config.getoption("markexpr") or ""):
+        # Only a run that selects by lane relies on the markers being right.
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _unmarked_synth and "synth" in (terminalreporter.config.getoption("markexpr") or ""):
+        terminalreporter.write_line(
+            "imported the provider bindings without the synth marker (mark the test or module "
+            f"`pytest.mark.synth`, or use the synth_stack fixture): {', '.join(_unmarked_synth)}",
+            red=True,
+        )
 
 
 class Synthesized:
