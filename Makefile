@@ -71,7 +71,7 @@ test: deps
 # markers are set in tests/conftest.py); a couple of minutes at most.
 FAST_LANES := not terraform and not netns and not synth and not slow
 test-fast: deps
-	.venv/bin/python -m pytest -m "$(FAST_LANES)"
+	.venv/bin/python -m pytest -n $(TEST_WORKERS) -m "$(FAST_LANES)"
 
 # Lint (ruff, rules and complexity cap in pyproject.toml), layout (ruff format; fix with
 # `.venv/bin/ruff format .`) and types (mypy, with the boto3 stubs). Run it before

@@ -46,13 +46,12 @@ LANE_FIXTURES = {
 # synthesizer). Running main.py is not enough: bad settings stop it before any import.
 SYNTH_WORDS = re.compile(
     r"Testing\.app|PurposeStack|FoundationStack|build_app|EmrBaseStack|TerraformStack|\bApp\(|"
-    r"fixture_app import build|Synthesizer|SynthCache|run_main|cdktf synth|\"synth\""
+    r"fixture_app import build|Synthesizer|SynthCache|cdktf synth|\"synth\""
 )
 # Folders whose every test is in a lane.
 LANE_FOLDERS = {"terraform": ROOT / "tests" / "terraform"}
 # The one import that makes a test a synthesizing one (seconds, hundreds of MB).
 PROVIDER_MODULE = "cdktf_cdktf_provider_aws"
-_unmarked_synth: list[str] = []
 
 
 @cache
@@ -64,10 +63,17 @@ def _source(obj) -> str:
 
 
 def _says_synth(function, module, depth: int = 2) -> bool:
-    """The function's source, or that of a module-level function it names, synthesizes."""
+    """The function's source, a module-level program text it names, or a module-level
+    function it calls, synthesizes."""
     text = _source(function)
     if SYNTH_WORDS.search(text):
         return True
+    if module is not None:
+        # A program it writes out and runs, e.g. a main.py kept in a module constant.
+        for name in set(re.findall(r"\b([A-Z_][A-Z0-9_]*)\b", text)):
+            value = getattr(module, name, None)
+            if isinstance(value, str) and SYNTH_WORDS.search(value):
+                return True
     if depth and module is not None:
         for name in set(re.findall(r"\b([A-Za-z_]\w*)\(", text)):
             helper = getattr(module, name, None)
@@ -111,26 +117,31 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("terraform"))
 
 
+_PROVIDER_BEFORE = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    item.stash[_PROVIDER_BEFORE] = PROVIDER_MODULE in sys.modules
+
+
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    loaded = PROVIDER_MODULE in sys.modules
-    yield
-    if not loaded and PROVIDER_MODULE in sys.modules and not item.get_closest_marker("synth"):
-        _unmarked_synth.append(item.nodeid)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    if _unmarked_synth and "synth" in (session.config.getoption("markexpr") or ""):
-        # Only a run that selects by lane relies on the markers being right.
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_terminal_summary(terminalreporter):
-    if _unmarked_synth and "synth" in (terminalreporter.config.getoption("markexpr") or ""):
-        terminalreporter.write_line(
-            "imported the provider bindings without the synth marker (mark the test or module "
-            f"`pytest.mark.synth`, or use the synth_stack fixture): {', '.join(_unmarked_synth)}",
-            red=True,
+def pytest_runtest_makereport(item, call):
+    """A test without the synth marker that imports the provider bindings fails (at
+    teardown, naming itself), so the fast lane cannot grow slow unnoticed."""
+    outcome = yield
+    report = outcome.get_result()
+    if (
+        call.when == "teardown"
+        and report.passed
+        and not item.stash.get(_PROVIDER_BEFORE, True)
+        and PROVIDER_MODULE in sys.modules
+        and not item.get_closest_marker("synth")
+    ):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid} imported {PROVIDER_MODULE} (seconds, hundreds of MB) without the synth "
+            "marker: use the synth_stack fixture, or mark the test or its module pytest.mark.synth"
         )
 
 
