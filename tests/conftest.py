@@ -48,6 +48,8 @@ SYNTH_WORDS = re.compile(
     r"Testing\.app|PurposeStack|FoundationStack|build_app|EmrBaseStack|TerraformStack|\bApp\(|"
     r"fixture_app import build|Synthesizer|SynthCache|cdktf synth|\"synth\""
 )
+# What a test says when it runs terraform itself (outside the tier's fixtures).
+TERRAFORM_WORDS = re.compile(r"find_toolchain|which\(\"terraform\"\)")
 # Folders whose every test is in a lane.
 LANE_FOLDERS = {"terraform": ROOT / "tests" / "terraform"}
 # The one import that makes a test a synthesizing one (seconds, hundreds of MB).
@@ -62,37 +64,37 @@ def _source(obj) -> str:
         return ""
 
 
-def _says_synth(function, module, depth: int = 2) -> bool:
+def _says_synth(function, module, depth: int = 2, words: re.Pattern = SYNTH_WORDS) -> bool:
     """The function's source, a module-level program text it names, or a module-level
     function it calls, synthesizes."""
     text = _source(function)
-    if SYNTH_WORDS.search(text):
+    if words.search(text):
         return True
     if module is not None:
         # A program it writes out and runs, e.g. a main.py kept in a module constant.
         for name in set(re.findall(r"\b([A-Z_][A-Z0-9_]*)\b", text)):
             value = getattr(module, name, None)
-            if isinstance(value, str) and SYNTH_WORDS.search(value):
+            if isinstance(value, str) and words.search(value):
                 return True
     if depth and module is not None:
         for name in set(re.findall(r"\b([A-Za-z_]\w*)\(", text)):
             helper = getattr(module, name, None)
             if inspect.isfunction(helper) and helper is not function and helper.__module__ == module.__name__:
-                if _says_synth(helper, module, depth - 1):
+                if _says_synth(helper, module, depth - 1, words):
                     return True
     return False
 
 
-def _synthesizes(item) -> bool:
+def _says(item, words: re.Pattern) -> bool:
     module = getattr(item, "module", None)
     function = getattr(item, "function", None)
-    if function is not None and _says_synth(function, module):
+    if function is not None and _says_synth(function, module, words=words):
         return True
     info = getattr(item, "_fixtureinfo", None)
     for defs in info.name2fixturedefs.values() if info else ():
         for fixturedef in defs:
             func = fixturedef.func
-            if _says_synth(func, sys.modules.get(func.__module__)):
+            if _says_synth(func, sys.modules.get(func.__module__), words=words):
                 return True
     return False
 
@@ -100,8 +102,11 @@ def _synthesizes(item) -> bool:
 def pytest_collection_modifyitems(config, items):
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
-        if _synthesizes(item):
+        if _says(item, SYNTH_WORDS):
             item.add_marker("synth")
+        skips = " ".join(str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif"))
+        if "terraform" in skips or _says(item, TERRAFORM_WORDS):
+            item.add_marker("terraform")
         path = Path(str(item.path))
         for lane, fixtures in LANE_FIXTURES.items():
             if used & fixtures:

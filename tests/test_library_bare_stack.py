@@ -28,6 +28,9 @@ PLAIN = "plain-01"
 GUARDED = "guarded-01"
 SPOTTY = "spotty-01"
 
+# Builds stacks in this process (the provider bindings are imported).
+pytestmark = pytest.mark.synth
+
 
 class BareApp:
     """The parsed stack plus the Python objects that built it."""
