@@ -40,6 +40,8 @@ LANE_FIXTURES = {
     "terraform": {"toolchain", "cli_config", "tf_workdir", "standin_deployment", "applied_example_app"},
     "netns": {"netns_skip_reason", "node_ns"},
     "synth": {"synth", "synth_stack", "synth_us_east_1"},
+    # Runs the AWS CLI against moto in a subprocess, seconds a call.
+    "slow": {"require_aws_cli"},
 }
 # What a test (or a fixture or module-level helper it calls) says when it synthesizes: in
 # this process (the constructs, Testing.app) or in a subprocess (cdktf synth, the review's

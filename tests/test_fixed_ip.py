@@ -21,6 +21,7 @@ def problems(*pairs, mode="eni", masters=None, block=None):
     )
 
 
+@pytest.mark.synth  # builds the reservation construct
 def test_a_contiguous_owned_block_is_accepted():
     assert problems(("a-01", "10.20.1.16"), ("b-01", "10.20.1.17"), ("c-01", "10.20.1.18")) == []
 
