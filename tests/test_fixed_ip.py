@@ -8,6 +8,9 @@ import pytest
 
 SUBNET = "10.20.1.0/24"
 
+# The rules are reached through emr_constructs.fixed_ip, which imports the provider bindings.
+pytestmark = pytest.mark.synth
+
 
 def problems(*pairs, mode="eni", masters=None, block=None):
     from emr_constructs.fixed_ip import FixedIp, validate_fixed_ips
@@ -21,7 +24,6 @@ def problems(*pairs, mode="eni", masters=None, block=None):
     )
 
 
-@pytest.mark.synth  # builds the reservation construct
 def test_a_contiguous_owned_block_is_accepted():
     assert problems(("a-01", "10.20.1.16"), ("b-01", "10.20.1.17"), ("c-01", "10.20.1.18")) == []
 

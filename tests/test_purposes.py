@@ -113,6 +113,7 @@ def test_the_existing_purposes_are_unchanged_by_a_new_one(with_spark_ml, synth):
         assert with_spark_ml[stack] == synth[stack]
 
 
+@pytest.mark.synth  # imports stacks.clusters, hence the constructs
 def test_the_app_declares_each_purpose_completely():
     from stacks.clusters import PURPOSE_DECLARATIONS
 
