@@ -30,6 +30,9 @@ from tests import example_app
 ROOT = Path(__file__).resolve().parent.parent
 JUPYTER_UI = WebUi("jupyterhub", "JupyterHub", 9443)
 
+# The declarations (stacks.clusters) import the constructs, hence the provider bindings.
+pytestmark = pytest.mark.synth
+
 
 def spark_ml_01(stack):
     from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
@@ -113,7 +116,6 @@ def test_the_existing_purposes_are_unchanged_by_a_new_one(with_spark_ml, synth):
         assert with_spark_ml[stack] == synth[stack]
 
 
-@pytest.mark.synth  # imports stacks.clusters, hence the constructs
 def test_the_app_declares_each_purpose_completely():
     from stacks.clusters import PURPOSE_DECLARATIONS
 
