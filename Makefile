@@ -50,7 +50,7 @@ PIPENV := $(TOOLS)/bin/python -m pipenv
 VENV_STAMP := $(VENV)/.synced
 NODE_STAMP := node_modules/.installed
 
-.PHONY: synth test bench review review-sample deps clean distclean validate lint docs sandbox sandbox-down deploy
+.PHONY: synth test test-fast bench review review-sample deps clean distclean validate lint docs sandbox sandbox-down deploy
 
 deps: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -86,9 +86,19 @@ synth: deps
 	$(CDK) synth --output $(CDKTF_OUT)
 	@ls $(CDKTF_OUT)/stacks
 
-# PYTEST_ARGS narrows the run (files, -k); the tests workflow runs the CDK Terrain job so.
+# Every lane, on every core (pytest-xdist): the terraform tier shares one stand-in and one
+# applied app, so tests/conftest.py groups it onto one worker (--dist loadgroup) while the
+# other workers run the rest. TEST_WORKERS=0 runs in this process only. PYTEST_ARGS
+# narrows the run (files, -k); the tests workflow runs the CDK Terrain job so.
+TEST_WORKERS ?= auto
 test: deps
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# The lane to run while editing: no terraform, no network namespaces, no synthesis (the
+# markers are set in tests/conftest.py); a couple of minutes at most.
+FAST_LANES := not terraform and not netns and not synth and not slow
+test-fast: deps
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) -m "$(FAST_LANES)" $(PYTEST_ARGS)
 
 # Lint (ruff, rules and complexity cap in pyproject.toml), layout (ruff format; fix with
 # `.venv/bin/ruff format .`) and types (mypy, with the boto3 stubs). Run it before

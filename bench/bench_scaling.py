@@ -32,9 +32,9 @@ def synthesize(extra: int, outdir: str) -> None:
     from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
     from emr_constructs.ebs import EbsSpec
     from environments.settings import load_environment
-    from stacks.clusters import CLUSTERS
+    from stacks.clusters import PURPOSE_DECLARATIONS
     from stacks.foundation import FoundationStack
-    from stacks.purpose import PURPOSES, SPARK_BATCH, PurposeStack
+    from stacks.purpose import PurposeStack
 
     def generated(n: int):
         def define(stack):
@@ -54,9 +54,9 @@ def synthesize(extra: int, outdir: str) -> None:
     settings = load_environment("example")
     app = App(outdir=outdir)
     FoundationStack(app, settings=settings)
-    for purpose in PURPOSES:
-        clusters = CLUSTERS[purpose]
-        if purpose == SPARK_BATCH:
+    for purpose in PURPOSE_DECLARATIONS:
+        clusters = tuple(purpose.clusters or ())
+        if purpose.name == "spark-batch":
             clusters = (*clusters, *(generated(n) for n in range(1, extra + 1)))
         PurposeStack(app, purpose, settings=settings, clusters=clusters)
     app.synth()

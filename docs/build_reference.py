@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes docs/reference.md, the construct library's reference, from its docstrings.
+"""Writes docs/reference.md, the construct library's reference, from its docstrings, and
+the module list of docs/development.md (between its two marker comments).
 
 Reads the source of every ``emr_constructs`` module with ``ast`` (nothing is imported, so
 it runs in a second and needs no cdktf): each module's docstring, its public constants,
@@ -8,7 +9,7 @@ properties) and functions. The docstrings are the one place inputs and defaults 
 written; this page only collects them.
 
     python docs/build_reference.py          # rewrite docs/reference.md
-    python docs/build_reference.py --check  # exit 1 if docs/reference.md is out of date
+    python docs/build_reference.py --check  # exit 1 if either page is out of date
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "emr_constructs"
 OUTPUT = ROOT / "docs" / "reference.md"
+INDEX_START = "<!-- emr_constructs modules: written by `make docs`, do not edit -->"
+INDEX_END = "<!-- end of the emr_constructs modules -->"
+# A module importing one of these builds resources; the others are plain Python that ops/
+# and review/ may import too.
+CDKTF_MODULES = ("cdktf", "cdktf_cdktf_provider_aws", "constructs")
 HEADER = """# Construct library reference
 
 Generated from the docstrings of `emr_constructs/` by `make docs`
@@ -138,6 +144,41 @@ def module_section(path: Path) -> list[str]:
     return out
 
 
+def _imports_cdktf(tree: ast.Module, local: dict[str, bool]) -> bool:
+    for node in ast.walk(tree):
+        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            if name.split(".")[0] in CDKTF_MODULES or local.get(name.removeprefix("emr_constructs."), False):
+                return True
+    return False
+
+
+def module_index() -> str:
+    """One row per module of the library: its docstring's first sentence, and whether it
+    builds resources (imports cdktf, itself or through another module) or is plain Python."""
+    trees = {p.stem: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(PACKAGE.glob("*.py"))}
+    trees.pop("__init__", None)
+    builds: dict[str, bool] = {}
+    while True:  # to a fixed point: a module importing a resource module builds resources too
+        now = {name: _imports_cdktf(tree, builds) for name, tree in trees.items()}
+        if now == builds:
+            break
+        builds = now
+    rows = ["| module | kind | what it is |", "| --- | --- | --- |"]
+    for name, tree in trees.items():
+        first = " ".join(" ".join(_doc(tree)).split()).split(". ")[0].rstrip(".")
+        kind = "construct (cdktf)" if builds[name] else "plain Python"
+        rows.append(f"| `{name}.py` | {kind} | {first.replace('|', '&#124;')}. |")
+    return "\n".join(rows)
+
+
+def with_module_index(page: str) -> str:
+    start, end = page.index(INDEX_START) + len(INDEX_START), page.index(INDEX_END)
+    return page[:start] + "\n" + module_index() + "\n" + page[end:]
+
+
 def render() -> str:
     modules = sorted(PACKAGE.glob("*.py"), key=lambda p: (p.stem != "__init__", p.stem))
     lines = [HEADER, "Modules: " + ", ".join(f"`{p.stem}`" for p in modules if p.stem != "__init__"), ""]
@@ -150,14 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if docs/reference.md is out of date")
     args = parser.parse_args(argv)
-    text = render()
+    pages = {OUTPUT: render()}
+    development = OUTPUT.with_name("development.md")  # beside the reference, wherever that is
+    if development.exists():
+        pages[development] = with_module_index(development.read_text(encoding="utf-8"))
     if args.check:
-        if OUTPUT.exists() and OUTPUT.read_text(encoding="utf-8") == text:
-            return 0
-        print(f"{OUTPUT.relative_to(ROOT)} is out of date: run `make docs` and commit the result", file=sys.stderr)
-        return 1
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)} ({len(text.splitlines())} lines)")
+        stale = [path for path, text in pages.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
+        for path in stale:
+            print(f"{path.relative_to(ROOT)} is out of date: run `make docs` and commit the result", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in pages.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)} ({len(text.splitlines())} lines)")
     return 0
 
 

@@ -27,7 +27,7 @@ _CDKTF_OUTPUT = ("cdk.tf.json", "cdk.tf", "metadata.json", "assets")
 
 class EnvironmentApp(App):
     """A cdktf App whose stacks land in ``<outdir>/stacks/<stack>/<environment>/``
-    (``emr_constructs.contract.stack_folder``) instead of ``<outdir>/stacks/<stack>/``.
+    (``emr_constructs.layout.stack_folder``) instead of ``<outdir>/stacks/<stack>/``.
 
     cdktf names a stack's folder after the stack only. After cdktf has written it, ``synth``
     moves what cdktf wrote one folder down, into the environment's folder (replacing that

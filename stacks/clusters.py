@@ -35,9 +35,7 @@ Each cluster shows a different, realistic use of the options:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from emr_constructs.cluster_spec import ClusterSpec, Configuration, InstanceGroupSpec
 from emr_constructs.ebs import EbsSpec
@@ -53,7 +51,9 @@ from stacks.declaration import (
     YARN_RESOURCEMANAGER_UI,
     DataAccess,
     Purpose,
+    find_purpose,
 )
+from stacks.purpose import ClusterDefinition, PurposeStack
 
 RELEASE = "emr-7.5.0"
 
@@ -67,13 +67,8 @@ AM_ON_CORE = Configuration(
     },
 )
 
-if TYPE_CHECKING:  # stacks.purpose imports this module; the name is for the type only
-    from stacks.purpose import PurposeStack
 
-ClusterDefinition = Callable[["PurposeStack"], EmrCluster]
-
-
-def spark_batch_production_01(stack) -> EmrCluster:
+def spark_batch_production_01(stack: PurposeStack) -> EmrCluster:
     cluster = stack.add_cluster(
         ClusterSpec(
             name="spark-batch-production-01",
@@ -110,7 +105,7 @@ def spark_batch_production_01(stack) -> EmrCluster:
     return cluster
 
 
-def spark_batch_operation_01(stack) -> EmrCluster:
+def spark_batch_operation_01(stack: PurposeStack) -> EmrCluster:
     cluster = stack.add_cluster(
         ClusterSpec(
             name="spark-batch-operation-01",
@@ -140,7 +135,7 @@ def spark_batch_operation_01(stack) -> EmrCluster:
     return cluster
 
 
-def spark_batch_flex_01(stack) -> EmrCluster:
+def spark_batch_flex_01(stack: PurposeStack) -> EmrCluster:
     cluster = stack.add_cluster(
         ClusterSpec(
             name="spark-batch-flex-01",
@@ -190,7 +185,7 @@ def spark_batch_flex_01(stack) -> EmrCluster:
     return cluster
 
 
-def spark_stream_01(stack) -> EmrCluster:
+def spark_stream_01(stack: PurposeStack) -> EmrCluster:
     return stack.add_cluster(
         ClusterSpec(
             name="spark-stream-01",
@@ -217,7 +212,7 @@ def spark_stream_01(stack) -> EmrCluster:
     )
 
 
-def service_presto_01(stack) -> EmrCluster:
+def service_presto_01(stack: PurposeStack) -> EmrCluster:
     return stack.add_cluster(
         ClusterSpec(
             name="service-presto-01",
@@ -267,3 +262,9 @@ PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
 CLUSTERS: MappingProxyType[str, tuple[ClusterDefinition, ...]] = MappingProxyType(
     {p.name: tuple(p.clusters or ()) for p in PURPOSE_DECLARATIONS if isinstance(p, Purpose) and p.name is not None}
 )
+
+
+def declared(name: str) -> Purpose:
+    """The declaration of the purpose called ``name``; an undeclared name is refused,
+    naming the declared ones."""
+    return find_purpose(PURPOSE_DECLARATIONS, name)

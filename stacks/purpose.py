@@ -2,7 +2,8 @@
 
 What each purpose is (its clusters, web UIs, autoscaling need and data access) is declared
 once, in ``stacks.clusters.PURPOSE_DECLARATIONS`` (``stacks.declaration.Purpose``); this
-module builds a stack from a declaration. Each stack owns its clusters, security groups
+module builds a stack from the declaration it is given (it never imports the declarations,
+so ``stacks.clusters`` can name ``PurposeStack`` in its types without an import cycle). Each stack owns its clusters, security groups
 and roles, so deploying one purpose never touches another.
 
 Security groups (tips T0-T2): SSH 22 only from the admin CIDRs, on master-additional. No
@@ -25,7 +26,7 @@ console (the role is fixed at cluster creation, so it must exist beforehand).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,6 @@ from emr_constructs.security_configuration import EmrSecurityConfiguration, imds
 from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
 from environments.settings import PrefixAccess, Settings
 from stacks.base import EmrBaseStack
-from stacks.clusters import PURPOSE_DECLARATIONS, ClusterDefinition
 from stacks.declaration import (
     DATA_NONE,
     DATA_READ,
@@ -54,17 +54,9 @@ from stacks.declaration import (
     PurposeError,
     WebUi,
     check_purposes,
-    find_purpose,
 )
 from stacks.foundation import bootstrap_key_alias, fixed_ip_reservation_name, local_disk_key_alias
 
-SPARK_BATCH = "spark-batch"
-SPARK_STREAM = "spark-stream"
-SERVICE_PRESTO = "service-presto"
-# Names of the declared purposes, i.e. of the purpose stacks (derived, never edited here).
-PURPOSES: tuple[str, ...] = tuple(str(p.name) for p in PURPOSE_DECLARATIONS)  # checked: every name is set
-# Purposes whose clusters may carry custom automatic scaling policies (derived).
-AUTOSCALING_PURPOSES = frozenset(p.name for p in PURPOSE_DECLARATIONS if p.autoscaling)
 BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "assets" / "bootstrap"
 FIXED_IP_SCRIPT = "assign_private_ip.py"
 TAG_SCRIPT = "tag_instance_role.py"
@@ -83,6 +75,8 @@ LOCAL_DISK_KEY_ACTIONS = (
 # Hive connector classifications whose ``hive.metastore = glue`` makes the cluster a Glue
 # metastore client.
 _GLUE_METASTORE_CLASSIFICATIONS = ("trino-connector-hive", "presto-connector-hive")
+# A cluster definition (stacks/clusters.py): builds one named cluster in the stack it is given.
+ClusterDefinition = Callable[["PurposeStack"], EmrCluster]
 
 
 class PurposeSettingsError(ConstructInputError):
@@ -93,7 +87,7 @@ class PurposeSettingsError(ConstructInputError):
         super().__init__(f"{settings.source or settings.name}: [purposes] settings", problems)
 
 
-def purpose_settings_problems(settings: Settings, purposes: Sequence[Purpose] = PURPOSE_DECLARATIONS) -> list[str]:
+def purpose_settings_problems(settings: Settings, purposes: Sequence[Purpose]) -> list[str]:
     """What the environment's ``[purposes.*]`` tables ask that the declarations cannot
     honour: an undeclared purpose, or a UI the purpose does not serve."""
     declared = {p.name: p for p in purposes}
@@ -147,19 +141,16 @@ class PurposeStack(EmrBaseStack):
     def __init__(
         self,
         scope: Construct,
-        purpose: str | Purpose,
+        purpose: Purpose,
         *,
         settings: Settings,
         clusters: Sequence[ClusterDefinition] | None = None,
     ) -> None:
-        """``purpose``: a declared purpose's name, or a ``Purpose`` (checked here).
-        ``clusters``: the cluster definitions to build (default: the declaration's; tests
-        pass variants)."""
-        if isinstance(purpose, Purpose):
-            check_purposes((purpose,))
-            declaration = purpose
-        else:
-            declaration = find_purpose(PURPOSE_DECLARATIONS, purpose)
+        """``purpose``: the purpose's declaration (checked here; ``stacks.clusters.declared``
+        finds a declared one by name). ``clusters``: the cluster definitions to build
+        (default: the declaration's; tests pass variants)."""
+        check_purposes((purpose,))
+        declaration = purpose
         # The checks above refuse a declaration with a field left out; narrowed here as well
         # so nothing below depends on that order.
         name, web_uis, data_access = declaration.name, declaration.web_uis, declaration.data_access

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from emr_constructs.bootstrap_assets import content_key
 from emr_constructs.errors import EmrConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,6 +158,8 @@ def test_instance_role_may_read_the_stacks_bootstrap_prefix(synth, settings):
 
 
 def test_changed_script_gets_a_new_key_at_the_same_address(synth_stack, settings, tmp_path):
+    from emr_constructs.bootstrap_assets import content_key
+
     script = tmp_path / "hello.sh"
     script.write_text("#!/bin/sh\necho one\n")
     before = uploads(assets_stack(synth_stack, settings, tmp_path))["bootstrap_hello"]["key"]

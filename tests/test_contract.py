@@ -12,7 +12,7 @@ import ast
 import inspect
 
 from emr_constructs import contract
-from stacks.purpose import PURPOSES
+from tests.example_app import PURPOSES
 
 ALL_STACKS = ["foundation", *PURPOSES]
 

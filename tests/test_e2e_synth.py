@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.purpose import PURPOSES
+from tests.example_app import PURPOSES
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "node_modules" / ".bin"

@@ -188,6 +188,7 @@ def test_every_problem_is_reported_at_once():
 def test_duplicate_cluster_names_in_one_stack_are_refused(settings):
     from cdktf import Testing
 
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     def twice(stack):
@@ -195,7 +196,7 @@ def test_duplicate_cluster_names_in_one_stack_are_refused(settings):
         stack.add_cluster(spec(name="spark-batch-twin-01"))
 
     with pytest.raises(EmrConfigError, match="already exists in stack 'spark-batch'"):
-        PurposeStack(Testing.app(), "spark-batch", settings=settings, clusters=(twice,))
+        PurposeStack(Testing.app(), declared("spark-batch"), settings=settings, clusters=(twice,))
 
 
 # --------------------------------------------------------------------------- T7, T5, configurations
@@ -316,12 +317,13 @@ def test_frozen_clusters_ignore_what_operators_change_from_the_console(synth):
 
 
 def test_managed_scaling_ignores_core_count_and_writes_limits(synth_stack, settings):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     def scaled(stack):
         stack.add_cluster(spec(managed_scaling=ManagedScalingSpec(minimum=2, maximum=10, maximum_core=4)))
 
-    out = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(scaled,)))
+    out = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=settings, clusters=(scaled,)))
     cluster = out["resource"]["aws_emr_cluster"]["spark-batch-test-01"]
     assert "core_instance_group[0].instance_count" in cluster["lifecycle"]["ignore_changes"]
     policy = out["resource"]["aws_emr_managed_scaling_policy"]["spark-batch-test-01_managed-scaling"]
@@ -405,13 +407,14 @@ def test_instance_role_may_write_the_stacks_log_prefix(synth, settings):
 
 
 def test_log_grant_is_one_statement_however_many_clusters(synth_stack, settings):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     def many(stack):
         for n in range(60):
             stack.add_cluster(spec(name=f"spark-batch-many-{n:02d}"))
 
-    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(many,)))
+    doc = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=settings, clusters=(many,)))
     assert json.dumps(doc).count(f"arn:aws:s3:::{settings.buckets.logs}/emr/spark-batch/*") == 1
 
 
@@ -450,17 +453,21 @@ def test_ui_urls_can_use_any_host():
 
 
 def test_set_ui_host_moves_the_ui_outputs_only(synth_stack, settings):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     def fixed(stack):
         stack.add_cluster(spec()).set_ui_host("10.20.1.10")
 
-    out = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(fixed,)))["output"]
+    out = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=settings, clusters=(fixed,)))[
+        "output"
+    ]
     assert out["spark-batch-test-01_spark_history_url"]["value"] == "http://10.20.1.10:18080"
     assert out["spark-batch-test-01_master_private_dns"]["value"].endswith(".master_public_dns}")
 
 
 def test_bootstrap_action_added_later_keeps_order(synth_stack, settings):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     def two(stack):
@@ -473,7 +480,7 @@ def test_bootstrap_action_added_later_keeps_order(synth_stack, settings):
             )
         )
 
-    out = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(two,)))
+    out = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=settings, clusters=(two,)))
     actions = out["resource"]["aws_emr_cluster"]["spark-batch-test-01"]["bootstrap_action"]
     assert [a["name"] for a in actions] == ["tag_instance_role", "second"]
     assert actions[1] == {
@@ -501,6 +508,7 @@ def _cluster_slice(doc: dict, name: str) -> dict:
 
 
 def test_adding_removing_or_reordering_a_cluster_leaves_the_others_unchanged(synth_stack, settings):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     def define(name):
@@ -517,7 +525,9 @@ def test_adding_removing_or_reordering_a_cluster_leaves_the_others_unchanged(syn
         "reordered": (c, a, b),
     }
     docs = {
-        label: synth_stack(lambda app, defs=defs: PurposeStack(app, "spark-batch", settings=settings, clusters=defs))
+        label: synth_stack(
+            lambda app, defs=defs: PurposeStack(app, declared("spark-batch"), settings=settings, clusters=defs)
+        )
         for label, defs in variants.items()
     }
     for name in ("spark-batch-alpha-01", "spark-batch-charlie-01"):

@@ -6,12 +6,15 @@ import dataclasses
 
 import pytest
 
-from emr_constructs.fixed_ip import FixedIp, FixedIpError, validate_fixed_ips
-
 SUBNET = "10.20.1.0/24"
+
+# The rules are reached through emr_constructs.fixed_ip, which imports the provider bindings.
+pytestmark = pytest.mark.synth
 
 
 def problems(*pairs, mode="eni", masters=None, block=None):
+    from emr_constructs.fixed_ip import FixedIp, validate_fixed_ips
+
     return validate_fixed_ips(
         subnet_cidr=SUBNET,
         mode=mode,
@@ -63,6 +66,7 @@ def test_fixed_ip_on_a_three_master_cluster_is_refused_with_the_reason():
 
 
 def test_cidr_mode_reserves_an_aligned_block_with_spares():
+    from emr_constructs.fixed_ip import FixedIp
     from emr_constructs.fixed_ip_rules import plan_reservation
 
     pairs = [FixedIp("a-01", "10.20.1.17"), FixedIp("b-01", "10.20.1.18")]  # not a CIDR by themselves
@@ -79,7 +83,7 @@ def test_eni_holder_address_must_not_be_aws_reserved():
 
 
 def test_every_problem_is_reported_at_once(synth_stack):
-    from emr_constructs.fixed_ip import FixedIpReservation
+    from emr_constructs.fixed_ip import FixedIp, FixedIpError, FixedIpReservation
 
     with pytest.raises(FixedIpError) as info:
         synth_stack(
@@ -176,9 +180,10 @@ def test_cidr_mode_makes_an_explicit_subnet_reservation(synth_stack, settings):
 
 
 def test_cidr_mode_clusters_take_the_address_without_a_holding_interface(synth_stack, settings):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
-    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=_cidr_settings(settings)))
+    doc = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=_cidr_settings(settings)))
     assert "aws_network_interface" not in doc.get("data", {})
     action = doc["resource"]["aws_emr_cluster"]["spark-batch-operation-01"]["bootstrap_action"][0]
     assert action["name"] == "assign_private_ip" and action["args"][:-2] == ["--ip", "10.20.1.17"]
@@ -204,9 +209,10 @@ def test_fixed_ip_cluster_runs_the_script_first_with_its_ip(synth, settings):
 @pytest.fixture(scope="module")
 def eni_batch(synth_stack, settings):
     """The spark-batch stack with the reservation in eni mode."""
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
-    return synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=_eni_settings(settings)))
+    return synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=_eni_settings(settings)))
 
 
 def test_eni_mode_cluster_runs_the_script_with_the_reservation_interface(eni_batch):
@@ -278,15 +284,17 @@ def test_cluster_without_fixed_ip_gets_no_fixed_ip_grant(synth):
 
 def test_fixed_ip_on_a_three_master_cluster_is_refused_by_the_stack(synth_stack, settings):
     from emr_constructs.errors import EmrConfigError
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     masters = settings.fixed_ips.masters + (("spark-stream-01", "10.20.1.19"),)
     ha = dataclasses.replace(settings, fixed_ips=dataclasses.replace(settings.fixed_ips, masters=masters))
     with pytest.raises(EmrConfigError, match="runs 3 master nodes"):
-        synth_stack(lambda app: PurposeStack(app, "spark-stream", settings=ha))
+        synth_stack(lambda app: PurposeStack(app, declared("spark-stream"), settings=ha))
 
 
 def test_fixed_ip_for_an_unknown_cluster_is_refused(settings, tmp_path):
+    from emr_constructs.fixed_ip import FixedIpError
     from stacks.app import build_app
 
     masters = settings.fixed_ips.masters + (("spark-batch-nightly-09", "10.20.1.19"),)
@@ -313,6 +321,7 @@ def test_fixed_ip_script_runs_before_the_clusters_own_bootstrap_actions(synth_st
     # EMR runs bootstrap actions in order and stops at the first failure: the address must
     # be in place (or the cluster stopped) before any other action runs on the master.
     from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     def with_own_action(stack):
@@ -328,6 +337,8 @@ def test_fixed_ip_script_runs_before_the_clusters_own_bootstrap_actions(synth_st
             tag_node_roles=False,
         )
 
-    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(with_own_action,)))
+    doc = synth_stack(
+        lambda app: PurposeStack(app, declared("spark-batch"), settings=settings, clusters=(with_own_action,))
+    )
     actions = doc["resource"]["aws_emr_cluster"]["spark-batch-production-01"]["bootstrap_action"]
     assert [a["name"] for a in actions] == ["assign_private_ip", "own-action"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from stacks.purpose import PURPOSES
+from tests.example_app import PURPOSES
 
 ALL_STACKS = ("foundation", *PURPOSES)
 
@@ -47,10 +47,11 @@ def test_local_backend_by_default_keeps_state_in_project_root(synth):
 
 
 def test_s3_backend_when_environment_names_a_state_bucket(settings, synth_stack):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     with_state = dataclasses.replace(settings, state_bucket="example-terraform-state")
-    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=with_state))
+    doc = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=with_state))
     assert doc["terraform"]["backend"] == {
         "s3": {
             "bucket": "example-terraform-state",

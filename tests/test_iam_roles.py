@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from stacks.purpose import AUTOSCALING_PURPOSES, PURPOSES
+from tests.example_app import AUTOSCALING_PURPOSES, PURPOSES
 
 ACCOUNT = "123456789012"
 REGION = "ap-northeast-2"
@@ -195,13 +195,14 @@ def test_service_presto_only_reads_by_default_and_gets_its_glue_databases(synth,
 def test_default_data_access_when_the_environment_names_none(settings, synth_stack):
     import dataclasses
 
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     bare = dataclasses.replace(
         settings, purposes=tuple((p, dataclasses.replace(c, data=None)) for p, c in settings.purposes)
     )
     for purpose, writes in (("spark-stream", True), ("service-presto", False)):
-        statements = _statements(synth_stack(lambda app, p=purpose: PurposeStack(app, p, settings=bare)))
+        statements = _statements(synth_stack(lambda app, p=purpose: PurposeStack(app, declared(p), settings=bare)))
         objects = {
             a
             for s in statements.values()

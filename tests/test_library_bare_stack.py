@@ -32,6 +32,9 @@ FLEET = "fleet-01"
 VPC = "vpc-0123456789abcdef0"
 FLEET_SUBNETS = ("subnet-0bare0000000000001", "subnet-0bare0000000000002")
 
+# Builds stacks in this process (the provider bindings are imported).
+pytestmark = pytest.mark.synth
+
 
 class BareApp:
     """The parsed stack plus the Python objects that built it."""

@@ -15,11 +15,6 @@ from pathlib import Path
 import pytest
 
 from emr_constructs.errors import ConstructInputError
-from stacks.clusters import (
-    PURPOSE_DECLARATIONS,
-    spark_batch_operation_01,
-    spark_stream_01,
-)
 from stacks.declaration import (
     DATA_READ,
     SPARK_HISTORY_UI,
@@ -30,9 +25,13 @@ from stacks.declaration import (
     check_purposes,
     purpose_problems,
 )
+from tests import example_app
 
 ROOT = Path(__file__).resolve().parent.parent
 JUPYTER_UI = WebUi("jupyterhub", "JupyterHub", 9443)
+
+# The declarations (stacks.clusters) import the constructs, hence the provider bindings.
+pytestmark = pytest.mark.synth
 
 
 def spark_ml_01(stack):
@@ -66,6 +65,7 @@ def with_spark_ml(settings, tmp_path_factory):
 
     from environments.settings import PurposeSettings
     from stacks.app import build_app
+    from stacks.clusters import PURPOSE_DECLARATIONS
 
     # No UI is open by default (docs/security.md): the environment opens spark-ml's two.
     opened = dataclasses.replace(
@@ -117,8 +117,13 @@ def test_the_existing_purposes_are_unchanged_by_a_new_one(with_spark_ml, synth):
 
 
 def test_the_app_declares_each_purpose_completely():
+    from stacks.clusters import PURPOSE_DECLARATIONS
+
     assert purpose_problems(PURPOSE_DECLARATIONS) == []
     assert [p.name for p in PURPOSE_DECLARATIONS] == ["spark-batch", "spark-stream", "service-presto"]
+    # The names other tests are parametrized with (spelled out so collection stays cheap).
+    assert tuple(p.name for p in PURPOSE_DECLARATIONS) == example_app.PURPOSES
+    assert {p.name for p in PURPOSE_DECLARATIONS if p.autoscaling} == example_app.AUTOSCALING_PURPOSES
     assert PURPOSE_DECLARATIONS[2].ui_keys == ("trino",)
 
 
@@ -157,6 +162,8 @@ def test_bad_fields_are_each_named_with_the_value_and_what_is_allowed():
 
 
 def test_duplicate_names_reserved_names_and_shared_clusters_are_refused():
+    from stacks.clusters import PURPOSE_DECLARATIONS, spark_batch_operation_01
+
     copy = dataclasses.replace(PURPOSE_DECLARATIONS[1], summary="a copy")
     foundation = dataclasses.replace(SPARK_ML, name="foundation", clusters=(spark_batch_operation_01,))
     problems = purpose_problems((*PURPOSE_DECLARATIONS, copy, foundation))
@@ -184,10 +191,11 @@ def test_check_purposes_raises_one_input_error_with_every_problem():
 def test_an_undeclared_purpose_stack_is_refused_naming_the_declared_ones(settings):
     from cdktf import Testing
 
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     with pytest.raises(PurposeError) as exc:
-        PurposeStack(Testing.app(), "spark-ml", settings=settings)
+        PurposeStack(Testing.app(), declared("spark-ml"), settings=settings)
     assert "purpose = 'spark-ml': not declared; declared purposes are spark-batch, spark-stream, service-presto" in str(
         exc.value
     )
@@ -195,6 +203,7 @@ def test_an_undeclared_purpose_stack_is_refused_naming_the_declared_ones(setting
 
 def test_build_app_checks_the_declarations_before_creating_anything(settings, tmp_path):
     from stacks.app import build_app
+    from stacks.clusters import PURPOSE_DECLARATIONS
 
     outdir = tmp_path / "out"
     with pytest.raises(PurposeError):
@@ -203,7 +212,7 @@ def test_build_app_checks_the_declarations_before_creating_anything(settings, tm
 
 
 def test_clusters_by_purpose_is_a_derived_view_that_cannot_drop_a_purpose_silently():
-    from stacks.clusters import CLUSTERS
+    from stacks.clusters import CLUSTERS, PURPOSE_DECLARATIONS
 
     assert dict(CLUSTERS) == {p.name: p.clusters for p in PURPOSE_DECLARATIONS}
     with pytest.raises(TypeError):
@@ -211,6 +220,8 @@ def test_clusters_by_purpose_is_a_derived_view_that_cannot_drop_a_purpose_silent
 
 
 def test_ui_lookup_by_key_for_settings_that_open_or_close_uis():
+    from stacks.clusters import PURPOSE_DECLARATIONS, spark_stream_01
+
     batch = PURPOSE_DECLARATIONS[0]
     assert batch.ui("spark-history").port == 18080
     with pytest.raises(KeyError, match="purpose 'spark-batch' declares no web UI 'trino'"):

@@ -81,6 +81,7 @@ def test_without_writers_no_write_restriction_is_written(settings, synth_stack):
 
 
 def test_customer_managed_bootstrap_key_is_created_and_read_through_s3_only(settings, synth_stack):
+    from stacks.clusters import declared
     from stacks.foundation import FoundationStack
     from stacks.purpose import PurposeStack
 
@@ -99,7 +100,7 @@ def test_customer_managed_bootstrap_key_is_created_and_read_through_s3_only(sett
     aliases = {a["name"] for a in foundation["resource"]["aws_kms_alias"].values()}
     assert "alias/example-emr-bootstrap-assets" in aliases
 
-    stack = synth_stack(lambda app: PurposeStack(app, "spark-stream", settings=cmk))
+    stack = synth_stack(lambda app: PurposeStack(app, declared("spark-stream"), settings=cmk))
     (policy,) = [p for p in stack["resource"]["aws_iam_role_policy"].values() if p["name"].endswith("-emr-instance")]
     decrypt = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}["DecryptBootstrapScripts"]
     assert decrypt["Action"] == ["kms:Decrypt"]
@@ -174,7 +175,7 @@ def test_which_releases_may_require_imdsv2(label, supported):
 
 
 def test_an_older_release_gets_a_configuration_without_the_imdsv2_requirement(settings, synth_stack):
-    from stacks.clusters import spark_stream_01
+    from stacks.clusters import declared, spark_stream_01
     from stacks.purpose import PurposeStack
 
     def old_stream(stack):
@@ -187,7 +188,7 @@ def test_an_older_release_gets_a_configuration_without_the_imdsv2_requirement(se
         original = clusters.RELEASE
         clusters.RELEASE = "emr-6.1.0"
         try:
-            return PurposeStack(app, "spark-stream", settings=settings, clusters=[old_stream])
+            return PurposeStack(app, declared("spark-stream"), settings=settings, clusters=[old_stream])
         finally:
             clusters.RELEASE = original
 
@@ -201,13 +202,14 @@ def test_an_older_release_gets_a_configuration_without_the_imdsv2_requirement(se
 
 
 def test_in_transit_encryption_names_its_certificates_and_the_role_reads_them(settings, synth_stack):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     pem = "s3://example-emr-certificates/emr/certificates.zip"
     tls = dataclasses.replace(
         settings, security=dataclasses.replace(settings.security, in_transit_pem_certificates=pem)
     )
-    doc = synth_stack(lambda app: PurposeStack(app, "spark-stream", settings=tls))
+    doc = synth_stack(lambda app: PurposeStack(app, declared("spark-stream"), settings=tls))
     config = _security_configuration(doc)["EncryptionConfiguration"]
     assert config["EnableInTransitEncryption"] is True
     assert config["InTransitEncryptionConfiguration"] == {
@@ -219,10 +221,11 @@ def test_in_transit_encryption_names_its_certificates_and_the_role_reads_them(se
 
 
 def test_local_disk_encryption_can_be_turned_off(settings, synth_stack):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     off = dataclasses.replace(settings, security=dataclasses.replace(settings.security, local_disk_encryption=False))
-    doc = synth_stack(lambda app: PurposeStack(app, "spark-stream", settings=off))
+    doc = synth_stack(lambda app: PurposeStack(app, declared("spark-stream"), settings=off))
     at_rest = _security_configuration(doc)["EncryptionConfiguration"]["AtRestEncryptionConfiguration"]
     assert "LocalDiskEncryptionConfiguration" not in at_rest
     assert "aws_kms_alias" not in doc.get("data", {})
@@ -240,12 +243,13 @@ def test_yarn_resourcemanager_is_refused_without_the_acknowledgement_and_says_wh
 
 
 def test_yarn_resourcemanager_opens_with_the_acknowledgement(settings, synth_stack):
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     raw = _example_raw()
     raw["purposes"]["spark-batch"].update(open_uis=["yarn-resourcemanager"], acknowledge_yarn_resourcemanager_risk=True)
     opened = parse_settings(raw, "test.toml")
-    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=opened))
+    doc = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=opened))
     ports = {r["from_port"] for r in doc["resource"]["aws_vpc_security_group_ingress_rule"].values()}
     assert ports == {22, 8088}
 
@@ -296,11 +300,12 @@ def test_a_glue_metastore_cluster_needs_glue_databases(settings):
     from cdktf import Testing
 
     from emr_constructs.errors import ConstructInputError
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     no_glue = dataclasses.replace(settings, purposes=(("service-presto", PurposeSettings()),))
     with pytest.raises(ConstructInputError) as err:
-        PurposeStack(Testing.app(), "service-presto", settings=no_glue)
+        PurposeStack(Testing.app(), declared("service-presto"), settings=no_glue)
     (problem,) = err.value.problems
     assert problem.startswith("purposes.service-presto.glue_databases: empty, but cluster 'service-presto-01'")
 

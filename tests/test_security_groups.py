@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from stacks.purpose import PURPOSES
+from tests.example_app import PURPOSES
 
 GROUPS = ("master-managed", "slave-managed", "master-additional", "slave-additional", "service-access")
 MANAGED = ("master-managed", "slave-managed", "service-access")
@@ -169,10 +169,11 @@ def test_an_opened_ui_is_open_to_the_office_only(settings, synth_stack):
     import dataclasses
 
     from environments.settings import PurposeSettings
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     opened = dataclasses.replace(settings, purposes=(("spark-batch", PurposeSettings(open_uis=("spark-history",))),))
-    stack = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=opened))
+    stack = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=opened))
     people = [r for r in rules(stack) if r["group"] == "master-additional" and r["from"] != 22]
     assert {(r["from"], r["to"], r["peer"], r["description"]) for r in people} == {
         (18080, 18080, cidr, "Spark History Server UI from the office") for cidr in settings.office_cidrs

@@ -18,7 +18,7 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from emr_constructs.framework import selected
-from stacks.purpose import PURPOSES
+from tests.example_app import PURPOSES
 from tests.snapshot_format import denormalize, normalize, render_like_cdktf, strip_metadata
 
 STACKS = ["foundation", *PURPOSES]

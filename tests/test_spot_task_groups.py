@@ -10,14 +10,6 @@ from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
 from emr_constructs.ebs import EbsSpec
 from emr_constructs.errors import EmrConfigError
 from emr_constructs.pricing import load_price_table
-from emr_constructs.spot_task_groups import (
-    DYNAMIC,
-    STATIC_A,
-    STATIC_B,
-    SpotGroupSpec,
-    SpotTaskGroup,
-    SpotTaskGroupPair,
-)
 
 REGION = "ap-northeast-2"
 CLUSTER = "spark-batch-spot-01"
@@ -37,6 +29,7 @@ def base_spec() -> ClusterSpec:
 def build(synth_stack, settings):
     """Synthesize a spark-batch stack whose only cluster gets the task groups ``attach``
     adds; return its aws_emr_instance_group resources."""
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     def _build(attach):
@@ -44,7 +37,7 @@ def build(synth_stack, settings):
             cluster = stack.add_cluster(base_spec())
             attach(cluster, stack)
 
-        doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(define,)))
+        doc = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=settings, clusters=(define,)))
         return doc["resource"].get("aws_emr_instance_group", {})
 
     return _build
@@ -53,17 +46,20 @@ def build(synth_stack, settings):
 def refusal(settings, attach) -> str:
     from cdktf import Testing
 
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     def define(stack):
         attach(stack.add_cluster(base_spec()), stack)
 
     with pytest.raises(EmrConfigError) as exc:
-        PurposeStack(Testing.app(), "spark-batch", settings=settings, clusters=(define,))
+        PurposeStack(Testing.app(), declared("spark-batch"), settings=settings, clusters=(define,))
     return str(exc.value)
 
 
 def pair(cluster, stack, **kw):
+    from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
+
     args = dict(
         cluster=cluster,
         region=REGION,
@@ -76,6 +72,8 @@ def pair(cluster, stack, **kw):
 
 
 def test_pair_creates_static_a_and_b_named_by_the_ops_contract(build):
+    from emr_constructs.spot_task_groups import STATIC_A, STATIC_B
+
     groups = build(pair)
     assert sorted(groups) == [f"{CLUSTER}_{STATIC_A}", f"{CLUSTER}_{STATIC_B}"]
     for name in (STATIC_A, STATIC_B):
@@ -85,6 +83,8 @@ def test_pair_creates_static_a_and_b_named_by_the_ops_contract(build):
 
 
 def test_active_side_gets_the_count_and_idle_side_is_created_with_one(build):
+    from emr_constructs.spot_task_groups import STATIC_A, STATIC_B
+
     groups = build(lambda c, s: pair(c, s, active="b", active_count=5))
     assert groups[f"{CLUSTER}_{STATIC_B}"]["instance_count"] == 5
     # Provider issue 38837: a group created with 0 launches 1 anyway; say so in the plan.
@@ -92,6 +92,8 @@ def test_active_side_gets_the_count_and_idle_side_is_created_with_one(build):
 
 
 def test_instance_counts_are_ignored_on_all_three_groups(build):
+    from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec
+
     groups = build(lambda c, s: pair(c, s, dynamic=SpotGroupSpec("r5.xlarge"), dynamic_count=2))
     assert len(groups) == 3 and groups[f"{CLUSTER}_{DYNAMIC}"]["instance_count"] == 2
     for group in groups.values():
@@ -99,6 +101,8 @@ def test_instance_counts_are_ignored_on_all_three_groups(build):
 
 
 def test_each_side_has_its_own_instance_type_and_bid(build):
+    from emr_constructs.spot_task_groups import STATIC_A, STATIC_B
+
     groups = build(pair)
     table = load_price_table()
     for name, itype in ((STATIC_A, "r5.2xlarge"), (STATIC_B, "m5.4xlarge")):
@@ -120,6 +124,8 @@ def test_each_side_has_its_own_instance_type_and_bid(build):
     ],
 )
 def test_bid_price_table(build, itype, factor, expected):
+    from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup
+
     groups = build(
         lambda c, s: SpotTaskGroup(
             c, cluster=c, group_name=DYNAMIC, region=REGION, spec=SpotGroupSpec(itype), bid_factor=factor
@@ -129,16 +135,22 @@ def test_bid_price_table(build, itype, factor, expected):
 
 
 def test_explicit_bid_price_is_used_as_given(build):
+    from emr_constructs.spot_task_groups import STATIC_B, SpotGroupSpec
+
     groups = build(lambda c, s: pair(c, s, static_b=SpotGroupSpec("m5.4xlarge", bid_price="0.50")))
     assert groups[f"{CLUSTER}_{STATIC_B}"]["bid_price"] == "0.50"
 
 
 def test_unpriced_instance_type_names_how_to_add_the_price(settings):
+    from emr_constructs.spot_task_groups import SpotGroupSpec
+
     message = refusal(settings, lambda c, s: pair(c, s, static_a=SpotGroupSpec("r6g.xlarge")))
     assert "r6g.xlarge" in message and "prices refresh" in message and "bid_price" in message
 
 
 def test_made_up_instance_type_is_refused_as_unknown_not_unpriced(settings):
+    from emr_constructs.spot_task_groups import SpotGroupSpec
+
     message = refusal(settings, lambda c, s: pair(c, s, static_a=SpotGroupSpec("x9.huge")))
     assert "instance_type = 'x9.huge': not a known EC2 instance type" in message
     assert "prices refresh" not in message
@@ -146,6 +158,8 @@ def test_made_up_instance_type_is_refused_as_unknown_not_unpriced(settings):
 
 @pytest.mark.parametrize("bid", ["0.001", "0.005", "abc", "0.123"])
 def test_invalid_explicit_bid_is_refused(settings, bid):
+    from emr_constructs.spot_task_groups import SpotGroupSpec
+
     message = refusal(settings, lambda c, s: pair(c, s, static_a=SpotGroupSpec("r5.xlarge", bid_price=bid)))
     assert f"bid_price = {bid!r}" in message
 
@@ -166,6 +180,8 @@ def test_unknown_active_side_is_refused(settings):
 
 
 def test_gp3_throughput_on_a_task_group_is_refused(settings):
+    from emr_constructs.spot_task_groups import SpotGroupSpec
+
     message = refusal(
         settings,
         lambda c, s: pair(c, s, static_a=SpotGroupSpec("r5.xlarge", ebs=EbsSpec.gp3(200, iops=4000, throughput=500))),
@@ -174,6 +190,8 @@ def test_gp3_throughput_on_a_task_group_is_refused(settings):
 
 
 def test_two_groups_of_the_same_name_on_one_cluster_are_refused(settings):
+    from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup
+
     def twice(cluster, stack):
         for _ in range(2):
             SpotTaskGroup(stack, cluster=cluster, group_name=DYNAMIC, region=REGION, spec=SpotGroupSpec("r5.xlarge"))

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def backends(settings, synth_stack):
+    from stacks.clusters import declared
     from stacks.foundation import FoundationStack
     from stacks.purpose import PurposeStack
 
@@ -27,12 +28,12 @@ def backends(settings, synth_stack):
     out = {}
     for env in (settings, acme):
         out[env.name] = {
-            "spark-batch": synth_stack(lambda app, env=env: PurposeStack(app, "spark-batch", settings=env)),
+            "spark-batch": synth_stack(lambda app, env=env: PurposeStack(app, declared("spark-batch"), settings=env)),
             "foundation": synth_stack(lambda app, env=env: FoundationStack(app, settings=env)),
         }
         for state_env in (dataclasses.replace(env, state_bucket="shared-terraform-state"),):
             out[f"{env.name}-s3"] = synth_stack(
-                lambda app, state_env=state_env: PurposeStack(app, "spark-batch", settings=state_env)
+                lambda app, state_env=state_env: PurposeStack(app, declared("spark-batch"), settings=state_env)
             )
     return out
 

@@ -15,6 +15,9 @@ from tests.badinput.support import EXAMPLE, Case
 
 NO_FIXED_IPS = EXAMPLE[: EXAMPLE.index("[fixed_ips]")]
 
+# Builds stacks in this process (the provider bindings are imported).
+pytestmark = pytest.mark.synth
+
 
 @pytest.fixture(scope="session")
 def kit():

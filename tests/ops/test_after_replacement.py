@@ -173,10 +173,11 @@ def test_ops_looks_for_state_where_the_stack_writes_it(settings, synth_stack, tm
     from pathlib import PurePosixPath
 
     from ops.state import find_managed_groups
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     acme = dataclasses.replace(settings, name="acme", fixed_ips=None)
-    doc = synth_stack(lambda app: PurposeStack(app, "spark-batch", settings=acme))
+    doc = synth_stack(lambda app: PurposeStack(app, declared("spark-batch"), settings=acme))
     tags = doc["provider"]["aws"][0]["default_tags"][0]["tags"]
     written = PurePosixPath(doc["terraform"]["backend"]["local"]["path"])
     assert written.parent == PurePosixPath("../../../..")  # the project root, from cdktf.out/stacks/<stack>/<env>

@@ -360,6 +360,7 @@ def test_refreshed_table_round_trips_into_a_synthesized_bid_price(prices, settin
     from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
     from emr_constructs.ebs import EbsSpec
     from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
+    from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
     for instance_type, on_demand, fee in (("r5.xlarge", "0.3375", "0.067"), ("m5.xlarge", "0.2500", "0.048")):
@@ -391,7 +392,7 @@ def test_refreshed_table_round_trips_into_a_synthesized_bid_price(prices, settin
         return cluster
 
     doc = synth_stack(
-        lambda app: PurposeStack(app, "spark-batch", settings=settings, clusters=(cluster_with_spot_pair,))
+        lambda app: PurposeStack(app, declared("spark-batch"), settings=settings, clusters=(cluster_with_spot_pair,))
     )
     bids = {g["name"]: g["bid_price"] for g in doc["resource"]["aws_emr_instance_group"].values()}
     assert bids == {"task-spot-static-a": expected_bid("0.3375"), "task-spot-static-b": expected_bid("0.2500")}

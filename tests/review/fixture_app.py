@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cdktf import TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider
-from constructs import Construct
+if TYPE_CHECKING:
+    from cdktf import TerraformStack
+    from constructs import Construct
 
-from emr_constructs.bootstrap_assets import BootstrapAssets
-from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
-from emr_constructs.ebs import EbsSpec
-from emr_constructs.emr_cluster import EmrCluster
-from emr_constructs.iam_roles import EmrRoles
-from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
-from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
+# The provider bindings take seconds to import: they load inside build(), so collecting the
+# review tests (which import base_data/write_scripts from here) stays cheap.
 
 STACK = "analytics"
 PURPOSE = "spark-batch"
@@ -115,6 +111,17 @@ def _find(stack: Construct, path: str) -> Construct:
 
 
 def build(scope: Construct, data: dict, scripts_dir: Path, stack_name: str = STACK) -> TerraformStack:
+    from cdktf import TerraformStack
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    from emr_constructs.bootstrap_assets import BootstrapAssets
+    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.ebs import EbsSpec
+    from emr_constructs.emr_cluster import EmrCluster
+    from emr_constructs.iam_roles import EmrRoles
+    from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
+    from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
+
     stack = TerraformStack(scope, stack_name)
     AwsProvider(stack, "aws", region=data["region"])
     security_groups = EmrSecurityGroups(
