@@ -214,3 +214,25 @@ def synth_stack():
         return json.loads(Testing.synth(stack))
 
     return _synth
+
+
+# The guarded deploy's fault figures (tests/terraform/test_deploy_standin.py), added up from
+# the reports of every test, so they are complete under pytest-xdist too.
+_DEPLOY_FIGURES: dict[str, int] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "teardown":
+        return
+    for name, value in report.user_properties:
+        if name == "deploy_figures":
+            for key, count in value.items():
+                _DEPLOY_FIGURES[key] = _DEPLOY_FIGURES.get(key, 0) + count
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _DEPLOY_FIGURES:
+        terminalreporter.write_line(
+            "guarded deploy against the stand-in: "
+            + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in _DEPLOY_FIGURES.items())
+        )

@@ -112,10 +112,3 @@ def pytest_terminal_summary(terminalreporter):
     """Say which terraform and provider version the tier ran with."""
     if _FOUND:
         terminalreporter.write_line(f"terraform tier ran with {_FOUND[0]}")
-    from tests.terraform.test_deploy_standin import FIGURES
-
-    if any(FIGURES.values()):
-        terminalreporter.write_line(
-            "guarded deploy against the stand-in: "
-            + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in FIGURES.items())
-        )

@@ -36,6 +36,15 @@ OPERATION = "spark-batch-operation-01"
 FIGURES: dict[str, int] = {"faults_injected": 0, "runs_converged": 0, "resources_orphaned": 0}
 
 
+@pytest.fixture(autouse=True)
+def _figures(record_property):
+    """Each test's share of the figures, reported with the test (also from an xdist worker);
+    tests/conftest.py adds them up for the terminal summary."""
+    before = dict(FIGURES)
+    yield
+    record_property("deploy_figures", {key: FIGURES[key] - before[key] for key in FIGURES})
+
+
 def _deploy_run(toolchain, cli_config, standin, workdir: Path, name: str, *, root: Path = ROOT) -> DeployRun:
     account = create_account(standin, REGION, name=name)
     environment_file = workdir / f"{name}.toml"
