@@ -139,7 +139,11 @@ def pytest_collection_modifyitems(config, items):
         # The tier's tests share session fixtures (one stand-in account, one applied app
         # that its last test destroys): under xdist they all go to the same worker.
         if item.get_closest_marker("terraform"):
-            item.add_marker(pytest.mark.xdist_group("terraform"))
+            # The guarded deploy's stand-in tests share only the stand-in server itself (a
+            # worker starts its own), each in an environment of its own: a group of their
+            # own runs them beside the rest of the tier.
+            own = item.path.name == "test_deploy_standin.py"
+            item.add_marker(pytest.mark.xdist_group("terraform-deploy" if own else "terraform"))
 
 
 _PROVIDER_BEFORE = pytest.StashKey[bool]()
