@@ -168,6 +168,7 @@ def test_the_local_disk_key_lives_in_foundation_and_roles_may_use_it(synth):
         ("7.5.0", False),
     ],
 )
+@pytest.mark.synth  # the rule lives in the construct module, which imports the provider bindings
 def test_which_releases_may_require_imdsv2(label, supported):
     from emr_constructs.security_configuration import imdsv2_supported
 
