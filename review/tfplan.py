@@ -20,7 +20,7 @@ authority:
   has ``termination_protection`` or when the stack's ``cdk.tf.json`` beside the plan file
   keeps ``lifecycle.prevent_destroy``.
 
-Task groups are tied to their cluster through the state's cluster id or the
+Task groups and task fleets are tied to their cluster through the state's cluster id or the
 configuration's reference, so instances, Spot capacity and cost work as in the
 synthesized review.
 """
@@ -202,7 +202,7 @@ def stack_from_plan(name: str, plan: dict, cdk_doc: dict | None, root: Path | No
             cluster_ids[str(before["id"])] = rc["name"]
         entries.append((rc, address, change, before, after))
     for rc, _address, _change, before, after in entries:
-        if rc["type"] == rules.EMR_INSTANCE_GROUP:
+        if rc["type"] in (rules.EMR_INSTANCE_GROUP, rules.EMR_INSTANCE_FLEET):
             refs = [
                 r
                 for r in _references(config_resources.get(rc.get("address")), "cluster_id")

@@ -156,3 +156,42 @@ def test_drift_that_the_apply_keeps_is_folded_into_one_count(tmp_path):
         "2 more attributes changed outside Terraform that the code ignores or leaves unset; the next apply keeps"
         f" them: `{CLUSTER}` (2)."
     ) in section
+
+
+def test_plan_mode_counts_a_task_fleet_with_its_cluster(tmp_path):
+    # In Terraform's plan a task fleet names its cluster by id (the state's cluster_id);
+    # the review ties it to the cluster as it does task groups, so capacity and cost count it.
+    plan = json.loads((PLANS / "core-count-in-place" / "plan.json").read_text())
+    cluster = plan["resource_changes"][0]
+    cluster_id = cluster["change"]["before"]["id"]
+    fleet = {
+        "cluster_id": cluster_id,
+        "name": "task",
+        "target_on_demand_capacity": 0,
+        "target_spot_capacity": 8,
+        "instance_type_configs": [
+            {"instance_type": "r5.2xlarge", "weighted_capacity": 4, "bid_price_as_percentage_of_on_demand_price": 80}
+        ],
+        "launch_specifications": [],
+    }
+    grown = {**fleet, "target_spot_capacity": 16}
+    plan["resource_changes"].append(
+        {
+            "address": "aws_emr_instance_fleet.flex_task",
+            "mode": "managed",
+            "type": "aws_emr_instance_fleet",
+            "name": "flex_task",
+            "provider_name": "registry.terraform.io/hashicorp/aws",
+            "change": {"actions": ["update"], "before": fleet, "after": grown, "after_unknown": {}},
+        }
+    )
+    cdk = json.loads((PLANS / "core-count-in-place" / "cdk.tf.json").read_text())
+    spec = _stack_with(tmp_path, "", plan, cdk)
+    review = review_plans([f"spark-batch={spec}"], allow=set())
+    [env] = review.envs
+    from review.emr import clusters
+
+    found = clusters(env.plan.head, env.plan.head_resolver)
+    [(_, head)] = [(k, c) for k, c in found.items() if c.name == "spark-batch-production-01"]
+    task = [g for g in head.groups if g.role == "task" and g.fleet is not None]
+    assert len(task) == 1 and task[0].name == "task"
