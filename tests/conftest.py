@@ -119,6 +119,9 @@ def _says(item, words: re.Pattern) -> bool:
     return False
 
 
+# First: pytest-xdist's own hook reads the xdist_group markers set here to give each test
+# its group, and without tryfirst it runs before this one (it registers later) and finds none.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
