@@ -30,9 +30,20 @@ from emr_constructs.contract import ENVIRONMENT_TAG, STACK_TAG
 
 EMR_CLUSTER = "aws_emr_cluster"
 EMR_INSTANCE_GROUP = "aws_emr_instance_group"
-# EMR's own words (DescribeCluster / ListInstanceGroups): alive and on its way, or there.
+EMR_INSTANCE_FLEET = "aws_emr_instance_fleet"
+EMR_NODES = (EMR_CLUSTER, EMR_INSTANCE_GROUP, EMR_INSTANCE_FLEET)
+# EMR's own words (DescribeCluster / ListInstanceGroups / ListInstanceFleets): alive and on
+# its way, or there. Groups and fleets share the states that matter here.
 CLUSTER_ALIVE = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
 GROUP_ALIVE = ("PROVISIONING", "BOOTSTRAPPING", "RUNNING", "RESIZING")
+# DescribeCluster's InstanceCollectionType: a cluster runs instance groups or instance
+# fleets, never both, and EMR refuses ListInstanceGroups for a fleet cluster.
+FLEET_CLUSTER = "INSTANCE_FLEET"
+# How EMR lists a cluster's task nodes of each kind: the call, its list key, its type key.
+_NODE_LISTS = {
+    EMR_INSTANCE_GROUP: ("list_instance_groups", "InstanceGroups", "InstanceGroupType"),
+    EMR_INSTANCE_FLEET: ("list_instance_fleets", "InstanceFleets", "InstanceFleetType"),
+}
 
 
 @dataclass(frozen=True)
@@ -74,38 +85,57 @@ def _first(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _cluster_mismatches(recorded: dict, cluster: dict, groups: list[dict]) -> list[str]:
+def _fleet_types(fleet: dict) -> list[str]:
+    """The instance types of a fleet as EMR lists it (InstanceTypeSpecifications)."""
+    return sorted(str(t.get("InstanceType")) for t in fleet.get("InstanceTypeSpecifications") or [])
+
+
+def _recorded_fleet_types(recorded: Any) -> list[str]:
+    """The instance types of a fleet as the state records it (instance_type_configs)."""
+    return sorted(str(t.get("instance_type")) for t in _first(recorded).get("instance_type_configs") or [])
+
+
+def _cluster_mismatches(recorded: dict, cluster: dict, nodes: list[dict]) -> list[str]:
     """What differs between the cluster the state records (what was asked for) and the one
-    EMR runs: the arguments that would replace it anyway."""
+    EMR runs: the arguments that would replace it anyway. ``nodes`` are its instance
+    groups or, for a fleet cluster, its instance fleets."""
     out = []
     if cluster.get("Name") != recorded.get("name"):
         out.append(f"name {cluster.get('Name')!r} != {recorded.get('name')!r}")
     if cluster.get("ReleaseLabel") != recorded.get("release_label"):
         out.append(f"release {cluster.get('ReleaseLabel')!r} != {recorded.get('release_label')!r}")
-    by_role = {g.get("InstanceGroupType"): g for g in groups}
+    if cluster.get("InstanceCollectionType") == FLEET_CLUSTER:
+        fleets = {f.get("InstanceFleetType"): f for f in nodes}
+        for role in ("MASTER", "CORE"):
+            want = _recorded_fleet_types(recorded.get(f"{role.lower()}_instance_fleet"))
+            have = _fleet_types(fleets.get(role) or {})
+            if want and have and want != have:
+                out.append(f"{role.lower()} fleet types {', '.join(have)} != {', '.join(want)}")
+        return out
+    by_role = {g.get("InstanceGroupType"): g for g in nodes}
     for role, key in (("MASTER", "master_instance_group"), ("CORE", "core_instance_group")):
-        want = _first(recorded.get(key)).get("instance_type")
-        have = (by_role.get(role) or {}).get("InstanceType")
-        if want and have and want != have:
-            out.append(f"{role.lower()} type {have} != {want}")
+        wanted = _first(recorded.get(key)).get("instance_type")
+        running = (by_role.get(role) or {}).get("InstanceType")
+        if wanted and running and wanted != running:
+            out.append(f"{role.lower()} type {running} != {wanted}")
     return out
 
 
 def untaint_healthy(resources: Iterable[dict], aws: AwsView, untaint: Callable[[str], None] | None) -> list[Finding]:
-    """Untaint every tainted EMR cluster and task group that EMR reports alive and as
+    """Untaint every tainted EMR cluster, task group and task fleet that EMR reports alive and as
     recorded; leave the others tainted (the plan replaces them) and say why. Without
     ``untaint`` (a plan-only run changes no state) say what a deploy would do."""
     findings = []
     emr = None
     for resource in resources:
-        if not resource.get("tainted") or resource.get("type") not in (EMR_CLUSTER, EMR_INSTANCE_GROUP):
+        if not resource.get("tainted") or resource.get("type") not in EMR_NODES:
             continue
         emr = emr or aws.client("emr")
         address, values = resource["address"], resource.get("values") or {}
         if resource["type"] == EMR_CLUSTER:
             state, detail = _cluster_state(emr, values)
         else:
-            state, detail = _group_state(emr, values)
+            state, detail = _node_state(emr, values, resource["type"])
         if state == "alive" and untaint is None:
             findings.append(Finding(address, "would be untainted by a deploy", detail))
         elif state == "alive" and untaint is not None:
@@ -126,28 +156,44 @@ def _cluster_state(emr: Any, values: dict) -> tuple[str, str]:
     if status not in CLUSTER_ALIVE:
         reason = ((cluster.get("Status") or {}).get("StateChangeReason") or {}).get("Message")
         return "failed", f"{cluster_id} is {status}" + (f": {reason}" if reason else "")
-    groups = emr.list_instance_groups(ClusterId=cluster_id).get("InstanceGroups") or []
-    mismatches = _cluster_mismatches(values, cluster, groups)
+    if cluster.get("InstanceCollectionType") == FLEET_CLUSTER:
+        nodes = emr.list_instance_fleets(ClusterId=cluster_id).get("InstanceFleets") or []
+    else:
+        nodes = emr.list_instance_groups(ClusterId=cluster_id).get("InstanceGroups") or []
+    mismatches = _cluster_mismatches(values, cluster, nodes)
     if mismatches:
         return "different", f"{cluster_id} is {status} but not as recorded: {'; '.join(mismatches)}"
     return "alive", f"{cluster_id} is {status}, as recorded"
 
 
-def _group_state(emr: Any, values: dict) -> tuple[str, str]:
-    cluster_id, group_id = values.get("cluster_id"), values.get("id")
+def _node_types(kind: str, node: dict) -> list[str]:
+    """The instance types of a task group or fleet as EMR lists it."""
+    return [str(node.get("InstanceType"))] if kind == EMR_INSTANCE_GROUP else _fleet_types(node)
+
+
+def _recorded_node_types(kind: str, values: dict) -> list[str]:
+    """The instance types of a task group or fleet as the state records it."""
+    return [str(values.get("instance_type"))] if kind == EMR_INSTANCE_GROUP else _recorded_fleet_types(values)
+
+
+def _node_state(emr: Any, values: dict, kind: str) -> tuple[str, str]:
+    """How EMR runs a task group or task fleet the state records."""
+    call, key, _type_key = _NODE_LISTS[kind]
+    cluster_id, node_id = values.get("cluster_id"), values.get("id")
     try:
-        groups = emr.list_instance_groups(ClusterId=cluster_id).get("InstanceGroups") or []
+        nodes = getattr(emr, call)(ClusterId=cluster_id).get(key) or []
     except Exception as exc:  # noqa: BLE001
         return "gone", f"EMR does not know cluster {cluster_id}: {exc}"
-    group = next((g for g in groups if g.get("Id") == group_id), None)
-    if group is None:
-        return "gone", f"{group_id} is not a group of {cluster_id}"
-    status = (group.get("Status") or {}).get("State", "?")
+    node = next((n for n in nodes if n.get("Id") == node_id), None)
+    if node is None:
+        return "gone", f"{node_id} is not a {'group' if kind == EMR_INSTANCE_GROUP else 'fleet'} of {cluster_id}"
+    status = (node.get("Status") or {}).get("State", "?")
     if status not in GROUP_ALIVE:
-        return "failed", f"{group_id} is {status}"
-    if group.get("InstanceType") != values.get("instance_type"):
-        return "different", f"{group_id} runs {group.get('InstanceType')}, not {values.get('instance_type')}"
-    return "alive", f"{group_id} is {status}, as recorded"
+        return "failed", f"{node_id} is {status}"
+    want, have = _recorded_node_types(kind, values), _node_types(kind, node)
+    if sorted(want) != sorted(have):
+        return "different", f"{node_id} runs {', '.join(have)}, not {', '.join(want)}"
+    return "alive", f"{node_id} is {status}, as recorded"
 
 
 # --- orphans ---------------------------------------------------------------------------------
@@ -211,18 +257,25 @@ def _find_security_configuration(aws: AwsView, after: dict, env: str, stack: str
     return [str(after["name"])]
 
 
-def _find_instance_group(aws: AwsView, after: dict, env: str, stack: str) -> list[str]:
-    cluster_id = after.get("cluster_id")
-    if not isinstance(cluster_id, str) or not cluster_id.startswith("j-"):
-        return []
-    groups = aws.client("emr").list_instance_groups(ClusterId=cluster_id).get("InstanceGroups") or []
-    return [
-        f"{cluster_id}/{g['Id']}"
-        for g in groups
-        if g.get("Name") == after.get("name")
-        and g.get("InstanceGroupType") == "TASK"
-        and (g.get("Status") or {}).get("State") in GROUP_ALIVE
-    ]
+def _task_node_finder(kind: str) -> Callable[[AwsView, dict, str, str], list[str]]:
+    """A finder for a task group or task fleet: the cluster's TASK node of that name, alive.
+    The provider imports either as CLUSTER_ID/NODE_ID."""
+    call, key, type_key = _NODE_LISTS[kind]
+
+    def find(aws: AwsView, after: dict, env: str, stack: str) -> list[str]:
+        cluster_id = after.get("cluster_id")
+        if not isinstance(cluster_id, str) or not cluster_id.startswith("j-"):
+            return []
+        nodes = getattr(aws.client("emr"), call)(ClusterId=cluster_id).get(key) or []
+        return [
+            f"{cluster_id}/{n['Id']}"
+            for n in nodes
+            if n.get("Name") == after.get("name")
+            and n.get(type_key) == "TASK"
+            and (n.get("Status") or {}).get("State") in GROUP_ALIVE
+        ]
+
+    return find
 
 
 def _rule_matches(rule: dict, after: dict) -> bool:
@@ -307,7 +360,8 @@ def _find_legacy_rule(aws: AwsView, after: dict, env: str, stack: str) -> list[s
 # overwrites the same thing, so an orphan of theirs cannot exist.
 FINDERS: dict[str, Callable[[AwsView, dict, str, str], list[str]]] = {
     EMR_CLUSTER: _find_cluster,
-    EMR_INSTANCE_GROUP: _find_instance_group,
+    EMR_INSTANCE_GROUP: _task_node_finder(EMR_INSTANCE_GROUP),
+    EMR_INSTANCE_FLEET: _task_node_finder(EMR_INSTANCE_FLEET),
     "aws_security_group": _find_security_group,
     "aws_security_group_rule": _find_legacy_rule,
     "aws_vpc_security_group_ingress_rule": _rule_finder(egress=False),

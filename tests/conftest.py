@@ -37,6 +37,13 @@ if LOCAL_NODE.exists():
     os.environ.setdefault("JSII_NODE", str(LOCAL_NODE))
 
 
+# `make test` runs pytest inside make; the tests that run make themselves must see what a
+# user's shell sees, not a sub-make (which prints "Entering directory" lines and inherits
+# the outer make's flags).
+for _make_variable in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
+    os.environ.pop(_make_variable, None)
+
+
 def pytest_report_header(config) -> str:
     """Which framework, terraform and provider this run uses (the real-Terraform tier's
     figures hold for that provider only; docs/framework.md)."""

@@ -56,7 +56,12 @@ def test_ops_reads_the_fixed_ip_tag_the_clusters_carry(synth, settings):
 
 
 def test_master_and_core_groups_carry_the_contract_names(synth):
+    shapes = set()
     for stack in PURPOSES:
-        for cluster in synth.resources(stack, "aws_emr_cluster").values():
-            assert cluster["master_instance_group"]["name"] == contract.MASTER_GROUP
-            assert cluster["core_instance_group"]["name"] == contract.CORE_GROUP
+        for name, cluster in synth.resources(stack, "aws_emr_cluster").items():
+            # A cluster runs either instance groups or instance fleets; both carry the names.
+            shape = "group" if "master_instance_group" in cluster else "fleet"
+            shapes.add(shape)
+            assert cluster[f"master_instance_{shape}"]["name"] == contract.MASTER_GROUP, name
+            assert cluster[f"core_instance_{shape}"]["name"] == contract.CORE_GROUP, name
+    assert shapes == {"group", "fleet"}, "the example has clusters of both shapes"

@@ -172,6 +172,96 @@ def test_a_tainted_cluster_that_runs_as_recorded_is_untainted_and_others_are_kep
     assert [f.action for f in dry if f.address == "aws_emr_cluster.p"] == ["would be untainted by a deploy"]
 
 
+class _FleetEmr:
+    """EMR as it answers for one fleet cluster (DescribeCluster, ListInstanceFleets), and as
+    it refuses ListInstanceGroups for it. moto has no instance fleets in-process."""
+
+    FLEETS = [
+        {
+            "Id": "if-M",
+            "Name": "master",
+            "InstanceFleetType": "MASTER",
+            "Status": {"State": "RUNNING"},
+            "InstanceTypeSpecifications": [{"InstanceType": "m5.xlarge"}, {"InstanceType": "r5.xlarge"}],
+        },
+        {
+            "Id": "if-C",
+            "Name": "core",
+            "InstanceFleetType": "CORE",
+            "Status": {"State": "PROVISIONING"},
+            "InstanceTypeSpecifications": [{"InstanceType": "r5.2xlarge"}, {"InstanceType": "r5.xlarge"}],
+        },
+        {
+            "Id": "if-T",
+            "Name": "task",
+            "InstanceFleetType": "TASK",
+            "Status": {"State": "PROVISIONING"},
+            "InstanceTypeSpecifications": [{"InstanceType": "m5.2xlarge"}, {"InstanceType": "r5.2xlarge"}],
+        },
+    ]
+
+    def describe_cluster(self, ClusterId):
+        return {
+            "Cluster": {
+                "Id": ClusterId,
+                "Name": "spark-batch-flex-01",
+                "ReleaseLabel": "emr-7.5.0",
+                "InstanceCollectionType": "INSTANCE_FLEET",
+                "Status": {"State": "STARTING"},
+            }
+        }
+
+    def list_instance_fleets(self, ClusterId):
+        return {"InstanceFleets": self.FLEETS}
+
+    def list_instance_groups(self, ClusterId):
+        raise AssertionError("EMR refuses ListInstanceGroups for a cluster that uses instance fleets")
+
+
+def _fleet(*types: str) -> list[dict]:
+    return [{"instance_type_configs": [{"instance_type": t} for t in types]}]
+
+
+def test_a_fleet_cluster_and_its_task_fleet_are_read_through_their_fleets():
+    aws = AwsView(REGION, client_factory=lambda service, region_name: _FleetEmr())
+    cluster = {
+        "id": "j-F",
+        "name": "spark-batch-flex-01",
+        "release_label": "emr-7.5.0",
+        "master_instance_fleet": _fleet("r5.xlarge", "m5.xlarge"),
+        "core_instance_fleet": _fleet("r5.xlarge", "r5.2xlarge"),
+    }
+    state = [
+        {"address": "aws_emr_cluster.flex", "type": "aws_emr_cluster", "tainted": True, "values": cluster},
+        {
+            "address": "aws_emr_instance_fleet.task",
+            "type": "aws_emr_instance_fleet",
+            "tainted": True,
+            "values": {"id": "if-T", "cluster_id": "j-F", **_fleet("r5.2xlarge", "m5.2xlarge")[0]},
+        },
+        {
+            "address": "aws_emr_instance_fleet.other",
+            "type": "aws_emr_instance_fleet",
+            "tainted": True,
+            "values": {"id": "if-T", "cluster_id": "j-F", **_fleet("r5.4xlarge")[0]},
+        },
+    ]
+    untainted: list[str] = []
+    findings = {f.address: f for f in untaint_healthy(state, aws, untainted.append)}
+    assert untainted == ["aws_emr_cluster.flex", "aws_emr_instance_fleet.task"]
+    assert findings["aws_emr_instance_fleet.other"].action == "kept tainted"
+    assert "runs m5.2xlarge, r5.2xlarge, not r5.4xlarge" in findings["aws_emr_instance_fleet.other"].detail
+    # A cluster whose core fleet runs other types than recorded is replaced, not kept.
+    cluster["core_instance_fleet"] = _fleet("r5.4xlarge")
+    [changed] = untaint_healthy(state[:1], aws, untainted.append)
+    assert changed.action == "kept tainted" and "core fleet types r5.2xlarge, r5.xlarge != r5.4xlarge" in changed.detail
+    # A task fleet a killed run created is imported as CLUSTER_ID/FLEET_ID.
+    plan = {"resource_changes": [_create("aws_emr_instance_fleet", "task", {"cluster_id": "j-F", "name": "task"})]}
+    imported: list[tuple[str, str]] = []
+    adopt_orphans(plan, aws, "production", "spark-batch", lambda a, i: imported.append((a, i)))
+    assert imported == [("aws_emr_instance_fleet.task", "j-F/if-T")]
+
+
 def _create(rtype: str, name: str, after: dict) -> dict:
     return {
         "address": f"{rtype}.{name}",
