@@ -81,9 +81,14 @@ CDKTF_OUT ?= cdktf.out
 
 # Settings are checked first, outside cdktf: cdktf prints an app's stderr as [ERROR]
 # lines and repeats it all when the app fails, so a settings error would show twice.
+# A failing build's message goes to a file (main.py, EMR_CDKTF_ERROR_FILE) and is printed
+# once after cdktf's own failure line: cdktf repeats whatever an app printed.
 synth: deps
 	@$(VENV)/bin/python main.py --check-settings
-	$(CDK) synth --output $(CDKTF_OUT)
+	@errors=$$(mktemp); \
+	EMR_CDKTF_ERROR_FILE=$$errors $(CDK) synth --output $(CDKTF_OUT); status=$$?; \
+	if [ $$status -ne 0 ] && [ -s $$errors ]; then cat $$errors >&2; fi; \
+	rm -f $$errors; exit $$status
 	@ls $(CDKTF_OUT)/stacks
 
 # Every lane, on every core (pytest-xdist): the terraform tier shares one stand-in and one

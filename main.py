@@ -13,12 +13,18 @@ that cannot be computed, or any other exception raised by a cluster definition) 
 with a message on stderr and exit status 2, and no output folder is left behind that
 was not there before. ``EMR_CDKTF_DEBUG=1`` shows the Python traceback as well.
 
+``EMR_CDKTF_ERROR_FILE`` (set by ``make synth``) sends that message to a file instead of
+stderr: cdktf prints everything a failing app wrote twice (an ``[ERROR] default -`` line,
+then "Command output on stderr"), so make prints the file once, after cdktf's own
+one-line failure.
+
 Test seam: ``run(purposes=...)`` builds the app from other purpose declarations (as
 ``stacks.clusters.PURPOSE_DECLARATIONS``), e.g. with edited cluster definitions.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -29,6 +35,7 @@ from typing import TextIO
 
 EXIT_REFUSED = 2
 DEBUG_VARIABLE = "EMR_CDKTF_DEBUG"
+ERROR_FILE_VARIABLE = "EMR_CDKTF_ERROR_FILE"
 
 
 def _debug() -> bool:
@@ -130,7 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args not in ([], ["--check-settings"]):
         print(f"usage: main.py [--check-settings] (got {' '.join(args)})", file=sys.stderr)
         return EXIT_REFUSED
-    return run(settings_only=args == ["--check-settings"])
+    settings_only = args == ["--check-settings"]
+    error_file = os.environ.get(ERROR_FILE_VARIABLE, "").strip()
+    if not error_file:
+        return run(settings_only=settings_only)
+    captured = io.StringIO()
+    code = run(settings_only=settings_only, err=captured)
+    if captured.getvalue():
+        Path(error_file).write_text(captured.getvalue(), encoding="utf-8")
+    return code
 
 
 if __name__ == "__main__":

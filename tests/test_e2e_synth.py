@@ -146,6 +146,35 @@ def test_make_synth_with_bad_settings_keeps_the_previous_output(tmp_path):
     assert (previous / ".terraform").is_dir()
 
 
+@pytest.mark.synth
+def test_make_synth_prints_a_construct_level_problem_once(tmp_path):
+    """Settings that pass the settings check but that a construct refuses (a fixed IP for a
+    cluster no stack defines) fail inside cdktf, which repeats whatever the app printed:
+    the message must still appear once, and the previous output stays."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        (ROOT / "environments" / "example.toml")
+        .read_text()
+        .replace('"service-presto-01" = "10.20.1.18"', '"service-presto-09" = "10.20.1.18"')
+    )
+    out = tmp_path / "out"
+    result = subprocess.run(
+        ["make", "-s", "synth", f"CDKTF_OUT={out}"],
+        cwd=ROOT,
+        env=user_env(EMR_CDKTF_ENV=str(bad)),
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert result.returncode != 0
+    printed = result.stdout + result.stderr
+    message = "fixed_ips.masters.service-presto-09 = '10.20.1.18': no stack defines a cluster named"
+    assert printed.count(message) == 1, printed
+    assert message in result.stderr
+    assert "[ERROR]" not in printed and "Command output on stderr" not in printed, printed
+    assert not (out / "stacks").exists()
+
+
 def test_make_review_prints_no_recipe_line_before_the_output():
     # `make review BASE=... > report.md`: the file must start with the report. --help
     # runs the same recipe without synthesizing anything.
