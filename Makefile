@@ -50,7 +50,7 @@ PIPENV := $(TOOLS)/bin/python -m pipenv
 VENV_STAMP := $(VENV)/.synced
 NODE_STAMP := node_modules/.installed
 
-.PHONY: synth test test-fast bench review review-sample deps clean distclean validate lint docs sandbox sandbox-down deploy
+.PHONY: synth test test-fast bench review review-sample deps clean distclean validate lint docs schema sandbox sandbox-down deploy
 
 deps: $(VENV_STAMP) $(NODE_STAMP)
 
@@ -117,6 +117,11 @@ lint: deps
 # committed page is out of date.
 docs:
 	$(if $(wildcard $(VENV)/bin/python),$(VENV)/bin/python,$(PYTHON)) docs/build_reference.py
+
+# The JSON Schema of environments/*.toml (environments/settings.schema.json) from the
+# settings model, for editors (docs/settings.md); a test fails when it is out of date.
+schema: deps
+	$(VENV)/bin/python -m environments.schema
 
 # terraform init + validate on every stack of $(CDKTF_OUT), as synthesized: each stack is
 # copied to .terraform-local/validate/ with an override pinning the aws provider to the

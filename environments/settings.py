@@ -3,7 +3,10 @@
 The environment is the only place that knows account-specific values (region, VPC,
 subnets, CIDRs, buckets). Stacks receive a ``Settings`` object; constructs never read
 files or environment variables. Every problem in a file is collected and reported at
-once, before anything is synthesized.
+once, before anything is synthesized: first the file's shape and each value, checked by
+the model of ``environments.schema``, then here the rules between settings (subnets in
+the VPC, people's ranges, four different buckets, fixed master IPs of guide tip T4,
+``[cluster_subnets]``) and every ``@settings_check``.
 """
 
 from __future__ import annotations
@@ -12,23 +15,21 @@ import ipaddress
 import os
 import re
 import tomllib
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from emr_constructs import validation as v
+from environments import schema
 from environments.adoption import Adoption, parse_adoption
+from environments.schema import BOOTSTRAP_KMS_MODES, DATA_ACCESS_MODES
+
+__all__ = ["BOOTSTRAP_KMS_MODES", "DATA_ACCESS_MODES"]
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent
 DEFAULT_ENVIRONMENT = "example"
 # The one switch that selects another environment: a name under environments/ or a path.
 ENVIRONMENT_VARIABLE = "EMR_CDKTF_ENV"
-
-# Every text value is checked with the shared validators (emr_constructs.validation):
-# anchored full matches, ASCII only, no control characters, checked lengths. Buckets follow
-# S3's rules without the dotted variants: dots break virtual-hosted TLS and are never needed.
-_ANY_AZ = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9](?:-[a-z]+-[0-9]+)?[a-z]", re.ASCII)
 
 
 class SettingsError(ValueError):
@@ -77,9 +78,6 @@ class FixedIpSettings:
 #: acknowledgement to be opened (see docs/security.md). Which UIs a purpose serves is its
 #: declaration's (stacks/clusters.py); the app checks ``open_uis`` against it.
 RISKY_UI = "yarn-resourcemanager"
-_UI_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", re.ASCII)
-DATA_ACCESS_MODES = ("read-only", "read-write")
-BOOTSTRAP_KMS_MODES = ("aws-managed", "customer-managed")
 
 
 @dataclass(frozen=True)
@@ -175,125 +173,49 @@ class Settings:
         return dict(self.fixed_ips.masters).get(cluster)
 
 
-_TOP_KEYS = {
-    "name",
-    "region",
-    "account_id",
-    "vpc_id",
-    "vpc_cidr",
-    "private_subnets",
-    "admin_cidrs",
-    "office_cidrs",
-    "buckets",
-    "state",
-    "fixed_ips",
-    "adopt",
-    "allow_public_cidrs",
-    "security",
-    "purposes",
-    "cluster_subnets",
-}
-_OPTIONAL_TOP_KEYS = {"state", "fixed_ips", "adopt", "allow_public_cidrs", "security", "purposes", "cluster_subnets"}
-_FIXED_IP_KEYS = {"mode", "subnet", "masters", "block"}
-_OPTIONAL_FIXED_IP_KEYS = {"mode", "block"}
-_FIXED_IP_MODES = ("eni", "cidr")
-_SUBNET_KEYS = {"id", "cidr", "availability_zone"}
-_BUCKET_KEYS = {"logs", "bootstrap_assets", "data"}
-_STATE_KEYS = {"bucket"}
-
-_BUCKET_RULE = "an S3 bucket name: 3-63 lower-case letters, digits and '-', no dots"
 _PUBLIC_ACK = "allow_public_cidrs = true at the top of the file"
-_CIDR_RULE = "an IPv4 CIDR block with no host bits set, e.g. 10.20.0.0/16"
-# What each key holds, by its place in the file ("table.key"); a missing key's message
-# says what to write, as a wrong value's does.
-_EXPECTED = {
-    "name": "lower-case letters, digits and '-', starting with a letter, at most 31 characters",
-    "region": "an AWS region code such as ap-northeast-2",
-    "account_id": "twelve digits",
-    "allow_public_cidrs": "true or false",
-    "vpc_id": "vpc- followed by 8 or 17 hexadecimal digits",
-    "vpc_cidr": _CIDR_RULE,
-    "private_subnets": "one or more [[private_subnets]] tables with id, cidr and availability_zone",
-    "admin_cidrs": "a non-empty list of IPv4 CIDR blocks (who may SSH to the masters)",
-    "office_cidrs": "a non-empty list of IPv4 CIDR blocks (who may open the web UIs)",
-    "buckets": "a [buckets] table with logs, bootstrap_assets and data",
-    "private_subnets.id": "subnet- followed by 8 or 17 hexadecimal digits",
-    "private_subnets.cidr": _CIDR_RULE + ", inside vpc_cidr",
-    "private_subnets.availability_zone": "an availability zone of the region, e.g. ap-northeast-2a",
-    "buckets.logs": _BUCKET_RULE,
-    "buckets.bootstrap_assets": _BUCKET_RULE,
-    "buckets.data": _BUCKET_RULE,
-    "state.bucket": _BUCKET_RULE,
-    "fixed_ips.mode": f"one of {', '.join(_FIXED_IP_MODES)}",
-    "fixed_ips.subnet": "the id of one of the private_subnets",
-    "fixed_ips.masters": 'a table of cluster name = "IP"',
-}
 
 
 class _Collector:
-    def __init__(self) -> None:
-        self.problems: list[str] = []
+    """The problems found so far: the schema's first, then every rule's."""
+
+    def __init__(self, problems: list[str] | None = None) -> None:
+        self.problems: list[str] = list(problems or [])
 
     def add(self, key: str, value: Any, allowed: str) -> None:
         self.problems.append(f"{key} = {value!r}: {allowed}")
 
-    def keys(self, where: str, table: Any, known: AbstractSet[str], optional: AbstractSet[str] = frozenset()) -> dict:
-        if not isinstance(table, dict):
-            self.add(where, table, "expected a table")
-            return {}
-        prefix = f"{where}." if where else ""
-        for key in sorted(set(table) - known):
-            self.problems.append(f"{prefix}{key}: unknown key; allowed keys here are {', '.join(sorted(known))}")
-        table_name = re.sub(r"\[\d+\]$", "", where)
-        for key in sorted(known - optional - set(table)):
-            expected = _EXPECTED[f"{table_name}.{key}" if table_name else key]
-            self.problems.append(f"{prefix}{key}: missing; add it to the file: {expected}")
-        return table
+    def once(self, key: str, values: list[Any], what: str) -> list[Any]:
+        """The entries of the list at ``key`` that the schema accepted (None: refused), each
+        repeat reported with the index of its first listing."""
+        first: dict[Any, int] = {}
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            if value in first:
+                self.add(f"{key}[{i}]", value, f"already listed as {key}[{first[value]}]; list each {what} once")
+            else:
+                first[value] = i
+        return list(first)
 
-    def string(self, key: str, value: Any, rule: v.TextRule | Callable[[Any], str | None]) -> str | None:
-        """``value`` if ``rule`` accepts it, else None with the problem recorded. ``rule`` is
-        a TextRule or a validator function returning the problem (or None)."""
-        if value is None:
-            return None
-        problem = rule.problem(value) if isinstance(rule, v.TextRule) else rule(value)
-        if problem is not None:
-            self.add(key, value, problem)
-            return None
-        return value
-
-    def network(self, key: str, value: Any) -> ipaddress.IPv4Network | None:
-        if value is None:
-            return None
-        net, problem = v.parse_cidr(value)
-        if problem is not None:
-            self.add(key, value, problem)
-            return None
-        return net if isinstance(net, ipaddress.IPv4Network) else None  # parse_cidr refuses IPv6 here
-
-    def cidr_list(self, key: str, value: Any, *, allow_public: bool = False) -> tuple[str, ...]:
-        if value is None:
+    def cidr_list(self, key: str, values: Any, *, allow_public: bool) -> tuple[str, ...]:
+        """The people's blocks at ``key`` (entries already well-formed, or None): each once,
+        and as a set within the public-range rules (emr_constructs.validation)."""
+        if not isinstance(values, list):
             return ()
-        if not isinstance(value, list) or not value:
-            self.add(key, value, "expected a non-empty list of IPv4 CIDR blocks")
-            return ()
-        first_index: dict[str, int] = {}
+        listed = set(self.once(key, values, "block"))
+        seen: set[str] = set()
         nets: list[ipaddress.IPv4Network | None] = []
-        for i, item in enumerate(value):
-            net = self.network(f"{key}[{i}]", item)
-            if net is not None and str(net) in first_index:
-                # Each block becomes one security-group rule per port and EC2 refuses a
-                # duplicate rule: say so here, naming the key, not later in a construct.
-                self.add(f"{key}[{i}]", item, f"already listed as {key}[{first_index[str(net)]}]; list each block once")
-                net = None
-            elif net is not None:
-                first_index[str(net)] = i
-            nets.append(net)
+        for value in values:
+            keep = value in listed and value not in seen
+            seen.add(value)
+            nets.append(ipaddress.IPv4Network(value) if keep else None)
         findings = v.cidr_set_findings(nets, allow_public=allow_public, acknowledge_hint=_PUBLIC_ACK)
         for f in findings:
             if f.index is None:
-                self.add(key, value, f.problem)
+                self.add(key, values, f.problem)
             else:
-                self.add(f"{key}[{f.index}]", value[f.index], f.problem)
+                self.add(f"{key}[{f.index}]", values[f.index], f.problem)
         bad = {f.index for f in findings}
         return tuple(str(n) for i, n in enumerate(nets) if n is not None and i not in bad)
 
@@ -357,52 +279,124 @@ def read_environment_text(path: Path, source: str) -> str:
     return text
 
 
-# Complexity over the cap (C901): the settings file read top to bottom, one collector call
-# per key so every problem is gathered before anything is built.
-def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
-    c = _Collector()
-    c.keys("", raw, _TOP_KEYS, _OPTIONAL_TOP_KEYS)
-    name = c.string("name", raw.get("name"), v.ENVIRONMENT_NAME)
-    if name == "assets":
-        # Each stack's synthesis goes to cdktf.out/stacks/<stack>/<name>/, beside cdktf's
-        # own assets/ folder (stacks.app.EnvironmentApp).
-        c.add("name", name, "reserved: a stack's folder already has an assets/ folder; choose another name")
-        name = None
-    region = c.string("region", raw.get("region"), v.region_problem)
-    account = c.string("account_id", raw.get("account_id"), v.ACCOUNT_ID)
-    vpc_id = c.string("vpc_id", raw.get("vpc_id"), v.VPC_ID)
-    allow_public = raw.get("allow_public_cidrs", False)
-    if not isinstance(allow_public, bool):
-        c.add("allow_public_cidrs", allow_public, "true or false (without quotes)")
-        allow_public = False
-    vpc_net = _vpc_sized(c, "vpc_cidr", c.network("vpc_cidr", raw.get("vpc_cidr")))
+def parse_settings(raw: dict, source: str) -> Settings:
+    """Check the parsed file: its shape and every value against the schema
+    (environments.schema), then the rules between settings; raise SettingsError listing
+    every problem of both."""
+    model, problems, clean = schema.validate(raw)
+    c = _Collector(problems)
+    region = clean.get("region")
+    vpc_net = ipaddress.IPv4Network(clean["vpc_cidr"]) if "vpc_cidr" in clean else None
+    subnets, subnet_cidrs, seen_ids = _subnets(c, clean.get("private_subnets"), vpc_net)
+    allow_public = clean.get("allow_public_cidrs", False)
+    admin = c.cidr_list("admin_cidrs", clean.get("admin_cidrs"), allow_public=allow_public)
+    office = c.cidr_list("office_cidrs", clean.get("office_cidrs"), allow_public=allow_public)
+    fixed_ips = None
+    if isinstance(clean.get("fixed_ips"), dict):
+        fixed_ips = _fixed_ip_settings(c, clean["fixed_ips"], raw["fixed_ips"], seen_ids, subnet_cidrs)
+    cluster_subnets = _cluster_subnets(c, clean.get("cluster_subnets"), subnets, fixed_ips)
+    adopt = None
+    if "adopt" in raw:
+        adopt, adopt_problems = parse_adoption(raw["adopt"])
+        c.problems.extend(adopt_problems)
+    _security_rules(c, clean.get("security"))
+    _purpose_rules(c, clean.get("purposes"), raw.get("purposes"))
+    buckets = clean.get("buckets")
+    parsed = {
+        "name": clean.get("name"),
+        "region": region,
+        "account_id": clean.get("account_id"),
+        "vpc_id": clean.get("vpc_id"),
+        "vpc_net": vpc_net,
+        "subnet_cidrs": subnet_cidrs,
+        "admin_cidrs": admin,
+        "office_cidrs": office,
+        "buckets": buckets if isinstance(buckets, dict) else {},
+        "state_bucket": (clean.get("state") or {}).get("bucket") if isinstance(clean.get("state"), dict) else None,
+        "fixed_ips": fixed_ips,
+    }
+    for check in SETTINGS_CHECKS:
+        check(raw, parsed, c)
+    if c.problems or model is None:
+        raise SettingsError(source, c.problems)
+    return _settings(model, source, adopt=adopt, fixed_ips=fixed_ips, cluster_subnets=cluster_subnets)
 
+
+def _settings(
+    model: schema.EnvironmentFile,
+    source: str,
+    *,
+    adopt: Adoption | None,
+    fixed_ips: FixedIpSettings | None,
+    cluster_subnets: tuple[tuple[str, str], ...],
+) -> Settings:
+    """The typed settings of a file that passed every check."""
+    security = model.security
+    return Settings(
+        name=model.name,
+        region=model.region,
+        account_id=model.account_id,
+        vpc_id=model.vpc_id,
+        vpc_cidr=model.vpc_cidr,
+        private_subnets=tuple(
+            Subnet(id=s.id, cidr=s.cidr, availability_zone=s.availability_zone) for s in model.private_subnets
+        ),
+        admin_cidrs=tuple(model.admin_cidrs),
+        office_cidrs=tuple(model.office_cidrs),
+        buckets=Buckets(
+            logs=model.buckets.logs, bootstrap_assets=model.buckets.bootstrap_assets, data=model.buckets.data
+        ),
+        state_bucket=model.state.bucket if model.state is not None else None,
+        fixed_ips=fixed_ips,
+        security=SecuritySettings(
+            bootstrap_writers=tuple(security.bootstrap_writers),
+            bootstrap_kms=security.bootstrap_kms,
+            require_imdsv2=security.require_imdsv2,
+            local_disk_encryption=security.local_disk_encryption,
+            in_transit_pem_certificates=(
+                security.in_transit_encryption.pem_certificates if security.in_transit_encryption else None
+            ),
+        ),
+        purposes=tuple(
+            sorted(
+                (
+                    name,
+                    PurposeSettings(
+                        open_uis=tuple(p.open_uis),
+                        acknowledge_yarn_resourcemanager_risk=p.acknowledge_yarn_resourcemanager_risk,
+                        data=None
+                        if p.data is None
+                        else tuple(PrefixAccess(prefix=d.prefix, access=d.access, delete=d.delete) for d in p.data),
+                        glue_databases=tuple(p.glue_databases),
+                        glue_write=p.glue_write,
+                    ),
+                )
+                for name, p in model.purposes.items()
+            )
+        ),
+        source=source,
+        adopt=adopt,
+        allow_public_cidrs=model.allow_public_cidrs,
+        cluster_subnets=cluster_subnets,
+    )
+
+
+def _subnets(
+    c: _Collector, entries: Any, vpc_net: ipaddress.IPv4Network | None
+) -> tuple[list[Subnet], dict[str, ipaddress.IPv4Network], set[str]]:
+    """The private subnets whose values passed the schema: each inside the VPC, listed
+    once, none overlapping another. Returns the complete ones, every id's block and the
+    ids."""
     subnets: list[Subnet] = []
-    raw_subnets = raw.get("private_subnets")
-    if raw_subnets is not None and (not isinstance(raw_subnets, list) or not raw_subnets):
-        c.add("private_subnets", raw_subnets, "expected one or more [[private_subnets]] tables")
-        raw_subnets = []
     seen_ids: set[str] = set()
     seen_nets: list[tuple[int, ipaddress.IPv4Network]] = []
     subnet_cidrs: dict[str, ipaddress.IPv4Network] = {}
-    for i, sub in enumerate(raw_subnets or []):
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entry, dict):
+            continue
         where = f"private_subnets[{i}]"
-        sub = c.keys(where, sub, _SUBNET_KEYS)
-        sid = c.string(f"{where}.id", sub.get("id"), v.SUBNET_ID)
-        net = _vpc_sized(c, f"{where}.cidr", c.network(f"{where}.cidr", sub.get("cidr")))
-        az = sub.get("availability_zone")
-        # <region><letter>, or a Local Zone <region>-<zone group>-<n><letter>.
-        az_pattern = re.compile(rf"{re.escape(region or '')}(?:-[a-z]+-[0-9]+)?[a-z]", re.ASCII) if region else _ANY_AZ
-        if "availability_zone" in sub and (
-            not isinstance(az, str) or v.text_problem(az, max_len=40) or not az_pattern.fullmatch(az)
-        ):
-            allowed = (
-                f"an availability zone of region {region}, e.g. {region}a"
-                if region
-                else "an availability zone such as ap-northeast-2a"
-            )
-            c.add(f"{where}.availability_zone", az, allowed)
-            az = None
+        sid, az = entry.get("id"), entry.get("availability_zone")
+        net = ipaddress.IPv4Network(entry["cidr"]) if "cidr" in entry else None
         if net is not None and vpc_net is not None and not net.subnet_of(vpc_net):
             c.add(f"{where}.cidr", str(net), f"must lie inside vpc_cidr {vpc_net}")
             net = None
@@ -426,90 +420,7 @@ def parse_settings(raw: dict, source: str) -> Settings:  # noqa: C901
                 subnet_cidrs.setdefault(sid, net)
         if sid and net and az:
             subnets.append(Subnet(id=sid, cidr=str(net), availability_zone=az))
-
-    admin = c.cidr_list("admin_cidrs", raw.get("admin_cidrs"), allow_public=allow_public)
-    office = c.cidr_list("office_cidrs", raw.get("office_cidrs"), allow_public=allow_public)
-
-    buckets = None
-    if "buckets" in raw:
-        table = c.keys("buckets", raw["buckets"], _BUCKET_KEYS)
-        values = {key: c.string(f"buckets.{key}", table.get(key), _bucket_rule) for key in sorted(_BUCKET_KEYS)}
-        given = {key: value for key, value in values.items() if value is not None}
-        if len(given) == len(values):
-            buckets = Buckets(**given)
-
-    state_bucket = None
-    if "state" in raw:
-        table = c.keys("state", raw["state"], _STATE_KEYS)
-        state_bucket = c.string("state.bucket", table.get("bucket"), _bucket_rule)
-
-    fixed_ips = None
-    if "fixed_ips" in raw:
-        fixed_ips = _fixed_ip_settings(c, raw["fixed_ips"], seen_ids, subnet_cidrs)
-
-    cluster_subnets = _cluster_subnets(c, raw.get("cluster_subnets"), subnets, fixed_ips)
-
-    adopt = None
-    if "adopt" in raw:
-        adopt, adopt_problems = parse_adoption(raw["adopt"])
-        c.problems.extend(adopt_problems)
-    security = _parse_security(c, raw.get("security"), region)
-    purposes = _parse_purposes(c, raw.get("purposes"))
-    parsed = {
-        "name": name,
-        "region": region,
-        "account_id": account,
-        "vpc_id": vpc_id,
-        "vpc_net": vpc_net,
-        "subnet_cidrs": subnet_cidrs,
-        "admin_cidrs": admin,
-        "office_cidrs": office,
-        "buckets": values if "buckets" in raw else {},
-        "state_bucket": state_bucket,
-        "fixed_ips": fixed_ips,
-    }
-    for check in SETTINGS_CHECKS:
-        check(raw, parsed, c)
-
-    if c.problems:
-        raise SettingsError(source, c.problems)
-    # Narrowed here rather than trusted to the order of the checks above: a required
-    # setting still unset is reported like any other problem.
-    if name is None or region is None or account is None or vpc_id is None or vpc_net is None or buckets is None:
-        unset = [
-            key
-            for key, value in (
-                ("name", name),
-                ("region", region),
-                ("account_id", account),
-                ("vpc_id", vpc_id),
-                ("vpc_cidr", vpc_net),
-                ("buckets", buckets),
-            )
-            if value is None
-        ]
-        raise SettingsError(
-            source, [f"{key}: missing; add it to the file: {_EXPECTED.get(key, 'required')}" for key in unset]
-        )
-    return Settings(
-        name=name,
-        region=region,
-        account_id=account,
-        vpc_id=vpc_id,
-        vpc_cidr=str(vpc_net),
-        private_subnets=tuple(subnets),
-        admin_cidrs=admin,
-        office_cidrs=office,
-        buckets=buckets,
-        state_bucket=state_bucket,
-        fixed_ips=fixed_ips,
-        source=source,
-        adopt=adopt,
-        allow_public_cidrs=allow_public,
-        security=security,
-        purposes=purposes,
-        cluster_subnets=cluster_subnets,
-    )
+    return subnets, subnet_cidrs, seen_ids
 
 
 def _cluster_subnets(c: _Collector, raw: Any, subnets: list[Subnet], fixed_ips) -> tuple[tuple[str, str], ...]:
@@ -547,26 +458,6 @@ def _cluster_subnets(c: _Collector, raw: Any, subnets: list[Subnet], fixed_ips) 
             continue
         out.append((cluster, subnet_id))
     return tuple(sorted(out))
-
-
-# AWS accepts VPC and subnet IPv4 blocks from /16 to /28 (CreateVpc, CreateSubnet).
-VPC_PREFIX_RANGE = (16, 28)
-
-
-def _vpc_sized(c: "_Collector", key: str, net: ipaddress.IPv4Network | None) -> ipaddress.IPv4Network | None:
-    if net is not None and not VPC_PREFIX_RANGE[0] <= net.prefixlen <= VPC_PREFIX_RANGE[1]:
-        c.add(
-            key,
-            str(net),
-            f"AWS accepts VPC and subnet blocks from /{VPC_PREFIX_RANGE[0]} to "
-            f"/{VPC_PREFIX_RANGE[1]}, this is a /{net.prefixlen}",
-        )
-        return None
-    return net
-
-
-def _bucket_rule(value: Any) -> str | None:
-    return v.bucket_problem(value, allow_dots=False)
 
 
 # --- cross-field checks -------------------------------------------------------------------
@@ -662,129 +553,21 @@ def _people_ranges_are_not_the_vpc_itself(raw: dict, parsed: dict, c: "_Collecto
                 )
 
 
-# --- [security] and [purposes.<purpose>] (docs/security.md) ------------------------------
-
-_SECURITY_KEYS = {
-    "bootstrap_writers",
-    "bootstrap_kms",
-    "require_imdsv2",
-    "local_disk_encryption",
-    "in_transit_encryption",
-}
-_IN_TRANSIT_KEYS = {"pem_certificates"}
-_PURPOSE_KEYS = {"open_uis", "acknowledge_yarn_resourcemanager_risk", "data", "glue_databases", "glue_write"}
-_DATA_KEYS = {"prefix", "access", "delete"}
-_PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$", re.ASCII)
-_GLUE_DATABASE = re.compile(r"^[a-z0-9_]{1,255}$", re.ASCII)
-_EXPECTED.update(
-    {
-        "security.in_transit_encryption.pem_certificates": "an S3 URI of a zip of PEM certificates, e.g. s3://example-emr-certificates/emr/certificates.zip",
-        "purposes.data.prefix": "a key prefix ending with '/', or \"\" for the whole bucket",
-        "purposes.data.access": f"one of {', '.join(DATA_ACCESS_MODES)}",
-    }
-)
+# --- rules of [security] and [purposes.<purpose>] (docs/security.md) ----------------------
 
 
-def _boolean(c: _Collector, key: str, value: Any, default: bool) -> bool:
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        c.add(key, value, "true or false")
-        return default
-    return value
+def _security_rules(c: _Collector, table: Any) -> None:
+    if isinstance(table, dict) and isinstance(table.get("bootstrap_writers"), list):
+        c.once("security.bootstrap_writers", table["bootstrap_writers"], "principal")
 
 
-def _distinct_names(
-    c: _Collector, key: str, raw: Any, pattern: re.Pattern[str], list_expected: str, item_expected: str, what: str
-) -> list[str]:
-    """A list of distinct names, each a full match of ``pattern``; every bad or repeated
-    element is reported with its index, and only the good ones are returned."""
-    if not isinstance(raw, list):
-        c.add(key, raw, list_expected)
-        return []
-    names: list[str] = []
-    for i, name in enumerate(raw):
-        if not isinstance(name, str) or not pattern.fullmatch(name):
-            c.add(f"{key}[{i}]", name, item_expected)
-        elif name in names:
-            c.add(f"{key}[{i}]", name, f"already listed; list each {what} once")
-        else:
-            names.append(name)
-    return names
-
-
-def _parse_security(c: _Collector, raw: Any, region: str | None) -> SecuritySettings:
-    if raw is None:
-        return SecuritySettings()
-    table = c.keys("security", raw, _SECURITY_KEYS, _SECURITY_KEYS)
-    writers: list[str] = []
-    raw_writers = table.get("bootstrap_writers")
-    if raw_writers is not None:
-        expected = "a non-empty list of IAM role or user ARNs (the principals that run cdktf deploy)"
-        if raw_writers == []:
-            c.add("security.bootstrap_writers", raw_writers, expected)
-        writers = _distinct_names(
-            c,
-            "security.bootstrap_writers",
-            raw_writers,
-            v.PRINCIPAL_ARN,
-            expected,
-            "an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/emr-cdktf-deploy",
-            "principal",
-        )
-    kms = table.get("bootstrap_kms", "aws-managed")
-    if kms not in BOOTSTRAP_KMS_MODES:
-        c.add("security.bootstrap_kms", kms, f"one of {', '.join(BOOTSTRAP_KMS_MODES)}")
-        kms = "aws-managed"
-    pem = None
-    if "in_transit_encryption" in table:
-        transit = c.keys("security.in_transit_encryption", table["in_transit_encryption"], _IN_TRANSIT_KEYS)
-        pem = transit.get("pem_certificates")
-        if pem is not None and (not isinstance(pem, str) or not v.PEM_ZIP.fullmatch(pem)):
-            c.add(
-                "security.in_transit_encryption.pem_certificates",
-                pem,
-                _EXPECTED["security.in_transit_encryption.pem_certificates"],
-            )
-            pem = None
-    return SecuritySettings(
-        bootstrap_writers=tuple(writers),
-        bootstrap_kms=kms,
-        require_imdsv2=_boolean(c, "security.require_imdsv2", table.get("require_imdsv2"), True),
-        local_disk_encryption=_boolean(c, "security.local_disk_encryption", table.get("local_disk_encryption"), True),
-        in_transit_pem_certificates=pem,
-    )
-
-
-def _parse_purposes(c: _Collector, raw: Any) -> tuple[tuple[str, PurposeSettings], ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, dict):
-        c.add("purposes", raw, "a table of [purposes.<purpose>] tables")
-        return ()
-    out = []
-    for purpose, table in raw.items():
-        where = f"purposes.{purpose}"
-        if not _PURPOSE_NAME.fullmatch(purpose):
-            c.add(where, purpose, "a purpose name such as spark-batch")
+def _purpose_rules(c: _Collector, purposes: Any, raw_purposes: Any) -> None:
+    for purpose, table in (purposes if isinstance(purposes, dict) else {}).items():
+        if not isinstance(table, dict):
             continue
-        table = c.keys(where, table, _PURPOSE_KEYS, _PURPOSE_KEYS)
-        uis = _distinct_names(
-            c,
-            f"{where}.open_uis",
-            table.get("open_uis", []),
-            _UI_KEY,
-            'a list of web UI names, e.g. ["spark-history"]',
-            "a web UI name such as spark-history, yarn-resourcemanager or trino",
-            "UI",
-        )
-        acknowledged = _boolean(
-            c,
-            f"{where}.acknowledge_yarn_resourcemanager_risk",
-            table.get("acknowledge_yarn_resourcemanager_risk"),
-            False,
-        )
-        if RISKY_UI in uis and not acknowledged:
+        where = f"purposes.{purpose}"
+        uis = c.once(f"{where}.open_uis", table.get("open_uis") or [], "UI")
+        if RISKY_UI in uis and table.get("acknowledge_yarn_resourcemanager_risk") is not True:
             c.problems.append(
                 f"{where}.open_uis: 'yarn-resourcemanager' (port 8088) is refused: without Kerberos its REST API "
                 "accepts application submissions from anyone who reaches the port, which runs their code as the "
@@ -792,82 +575,25 @@ def _parse_purposes(c: _Collector, raw: Any) -> tuple[tuple[str, PurposeSettings
                 "cryptomining target. Reach the UI through SSH or SSM port forwarding (docs/security.md); to open "
                 f"it anyway, also set {where}.acknowledge_yarn_resourcemanager_risk = true"
             )
-        data = _parse_data_access(c, where, table.get("data")) if "data" in table else None
-        raw_dbs = table.get("glue_databases", [])
-        dbs = _distinct_names(
-            c,
-            f"{where}.glue_databases",
-            raw_dbs,
-            _GLUE_DATABASE,
-            "a list of Glue database names",
-            "a Glue database name: lower-case letters, digits and '_', no wildcards",
-            "database",
-        )
-        glue_write = _boolean(c, f"{where}.glue_write", table.get("glue_write"), False)
-        if glue_write and not raw_dbs:
-            c.add(f"{where}.glue_write", glue_write, "writes need glue_databases naming where")
-        out.append(
-            (
-                purpose,
-                PurposeSettings(
-                    open_uis=tuple(uis),
-                    acknowledge_yarn_resourcemanager_risk=acknowledged,
-                    data=data,
-                    glue_databases=tuple(dbs),
-                    glue_write=glue_write,
-                ),
-            )
-        )
-    return tuple(sorted(out))
+        c.once(f"{where}.glue_databases", table.get("glue_databases") or [], "database")
+        if table.get("glue_write") is True and not raw_purposes[purpose].get("glue_databases"):
+            c.add(f"{where}.glue_write", True, "writes need glue_databases naming where")
+        _data_rules(c, where, table.get("data"))
 
 
-def _parse_data_access(c: _Collector, where: str, raw: Any) -> tuple[PrefixAccess, ...]:
-    if not isinstance(raw, list):
-        c.add(
-            f"{where}.data",
-            raw,
-            "[[" + where + ".data]] tables with prefix and access (an empty list grants no data access)",
-        )
-        return ()
-    out: list[PrefixAccess] = []
+def _data_rules(c: _Collector, where: str, entries: Any) -> None:
     seen: dict[str, int] = {}
-    for i, entry in enumerate(raw):
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entry, dict):
+            continue
         at = f"{where}.data[{i}]"
-        entry = c.keys(at, entry, _DATA_KEYS, _DATA_KEYS)
-        prefix, access = entry.get("prefix"), entry.get("access")
-        ok = True
-        for key in ("prefix", "access"):
-            if key not in entry and isinstance(raw[i], dict):
-                c.problems.append(f"{at}.{key}: missing; add it: {_EXPECTED[f'purposes.data.{key}']}")
-        if "prefix" in entry:
-            if (problem := v.s3_prefix_problem(prefix)) is not None or not isinstance(prefix, str):
-                c.add(f"{at}.prefix", prefix, problem or "a key prefix")
-                ok = False
-            elif (prefix and not prefix.endswith("/")) or "${" in prefix:
-                c.add(
-                    f"{at}.prefix",
-                    prefix,
-                    "a literal key prefix ending with '/' and not starting with '/' "
-                    "(so 'raw' cannot also grant 'raw-private/'), or \"\" for the whole bucket",
-                )
-                ok = False
-            elif prefix in seen:
-                c.add(f"{at}.prefix", prefix, f"already listed as {where}.data[{seen[prefix]}]; list each prefix once")
-                ok = False
-            else:
-                seen[prefix] = i
-        else:
-            ok = False
-        if "access" in entry and access not in DATA_ACCESS_MODES:
-            c.add(f"{at}.access", access, f"one of {', '.join(DATA_ACCESS_MODES)}")
-            ok = False
-        delete = _boolean(c, f"{at}.delete", entry.get("delete"), False)
-        if delete and access == "read-only":
-            c.add(f"{at}.delete", delete, 'deleting needs access = "read-write"')
-            ok = False
-        if ok and isinstance(prefix, str) and isinstance(access, str):
-            out.append(PrefixAccess(prefix=prefix, access=access, delete=delete))
-    return tuple(out)
+        prefix = entry.get("prefix")
+        if prefix in seen:
+            c.add(f"{at}.prefix", prefix, f"already listed as {where}.data[{seen[prefix]}]; list each prefix once")
+        elif prefix is not None:
+            seen[prefix] = i
+        if entry.get("delete") is True and entry.get("access") == "read-only":
+            c.add(f"{at}.delete", True, 'deleting needs access = "read-write"')
 
 
 def available_environments() -> list[str]:
@@ -927,63 +653,41 @@ CLUSTERS_FILE = ENVIRONMENTS_DIR.parent / "stacks" / "clusters.py"
 
 
 def _fixed_ip_settings(
-    c: _Collector, raw: Any, seen_ids: set[str], subnet_cidrs: dict[str, ipaddress.IPv4Network]
+    c: _Collector, table: dict, raw: dict, seen_ids: set[str], subnet_cidrs: dict[str, ipaddress.IPv4Network]
 ) -> FixedIpSettings | None:
-    """The [fixed_ips] table, with every rule that needs only the settings and the cluster
-    declarations: the reservation's rules (shared with FixedIpReservation: addresses in
-    the subnet and not reserved by AWS, one per cluster, the cidr block aligned and
-    holding them, the eni holder address) and no fixed IP on a multi-master cluster."""
+    """The [fixed_ips] table (``table``: its values that passed the schema; ``raw``: as
+    written), with every rule that needs only the settings and the cluster declarations:
+    the subnet is a private subnet, the reservation's rules (shared with
+    FixedIpReservation: addresses in the subnet and not reserved by AWS, one per cluster,
+    the cidr block aligned and holding them, the eni holder address) and no fixed IP on a
+    multi-master cluster."""
     from emr_constructs.fixed_ip_rules import DEFAULT_MODE, FixedIp, Keys, fixed_ip_problems
 
     before = len(c.problems)
-    table = c.keys("fixed_ips", raw, _FIXED_IP_KEYS, _OPTIONAL_FIXED_IP_KEYS)
     mode = table.get("mode", DEFAULT_MODE)
-    if not isinstance(mode, str) or mode not in _FIXED_IP_MODES:
-        c.add("fixed_ips.mode", mode, _EXPECTED["fixed_ips.mode"])
     subnet_id = table.get("subnet")
-    if "subnet" in table and (not isinstance(subnet_id, str) or subnet_id not in seen_ids):
+    if subnet_id is not None and subnet_id not in seen_ids:
         c.add(
             "fixed_ips.subnet",
             subnet_id,
             f"one of the private_subnets ids ({', '.join(sorted(seen_ids)) or 'none valid'})",
         )
     block = table.get("block")
-    if block is not None and not isinstance(block, str):
-        c.add("fixed_ips.block", block, 'a CIDR block inside fixed_ips.subnet, e.g. "10.20.1.16/29"')
-        block = None
-    masters = table.get("masters")
     pairs: list[tuple[str, str]] = []
-    subnet_net = subnet_cidrs.get(subnet_id) if isinstance(subnet_id, str) else None
-    if "masters" in table:
-        if not isinstance(masters, dict) or not masters:
-            c.add(
-                "fixed_ips.masters",
-                masters,
-                'a table of cluster name = "IP", e.g. "spark-batch-production-01" = "10.20.1.16"',
-            )
-        else:
-            inside = f"an IPv4 address inside fixed_ips.subnet{f' ({subnet_net})' if subnet_net else ''}"
-            for cluster, ip in masters.items():
-                name_problem = v.CLUSTER_NAME.problem(cluster)
-                if name_problem is not None:
-                    c.problems.append(f"fixed_ips.masters: cluster name {cluster!r}: {name_problem}")
-                    continue
-                if not isinstance(ip, str) or v.text_problem(ip):
-                    # ipaddress also takes an int: 168100112 would silently become 10.5.2.16.
-                    c.add(
-                        f"fixed_ips.masters.{cluster}", ip, f'{inside}, written as a quoted string such as "10.20.1.16"'
-                    )
-                    continue
-                try:
-                    address = ipaddress.IPv4Address(ip)
-                except (ValueError, TypeError):
-                    c.add(f"fixed_ips.masters.{cluster}", ip, inside)
-                    continue
-                if subnet_net is not None and address not in subnet_net:
-                    c.add(f"fixed_ips.masters.{cluster}", ip, inside)
-                    continue
-                pairs.append((cluster, ip))
-    if subnet_net is not None and pairs and mode in _FIXED_IP_MODES:
+    subnet_net = subnet_cidrs.get(subnet_id) if subnet_id is not None else None
+    inside = f"an IPv4 address inside fixed_ips.subnet{f' ({subnet_net})' if subnet_net else ''}"
+    for cluster, ip in (table.get("masters") or {}).items():
+        try:
+            address = ipaddress.IPv4Address(ip)
+        except ValueError:
+            c.add(f"fixed_ips.masters.{cluster}", ip, inside)
+            continue
+        if subnet_net is not None and address not in subnet_net:
+            c.add(f"fixed_ips.masters.{cluster}", ip, inside)
+            continue
+        pairs.append((cluster, ip))
+    refused = any(key in raw and key not in table for key in ("mode", "block", "masters"))
+    if subnet_net is not None and pairs and not refused:
         keys = Keys(
             mode="fixed_ips.mode",
             block="fixed_ips.block",
@@ -1003,7 +707,7 @@ def _fixed_ip_settings(
             if cluster and "master nodes" in problem:
                 problem += f" ({declared_where[cluster.group(1)]})"
             c.problems.append(problem)
-    if len(c.problems) > before or not isinstance(subnet_id, str):
+    if len(c.problems) > before or subnet_id is None:
         return None
     return FixedIpSettings(mode=mode, subnet_id=subnet_id, masters=tuple(pairs), block=block)
 
