@@ -1,6 +1,7 @@
 """The shape of an environment file (environments/*.toml) as a pydantic model.
 
-One model per table, every key with its description, its default and its rule. The
+One model per table (``[fixed_ips]`` holds the fixed master IPs of guide tip T4), every
+key with its description, its default and its rule. The
 per-value rules are the shared validators of ``emr_constructs.validation`` (the same ones
 the constructs use), so a value is refused here with the same words as anywhere else.
 Rules that relate two settings (a subnet inside the VPC, buckets that differ, a fixed IP
@@ -54,19 +55,21 @@ CIDR_RULE = "an IPv4 CIDR block with no host bits set, e.g. 10.20.0.0/16"
 # The error type of every refusal worded by a rule below (translated as key = value: rule).
 _RULE_ERROR = "settings_rule"
 
-Check = Callable[[Any], str | None]
+# (value) or, in context, (value, facts of the file) -> None or the problem.
+Check = Callable[..., str | None]
 
 
 def _refuse(problem: str) -> PydanticCustomError:
     return PydanticCustomError(_RULE_ERROR, "{problem}", {"problem": problem})
 
 
-def _checked(check: Check, schema: dict[str, Any]) -> PlainValidator:
+def _checked(check: Check, schema: dict[str, Any], *, in_context: bool = False) -> PlainValidator:
     """A leaf validated by ``check`` (None or the problem, in the shared validators'
-    words, wrong types included); ``schema`` is what the JSON Schema says of it."""
+    words, wrong types included; ``in_context``: it also receives the facts of the file
+    that ``validate`` passes in); ``schema`` is what the JSON Schema says of it."""
 
-    def validate(value: Any) -> Any:
-        problem = check(value)
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        problem = check(value, info.context or {}) if in_context else check(value)
         if problem is not None:
             raise _refuse(problem)
         return value
@@ -132,18 +135,28 @@ def _cidr_check(*, vpc_sized: bool) -> Check:
     return check
 
 
-def _availability_zone(value: Any, info: ValidationInfo) -> Any:
-    """A zone of the file's region when the region is valid (the caller passes it in the
-    validation context), else any well-formed zone."""
-    region = (info.context or {}).get("region")
+def _availability_zone_check(value: Any, context: dict) -> str | None:
+    """A zone of the file's region when the region is valid, else any well-formed zone."""
+    region = context.get("region")
     zone = rf"{re.escape(region)}(?:-[a-z]+-[0-9]+)?[a-z]" if region else ANY_AZ
     if not isinstance(value, str) or v.text_problem(value, max_len=40) or not re.fullmatch(zone, value, re.ASCII):
-        raise _refuse(
+        return (
             f"an availability zone of region {region}, e.g. {region}a"
             if region
             else "an availability zone such as ap-northeast-2a"
         )
-    return value
+    return None
+
+
+def _master_ip_check(value: Any, context: dict) -> str | None:
+    # Only text: ipaddress also takes an int, and 168100112 would silently become 10.5.2.16.
+    # Whether the address lies inside fixed_ips.subnet is a rule between settings (settings.py).
+    block = context.get("fixed_ips_subnet")
+    inside = f"an IPv4 address inside fixed_ips.subnet{f' ({block})' if block else ''}"
+    if not isinstance(value, str):
+        return f'{inside}, written as a quoted string such as "10.20.1.16"'
+    basic = v.text_problem(value)
+    return None if basic is None else f"{basic}; expected {inside}"
 
 
 def _key(noun: str, check: Check, regex: str) -> PlainValidator:
@@ -188,20 +201,7 @@ Bucket = Annotated[
     ),
 ]
 Flag = Annotated[bool, Strict()]
-MasterIp = Annotated[
-    str,
-    _checked(
-        lambda value: (
-            (
-                None
-                if isinstance(value, str)
-                else 'an IPv4 address inside fixed_ips.subnet, written as a quoted string such as "10.20.1.16"'
-            )
-            or v.text_problem(value)
-        ),
-        {"type": "string", "pattern": f"^{_IPV4}$"},
-    ),
-]
+MasterIp = Annotated[str, _checked(_master_ip_check, {"type": "string", "pattern": f"^{_IPV4}$"}, in_context=True)]
 
 
 def _block_check(value: Any) -> str | None:
@@ -228,13 +228,7 @@ class SubnetEntry(_Table):
     )
     cidr: VpcCidr = Field(description=CIDR_RULE + ", inside vpc_cidr", examples=["10.20.1.0/24"])
     availability_zone: Annotated[
-        str,
-        PlainValidator(
-            _availability_zone,
-            json_schema_input_type=Annotated[
-                Any, Field(json_schema_extra={"type": "string", "pattern": _pattern(ANY_AZ)})
-            ],
-        ),
+        str, _checked(_availability_zone_check, {"type": "string", "pattern": _pattern(ANY_AZ)}, in_context=True)
     ] = Field(description="an availability zone of the region, e.g. ap-northeast-2a", examples=["ap-northeast-2a"])
 
 
@@ -487,11 +481,23 @@ def _without(raw: dict, errors: list[Any]) -> dict:
     return clean
 
 
+def _context(raw: dict) -> dict[str, Any]:
+    """What a value's message may name of the rest of the file: the region its zones
+    belong to and the block of the fixed-IP subnet, when those are valid."""
+    region = raw.get("region")
+    fixed, subnets = raw.get("fixed_ips"), raw.get("private_subnets")
+    block = None
+    if isinstance(fixed, dict) and isinstance(subnets, list):
+        cidrs = [s.get("cidr") for s in subnets if isinstance(s, dict) and s.get("id") == fixed.get("subnet")]
+        net, problem = v.parse_cidr(cidrs[0]) if cidrs else (None, "none")
+        block = str(net) if problem is None else None
+    return {"region": region if v.region_problem(region) is None else None, "fixed_ips_subnet": block}
+
+
 def validate(raw: dict) -> tuple[EnvironmentFile | None, list[str], dict]:
     """(the model or None, every problem of shape and value, ``raw`` without the values
-    refused). Availability zones are checked against ``region`` when it is valid."""
-    region = raw.get("region")
-    context = {"region": region if v.region_problem(region) is None else None}
+    refused)."""
+    context = _context(raw)
     try:
         return EnvironmentFile.model_validate(raw, context=context), [], raw
     except ValidationError as exc:

@@ -22,9 +22,6 @@ from typing import Any, Callable
 from emr_constructs import validation as v
 from environments import schema
 from environments.adoption import Adoption, parse_adoption
-from environments.schema import BOOTSTRAP_KMS_MODES, DATA_ACCESS_MODES
-
-__all__ = ["BOOTSTRAP_KMS_MODES", "DATA_ACCESS_MODES"]
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent
 DEFAULT_ENVIRONMENT = "example"
@@ -85,7 +82,7 @@ class PrefixAccess:
     """Access of one purpose's clusters to a prefix of the data bucket ("" = whole bucket)."""
 
     prefix: str
-    access: str  # one of DATA_ACCESS_MODES
+    access: str  # one of environments.schema.DATA_ACCESS_MODES
     delete: bool = False
 
 
@@ -423,32 +420,30 @@ def _subnets(
     return subnets, subnet_cidrs, seen_ids
 
 
-def _cluster_subnets(c: _Collector, raw: Any, subnets: list[Subnet], fixed_ips) -> tuple[tuple[str, str], ...]:
-    """``[cluster_subnets]``: ``"<cluster>" = "<subnet id or availability zone>"``, resolved
-    to subnet ids. An availability zone must hold exactly one of the private subnets."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, dict):
-        c.add("cluster_subnets", raw, 'a table of cluster name = "subnet id or availability zone"')
-        return ()
+def _cluster_subnets(
+    c: _Collector, entries: dict[str, str] | None, subnets: list[Subnet], fixed_ips: FixedIpSettings | None
+) -> tuple[tuple[str, str], ...]:
+    """``[cluster_subnets]``: ``"<cluster>" = "<subnet id or availability zone>"`` (the
+    entries the schema accepted), resolved to subnet ids. An availability zone must hold
+    exactly one of the private subnets."""
     by_id = {s.id: s for s in subnets}
     out = []
-    for cluster, value in raw.items():
+    for cluster, value in (entries or {}).items():
         where = f"cluster_subnets.{cluster}"
         in_zone = [s for s in subnets if s.availability_zone == value]
         listed = ", ".join(f"{s.id} ({s.availability_zone})" for s in subnets) or "none valid"
-        if isinstance(value, str) and value in by_id:
+        if value in by_id:
             subnet_id = value
-        elif isinstance(value, str) and len(in_zone) == 1:
+        elif len(in_zone) == 1:
             subnet_id = in_zone[0].id
-        elif isinstance(value, str) and len(in_zone) > 1:
+        elif len(in_zone) > 1:
             c.add(where, value, f"{len(in_zone)} private subnets are in {value}; name one by its id ({listed})")
             continue
         else:
             c.add(where, value, f"the id or the availability zone of one of the private_subnets ({listed})")
             continue
         fixed = dict(fixed_ips.masters).get(cluster) if fixed_ips is not None else None
-        if fixed is not None and subnet_id != fixed_ips.subnet_id:
+        if fixed_ips is not None and fixed is not None and subnet_id != fixed_ips.subnet_id:
             c.add(
                 where,
                 value,
@@ -707,7 +702,7 @@ def _fixed_ip_settings(
             if cluster and "master nodes" in problem:
                 problem += f" ({declared_where[cluster.group(1)]})"
             c.problems.append(problem)
-    if len(c.problems) > before or subnet_id is None:
+    if len(c.problems) > before or refused or subnet_id is None:
         return None
     return FixedIpSettings(mode=mode, subnet_id=subnet_id, masters=tuple(pairs), block=block)
 
