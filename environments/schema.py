@@ -82,11 +82,15 @@ def _pattern(regex: str) -> str:
     return f"^(?:{regex})$"
 
 
-def _text(rule: v.TextRule) -> PlainValidator:
+def _text_schema(rule: v.TextRule) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", "pattern": _pattern(rule.pattern), "minLength": rule.min_len}
     if rule.max_len is not None:
         schema["maxLength"] = rule.max_len
-    return _checked(rule.problem, schema)
+    return schema
+
+
+def _text(rule: v.TextRule) -> PlainValidator:
+    return _checked(rule.problem, _text_schema(rule))
 
 
 def _match_problem(regex: str, expected: str) -> Check:
@@ -157,6 +161,13 @@ def _master_ip_check(value: Any, context: dict) -> str | None:
         return f'{inside}, written as a quoted string such as "10.20.1.16"'
     basic = v.text_problem(value)
     return None if basic is None else f"{basic}; expected {inside}"
+
+
+def _fixed_subnet_check(value: Any, context: dict) -> str | None:
+    problem = v.SUBNET_ID.problem(value)
+    if problem is None:
+        return None  # that it names one of the private subnets is a rule of settings.py
+    return f"{problem}: one of the private_subnets ids ({', '.join(context.get('subnet_ids') or ['none valid'])})"
 
 
 def _key(noun: str, check: Check, regex: str) -> PlainValidator:
@@ -253,7 +264,9 @@ class FixedIpsTable(_Table):
     mode: Annotated[str, _choice(FIXED_IP_MODES)] = Field(
         default="cidr", description=f"one of {', '.join(FIXED_IP_MODES)} (default cidr)"
     )
-    subnet: Annotated[str, _text(v.SUBNET_ID)] = Field(description="the id of one of the private_subnets")
+    subnet: Annotated[str, _checked(_fixed_subnet_check, _text_schema(v.SUBNET_ID), in_context=True)] = Field(
+        description="the id of one of the private_subnets"
+    )
     masters: dict[Annotated[str, _key("cluster name", v.CLUSTER_NAME.problem, v.CLUSTER_NAME.pattern)], MasterIp] = (
         Field(
             min_length=1,
@@ -483,7 +496,7 @@ def _without(raw: dict, errors: list[Any]) -> dict:
 
 def _context(raw: dict) -> dict[str, Any]:
     """What a value's message may name of the rest of the file: the region its zones
-    belong to and the block of the fixed-IP subnet, when those are valid."""
+    belong to, the block of the fixed-IP subnet and the subnet ids, when those are valid."""
     region = raw.get("region")
     fixed, subnets = raw.get("fixed_ips"), raw.get("private_subnets")
     block = None
@@ -491,7 +504,16 @@ def _context(raw: dict) -> dict[str, Any]:
         cidrs = [s.get("cidr") for s in subnets if isinstance(s, dict) and s.get("id") == fixed.get("subnet")]
         net, problem = v.parse_cidr(cidrs[0]) if cidrs else (None, "none")
         block = str(net) if problem is None else None
-    return {"region": region if v.region_problem(region) is None else None, "fixed_ips_subnet": block}
+    ids = (
+        sorted(s["id"] for s in subnets if isinstance(s, dict) and v.SUBNET_ID.ok(s.get("id")))
+        if isinstance(subnets, list)
+        else []
+    )
+    return {
+        "region": region if v.region_problem(region) is None else None,
+        "fixed_ips_subnet": block,
+        "subnet_ids": ids,
+    }
 
 
 def validate(raw: dict) -> tuple[EnvironmentFile | None, list[str], dict]:
