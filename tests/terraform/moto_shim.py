@@ -17,6 +17,17 @@ One request at a time:
   gone, and deleting the group fails. AWS applies every API call atomically; the shim
   serializes requests in the server (one lock around moto's WSGI application).
 
+EC2 idempotency (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html):
+
+- A create call that carries a ``ClientToken`` (the provider sets one on
+  ``CreateNetworkInterface``, among others) is idempotent in AWS: a retry with the same
+  token within the same account and region performs nothing and answers what the first
+  call answered. moto ignores the token and creates a second resource, so an SDK retry of
+  a call whose answer was lost (a loaded stand-in answers late) leaves two network
+  interfaces where Terraform knows one. The shim keeps the first answer per (action,
+  region, token) and gives it again; a different action with a reused token is refused
+  with ``IdempotentParameterMismatch``, as AWS does for changed parameters.
+
 EMR (API reference: https://docs.aws.amazon.com/emr/latest/APIReference/):
 
 - Region. moto's EMR takes the region only from a regional host name
@@ -139,6 +150,7 @@ def install() -> None:
     if _installed:
         return
     _serialize_requests()
+    _honour_client_tokens()
     _inject_faults()
     _patch_emr()
     _patch_emr_fleets()
@@ -160,6 +172,72 @@ def _serialize_requests() -> None:
             # The body is produced inside the lock too: nothing of one call interleaves
             # with another.
             return list(original(self, environ, start_response))
+
+    DomainDispatcherApplication.__call__ = __call__
+
+
+# ----------------------------------------------------------------------------- idempotency
+
+
+def _form(environ: dict) -> tuple[dict[str, str], bytes]:
+    """The query-protocol parameters of a request, and its body to hand on unread."""
+    import io
+    from urllib.parse import parse_qs
+
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    params = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    params.update({k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()})
+    return params, body
+
+
+def _region_of(environ: dict) -> str:
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    scope = auth.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    return scope[2] if len(scope) >= 5 else ""
+
+
+def _honour_client_tokens() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.__call__
+    answers: dict[tuple[str, str], tuple[str, str, list[tuple[str, str]], list[bytes]]] = {}
+    lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if _service_of(environ) != "ec2" or environ.get("REQUEST_METHOD") != "POST":
+            return original(self, environ, start_response)
+        params, _ = _form(environ)
+        token, action = params.get("ClientToken"), params.get("Action", "")
+        if not token:
+            return original(self, environ, start_response)
+        key = (_region_of(environ), token)
+        with lock:
+            earlier = answers.get(key)
+        if earlier is not None:
+            first_action, status, headers, body = earlier
+            if first_action != action:
+                mismatch = (
+                    "<Response><Errors><Error><Code>IdempotentParameterMismatch</Code><Message>The client token "
+                    f"{token} was used for {first_action}</Message></Error></Errors>"
+                    "<RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>"
+                ).encode()
+                start_response("400 Bad Request", [("Content-Type", "text/xml")])
+                return [mismatch]
+            start_response(status, headers)
+            return body
+        captured: dict[str, Any] = {}
+
+        def capture(status, headers, exc_info=None):
+            captured.update(status=status, headers=list(headers))
+            return start_response(status, headers, exc_info)
+
+        body = list(original(self, environ, capture))
+        if str(captured.get("status", "")).startswith("200"):
+            with lock:
+                answers.setdefault(key, (action, captured["status"], captured["headers"], body))
+        return body
 
     DomainDispatcherApplication.__call__ = __call__
 

@@ -351,9 +351,11 @@ def _terraform_children(pid: int) -> list[int]:
     return found
 
 
-def _converges(standin, run: DeployRun, *, expect: str | None = None) -> subprocess.CompletedProcess:
+def _converges(standin, run: DeployRun, *, expect: str | None = None, earlier: str = "") -> subprocess.CompletedProcess:
+    """The next deploy completes and leaves the account as the code says. ``earlier``: what
+    the interrupted runs printed, shown when it does not (their end is where the cause is)."""
     again = run.run("--auto-approve", stacks="foundation,spark-batch")
-    assert again.returncode == 0, again.stdout[-5000:] + again.stderr
+    assert again.returncode == 0, earlier + "\n--- the converging run:\n" + again.stdout[-5000:] + again.stderr
     if expect:
         assert expect in again.stdout, again.stdout[-5000:]
     assert _replan_empty(run, "spark-batch")
@@ -416,6 +418,7 @@ def test_a_deploy_under_throttling_and_server_errors_completes_or_fails_cleanly_
     run = _deploy_run(toolchain, cli_config, standin, tmp_path, "faults")
     env = {**run.env(), "AWS_MAX_ATTEMPTS": "8"}
     outcomes = []
+    printed = ""
     injected_before = standin.faults()["injected"]  # the stand-in counts for its whole life
     for kind in ("throttle", "5xx"):
         # Every third EMR, EC2 and IAM call fails, 40 times: creating the stacks, then
@@ -436,10 +439,13 @@ def test_a_deploy_under_throttling_and_server_errors_completes_or_fails_cleanly_
         injected_before += injected
         FIGURES["faults_injected"] += injected
         outcomes.append((kind, injected, result.returncode))
+        printed += (
+            f"\n--- the run under {kind} (exit {result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
+        )
         if result.returncode != 0:
             # Failing is allowed, failing dirty is not: a message, no Python traceback.
             assert "Traceback" not in result.stderr, result.stderr
             assert "Its output is above" in result.stderr or "could not ask AWS" in result.stderr, result.stderr
     assert all(injected > 0 for _, injected, _ in outcomes), outcomes
     print(f"faults: {outcomes}")
-    _converges(standin, run)
+    _converges(standin, run, earlier=printed)

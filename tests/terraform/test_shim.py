@@ -430,3 +430,21 @@ def test_terminating_a_cluster_terminates_its_instances(aws):
     # Their primary network interfaces go with them, as in AWS.
     left = aws.ec2.describe_network_interfaces(Filters=[{"Name": "network-interface-id", "Values": primaries}])
     assert left["NetworkInterfaces"] == []
+
+
+def test_a_create_retried_with_its_client_token_creates_nothing_more(aws):
+    """A retry whose first answer was lost (same ClientToken) answers the first interface,
+    as AWS's idempotency does; without the token every call creates one."""
+    token = uuid.uuid4().hex
+    first = aws.ec2.create_network_interface(SubnetId=aws.subnet, ClientToken=token, Description=token)
+    again = aws.ec2.create_network_interface(SubnetId=aws.subnet, ClientToken=token, Description=token)
+    assert again["NetworkInterface"]["NetworkInterfaceId"] == first["NetworkInterface"]["NetworkInterfaceId"]
+    made = aws.ec2.describe_network_interfaces(Filters=[{"Name": "description", "Values": [token]}])
+    assert len(made["NetworkInterfaces"]) == 1
+    untokened = [aws.ec2.create_network_interface(SubnetId=aws.subnet, Description=token) for _ in range(2)]
+    assert len({u["NetworkInterface"]["NetworkInterfaceId"] for u in untokened}) == 2
+    with pytest.raises(ClientError) as excinfo:
+        aws.ec2.create_security_group(GroupName=f"shim-{token[:6]}", Description="x", VpcId=aws.vpc) and (
+            aws.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, ClientToken=token)
+        )
+    assert _error(excinfo)[0] == "IdempotentParameterMismatch"
