@@ -106,15 +106,25 @@ def test_construct_level_problems_also_stop_the_app_with_exit_2(tmp_path):
     assert not out.exists()
 
 
+def make_synth_with_edited_example(tmp_path, out: Path, old: str, new: str) -> tuple[subprocess.CompletedProcess, str]:
+    """`EMR_CDKTF_ENV=<edited copy of example.toml> make -s synth` into ``out``, as a user
+    runs it; returns the finished make and everything it printed."""
+    edited = tmp_path / "edited.toml"
+    edited.write_text((ROOT / "environments" / "example.toml").read_text().replace(old, new))
+    result = subprocess.run(
+        ["make", "-s", "synth", f"CDKTF_OUT={out}"],
+        cwd=ROOT,
+        env=user_env(EMR_CDKTF_ENV=str(edited)),
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    return result, result.stdout + result.stderr
+
+
 def test_make_synth_with_bad_settings_keeps_the_previous_output(tmp_path):
     """The README's switch (`EMR_CDKTF_ENV=... make synth`) with a broken file: make fails
     with the settings problem and the last good cdktf.out (and its terraform init) stays."""
-    bad = tmp_path / "bad.toml"
-    bad.write_text(
-        (ROOT / "environments" / "example.toml")
-        .read_text()
-        .replace('admin_cidrs = ["10.20.250.0/28"]', 'admin_cidrs = ["0.0.0.0/0"]')
-    )
     out = tmp_path / "out"
     previous = out / "stacks" / "spark-batch" / "example"
     (previous / ".terraform").mkdir(parents=True)
@@ -128,16 +138,10 @@ def test_make_synth_with_bad_settings_keeps_the_previous_output(tmp_path):
         timeout=60,
     ).stdout
     assert f"cdktf synth --output {out}" in plan and "rm -rf" not in plan, plan
-    result = subprocess.run(
-        ["make", "-s", "synth", f"CDKTF_OUT={out}"],
-        cwd=ROOT,
-        env=user_env(EMR_CDKTF_ENV=str(bad)),
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result, printed = make_synth_with_edited_example(
+        tmp_path, out, 'admin_cidrs = ["10.20.250.0/28"]', 'admin_cidrs = ["0.0.0.0/0"]'
     )
     assert result.returncode != 0
-    printed = result.stdout + result.stderr
     assert "admin_cidrs[0] = '0.0.0.0/0'" in printed
     # Once, at its true level: not cdktf's "[ERROR] default -" line and its repeat.
     assert printed.count("admin_cidrs[0] = '0.0.0.0/0'") == 1, printed
@@ -151,23 +155,11 @@ def test_make_synth_prints_a_construct_level_problem_once(tmp_path):
     """Settings that pass the settings check but that a construct refuses (a fixed IP for a
     cluster no stack defines) fail inside cdktf, which repeats whatever the app printed:
     the message must still appear once, and the previous output stays."""
-    bad = tmp_path / "bad.toml"
-    bad.write_text(
-        (ROOT / "environments" / "example.toml")
-        .read_text()
-        .replace('"service-presto-01" = "10.20.1.18"', '"service-presto-09" = "10.20.1.18"')
-    )
     out = tmp_path / "out"
-    result = subprocess.run(
-        ["make", "-s", "synth", f"CDKTF_OUT={out}"],
-        cwd=ROOT,
-        env=user_env(EMR_CDKTF_ENV=str(bad)),
-        capture_output=True,
-        text=True,
-        timeout=540,
+    result, printed = make_synth_with_edited_example(
+        tmp_path, out, '"service-presto-01" = "10.20.1.18"', '"service-presto-09" = "10.20.1.18"'
     )
     assert result.returncode != 0
-    printed = result.stdout + result.stderr
     message = "fixed_ips.masters.service-presto-09 = '10.20.1.18': no stack defines a cluster named"
     assert printed.count(message) == 1, printed
     assert message in result.stderr
