@@ -128,17 +128,17 @@ schema: deps
 # version found in the local filesystem mirror (EMR_CDKTF_PROVIDER_MIRROR, else the usual
 # plugin folders); cdktf.out itself is not written to.
 validate: synth
-	$(VENV)/bin/python -m tests.terraform.toolchain validate $(CDKTF_OUT)
+	$(VENV)/bin/python -m devtools.toolchain validate $(CDKTF_OUT)
 
 # The whole example app in a stand-in AWS account on localhost (moto over https), deployed
 # with cdktf deploy, to try `python -m ops` without an AWS account; see docs/sandbox.md.
 SANDBOX_PORT ?= 4599
 export SANDBOX_PORT
 sandbox: deps
-	$(VENV)/bin/python -m tests.terraform.sandbox up
+	$(VENV)/bin/python -m devtools.sandbox up
 
 sandbox-down:
-	$(VENV)/bin/python -m tests.terraform.sandbox down
+	$(VENV)/bin/python -m devtools.sandbox down
 
 bench: deps
 	$(VENV)/bin/python bench/bench.py

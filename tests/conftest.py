@@ -47,8 +47,8 @@ for _make_variable in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
 def pytest_report_header(config) -> str:
     """Which framework, terraform and provider this run uses (the real-Terraform tier's
     figures hold for that provider only; docs/framework.md)."""
+    from devtools.toolchain import ProviderSourceError, ToolchainMissing, find_toolchain
     from emr_constructs.framework import selected, versions
-    from tests.terraform.toolchain import ProviderSourceError, ToolchainMissing, find_toolchain
 
     chosen = selected()
     lines = [f"framework: {chosen.name} ({', '.join(f'{k} {v}' for k, v in versions(chosen).items())})"]

@@ -191,7 +191,7 @@ def test_adoption_changes_nothing_but_the_import_blocks(adopted, synth):
 
 
 def test_adopted_stacks_pass_terraform_validate(adopted, tmp_path):
-    from tests.terraform.toolchain import (
+    from devtools.toolchain import (
         ToolchainMissing,
         find_toolchain,
         validate_stacks,

@@ -45,7 +45,7 @@ def moto_subnet():
 
 @pytest.fixture(scope="module")
 def terraform_env(tmp_path_factory, moto_subnet):
-    from tests.terraform.toolchain import ToolchainMissing, find_toolchain
+    from devtools.toolchain import ToolchainMissing, find_toolchain
 
     try:
         toolchain = find_toolchain()
@@ -69,8 +69,8 @@ def _stack(name, masters, settings, moto_subnet, terraform_env):
     variants share one state file."""
     from cdktf import App
 
+    from devtools.toolchain import Terraform, write_override
     from stacks.foundation import FoundationStack
-    from tests.terraform.toolchain import Terraform, write_override
 
     url, _, subnet = moto_subnet
     toolchain, work, cli_config = terraform_env

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("environments", "stacks", "emr_constructs", "ops", "review", "deploy")
+PACKAGES = ("environments", "stacks", "emr_constructs", "ops", "review", "deploy", "devtools")
 DESIGN = ROOT / "docs" / "design.md"
 
 

@@ -198,7 +198,7 @@ def test_switching_environments_never_meets_the_other_environments_backend(two_e
     """With real terraform: init example's folder, switch to acme and init there, switch
     back: every init succeeds without -reconfigure (one backend per folder), and each
     folder's Terraform remembers its own environment's state."""
-    from tests.terraform.toolchain import Terraform, ToolchainMissing, find_toolchain, write_override
+    from devtools.toolchain import Terraform, ToolchainMissing, find_toolchain, write_override
 
     try:
         toolchain = find_toolchain()

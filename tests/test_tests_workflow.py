@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from devtools import toolchain
 from emr_constructs.framework import AWS_PROVIDER_VERSION
-from tests.terraform import toolchain
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = yaml.safe_load((ROOT / ".github" / "workflows" / "tests.yml").read_text())
@@ -33,7 +33,7 @@ def test_the_tier_takes_the_pinned_provider_from_the_registry():
     assert WORKFLOW["env"][toolchain.SOURCE_VARIABLE] == "registry"
     # What the tier will install there: exactly the app's pin, no mirror involved.
     assert toolchain.pinned_version() == AWS_PROVIDER_VERSION
-    assert "tests.terraform.toolchain check" in _step("Terraform and provider")["run"]
+    assert "devtools.toolchain check" in _step("Terraform and provider")["run"]
 
 
 def test_both_frameworks_are_installed_and_the_cdk_terrain_job_names_existing_tests():

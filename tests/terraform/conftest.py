@@ -1,4 +1,4 @@
-"""Fixtures of the real-Terraform tier (see ``toolchain.py`` for how terraform and the
+"""Fixtures of the real-Terraform tier (see ``devtools/toolchain.py`` for how terraform and the
 provider are found offline).
 
 - ``toolchain``: the terraform CLI and the mirror's aws provider; the whole tier is skipped
@@ -8,16 +8,16 @@ provider are found offline).
 - ``synth_us_east_1``: the app synthesized for ``tests/terraform/us-east-1.toml``, a second
   environment in another region (the example environment is the root ``synth`` fixture).
 
-The stand-in account (``standin.py`` documents the API):
+The stand-in account (``devtools/standin.py`` documents the API):
 
-- ``standin``: a moto server over https with the shim (``moto_shim.py``), one per session.
+- ``standin``: a moto server over https with the shim (``devtools/moto_shim.py``), one per session.
 - ``standin_deployment``: a ``standin.Deployment`` (terraform against the stand-in, state
   kept under one session folder keyed by stack name).
 - ``applied_example_app``: the example app's shape deployed into the stand-in once per
   session: the account's existing VPC, subnets and buckets created, an environment file
   written for them, every stack synthesized and applied in deploy order, each re-planned
   at once (``records``). Build on it: plan a changed synthesis of a stack against the same
-  state with ``applied_example_app.plan_json(stack_folders(other_outdir / "stacks")[name])``; call the
+  state with ``applied_example_app.plan_json(synthesized_stacks(other_outdir)[name])``; call the
   ``ops`` CLI with ``standin.aws_env(region)``. Tests that change the applied
   infrastructure must put it back. The destroy test (marked ``destroys_applied_app``)
   runs after every other test of the session.
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.toolchain import Toolchain, ToolchainMissing, find_toolchain
 from tests.conftest import Synthesized
-from tests.terraform.toolchain import Toolchain, ToolchainMissing, find_toolchain
 
 HERE = Path(__file__).resolve().parent
 US_EAST_1 = HERE / "us-east-1.toml"
@@ -71,7 +71,7 @@ def synth_us_east_1(tmp_path_factory) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def standin(tmp_path_factory):
-    from tests.terraform.standin import StandIn
+    from devtools.standin import StandIn
 
     server = StandIn.start(tmp_path_factory.mktemp("standin"))
     yield server
@@ -80,14 +80,14 @@ def standin(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def standin_deployment(toolchain, cli_config, standin, tmp_path_factory):
-    from tests.terraform.standin import Deployment
+    from devtools.standin import Deployment
 
     return Deployment(toolchain, standin, tmp_path_factory.mktemp("standin-state"), cli_config)
 
 
 @pytest.fixture(scope="session")
 def applied_example_app(standin_deployment, tmp_path_factory):
-    from tests.terraform.standin import deploy_example_app
+    from devtools.standin import deploy_example_app
 
     app = deploy_example_app(standin_deployment, tmp_path_factory.mktemp("standin-app"))
     yield app

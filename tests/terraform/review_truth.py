@@ -511,8 +511,8 @@ def plan_stack(deployment, stack_dir: Path, planfile: Path) -> StackPlan:
     """``terraform plan -out`` + ``show -json`` of one variant stack against the applied state.
     A refusal by ``prevent_destroy`` is recorded, then the stack is planned again with it
     lifted (override file), so the sets are complete."""
+    from devtools.toolchain import TerraformFailed
     from emr_constructs.layout import stack_name_of
-    from tests.terraform.toolchain import TerraformFailed
 
     start = time.monotonic()
     refused: frozenset[str] = frozenset()
@@ -693,8 +693,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import sys
     import tempfile
 
-    from tests.terraform.standin import Deployment, StandIn, deploy_example_app
-    from tests.terraform.toolchain import ToolchainMissing, find_toolchain
+    from devtools.standin import Deployment, StandIn, deploy_example_app
+    from devtools.toolchain import ToolchainMissing, find_toolchain
 
     parser = argparse.ArgumentParser(
         prog="python -m tests.terraform.review_truth",

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-standin_module = pytest.importorskip("tests.terraform.standin")
-from tests.terraform.toolchain import TerraformFailed  # noqa: E402
+from devtools import standin as standin_module
+from devtools.toolchain import TerraformFailed
+from emr_constructs.layout import synthesized_stacks
 
 REGION = "ap-northeast-2"
 NAME = "adoptrun"
@@ -45,134 +46,125 @@ def _synth(env_file: Path, outdir: Path) -> dict:
     from stacks.app import build_app
 
     build_app(load_environment(str(env_file)), outdir=str(outdir)).synth()
-    return json.loads((standin_module.stack_folders(outdir / "stacks")["spark-batch"] / "cdk.tf.json").read_text())
+    return json.loads((synthesized_stacks(outdir)["spark-batch"] / "cdk.tf.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def adoption_plan(request, toolchain, cli_config, tmp_path_factory):
+def adoption_plan(standin, toolchain, cli_config, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("adopt-standin")
-    try:
-        standin = request.getfixturevalue("standin")
-        own = None
-    except pytest.FixtureLookupError:
-        standin = own = standin_module.StandIn.start(workdir / "standin")
-    try:
-        account = standin_module.create_account(standin, REGION, name=NAME)
-        plain_env = workdir / "plain.toml"
-        plain_env.write_text(account.environment_toml())
-        # What the app would create, read from its own synthesis: a person following the
-        # app's naming made these by hand before adopting the app.
-        plain = _synth(plain_env, workdir / "plain")
-        groups = {
-            g["name"].removeprefix(f"{NAME}-spark-batch-"): g for g in plain["resource"]["aws_security_group"].values()
-        }
-        ec2, iam, emr = (standin.client(s, REGION) for s in ("ec2", "iam", "emr"))
-        made: dict[str, str] = {}
-        for key in ("master-managed", "slave-managed", "master-additional", "service-access"):
-            made[key] = ec2.create_security_group(
-                GroupName=groups[key]["name"], Description=groups[key]["description"], VpcId=account.vpc_id
-            )["GroupId"]
-        # Named the way the console's default does, not the app's way.
-        made["slave-additional"] = ec2.create_security_group(
-            GroupName="ElasticMapReduce-slave-extra", Description="made by hand", VpcId=account.vpc_id
+    account = standin_module.create_account(standin, REGION, name=NAME)
+    plain_env = workdir / "plain.toml"
+    plain_env.write_text(account.environment_toml())
+    # What the app would create, read from its own synthesis: a person following the
+    # app's naming made these by hand before adopting the app.
+    plain = _synth(plain_env, workdir / "plain")
+    groups = {
+        g["name"].removeprefix(f"{NAME}-spark-batch-"): g for g in plain["resource"]["aws_security_group"].values()
+    }
+    ec2, iam, emr = (standin.client(s, REGION) for s in ("ec2", "iam", "emr"))
+    made: dict[str, str] = {}
+    for key in ("master-managed", "slave-managed", "master-additional", "service-access"):
+        made[key] = ec2.create_security_group(
+            GroupName=groups[key]["name"], Description=groups[key]["description"], VpcId=account.vpc_id
         )["GroupId"]
-        roles = {r["name"]: r for r in plain["resource"]["aws_iam_role"].values()}
-        for role_name, trust in (
-            (f"{NAME}-spark-batch-emr-service", EMR_TRUST),
-            (f"{NAME}-spark-batch-emr-instance", EC2_TRUST),
-        ):
-            assert role_name in roles
-            iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
-        profile = f"{NAME}-spark-batch-emr-instance"
-        iam.create_instance_profile(InstanceProfileName=profile)
-        iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=f"{NAME}-spark-batch-emr-instance")
-        cluster_id = emr.run_job_flow(
-            Name="spark-batch-operation-01",
-            ReleaseLabel="emr-6.15.0",
-            ServiceRole=f"{NAME}-spark-batch-emr-service",
-            JobFlowRole=profile,
-            Applications=[{"Name": "Spark"}],
-            Instances={
-                "KeepJobFlowAliveWhenNoSteps": True,
-                "Ec2SubnetId": account.subnets[0][0],
-                "MasterInstanceType": "m5.xlarge",
-                "SlaveInstanceType": "r5.xlarge",
-                "InstanceCount": 3,
-            },
-        )["JobFlowId"]
-        # Its task group, added by hand as the app defines spark-batch-operation-01's.
-        dynamic = plain["resource"]["aws_emr_instance_group"]["spark-batch-operation-01_task-spot-dynamic"]
-        group_id = emr.add_instance_groups(
-            JobFlowId=cluster_id,
-            InstanceGroups=[
-                {
-                    "Name": dynamic["name"],
-                    "Market": "SPOT",
-                    "InstanceRole": "TASK",
-                    "BidPrice": dynamic["bid_price"],
-                    "InstanceType": dynamic["instance_type"],
-                    "InstanceCount": 1,
-                    "EbsConfiguration": {
-                        "EbsBlockDeviceConfigs": [
-                            {
-                                "VolumeSpecification": {
-                                    "VolumeType": ebs["type"],
-                                    "SizeInGB": ebs["size"],
-                                    **({"Iops": ebs["iops"]} if "iops" in ebs else {}),
-                                },
-                                "VolumesPerInstance": ebs["volumes_per_instance"],
-                            }
-                            for ebs in dynamic["ebs_config"]
-                        ]
-                    },
-                }
-            ],
-        )["InstanceGroupIds"][0]
+    # Named the way the console's default does, not the app's way.
+    made["slave-additional"] = ec2.create_security_group(
+        GroupName="ElasticMapReduce-slave-extra", Description="made by hand", VpcId=account.vpc_id
+    )["GroupId"]
+    roles = {r["name"]: r for r in plain["resource"]["aws_iam_role"].values()}
+    for role_name, trust in (
+        (f"{NAME}-spark-batch-emr-service", EMR_TRUST),
+        (f"{NAME}-spark-batch-emr-instance", EC2_TRUST),
+    ):
+        assert role_name in roles
+        iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
+    profile = f"{NAME}-spark-batch-emr-instance"
+    iam.create_instance_profile(InstanceProfileName=profile)
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=f"{NAME}-spark-batch-emr-instance")
+    cluster_id = emr.run_job_flow(
+        Name="spark-batch-operation-01",
+        ReleaseLabel="emr-6.15.0",
+        ServiceRole=f"{NAME}-spark-batch-emr-service",
+        JobFlowRole=profile,
+        Applications=[{"Name": "Spark"}],
+        Instances={
+            "KeepJobFlowAliveWhenNoSteps": True,
+            "Ec2SubnetId": account.subnets[0][0],
+            "MasterInstanceType": "m5.xlarge",
+            "SlaveInstanceType": "r5.xlarge",
+            "InstanceCount": 3,
+        },
+    )["JobFlowId"]
+    # Its task group, added by hand as the app defines spark-batch-operation-01's.
+    dynamic = plain["resource"]["aws_emr_instance_group"]["spark-batch-operation-01_task-spot-dynamic"]
+    group_id = emr.add_instance_groups(
+        JobFlowId=cluster_id,
+        InstanceGroups=[
+            {
+                "Name": dynamic["name"],
+                "Market": "SPOT",
+                "InstanceRole": "TASK",
+                "BidPrice": dynamic["bid_price"],
+                "InstanceType": dynamic["instance_type"],
+                "InstanceCount": 1,
+                "EbsConfiguration": {
+                    "EbsBlockDeviceConfigs": [
+                        {
+                            "VolumeSpecification": {
+                                "VolumeType": ebs["type"],
+                                "SizeInGB": ebs["size"],
+                                **({"Iops": ebs["iops"]} if "iops" in ebs else {}),
+                            },
+                            "VolumesPerInstance": ebs["volumes_per_instance"],
+                        }
+                        for ebs in dynamic["ebs_config"]
+                    ]
+                },
+            }
+        ],
+    )["InstanceGroupIds"][0]
 
-        adopt = "\n".join(
-            [
-                "[adopt.spark-batch.security_groups]",
-                *(f'{key} = "{gid}"' for key, gid in made.items()),
-                "[adopt.spark-batch.roles]",
-                f'service = "{NAME}-spark-batch-emr-service"',
-                f'instance = "{NAME}-spark-batch-emr-instance"',
-                "[adopt.spark-batch]",
-                f'instance_profile = "{profile}"',
-                "[adopt.spark-batch.clusters]",
-                f'"spark-batch-operation-01" = "{cluster_id}"',
-                "[adopt.spark-batch.instance_groups]",
-                f'"spark-batch-operation-01/task-spot-dynamic" = "{group_id}"',
-            ]
-        )
-        env_file = workdir / "adopting.toml"
-        env_file.write_text(account.environment_toml() + "\n" + adopt + "\n")
-        _synth(env_file, workdir / "adopting")
-        folders = standin_module.stack_folders(workdir / "adopting" / "stacks")
-        stack_dir = folders["spark-batch"]
-        deployment = standin_module.Deployment(toolchain, standin, workdir / "state", cli_config)
-        # Deploy order as for any user: the foundation first (bootstrap bucket, KMS keys the
-        # purpose stacks look up by alias); only the purpose stack adopts.
-        foundation = deployment.terraform(folders["foundation"])
-        foundation.init()
-        foundation.apply()
-        tf = deployment.terraform(stack_dir)
-        tf.init()
-        planfile = stack_dir / "adopt.tfplan"
-        tf.plan(out=planfile)
-        plan_json = workdir / "spark-batch.plan.json"
-        plan_json.write_text(json.dumps(tf.show_json(planfile)))
-        yield {
-            "plan": plan_json,
-            "made": made,
-            "cluster": cluster_id,
-            "group": group_id,
-            "profile": profile,
-            "tf": tf,
-            "ec2": ec2,
-        }
-    finally:
-        if own is not None:
-            own.stop()
+    adopt = "\n".join(
+        [
+            "[adopt.spark-batch.security_groups]",
+            *(f'{key} = "{gid}"' for key, gid in made.items()),
+            "[adopt.spark-batch.roles]",
+            f'service = "{NAME}-spark-batch-emr-service"',
+            f'instance = "{NAME}-spark-batch-emr-instance"',
+            "[adopt.spark-batch]",
+            f'instance_profile = "{profile}"',
+            "[adopt.spark-batch.clusters]",
+            f'"spark-batch-operation-01" = "{cluster_id}"',
+            "[adopt.spark-batch.instance_groups]",
+            f'"spark-batch-operation-01/task-spot-dynamic" = "{group_id}"',
+        ]
+    )
+    env_file = workdir / "adopting.toml"
+    env_file.write_text(account.environment_toml() + "\n" + adopt + "\n")
+    _synth(env_file, workdir / "adopting")
+    folders = synthesized_stacks(workdir / "adopting")
+    stack_dir = folders["spark-batch"]
+    deployment = standin_module.Deployment(toolchain, standin, workdir / "state", cli_config)
+    # Deploy order as for any user: the foundation first (bootstrap bucket, KMS keys the
+    # purpose stacks look up by alias); only the purpose stack adopts.
+    foundation = deployment.terraform(folders["foundation"])
+    foundation.init()
+    foundation.apply()
+    tf = deployment.terraform(stack_dir)
+    tf.init()
+    planfile = stack_dir / "adopt.tfplan"
+    tf.plan(out=planfile)
+    plan_json = workdir / "spark-batch.plan.json"
+    plan_json.write_text(json.dumps(tf.show_json(planfile)))
+    yield {
+        "plan": plan_json,
+        "made": made,
+        "cluster": cluster_id,
+        "group": group_id,
+        "profile": profile,
+        "tf": tf,
+        "ec2": ec2,
+    }
 
 
 def _verdicts(plan_path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.terraform.standin import DEFAULT_FIXED_IPS, ROOT, DeployRun, create_account
+from devtools.standin import DEFAULT_FIXED_IPS, ROOT, DeployRun, create_account
 
 REGION = "ap-northeast-2"
 PRODUCTION = "spark-batch-production-01"

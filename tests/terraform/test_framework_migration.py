@@ -15,8 +15,8 @@ import json
 import pytest
 
 from emr_constructs import framework
+from emr_constructs.layout import synthesized_stacks
 from tests.frameworks import install_hint, python_of, synth_with
-from tests.terraform.standin import stack_folders
 
 CURRENT = framework.selected().name
 OTHER = "cdktn" if CURRENT == "cdktf" else "cdktf"
@@ -29,7 +29,7 @@ def migrated(applied_example_app, tmp_path_factory):
     outdir = synth_with(
         OTHER, tmp_path_factory.mktemp(f"migrated-{OTHER}"), environment=str(applied_example_app.environment_file)
     )
-    return stack_folders(outdir / "stacks")
+    return synthesized_stacks(outdir)
 
 
 def test_the_other_framework_plans_no_change_to_the_deployed_environment(applied_example_app, migrated):

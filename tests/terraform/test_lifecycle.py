@@ -1,4 +1,4 @@
-"""The whole lifecycle against the stand-in account (``standin.py``): what the account had
+"""The whole lifecycle against the stand-in account (``devtools/standin.py``): what the account had
 before (VPC, private subnets, a log bucket that accepts S3 server access logs, a data
 bucket) is created, an environment file written for it, every stack synthesized, then
 in deploy order: init, apply, and a second ``plan -detailed-exitcode`` that must show no
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.terraform.standin import declared_names, leftovers
+from devtools.standin import declared_names, leftovers
 
 PURPOSES = ("spark-batch", "spark-stream", "service-presto")
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 """``python -m ops`` end to end against clusters Terraform deployed into the stand-in account.
 
 A spark-batch stack with one cluster (static Spot pair A/B, bid 0.40) is applied with real
-Terraform into its own account of the stand-in (``standin.py``); the ``ops`` command runs
+Terraform into its own account of the stand-in (``devtools/standin.py``); the ``ops`` command runs
 as a separate process with the stand-in's AWS environment, as an operator runs it. Then
 the bid moves to 0.45 and Terraform replaces both static groups (the provider resizes the
 old ones to 0 and EMR keeps them): ``status`` must list the leftovers and ``rotate-spot``
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-standin_module = pytest.importorskip("tests.terraform.standin")
+from devtools import standin as standin_module
+from emr_constructs.layout import synthesized_stacks
 
 REGION = "ap-northeast-2"
 CLUSTER = "spark-batch-production-02"
@@ -84,7 +85,7 @@ class Deployed:
 
     def apply(self, stacks: Path, *names: str) -> None:
         for name in names:
-            tf = self.deployment.terraform(standin_module.stack_folders(stacks)[name])
+            tf = self.deployment.terraform(synthesized_stacks(stacks.parent)[name])
             tf.init()
             tf.apply()
 
@@ -117,38 +118,29 @@ class Deployed:
 
 
 @pytest.fixture(scope="module")
-def deployed(request, toolchain, cli_config, tmp_path_factory):
+def deployed(standin, toolchain, cli_config, tmp_path_factory):
     from environments.settings import load_environment
 
     workdir = tmp_path_factory.mktemp("ops-standin")
-    try:
-        standin = request.getfixturevalue("standin")  # the session's stand-in, when the tier has one
-        own = None
-    except pytest.FixtureLookupError:
-        standin = own = standin_module.StandIn.start(workdir / "standin")
-    try:
-        account = standin_module.create_account(standin, REGION, name="opsrun")
-        env_file = workdir / "opsrun.toml"
-        env_file.write_text(account.environment_toml(presto=False))
-        deployment = standin_module.Deployment(toolchain, standin, workdir / "state", cli_config)
-        result = Deployed(standin, deployment, workdir, load_environment(str(env_file)))
-        v1 = result.synth("0.40", "v1")
-        result.apply(v1, "foundation", "spark-batch")
-        yield result
-        # Clean up this account's stacks; the stand-in (and all in it) goes with the session
-        # anyway, so a stand-in gap on destroy only prints.
-        folders = standin_module.stack_folders(v1)
-        for name in ("spark-batch", "foundation"):
-            standin_module.Deployment.lift_prevent_destroy(folders[name])
-            tf = deployment.terraform(folders[name])
-            try:
-                tf.init()
-                tf.destroy()
-            except Exception as exc:
-                print(f"ops stand-in teardown: destroy of {name} failed: {str(exc)[-500:]}")
-    finally:
-        if own is not None:
-            own.stop()
+    account = standin_module.create_account(standin, REGION, name="opsrun")
+    env_file = workdir / "opsrun.toml"
+    env_file.write_text(account.environment_toml(presto=False))
+    deployment = standin_module.Deployment(toolchain, standin, workdir / "state", cli_config)
+    result = Deployed(standin, deployment, workdir, load_environment(str(env_file)))
+    v1 = result.synth("0.40", "v1")
+    result.apply(v1, "foundation", "spark-batch")
+    yield result
+    # Clean up this account's stacks; the stand-in (and all in it) goes with the session
+    # anyway, so a stand-in gap on destroy only prints.
+    folders = synthesized_stacks(v1.parent)
+    for name in ("spark-batch", "foundation"):
+        standin_module.Deployment.lift_prevent_destroy(folders[name])
+        tf = deployment.terraform(folders[name])
+        try:
+            tf.init()
+            tf.destroy()
+        except Exception as exc:
+            print(f"ops stand-in teardown: destroy of {name} failed: {str(exc)[-500:]}")
 
 
 def test_status_reads_the_deployed_cluster(deployed):
@@ -176,9 +168,7 @@ def test_first_rotation_needs_no_option_moves_the_load_and_terraform_plans_no_ch
     assert counts == {A: 0, B: 6}
     # Counts belong to operations (ignore_changes): the next plan does not undo the rotation.
     stacks = deployed.workdir / "v1" / "stacks"
-    plan = deployed.deployment.terraform(standin_module.stack_folders(stacks)["spark-batch"]).plan(
-        detailed_exitcode=True
-    )
+    plan = deployed.deployment.terraform(synthesized_stacks(stacks.parent)["spark-batch"]).plan(detailed_exitcode=True)
     assert plan.returncode == 0, plan.stdout[-3000:]
     back = deployed.ops("rotate-spot", CLUSTER, "--yes", "--poll", "5")
     assert back.returncode == 0, back.stderr

@@ -2,7 +2,7 @@
 
 Users run the version every stack pins (``required_providers``: hashicorp/aws 6.25.0); the
 tier's figures hold for the provider it ran. So the tier's provider must be that pin,
-except a version a filesystem mirror holds and ``provider_substitutes.toml`` declares with
+except a version a filesystem mirror holds and ``devtools/provider_substitutes.toml`` declares with
 its reason (this machine: 5.100.0). With ``EMR_CDKTF_PROVIDER_SOURCE=registry`` (the GitHub
 workflow) no substitute is accepted. The version checked is the one ``terraform init``
 actually selected for a synthesized stack, read back from terraform.
@@ -15,8 +15,7 @@ import shutil
 
 import pytest
 
-from emr_constructs.framework import AWS_PROVIDER_VERSION
-from tests.terraform.toolchain import (
+from devtools.toolchain import (
     OVERRIDE_FILE,
     PROVIDER_ADDRESS,
     SUBSTITUTES_FILE,
@@ -25,6 +24,7 @@ from tests.terraform.toolchain import (
     pin_difference,
     write_override,
 )
+from emr_constructs.framework import AWS_PROVIDER_VERSION
 
 
 def test_every_stack_pins_the_apps_provider(synth):

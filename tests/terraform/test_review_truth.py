@@ -48,17 +48,11 @@ def _params():
 
 
 @pytest.fixture(scope="module")
-def applied(request, tf_workdir):
+def applied(applied_example_app, tf_workdir):
     """The session's applied app (applied once, shared with the lifecycle tier), every change
     synthesized from its environment file, every changed stack planned against its state,
     and the review run on every base -> head. The table goes to review-truth.md."""
-    pytest.importorskip(
-        "tests.terraform.standin", reason="the stand-in account (tests/terraform/standin.py) is not in this tree"
-    )
-    try:
-        app = request.getfixturevalue("applied_example_app")
-    except pytest.FixtureLookupError:
-        pytest.skip("no applied_example_app fixture (the stand-in account's conftest) in this tree")
+    app = applied_example_app
     workdir = tf_workdir / "review-truth"
     start = time.monotonic()
     base = truth.variants_of(app, CHANGES, workdir / "variants")

@@ -1,4 +1,4 @@
-"""Each behaviour of the stand-in's shim (``moto_shim.py``), against a running stand-in over
+"""Each behaviour of the stand-in's shim (``devtools/moto_shim.py``), against a running stand-in over
 https, as an AWS SDK sees it. The expected answers are the ones the AWS API reference
 documents (cited in the shim's docstring)."""
 
@@ -11,7 +11,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.terraform.moto_shim import LISTS_FLEETS_ON_GROUP_CLUSTER, statement_applies
+from devtools.moto_shim import LISTS_FLEETS_ON_GROUP_CLUSTER, statement_applies
 
 REGION = "ap-northeast-2"
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.terraform import toolchain as tc
+from devtools import toolchain as tc
 
 
 def _mirror(root, *versions):

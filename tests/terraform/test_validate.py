@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.terraform.toolchain import OVERRIDE_FILE, validate_stacks
+from devtools.toolchain import OVERRIDE_FILE, validate_stacks
 
 STACKS = {"foundation", "spark-batch", "spark-stream", "service-presto"}
 
@@ -48,7 +48,7 @@ def test_every_stack_passes_terraform_validate(synthesized, toolchain, tf_workdi
 
 def test_an_invalid_stack_is_reported_with_terraforms_diagnostics(synth, toolchain, tf_workdir):
     """The tier can fail: the broken depends_on form this project once shipped is rejected."""
-    from tests.terraform.toolchain import TerraformFailed
+    from devtools.toolchain import TerraformFailed
 
     broken_root = tf_workdir / "broken" / "stacks"
     broken = broken_root / "spark-batch"

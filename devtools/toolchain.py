@@ -24,7 +24,7 @@ Where things come from:
   (``emr_constructs.framework.AWS_PROVIDER_VERSION``).
 - The pin check: ``pin_difference`` says when the provider the tier uses is not the one the
   app pins. Only a mirror may substitute another version, and only one declared with its
-  reason in ``tests/terraform/provider_substitutes.toml`` (this machine: 5.100.0);
+  reason in ``devtools/provider_substitutes.toml`` (this machine: 5.100.0);
   ``tests/terraform/test_provider_pin.py`` fails otherwise, and ``describe()`` (printed at
   the start of a test run, by ``make validate`` and ``make sandbox``) warns.
 - The CLI configuration: ``write_cli_config`` writes one that installs every
@@ -55,8 +55,8 @@ API:
 - ``validate_stacks(stacks_root, workdir)``: copy every stack folder of a synthesized app
   (``cdktf.out/stacks/<stack>/<env>``, found by its manifest) into ``workdir`` untouched, add the override, ``init`` and
   ``validate`` each; the user's ``cdktf.out`` is never written to. ``python -m
-  tests.terraform.toolchain validate [cdktf.out]`` runs it (``make validate``); ``python -m
-  tests.terraform.toolchain check`` says whether the tier will run here, or what is missing.
+  devtools.toolchain validate [cdktf.out]`` runs it (``make validate``); ``python -m
+  devtools.toolchain check`` says whether the tier will run here, or what is missing.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TERRAFORM_VARIABLE = "EMR_CDKTF_TERRAFORM"
 MIRROR_VARIABLE = "EMR_CDKTF_PROVIDER_MIRROR"
 SOURCE_VARIABLE = "EMR_CDKTF_PROVIDER_SOURCE"
@@ -220,7 +220,7 @@ class Toolchain:
         cache.mkdir(exist_ok=True)
         config = workdir / "terraformrc"
         text = (
-            "# Written by tests/terraform/toolchain.py: providers come from the local mirror only.\n"
+            "# Written by devtools/toolchain.py: providers come from the local mirror only.\n"
             f"plugin_cache_dir = {json.dumps(str(cache))}\n"
             # Without it, every `terraform init` of a folder with no lock file (each
             # synthesized variant) deletes and re-creates the cache entry, and a terraform
@@ -473,7 +473,7 @@ def main(argv: list[str]) -> int:
             return 2
         return 0
     if len(argv) < 1 or argv[0] != "validate":
-        print("usage: python -m tests.terraform.toolchain validate [STACKS_ROOT_OR_CDKTF_OUT] | check", file=sys.stderr)
+        print("usage: python -m devtools.toolchain validate [STACKS_ROOT_OR_CDKTF_OUT] | check", file=sys.stderr)
         return 2
     root = Path(argv[1] if len(argv) > 1 else "cdktf.out")
     if (root / "stacks").is_dir():

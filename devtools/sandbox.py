@@ -40,16 +40,16 @@ import sys
 import time
 from pathlib import Path
 
-from tests.terraform.standin import (
+from devtools.standin import (
     DEFAULT_FIXED_IPS,
     PYTHON,
     StandIn,
     create_account,
     deploy_order,
     make_certificate,
-    stack_folders,
 )
-from tests.terraform.toolchain import DEFAULT_WORKDIR, ROOT, ToolchainMissing, find_toolchain, write_override
+from devtools.toolchain import DEFAULT_WORKDIR, ROOT, ToolchainMissing, find_toolchain, write_override
+from emr_constructs.layout import synthesized_stacks
 
 SANDBOX = ROOT / ".sandbox"
 OUTDIR = ROOT / "cdktf.sandbox.out"
@@ -99,7 +99,7 @@ def _start(port: int) -> StandIn:
     cert, key = make_certificate(SANDBOX)
     log = open(SANDBOX / "standin.log", "ab")
     process = subprocess.Popen(
-        [PYTHON, "-m", "tests.terraform.standin", "serve", "--port", str(port), "--cert", str(cert), "--key", str(key)],
+        [PYTHON, "-m", "devtools.standin", "serve", "--port", str(port), "--cert", str(cert), "--key", str(key)],
         cwd=ROOT,
         env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
         stdout=log,
@@ -139,7 +139,7 @@ def _synth(standin: StandIn, toolchain) -> tuple[dict[str, str], dict[str, Path]
         }
     )
     _run([*framework_cli(), "synth", "--output", OUTDIR.name], env)
-    folders = stack_folders(OUTDIR / "stacks")
+    folders = synthesized_stacks(OUTDIR)
     for folder in folders.values():
         write_override(folder, toolchain.provider_version, provider=standin.provider_settings())
     return env, folders
@@ -277,7 +277,7 @@ def main(argv: list[str]) -> int:
             return 2
         print(export_lines(standin))
         return 0
-    print("usage: python -m tests.terraform.sandbox up|down|env|plan STACK|apply STACK", file=sys.stderr)
+    print("usage: python -m devtools.sandbox up|down|env|plan STACK|apply STACK", file=sys.stderr)
     return 2
 
 

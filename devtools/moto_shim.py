@@ -453,7 +453,7 @@ def _patch_emr() -> None:  # noqa: C901
         # Checked before the cluster exists: a bad policy creates nothing, as in AWS.
         auto_termination = _checked_auto_termination(self._get_param("AutoTerminationPolicy"))
         scaling = _checked_scaling(self._get_param("ManagedScalingPolicy"))
-        result = original_run_job_flow(self)
+        result: Any = original_run_job_flow(self)
         cluster = self.backend.clusters[result.result["JobFlowId"]]
         cluster.shim_auto_termination_policy = auto_termination
         cluster.shim_managed_scaling_policy = scaling
@@ -490,7 +490,7 @@ def _patch_emr() -> None:  # noqa: C901
         setattr(ElasticMapReduceResponse, name, method)
 
     def ebs_block_devices(self) -> list[dict[str, Any]]:
-        devices = []
+        devices: list[dict[str, Any]] = []
         for config in (self.ebs_configuration or {}).get("ebs_block_device_configs", []):
             spec = config["volume_specification"]
             for _index in range(config.get("volumes_per_instance", 1)):
@@ -505,7 +505,7 @@ def _patch_emr() -> None:  # noqa: C901
                 devices.append({"VolumeSpecification": volume, "Device": f"/dev/sd{chr(ord('b') + len(devices))}"})
         return devices
 
-    emr_models.InstanceGroup.ebs_block_devices = property(ebs_block_devices)
+    emr_models.InstanceGroup.ebs_block_devices = property(ebs_block_devices)  # type: ignore[assignment]
 
     moto_group_init = emr_models.InstanceGroup.__init__
 
@@ -683,7 +683,7 @@ def _patch_emr_fleets() -> None:  # noqa: C901 -- one closure per EMR call moto 
         subnets = list(self._get_param("Instances.Ec2SubnetIds") or [])
         # Checked before the cluster exists: a refused fleet creates nothing, as in AWS.
         fleets = [_fleet_document(c, f"if-{random_id()}", str(c.get("InstanceFleetType"))) for c in configs]
-        result = original_run_job_flow(self)
+        result: Any = original_run_job_flow(self)
         if not configs:
             return result
         cluster = self.backend.clusters[result.result["JobFlowId"]]
@@ -730,8 +730,9 @@ def _patch_emr_fleets() -> None:  # noqa: C901 -- one closure per EMR call moto 
         if fleet is None:
             raise InvalidRequestException(f"Instance fleet '{change.get('InstanceFleetId')}' is not valid.")
         for key in ("TargetOnDemandCapacity", "TargetSpotCapacity"):
-            if change.get(key) is not None:
-                fleet[key] = int(change.get(key))
+            value = change.get(key)
+            if value is not None:
+                fleet[key] = int(value)
         provision(self.backend, cluster, fleet)
         return EmptyResult()
 
@@ -750,7 +751,7 @@ def _patch_emr_fleets() -> None:  # noqa: C901 -- one closure per EMR call moto 
             _terminate_nodes(self.ec2_backend, [i.ec2_instance for i in cluster.ec2_instances])
         return terminated
 
-    emr_models.ElasticMapReduceBackend.terminate_job_flows = terminate_job_flows  # type: ignore[method-assign]
+    emr_models.ElasticMapReduceBackend.terminate_job_flows = terminate_job_flows
 
     for name, method in {
         "run_job_flow": run_job_flow,
@@ -767,7 +768,7 @@ def _patch_emr_fleets() -> None:  # noqa: C901 -- one closure per EMR call moto 
     emr_models.Ec2InstanceAttributes.requested_ec2_subnet_ids = property(  # type: ignore[attr-defined]
         lambda self: list(getattr(self.cluster, "shim_requested_subnets", None) or []) or None
     )
-    moto_instance_group_id = emr_models.Instance.instance_group_id
+    moto_instance_group_id: Any = emr_models.Instance.instance_group_id  # a property: fget reads it
 
     def instance_group_id(self: Any) -> str | None:
         return None if self.instance_fleet_id else moto_instance_group_id.fget(self)

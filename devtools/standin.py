@@ -12,7 +12,7 @@ JSON is never edited.
 API (fixtures in ``tests/terraform/conftest.py`` wrap it):
 
 ``StandIn.start(workdir) -> StandIn``
-    Start the server (``python -m tests.terraform.standin serve``), wait until it answers.
+    Start the server (``python -m devtools.standin serve``), wait until it answers.
     ``.endpoint`` (``https://127.0.0.1:<port>``), ``.ca_bundle`` (the certificate, for
     boto3's ``AWS_CA_BUNDLE``), ``.aws_env(region)`` (the environment an AWS SDK or the
     ``ops`` CLI needs to talk to it), ``.client(service, region)``, ``.provider_settings()``
@@ -36,7 +36,7 @@ API (fixtures in ``tests/terraform/conftest.py`` wrap it):
     ``show_json``, ``apply``, ``destroy``, ``state_list``. Because the state path is
     absolute and keyed by stack name, a *modified* synthesis of the same stack (another
     outdir) plans against the applied state: apply the base once, then ``terraform(
-    stack_folders(other_outdir / "stacks")[name]).plan(out=...)`` and ``show_json`` for each
+    synthesized_stacks(other_outdir)[name]).plan(out=...)`` and ``show_json`` for each
     variant.
     ``.lift_prevent_destroy(stack_dir)`` adds an override setting ``prevent_destroy = false``
     wherever the stack sets it (to plan what the protection refuses);
@@ -46,7 +46,7 @@ API (fixtures in ``tests/terraform/conftest.py`` wrap it):
 ``deploy_order(stacks_root)``: the foundation first (the bootstrap bucket and fixed-IP
 reservation the purpose stacks read), then the purpose stacks; destroy runs it backwards.
 
-``python -m tests.terraform.standin serve --port N --cert C --key K`` runs the server in the
+``python -m devtools.standin serve --port N --cert C --key K`` runs the server in the
 foreground (used by ``StandIn.start`` and ``make sandbox``).
 """
 
@@ -61,11 +61,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devtools.toolchain import OVERRIDE_FILE, ROOT, Terraform, Toolchain, write_override
 from emr_constructs.layout import stack_name_of, synthesized_stacks
-from tests.terraform.toolchain import OVERRIDE_FILE, ROOT, Terraform, Toolchain, write_override
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 ACCESS_KEY = "testing"
@@ -73,16 +74,10 @@ SECRET_KEY = "testing"
 FOUNDATION = "foundation"
 
 
-def stack_folders(stacks_root: Path) -> dict[str, Path]:
-    """Each stack synthesized under ``stacks_root`` (``<outdir>/stacks``), by name: its
-    environment's folder, where ``cdk.tf.json`` is and terraform runs (the manifest's)."""
-    return synthesized_stacks(stacks_root.parent)
-
-
 def deploy_order(stacks_root: Path) -> list[str]:
     """Every synthesized stack: the foundation first (the bootstrap bucket and fixed-IP
     reservation the purpose stacks read), then the purpose stacks by name."""
-    names = sorted(stack_folders(stacks_root))
+    names = sorted(synthesized_stacks(stacks_root.parent))
     return [FOUNDATION] + [n for n in names if n != FOUNDATION] if FOUNDATION in names else names
 
 
@@ -163,7 +158,7 @@ class StandIn:
             [
                 PYTHON,
                 "-m",
-                "tests.terraform.standin",
+                "devtools.standin",
                 "serve",
                 "--port",
                 str(port),
@@ -243,7 +238,7 @@ class StandIn:
     def client(self, service: str, region: str, **kwargs):
         import boto3
 
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             region_name=region,
             endpoint_url=self.endpoint,
@@ -260,7 +255,7 @@ class StandIn:
         import ssl
         import urllib.request
 
-        from tests.terraform.moto_shim import FAULT_PATH
+        from devtools.moto_shim import FAULT_PATH
 
         request = urllib.request.Request(
             self.endpoint + FAULT_PATH,
@@ -288,7 +283,7 @@ class StandIn:
 
 def serve(port: int, cert: str, key: str) -> None:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    from tests.terraform import moto_shim
+    from devtools import moto_shim
 
     moto_shim.install()
     from moto.server import main as moto_main
@@ -324,7 +319,7 @@ class Account:
         ``presto=False`` leaves out the service-presto settings, for apps built with
         purpose declarations that have no service-presto."""
         lines = [
-            "# Written by tests/terraform/standin.py for the stand-in account.",
+            "# Written by devtools/standin.py for the stand-in account.",
             f'name = "{self.name}"',
             f'region = "{self.region}"',
             f'account_id = "{ACCOUNT_ID}"',
@@ -548,7 +543,7 @@ class AppliedApp:
 
     def folder(self, stack: str) -> Path:
         """The applied stack's folder (``cdk.tf.json``, terraform's working data)."""
-        return stack_folders(self.stacks_root)[stack]
+        return synthesized_stacks(self.stacks_root.parent)[stack]
 
     def terraform(self, stack: str) -> Terraform:
         return self.deployment.terraform(self.folder(stack))
@@ -604,7 +599,7 @@ def deploy_example_app(
 
 
 def leftovers(
-    standin: StandIn, account: Account, project_prefix: str, security_configuration_names: list[str] = ()
+    standin: StandIn, account: Account, project_prefix: str, security_configuration_names: Sequence[str] = ()
 ) -> list[str]:
     """Everything of the project still in the stand-in (empty after a clean destroy): in the
     account's VPC and subnets, anything; elsewhere, names starting with ``project_prefix``
@@ -663,7 +658,7 @@ def declared_names(stacks_root: Path, resource_type: str) -> list[str]:
     """The ``name`` argument of every ``resource_type`` resource of every synthesized stack."""
     return sorted(
         body["name"]
-        for folder in stack_folders(stacks_root).values()
+        for folder in synthesized_stacks(stacks_root.parent).values()
         for body in json.loads((folder / "cdk.tf.json").read_text()).get("resource", {}).get(resource_type, {}).values()
         if isinstance(body.get("name"), str)
     )
@@ -672,7 +667,7 @@ def declared_names(stacks_root: Path, resource_type: str) -> list[str]:
 def main(argv: list[str]) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m tests.terraform.standin")
+    parser = argparse.ArgumentParser(prog="python -m devtools.standin")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("serve", help="run the stand-in account in the foreground")
     run.add_argument("--port", type=int, required=True)
@@ -788,11 +783,11 @@ class DeployRun:
         )
 
     def folder(self, stack: str) -> Path:
-        return stack_folders(self.outdir / "stacks")[stack]
+        return synthesized_stacks(self.outdir)[stack]
 
     def folder_exists(self, stack: str) -> bool:
         try:  # the deploy may be writing the manifest right now
-            return (stack_folders(self.outdir / "stacks").get(stack, Path("/nonexistent")) / "cdk.tf.json").is_file()
+            return (synthesized_stacks(self.outdir).get(stack, Path("/nonexistent")) / "cdk.tf.json").is_file()
         except ValueError:
             return False
 
