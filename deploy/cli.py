@@ -37,6 +37,7 @@ from pathlib import Path
 
 from deploy.recovery import AwsView, Finding, adopt_orphans, untaint_healthy
 from deploy.runner import LockInfo, Terraform, TerraformError, lock_info, prevents_destroy
+from emr_constructs.contract import FOUNDATION
 from emr_constructs.layout import STACK_FILE, synthesized_stacks
 
 EXIT_OK = 0
@@ -45,7 +46,6 @@ EXIT_USAGE = 2
 EXIT_GUARD = 3
 EXIT_LOCKED = 4
 
-FOUNDATION = "foundation"
 PLAN_FILE = "deploy.tfplan"
 PLAN_JSON = "deploy.plan.json"
 REVIEW_FILE = "deploy-review.md"

@@ -71,14 +71,15 @@ from emr_constructs.layout import stack_name_of, synthesized_stacks
 ACCOUNT_ID = "123456789012"  # moto's default account
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
-FOUNDATION = "foundation"
 
 
 def deploy_order(stacks_root: Path) -> list[str]:
-    """Every synthesized stack: the foundation first (the bootstrap bucket and fixed-IP
-    reservation the purpose stacks read), then the purpose stacks by name."""
-    names = sorted(synthesized_stacks(stacks_root.parent))
-    return [FOUNDATION] + [n for n in names if n != FOUNDATION] if FOUNDATION in names else names
+    """Every synthesized stack in the guarded deploy's order (``deploy.cli.order``): the
+    foundation first (the bootstrap bucket and fixed-IP reservation the purpose stacks
+    read), then the purpose stacks by name."""
+    from deploy.cli import order
+
+    return order(synthesized_stacks(stacks_root.parent), None)
 
 
 # Every service the stacks' resources and data sources call; all point at the stand-in.

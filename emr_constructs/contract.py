@@ -10,6 +10,14 @@ This module imports nothing, so ``ops`` (which never loads cdktf) can import it 
 Guide tips: T8 (the A/B static Spot pair and its rotation) and T4 (the fixed master IP).
 """
 
+# The stack every purpose stack builds on (bootstrap bucket, fixed-IP reservation, disk key):
+# deployed first, destroyed last, and no purpose may take its name.
+FOUNDATION = "foundation"
+
+# The project's name: the ``project`` tag of every resource and the first part of every
+# stack's S3 state key.
+PROJECT = "emr-cdktf"
+
 # Instance groups of every cluster (EmrCluster names master and core explicitly, because
 # EMR reports the name back and an unset one would differ on every plan).
 MASTER_GROUP = "master"
@@ -53,8 +61,7 @@ def local_state_file(environment: str, stack: str) -> str:
     return f"terraform.{environment}.{stack}.tfstate"
 
 
-def local_state_path(environment: str, stack: str) -> str:
-    """The local backend's path, relative to the stack's folder (four levels below the
-    project root: cdktf.out/stacks/<stack>/<environment>), so the state lives in the
-    project root next to cdktf.json and survives a fresh synth."""
-    return f"../../../../{local_state_file(environment, stack)}"
+def s3_state_key(environment: str, stack: str) -> str:
+    """A stack's state key in the environment's state bucket (``[state] bucket``): one per
+    environment and stack, so two environments never share a state."""
+    return f"{PROJECT}/{environment}/{stack}.tfstate"

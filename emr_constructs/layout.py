@@ -9,13 +9,15 @@ has its own and switching environments in one checkout never meets another envir
 backend. Readers of a synthesized app (the review, the test tiers) find the stacks here,
 through the manifest, so output of older versions (``stacks/<stack>/``) reads the same way.
 
-Standard library only: ``review`` and the tests import it without cdktf.
+Standard library and ``contract`` only: ``review`` and the tests import it without cdktf.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from emr_constructs.contract import local_state_file
 
 STACKS_FOLDER = "stacks"
 MANIFEST_FILE = "manifest.json"
@@ -26,6 +28,20 @@ def stack_folder(outdir: str | Path, stack: str, environment: str) -> Path:
     """``<outdir>/stacks/<stack>/<environment>``: a synthesized stack's folder, where its
     ``cdk.tf.json`` is and where terraform runs."""
     return Path(outdir) / STACKS_FOLDER / stack / environment
+
+
+def to_project_root() -> str:
+    """The relative path from a stack's folder (``stack_folder``) back to the project root,
+    which holds the output folder (``cdktf.out``): one ``..`` per level of the layout above
+    plus the output folder itself, ``../../../..``."""
+    return "/".join([".."] * (len(stack_folder("", "stack", "environment").parts) + 1))
+
+
+def local_state_path(environment: str, stack: str) -> str:
+    """The local backend's path, relative to the stack's folder, so the state lives in the
+    project root next to cdktf.json (``contract.local_state_file``, where ``ops`` reads it)
+    and survives a fresh synth."""
+    return f"{to_project_root()}/{local_state_file(environment, stack)}"
 
 
 def synthesized_stacks(outdir: str | Path) -> dict[str, Path]:

@@ -35,11 +35,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from emr_constructs.contract import FOUNDATION
+
 # Security-group keys are the app's own group names (emr_constructs.security_groups.GROUPS).
 SECURITY_GROUP_KEYS = ("master-managed", "slave-managed", "master-additional", "slave-additional", "service-access")
 ROLE_KEYS = ("service", "instance", "autoscaling")
 PURPOSE_KEYS = ("security_groups", "roles", "instance_profile", "clusters", "instance_groups")
-FOUNDATION = "foundation"
 FOUNDATION_KEYS = ("bootstrap_assets_bucket",)
 
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$", re.ASCII)

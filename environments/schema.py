@@ -35,7 +35,11 @@ from emr_constructs import catalog, validation as v
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "settings.schema.json"
 
-DATA_ACCESS_MODES = ("read-only", "read-write")
+# The instance role's access to a data-bucket prefix: the words settings are written in,
+# and the ones purpose declarations use (``stacks.declaration.DataAccess``).
+READ_ONLY = "read-only"
+READ_WRITE = "read-write"
+DATA_ACCESS_MODES = (READ_ONLY, READ_WRITE)
 BOOTSTRAP_KMS_MODES = ("aws-managed", "customer-managed")
 FIXED_IP_MODES = ("eni", "cidr")
 # AWS accepts VPC and subnet IPv4 blocks from /16 to /28 (CreateVpc, CreateSubnet).
@@ -331,7 +335,7 @@ class DataEntry(_Table):
         description="a key prefix ending with '/', or \"\" for the whole bucket", examples=["raw/"]
     )
     access: Annotated[str, _choice(DATA_ACCESS_MODES)] = Field(description=f"one of {', '.join(DATA_ACCESS_MODES)}")
-    delete: Flag = Field(default=False, description='may delete objects (needs access = "read-write")')
+    delete: Flag = Field(default=False, description=f'may delete objects (needs access = "{READ_WRITE}")')
 
 
 class PurposeTable(_Table):

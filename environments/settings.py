@@ -587,8 +587,8 @@ def _data_rules(c: _Collector, where: str, entries: Any) -> None:
             c.add(f"{at}.prefix", prefix, f"already listed as {where}.data[{seen[prefix]}]; list each prefix once")
         elif prefix is not None:
             seen[prefix] = i
-        if entry.get("delete") is True and entry.get("access") == "read-only":
-            c.add(f"{at}.delete", True, 'deleting needs access = "read-write"')
+        if entry.get("delete") is True and entry.get("access") == schema.READ_ONLY:
+            c.add(f"{at}.delete", True, f'deleting needs access = "{schema.READ_WRITE}"')
 
 
 def available_environments() -> list[str]:

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
+from emr_constructs.contract import local_state_file
 from ops.aws import AwsClients, aws_errors
 from ops.cluster import STATIC_A, STATIC_B
 from ops.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, OpsError
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--state",
             metavar="PATH|s3://BUCKET/KEY",
             help="the stack's Terraform state, which names the instance groups Terraform manages (default: "
-            "terraform.<environment>.<stack>.tfstate in the project root, from the cluster's tags, if it "
+            f"{local_state_file('<environment>', '<stack>')} in the project root, from the cluster's tags, if it "
             "exists; else the newest group of each name is taken as the live one)",
         )
 

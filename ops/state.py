@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emr_constructs.contract import ENVIRONMENT_TAG, STACK_TAG, local_state_file
+from emr_constructs.contract import ENVIRONMENT_TAG, STACK_TAG, local_state_file, s3_state_key
 from ops.errors import Refused
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def _read_local(path: Path) -> Any:
     except FileNotFoundError:
         raise Refused(
             f"--state {path}: no such file. Give the stack's state file "
-            "(terraform.<environment>.<stack>.tfstate in the project root) or s3://BUCKET/KEY"
+            f"({local_state_file('<environment>', '<stack>')} in the project root) or s3://BUCKET/KEY"
         ) from None
     except (OSError, ValueError) as exc:
         raise Refused(f"--state {path}: cannot read it as Terraform state ({exc})") from None
@@ -75,7 +75,7 @@ def _read_s3(s3, uri: str) -> Any:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not bucket or not key:
         raise Refused(
-            f"--state {uri}: expected s3://BUCKET/KEY, e.g. s3://acme-terraform-state/emr-cdktf/acme/spark-batch.tfstate"
+            f"--state {uri}: expected s3://BUCKET/KEY, e.g. s3://acme-terraform-state/{s3_state_key('acme', 'spark-batch')}"
         )
     from botocore.exceptions import ClientError
 
@@ -85,7 +85,7 @@ def _read_s3(s3, uri: str) -> Any:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchBucket", "404"):
             raise Refused(
                 f"--state {uri}: no such object ({exc.response['Error'].get('Code')}). The key of "
-                "a stack's state is emr-cdktf/<environment>/<stack>.tfstate"
+                f"a stack's state is {s3_state_key('<environment>', '<stack>')}"
             ) from None
         raise
     try:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from emr_constructs.contract import local_state_file, s3_state_key
 from ops.aws import translate
 from ops.cluster import (
     DYNAMIC_GROUP,
@@ -203,8 +204,8 @@ def _leftover_section(
         )
     if sorted_groups.leftovers and managed is None:
         rt.say(
-            "  (no Terraform state read: pass --state terraform.<environment>.<stack>.tfstate or "
-            "--state s3://BUCKET/emr-cdktf/<environment>/<stack>.tfstate to tell them apart by id)"
+            f"  (no Terraform state read: pass --state {local_state_file('<environment>', '<stack>')} or "
+            f"--state s3://BUCKET/{s3_state_key('<environment>', '<stack>')} to tell them apart by id)"
         )
 
 

@@ -12,11 +12,10 @@ from cdktf import LocalBackend, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderIgnoreTags
 from constructs import Construct
 
-from emr_constructs.contract import ENVIRONMENT_TAG, OPERATIONS_TAGS, STACK_TAG, local_state_path
+from emr_constructs.contract import ENVIRONMENT_TAG, OPERATIONS_TAGS, PROJECT, STACK_TAG, s3_state_key
 from emr_constructs.framework import AWS_PROVIDER_SOURCE, AWS_PROVIDER_VERSION
+from emr_constructs.layout import local_state_path
 from environments.settings import Settings
-
-PROJECT = "emr-cdktf"
 
 
 class EmrBaseStack(TerraformStack):
@@ -51,7 +50,7 @@ class EmrBaseStack(TerraformStack):
             backend = S3Backend(
                 self,
                 bucket=settings.state_bucket,
-                key=f"{PROJECT}/{settings.name}/{stack_name}.tfstate",
+                key=s3_state_key(settings.name, stack_name),
                 region=settings.region,
                 encrypt=True,
             )

@@ -43,9 +43,8 @@ from emr_constructs.emr_cluster import EmrCluster
 from emr_constructs.fleet_spec import FleetInstanceType, InstanceFleetSpec
 from emr_constructs.instance_fleet import TaskInstanceFleet
 from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup, SpotTaskGroupPair
+from environments.schema import READ_ONLY, READ_WRITE
 from stacks.declaration import (
-    DATA_READ,
-    DATA_READ_WRITE,
     SPARK_HISTORY_UI,
     TRINO_UI,
     YARN_RESOURCEMANAGER_UI,
@@ -234,7 +233,7 @@ PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
         web_uis=(SPARK_HISTORY_UI, YARN_RESOURCEMANAGER_UI),
         # Operators edit the frozen production cluster's scaling rules in the console.
         autoscaling=True,
-        data_access=DataAccess(DATA_READ_WRITE),
+        data_access=DataAccess(READ_WRITE),
     ),
     Purpose(
         name="spark-stream",
@@ -243,7 +242,7 @@ PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
         web_uis=(SPARK_HISTORY_UI, YARN_RESOURCEMANAGER_UI),
         # A fixed-size cluster; EMR managed scaling would need no role either.
         autoscaling=False,
-        data_access=DataAccess(DATA_READ_WRITE),
+        data_access=DataAccess(READ_WRITE),
     ),
     Purpose(
         name="service-presto",
@@ -254,7 +253,7 @@ PURPOSE_DECLARATIONS: tuple[Purpose, ...] = (
         autoscaling=True,
         # Interactive SQL only reads the lake (issue 14); writes need the environment's
         # [[purposes.service-presto.data]] and glue_write.
-        data_access=DataAccess(DATA_READ),
+        data_access=DataAccess(READ_ONLY),
     ),
 )
 

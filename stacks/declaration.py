@@ -14,7 +14,7 @@ one ``PurposeError`` (exit 2 from ``main.py``, nothing synthesized).
 
 The declaration says what a purpose has and needs *by default*; environment settings may
 open or narrow it per purpose (which UIs are reachable, a narrower data access). They
-name UIs by ``WebUi.key`` and data access by ``DATA_ACCESS_MODES``, so a setting can be
+name UIs by ``WebUi.key`` and data access by ``environments.schema.READ_ONLY``/``READ_WRITE``, so a setting can be
 checked against the declaration (``Purpose.ui``, ``Purpose.ui_keys``).
 
 This module imports no cdktf: settings checks and tools can read it cheaply.
@@ -27,19 +27,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from emr_constructs.contract import FOUNDATION
 from emr_constructs.errors import ConstructInputError
+from environments.schema import DATA_ACCESS_MODES, READ_ONLY
 
-# Data-bucket access of the instance role, narrowest first.
+# Data-bucket access of the instance role, narrowest first: none, or one of the words the
+# environment settings use for a prefix (READ_ONLY, READ_WRITE), so a declaration and a
+# setting say the same thing the same way.
 DATA_NONE = "none"
-DATA_READ = "read"
-DATA_READ_WRITE = "read-write"
-DATA_ACCESS_MODES = (DATA_NONE, DATA_READ, DATA_READ_WRITE)
+DECLARED_ACCESS_MODES = (DATA_NONE, *DATA_ACCESS_MODES)
+# The declarations' word for READ_ONLY before the two vocabularies became one (issue 23).
+_OLD_READ = "read"
 
 # The stack name is also a state key and part of resource names (``<env>-<purpose>-emr-
 # autoscaling`` must fit IAM's 64 characters with a 31-character environment name).
 _PURPOSE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", re.ASCII)
 PURPOSE_NAME_MAX = 16
-RESERVED_STACK_NAMES = ("foundation",)
+RESERVED_STACK_NAMES = (FOUNDATION,)
 _UI_KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", re.ASCII)
 _PREFIX = re.compile(r"^([A-Za-z0-9!_.'()-]+/)*$", re.ASCII)
 SSH_PORT = 22
@@ -72,7 +76,8 @@ TRINO_UI = WebUi("trino", "Trino/Presto coordinator", 8889)
 class DataAccess:
     """The instance role's access to the data bucket (tip T0).
 
-    ``mode``: ``none``, ``read`` or ``read-write``; ``prefixes``: key prefixes it covers,
+    ``mode``: ``none``, ``read-only`` or ``read-write`` (``DECLARED_ACCESS_MODES``, the
+    settings' words); ``prefixes``: key prefixes it covers,
     each ending in ``/`` (default ``("",)``: the whole bucket). Ignored with ``none``.
     """
 
@@ -184,10 +189,15 @@ def _ui_problems(where: str, uis) -> list[str]:
 
 def _data_access_problems(where: str, access: Any) -> list[str]:
     if not isinstance(access, DataAccess):
-        return [f"{where} = {access!r}: a DataAccess(mode, prefixes), mode one of {', '.join(DATA_ACCESS_MODES)}"]
+        return [f"{where} = {access!r}: a DataAccess(mode, prefixes), mode one of {', '.join(DECLARED_ACCESS_MODES)}"]
     problems = []
-    if access.mode not in DATA_ACCESS_MODES:
-        problems.append(f"{where}.mode = {access.mode!r}: one of {', '.join(DATA_ACCESS_MODES)}")
+    if access.mode == _OLD_READ:
+        problems.append(
+            f"{where}.mode = {access.mode!r}: now spelled {READ_ONLY!r}, as in the environment settings "
+            f"(one of {', '.join(DECLARED_ACCESS_MODES)})"
+        )
+    elif access.mode not in DECLARED_ACCESS_MODES:
+        problems.append(f"{where}.mode = {access.mode!r}: one of {', '.join(DECLARED_ACCESS_MODES)}")
     if not _is_sequence(access.prefixes) or not access.prefixes:
         problems.append(
             f"{where}.prefixes = {access.prefixes!r}: a non-empty tuple of key prefixes, ('',) for the whole bucket"

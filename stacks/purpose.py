@@ -43,11 +43,11 @@ from emr_constructs.iam_roles import EmrRoles
 from emr_constructs.node_role_tags import tag_nodes_with_role
 from emr_constructs.security_configuration import EmrSecurityConfiguration, imdsv2_supported
 from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
+from environments.schema import READ_ONLY
 from environments.settings import PrefixAccess, Settings
 from stacks.base import EmrBaseStack
 from stacks.declaration import (
     DATA_NONE,
-    DATA_READ,
     SSH_PORT,
     DataAccess,
     Purpose,
@@ -111,8 +111,7 @@ def declared_data_access(access: DataAccess) -> tuple[PrefixAccess, ...]:
     """A declaration's default data access as per-prefix grants, never with delete."""
     if access.mode == DATA_NONE:
         return ()
-    mode = "read-only" if access.mode == DATA_READ else "read-write"
-    return tuple(PrefixAccess(prefix=prefix, access=mode) for prefix in access.prefixes)
+    return tuple(PrefixAccess(prefix=prefix, access=access.mode) for prefix in access.prefixes)
 
 
 def uses_glue_metastore(spec: ClusterSpec) -> bool:
@@ -253,7 +252,7 @@ class PurposeStack(EmrBaseStack):
 
     def _grant_data_access(self, bucket: str) -> None:
         for entry in self.data_access:
-            if entry.access == "read-only":
+            if entry.access == READ_ONLY:
                 self.roles.grant_read(bucket, entry.prefix)
             else:
                 self.roles.grant_read_write(bucket, entry.prefix, delete=entry.delete)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from emr_constructs.errors import ConstructInputError
+from environments.schema import READ_ONLY
 from stacks.declaration import (
-    DATA_READ,
     SPARK_HISTORY_UI,
     DataAccess,
     Purpose,
@@ -55,7 +55,7 @@ SPARK_ML = Purpose(
     clusters=(spark_ml_01,),
     web_uis=(SPARK_HISTORY_UI, JUPYTER_UI),
     autoscaling=False,
-    data_access=DataAccess(DATA_READ, prefixes=("features/", "models/")),
+    data_access=DataAccess(READ_ONLY, prefixes=("features/", "models/")),
 )
 
 
@@ -155,7 +155,7 @@ def test_bad_fields_are_each_named_with_the_value_and_what_is_allowed():
         "purpose 'Spark_ML'.web_uis[1].port = 70000: a TCP port, 1-65535",
         "purpose 'Spark_ML'.web_uis[2] = ('Livy', 8998): a WebUi(key, description, port)",
         "purpose 'Spark_ML'.autoscaling = 'yes': True or False",
-        "purpose 'Spark_ML'.data_access.mode = 'write': one of none, read, read-write",
+        "purpose 'Spark_ML'.data_access.mode = 'write': one of none, read-only, read-write",
         "purpose 'Spark_ML'.data_access.prefixes[0] = '/features/*': '' (whole bucket) or a key prefix ending "
         "in '/', without wildcards or a leading '/', e.g. 'curated/'",
     ]

@@ -16,6 +16,8 @@ import copy
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from environments.schema import READ_ONLY, READ_WRITE
+
 if TYPE_CHECKING:
     from cdktf import TerraformStack
     from constructs import Construct
@@ -33,7 +35,7 @@ BASE_DATA: dict = {
     "bootstrap_bucket": "example-emr-bootstrap-assets",
     "log_bucket": "example-emr-logs",
     "data_bucket": "example-data-lake",
-    "data_access": "read",
+    "data_access": READ_ONLY,
     "subnets": ["subnet-0a1b2c3d4e5f60701", "subnet-0a1b2c3d4e5f60702"],
     "office_ingress": [{"port": 18080, "cidr": "10.30.0.0/20", "description": "Spark History UI for the office"}],
     # (construct path below the stack, attribute, value): edits the constructs do not expose.
@@ -132,7 +134,7 @@ def build(scope: Construct, data: dict, scripts_dir: Path, stack_name: str = STA
         master_ingress=tuple(IngressRule(r["description"], r["port"], cidr=r["cidr"]) for r in data["office_ingress"]),
     )
     roles = EmrRoles(stack, "roles", name_prefix=stack_name, account_id=data["account_id"], region=data["region"])
-    grant = roles.grant_read_write if data["data_access"] == "read_write" else roles.grant_read
+    grant = roles.grant_read_write if data["data_access"] == READ_WRITE else roles.grant_read
     grant(data["data_bucket"], sid="Data")
     roles.grant_bootstrap_read(data["bootstrap_bucket"], f"bootstrap/{PURPOSE}/")
     assets = BootstrapAssets(

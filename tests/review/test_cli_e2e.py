@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from environments.schema import READ_WRITE
 from review.cli import EXIT_GUARD, EXIT_OK, EXIT_USAGE, main
 from review.synth import PROJECT_ROOT, Synthesizer
 from tests.review.fixture_app import base_data, write_scripts
@@ -77,7 +78,7 @@ def repo(tmp_path_factory) -> Path:
     data = base_data()
     data["clusters"][0]["release_label"] = "emr-7.2.0"  # as in v2
     data["office_ingress"][0]["port"] = 18081
-    data["data_access"] = "read_write"
+    data["data_access"] = READ_WRITE
     data["clusters"][0]["spot"]["bid_price"] = "0.26"
     _write_data(repo, data)
     return repo
