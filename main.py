@@ -91,8 +91,8 @@ def run(
         _report(exc, err, library=True)
         return EXIT_REFUSED
     # Pure Python modules (no provider bindings): cheap to import before validation.
-    from emr_constructs.errors import ConstructInputError
-    from emr_constructs.pricing import PriceError
+    from emr_constructs.model.errors import ConstructInputError
+    from emr_constructs.model.pricing import PriceError
     from environments.settings import SettingsError, load_environment
 
     try:

@@ -29,8 +29,8 @@ def synthesize(extra: int, outdir: str) -> None:
     sys.path.insert(0, str(ROOT))
     from cdktf import App
 
-    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
-    from emr_constructs.ebs import EbsSpec
+    from emr_constructs.model.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.model.ebs import EbsSpec
     from environments.settings import load_environment
     from stacks.clusters import PURPOSE_DECLARATIONS
     from stacks.foundation import FoundationStack

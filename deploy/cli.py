@@ -37,8 +37,8 @@ from pathlib import Path
 
 from deploy.recovery import AwsView, Finding, adopt_orphans, untaint_healthy
 from deploy.runner import LockInfo, Terraform, TerraformError, lock_info, prevents_destroy
-from emr_constructs.contract import FOUNDATION
-from emr_constructs.layout import STACK_FILE, synthesized_stacks
+from emr_constructs.model.contract import FOUNDATION
+from emr_constructs.model.layout import STACK_FILE, synthesized_stacks
 
 EXIT_OK = 0
 EXIT_FAILED = 1

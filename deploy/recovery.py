@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emr_constructs.contract import ENVIRONMENT_TAG, STACK_TAG
+from emr_constructs.model.contract import ENVIRONMENT_TAG, STACK_TAG
 
 EMR_CLUSTER = "aws_emr_cluster"
 EMR_INSTANCE_GROUP = "aws_emr_instance_group"

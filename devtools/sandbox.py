@@ -49,7 +49,7 @@ from devtools.standin import (
     make_certificate,
 )
 from devtools.toolchain import DEFAULT_WORKDIR, ROOT, ToolchainMissing, find_toolchain, write_override
-from emr_constructs.layout import synthesized_stacks
+from emr_constructs.model.layout import synthesized_stacks
 
 SANDBOX = ROOT / ".sandbox"
 OUTDIR = ROOT / "cdktf.sandbox.out"

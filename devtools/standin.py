@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools.toolchain import OVERRIDE_FILE, ROOT, Terraform, Toolchain, write_override
-from emr_constructs.layout import stack_name_of, synthesized_stacks
+from emr_constructs.model.layout import stack_name_of, synthesized_stacks
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 ACCESS_KEY = "testing"
@@ -727,7 +727,7 @@ class DeployRun:
         return self.workdir / "cdktf.out"
 
     def state_path(self, environment: str, stack: str) -> Path:
-        """The project's local backend: beside the output folder (``emr_constructs.contract``)."""
+        """The project's local backend: beside the output folder (``emr_constructs.model.contract``)."""
         return self.outdir.parent / f"terraform.{environment}.{stack}.tfstate"
 
     def override_file(self) -> Path:

@@ -434,7 +434,7 @@ def validate_stacks(
     """
     toolchain = toolchain or find_toolchain()
     cli_config = toolchain.cli_config(workdir)
-    from emr_constructs.layout import synthesized_stacks
+    from emr_constructs.model.layout import synthesized_stacks
 
     folders = synthesized_stacks(stacks_root.parent)
     if not folders:

@@ -132,9 +132,24 @@ def _constants(tree: ast.Module) -> list[str]:
     return ["| constant | value |", "| --- | --- |", *rows, ""] if rows else []
 
 
+def _modules() -> list[Path]:
+    """The library's modules: the cdktf constructs in ``emr_constructs/`` and the plain-Python
+    ones in ``emr_constructs/model/``, each package's ``__init__`` first."""
+    return sorted(
+        [*PACKAGE.glob("*.py"), *PACKAGE.glob("*/*.py")],
+        key=lambda p: (p.parent != PACKAGE, p.stem != "__init__", p.stem),
+    )
+
+
+def _dotted(path: Path) -> str:
+    """``emr_constructs.model.contract`` for ``emr_constructs/model/contract.py``."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def module_section(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    name = f"emr_constructs.{path.stem}" if path.stem != "__init__" else "emr_constructs"
+    name = _dotted(path)
     out = [f"## `{name}`", "", *_doc(tree), *_constants(tree)]
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and _public(node.name):
@@ -158,8 +173,11 @@ def _imports_cdktf(tree: ast.Module, local: dict[str, bool]) -> bool:
 def module_index() -> str:
     """One row per module of the library: its docstring's first sentence, and whether it
     builds resources (imports cdktf, itself or through another module) or is plain Python."""
-    trees = {p.stem: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(PACKAGE.glob("*.py"))}
-    trees.pop("__init__", None)
+    trees = {
+        _dotted(p).removeprefix("emr_constructs."): ast.parse(p.read_text(encoding="utf-8"))
+        for p in _modules()
+        if p.stem != "__init__"
+    }
     builds: dict[str, bool] = {}
     while True:  # to a fixed point: a module importing a resource module builds resources too
         now = {name: _imports_cdktf(tree, builds) for name, tree in trees.items()}
@@ -170,7 +188,7 @@ def module_index() -> str:
     for name, tree in trees.items():
         first = " ".join(" ".join(_doc(tree)).split()).split(". ")[0].rstrip(".")
         kind = "construct (cdktf)" if builds[name] else "plain Python"
-        rows.append(f"| `{name}.py` | {kind} | {first.replace('|', '&#124;')}. |")
+        rows.append(f"| `{name.replace('.', '/')}.py` | {kind} | {first.replace('|', '&#124;')}. |")
     return "\n".join(rows)
 
 
@@ -180,8 +198,9 @@ def with_module_index(page: str) -> str:
 
 
 def render() -> str:
-    modules = sorted(PACKAGE.glob("*.py"), key=lambda p: (p.stem != "__init__", p.stem))
-    lines = [HEADER, "Modules: " + ", ".join(f"`{p.stem}`" for p in modules if p.stem != "__init__"), ""]
+    modules = _modules()
+    names = [_dotted(p).removeprefix("emr_constructs.") for p in modules if p.stem != "__init__"]
+    lines = [HEADER, "Modules: " + ", ".join(f"`{name}`" for name in names), ""]
     for path in modules:
         lines += module_section(path)
     return "\n".join(lines).rstrip("\n") + "\n"

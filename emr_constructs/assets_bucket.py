@@ -46,8 +46,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
-from emr_constructs import validation
-from emr_constructs.errors import ConstructInputError
+from emr_constructs.model import validation
+from emr_constructs.model.errors import ConstructInputError
 
 # An IAM role or user ARN; aws:PrincipalArn of an assumed-role session is its role's ARN.
 #: What only the writers may do to objects of the bucket.

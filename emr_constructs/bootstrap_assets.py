@@ -39,9 +39,9 @@ from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.s3_object import S3Object
 from constructs import Construct
 
-from emr_constructs import validation
-from emr_constructs.cluster_spec import BootstrapAction
-from emr_constructs.errors import EmrConfigError
+from emr_constructs.model import validation
+from emr_constructs.model.cluster_spec import BootstrapAction
+from emr_constructs.model.errors import EmrConfigError
 
 KEY_ROOT = "bootstrap"
 HASH_HEX = 16

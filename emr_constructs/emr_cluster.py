@@ -1,7 +1,7 @@
 """EmrCluster: one named, production EMR cluster (guide tips T3, T5, T6, T7).
 
 The construct only: what a cluster is made of (``ClusterSpec`` and its rules) lives in
-``emr_constructs.cluster_spec``, EBS sizing in ``emr_constructs.ebs``; the fixed master
+``emr_constructs.model.cluster_spec``, EBS sizing in ``emr_constructs.model.ebs``; the fixed master
 IP (T4) is ``emr_constructs.fixed_ip.use_fixed_ip`` and the node Name tags
 ``emr_constructs.node_role_tags.tag_nodes_with_role``.
 
@@ -84,7 +84,7 @@ from cdktf_cdktf_provider_aws.emr_managed_scaling_policy import (
 )
 from constructs import Construct
 
-from emr_constructs.cluster_spec import (
+from emr_constructs.model.cluster_spec import (
     RESERVED_TAGS,
     BootstrapAction,
     ClusterSpec,
@@ -92,10 +92,10 @@ from emr_constructs.cluster_spec import (
     render_configurations,
     ui_urls,
 )
-from emr_constructs.contract import CORE_GROUP, MANAGED_POLICY_TAG, MASTER_GROUP
-from emr_constructs.errors import EmrConfigError
-from emr_constructs.fleet_spec import CORE_FLEET, MASTER_FLEET, ClusterSubnet, InstanceFleetSpec, subnet_problems
-from emr_constructs.pricing import PriceTable
+from emr_constructs.model.contract import CORE_GROUP, MANAGED_POLICY_TAG, MASTER_GROUP
+from emr_constructs.model.errors import EmrConfigError
+from emr_constructs.model.fleet_spec import CORE_FLEET, MASTER_FLEET, ClusterSubnet, InstanceFleetSpec, subnet_problems
+from emr_constructs.model.pricing import PriceTable
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_aws.emr_instance_fleet import EmrInstanceFleet

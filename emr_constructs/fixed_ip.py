@@ -4,7 +4,7 @@ The guide gives every master a fixed private IP, so YARN RM, Spark History, Trin
 keep one address across cluster replacements and reboots, and reserves the addresses
 beforehand so no other instance takes them. ``FixedIpReservation`` reserves them in one of
 two modes (the rules, and why ``cidr`` is the default, are in
-``emr_constructs.fixed_ip_rules``, shared with the environment file's validation):
+``emr_constructs.model.fixed_ip_rules``, shared with the environment file's validation):
 
 ``cidr`` (default)
     ``aws_ec2_subnet_cidr_reservation`` with ``reservation_type = "explicit"``: AWS hands
@@ -43,10 +43,11 @@ from cdktf_cdktf_provider_aws.ec2_subnet_cidr_reservation import Ec2SubnetCidrRe
 from cdktf_cdktf_provider_aws.network_interface import NetworkInterface
 from constructs import Construct
 
-from emr_constructs.cluster_spec import BootstrapAction
-from emr_constructs.contract import FIXED_IP_TAG
-from emr_constructs.errors import ConstructInputError, EmrConfigError
-from emr_constructs.fixed_ip_rules import (
+from emr_constructs.iam_roles import regional_arn
+from emr_constructs.model.cluster_spec import BootstrapAction
+from emr_constructs.model.contract import FIXED_IP_TAG
+from emr_constructs.model.errors import ConstructInputError, EmrConfigError
+from emr_constructs.model.fixed_ip_rules import (
     DEFAULT_MODE,
     MODES,
     FixedIp,
@@ -54,7 +55,6 @@ from emr_constructs.fixed_ip_rules import (
     plan_reservation,
     three_master_problem,
 )
-from emr_constructs.iam_roles import regional_arn
 
 if TYPE_CHECKING:
     from emr_constructs.emr_cluster import EmrCluster

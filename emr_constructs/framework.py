@@ -179,7 +179,7 @@ def install(environ: dict[str, str] | os._Environ[str] | None = None) -> Framewo
     A value naming no framework is refused at once. A framework this Python does not hold
     is refused lazily, by the first import of a framework name, with what to run instead:
     code that never imports a framework (``ops``, ``review``, the stand-in server reading
-    ``emr_constructs.layout``) runs in either virtualenv. CDK Terrain selected after the
+    ``emr_constructs.model.layout``) runs in either virtualenv. CDK Terrain selected after the
     real cdktf was already imported is refused at once."""
     framework = selected(environ)
     if any(isinstance(f, (_Alias, _Missing)) for f in sys.meta_path):

@@ -48,14 +48,14 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct, IValidation
 
-from emr_constructs import validation
-from emr_constructs.contract import MANAGED_POLICY_TAG  # noqa: F401  (re-exported to security_groups)
-from emr_constructs.errors import ConstructInputError
+from emr_constructs.model import validation
+from emr_constructs.model.contract import MANAGED_POLICY_TAG  # noqa: F401  (re-exported to security_groups)
+from emr_constructs.model.errors import ConstructInputError
 
 SERVICE_POLICY = "AmazonEMRServicePolicy_v2"
 AUTOSCALING_POLICY = "AmazonElasticMapReduceforAutoScalingRole"
 #: The tag SERVICE_POLICY requires on every resource it acts on: ``MANAGED_POLICY_TAG``
-#: (defined in emr_constructs.contract, imported above).
+#: (defined in emr_constructs.model.contract, imported above).
 #: IAM's limit for all inline policies of one role, in characters without whitespace.
 INLINE_POLICY_LIMIT = 10_240
 

@@ -28,9 +28,9 @@ from cdktf_cdktf_provider_aws.emr_instance_fleet import EmrInstanceFleet
 from constructs import Construct
 
 from emr_constructs.emr_cluster import EmrCluster, fleet_block
-from emr_constructs.errors import EmrConfigError
-from emr_constructs.fleet_spec import TASK_FLEET, InstanceFleetSpec
-from emr_constructs.pricing import PriceTable
+from emr_constructs.model.errors import EmrConfigError
+from emr_constructs.model.fleet_spec import TASK_FLEET, InstanceFleetSpec
+from emr_constructs.model.pricing import PriceTable
 
 TASK_FLEET_NAME = "task"
 _CAPACITIES = ["target_on_demand_capacity", "target_spot_capacity"]

@@ -20,8 +20,8 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
-from emr_constructs.errors import ConstructInputError
 from emr_constructs.iam_roles import partition_of
+from emr_constructs.model.errors import ConstructInputError
 
 _ALIAS = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$", re.ASCII)

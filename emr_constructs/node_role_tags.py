@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from emr_constructs.cluster_spec import BootstrapAction
 from emr_constructs.iam_roles import regional_arn
+from emr_constructs.model.cluster_spec import BootstrapAction
 
 if TYPE_CHECKING:
     from emr_constructs.emr_cluster import EmrCluster

@@ -36,8 +36,8 @@ from cdktf import Token
 from cdktf_cdktf_provider_aws.emr_security_configuration import EmrSecurityConfiguration as _Resource
 from constructs import Construct
 
-from emr_constructs import validation
-from emr_constructs.errors import EmrConfigError
+from emr_constructs.model import validation
+from emr_constructs.model.errors import EmrConfigError
 
 S3_MODES = ("SSE-S3", "SSE-KMS")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$", re.ASCII)

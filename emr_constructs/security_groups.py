@@ -50,9 +50,9 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from emr_constructs import validation
-from emr_constructs.errors import ConstructInputError
 from emr_constructs.iam_roles import MANAGED_POLICY_TAG as EMR_MANAGED_POLICY_TAG
+from emr_constructs.model import validation
+from emr_constructs.model.errors import ConstructInputError
 
 MASTER_MANAGED = "master-managed"
 SLAVE_MANAGED = "slave-managed"
@@ -432,7 +432,7 @@ class EmrSecurityGroups(Construct):
             raise SecurityGroupRuleError(self.node.path, problems)
 
     def _validate_sources(self, user_rules, allow_public_sources) -> None:
-        """Network rules shared with the environment settings (emr_constructs.validation)."""
+        """Network rules shared with the environment settings (emr_constructs.model.validation)."""
         problems: list[str] = []
         if not isinstance(allow_public_sources, bool):
             problems.append(f"allow_public_sources = {allow_public_sources!r}: True or False")

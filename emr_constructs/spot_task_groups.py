@@ -23,7 +23,7 @@ proves at creation that the idle side's Spot pool and bid work. The first rotati
 created with fewer than 1 instance.
 
 Bid price: on-demand price x factor (default 0.8) from the checked-in price table
-(``emr_constructs.pricing``), rounded half-up to cents on the exact decimal product
+(``emr_constructs.model.pricing``), rounded half-up to cents on the exact decimal product
 (r5.xlarge 0.304 x 0.8 = 0.2432 -> "0.24"). An explicit ``bid_price`` string is accepted
 after validation (at least 0.01, at most two decimals).
 """
@@ -38,12 +38,12 @@ from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.emr_instance_group import EmrInstanceGroup, EmrInstanceGroupEbsConfig
 from constructs import Construct
 
-from emr_constructs import validation
-from emr_constructs.contract import DYNAMIC_GROUP, IDLE_SIDE_COUNT, STATIC_A, STATIC_B
-from emr_constructs.ebs import EbsSpec, no_throughput_block_problems
 from emr_constructs.emr_cluster import EmrCluster
-from emr_constructs.errors import EmrConfigError
-from emr_constructs.pricing import DEFAULT_BID_FACTOR, Bid, PriceError, PriceTable, check_bid_price, spot_bid
+from emr_constructs.model import validation
+from emr_constructs.model.contract import DYNAMIC_GROUP, IDLE_SIDE_COUNT, STATIC_A, STATIC_B
+from emr_constructs.model.ebs import EbsSpec, no_throughput_block_problems
+from emr_constructs.model.errors import EmrConfigError
+from emr_constructs.model.pricing import DEFAULT_BID_FACTOR, Bid, PriceError, PriceTable, check_bid_price, spot_bid
 
 DYNAMIC = DYNAMIC_GROUP
 SIDES = {"a": STATIC_A, "b": STATIC_B}

@@ -22,8 +22,8 @@ from typing import Sequence
 from cdktf_cdktf_provider_aws.ec2_tag import Ec2Tag
 from constructs import Construct
 
-from emr_constructs.errors import ConstructInputError
 from emr_constructs.iam_roles import MANAGED_POLICY_TAG
+from emr_constructs.model.errors import ConstructInputError
 
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
 

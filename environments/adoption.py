@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from emr_constructs.contract import FOUNDATION
+from emr_constructs.model.contract import FOUNDATION
 
 # Security-group keys are the app's own group names (emr_constructs.security_groups.GROUPS).
 SECURITY_GROUP_KEYS = ("master-managed", "slave-managed", "master-additional", "slave-additional", "service-access")

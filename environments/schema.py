@@ -2,7 +2,7 @@
 
 One model per table (``[fixed_ips]`` holds the fixed master IPs of guide tip T4), every
 key with its description, its default and its rule. The
-per-value rules are the shared validators of ``emr_constructs.validation`` (the same ones
+per-value rules are the shared validators of ``emr_constructs.model.validation`` (the same ones
 the constructs use), so a value is refused here with the same words as anywhere else.
 Rules that relate two settings (a subnet inside the VPC, buckets that differ, a fixed IP
 inside its subnet...) are not shape and live in ``environments.settings``, after this.
@@ -31,7 +31,7 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
-from emr_constructs import catalog, validation as v
+from emr_constructs.model import catalog, validation as v
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "settings.schema.json"
 
@@ -204,7 +204,7 @@ Name = Annotated[
         {"type": "string", "pattern": _pattern(v.ENVIRONMENT_NAME.pattern), "maxLength": v.ENVIRONMENT_NAME.max_len},
     ),
 ]
-# The bundled region list (emr_constructs/data/regions.json) as an enum: editors complete it.
+# The bundled region list (emr_constructs/model/data/regions.json) as an enum: editors complete it.
 Region = Annotated[str, _checked(v.region_problem, {"type": "string", "enum": sorted(catalog.known_regions())})]
 VpcCidr = Annotated[str, _checked(_cidr_check(vpc_sized=True), _CIDR_SCHEMA)]
 PeopleCidr = Annotated[str, _checked(_cidr_check(vpc_sized=False), _CIDR_SCHEMA)]
@@ -278,7 +278,7 @@ class FixedIpsTable(_Table):
             description='a table of cluster name = "IP", e.g. "spark-batch-production-01" = "10.20.1.16"',
         )
     )
-    # Its content is checked with the reservation's rules (emr_constructs.fixed_ip_rules).
+    # Its content is checked with the reservation's rules (emr_constructs.model.fixed_ip_rules).
     block: Annotated[str, _checked(_block_check, _CIDR_SCHEMA)] | None = Field(
         default=None,
         description='cidr mode: the reserved CIDR block inside fixed_ips.subnet, e.g. "10.20.1.16/29" '

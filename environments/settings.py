@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from emr_constructs import validation as v
+from emr_constructs.model import validation as v
 from environments import schema
 from environments.adoption import Adoption, parse_adoption
 
@@ -197,7 +197,7 @@ class _Collector:
 
     def cidr_list(self, key: str, values: Any, *, allow_public: bool) -> tuple[str, ...]:
         """The people's blocks at ``key`` (entries already well-formed, or None): each once,
-        and as a set within the public-range rules (emr_constructs.validation)."""
+        and as a set within the public-range rules (emr_constructs.model.validation)."""
         if not isinstance(values, list):
             return ()
         listed = set(self.once(key, values, "block"))
@@ -656,7 +656,7 @@ def _fixed_ip_settings(
     FixedIpReservation: addresses in the subnet and not reserved by AWS, one per cluster,
     the cidr block aligned and holding them, the eni holder address) and no fixed IP on a
     multi-master cluster."""
-    from emr_constructs.fixed_ip_rules import DEFAULT_MODE, FixedIp, Keys, fixed_ip_problems
+    from emr_constructs.model.fixed_ip_rules import DEFAULT_MODE, FixedIp, Keys, fixed_ip_problems
 
     before = len(c.problems)
     mode = table.get("mode", DEFAULT_MODE)

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
-from emr_constructs.contract import local_state_file
+from emr_constructs.model.contract import local_state_file
 from ops.aws import AwsClients, aws_errors
 from ops.cluster import STATIC_A, STATIC_B
 from ops.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, OpsError
@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TYPE",
         help="instance types to (re)price (default: those already in the table for the region)",
     )
-    refresh.add_argument("--table", help="price table to rewrite (default: emr_constructs/data/on_demand_prices.json)")
+    refresh.add_argument(
+        "--table", help="price table to rewrite (default: emr_constructs/model/data/on_demand_prices.json)"
+    )
     aws_options(refresh, region=False)
     return parser
 
@@ -175,7 +177,7 @@ def _text_argument(text: str) -> str:
 
 
 def _region_argument(text: str) -> str:
-    from emr_constructs.validation import region_problem
+    from emr_constructs.model.validation import region_problem
 
     problem = region_problem(text)
     if problem is not None:

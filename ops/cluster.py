@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from emr_constructs.contract import (  # noqa: F401
+from emr_constructs.model.contract import (  # noqa: F401
     DYNAMIC_GROUP,
     FIXED_IP_TAG,
     STATIC_A,

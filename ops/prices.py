@@ -1,8 +1,8 @@
 """``prices refresh``: on-demand EC2 Linux prices and the EMR fee from the AWS Price List API.
 
 Feeds the guide's bid-price rule (Spot bid = on-demand price x 0.8, two decimals): the
-stacks compute bids from ``emr_constructs/data/on_demand_prices.json`` through
-``emr_constructs.pricing``; this command rewrites that table from the source of record.
+stacks compute bids from ``emr_constructs/model/data/on_demand_prices.json`` through
+``emr_constructs.model.pricing``; this command rewrites that table from the source of record.
 
 Queries (``pricing:GetProducts`` on the us-east-1 endpoint, all pages):
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from emr_constructs.pricing import (
+from emr_constructs.model.pricing import (
     PRICE_TABLE_PATH,
     InstancePrice,
     PriceError,
@@ -144,7 +144,7 @@ def refresh_prices(
     table_path: str | Path | None,
     rt: Runtime,
 ) -> Refresh:
-    from emr_constructs.validation import instance_type_problem, region_problem
+    from emr_constructs.model.validation import instance_type_problem, region_problem
 
     problems = []
     if (problem := region_problem(region)) is not None:

@@ -87,7 +87,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
-from emr_constructs.contract import IDLE_SIDE_COUNT, ROTATION_TAG
+from emr_constructs.model.contract import IDLE_SIDE_COUNT, ROTATION_TAG
 from ops.cluster import (
     ENDED_GROUP_STATES,
     STATIC_A,

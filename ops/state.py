@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emr_constructs.contract import ENVIRONMENT_TAG, STACK_TAG, local_state_file, s3_state_key
+from emr_constructs.model.contract import ENVIRONMENT_TAG, STACK_TAG, local_state_file, s3_state_key
 from ops.errors import Refused
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from emr_constructs.contract import local_state_file, s3_state_key
+from emr_constructs.model.contract import local_state_file, s3_state_key
 from ops.aws import translate
 from ops.cluster import (
     DYNAMIC_GROUP,

@@ -1,7 +1,7 @@
 """EMR views of a plan diff: clusters with their instance groups, the replacement guard,
 and the estimated hourly cost (guide tips T3, T6, T8 and "bid price").
 
-Cost model (per cluster, USD per hour, from emr_constructs.pricing's table for the
+Cost model (per cluster, USD per hour, from emr_constructs.model.pricing's table for the
 region of the stack's AWS provider): master and core instances at the on-demand EC2
 price plus the EMR fee; task groups at their Spot bid cap (``bid_price``) plus the EMR
 fee, or on-demand when they have no bid. It is an upper bound for Spot (the bid is the
@@ -303,7 +303,7 @@ PriceLookup = Callable[[str, str], Any]  # (region, instance_type) -> object wit
 def default_price_lookup() -> tuple[PriceLookup | None, str | None]:
     """The project's price table, or the reason it cannot be used."""
     try:
-        from emr_constructs.pricing import load_price_table
+        from emr_constructs.model.pricing import load_price_table
     except ImportError as exc:
         return None, f"price table module not importable: {exc}"
     try:

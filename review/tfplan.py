@@ -32,7 +32,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from emr_constructs.layout import stack_name_of
+from emr_constructs.model.layout import stack_name_of
 from review import rules
 from review.plan import (
     MISSING,

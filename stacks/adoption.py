@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from emr_constructs.contract import FOUNDATION
-from emr_constructs.errors import ConstructInputError
+from emr_constructs.model.contract import FOUNDATION
+from emr_constructs.model.errors import ConstructInputError
 from environments.settings import Settings
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from cdktf import App
 
-from emr_constructs.errors import ConstructInputError
 from emr_constructs.fixed_ip import FixedIpError
-from emr_constructs.layout import MANIFEST_FILE, STACKS_FOLDER, stack_folder
+from emr_constructs.model.errors import ConstructInputError
+from emr_constructs.model.layout import MANIFEST_FILE, STACKS_FOLDER, stack_folder
 from environments.settings import Settings
 from stacks.adoption import apply_adoption
 from stacks.clusters import PURPOSE_DECLARATIONS
@@ -27,7 +27,7 @@ _CDKTF_OUTPUT = ("cdk.tf.json", "cdk.tf", "metadata.json", "assets")
 
 class EnvironmentApp(App):
     """A cdktf App whose stacks land in ``<outdir>/stacks/<stack>/<environment>/``
-    (``emr_constructs.layout.stack_folder``) instead of ``<outdir>/stacks/<stack>/``.
+    (``emr_constructs.model.layout.stack_folder``) instead of ``<outdir>/stacks/<stack>/``.
 
     cdktf names a stack's folder after the stack only. After cdktf has written it, ``synth``
     moves what cdktf wrote one folder down, into the environment's folder (replacing that
@@ -135,7 +135,7 @@ def _check_cluster_owners(settings: Settings, cluster_names: set[str]) -> None:
 
 def price_fallback_notes(app: App) -> list[str]:
     """One line per Spot group whose bid used the reference region's price because the
-    environment's region has none in the table (emr_constructs.pricing)."""
+    environment's region has none in the table (emr_constructs.model.pricing)."""
     from emr_constructs.spot_task_groups import SpotTaskGroup
 
     fallbacks = [
@@ -153,6 +153,6 @@ def price_fallback_notes(app: App) -> list[str]:
     lines.append(
         f"to bid from {region}'s own prices, run (with AWS credentials) "
         f"`.venv/bin/python -m ops prices refresh --region {region} --instance-types {' '.join(types)}` "
-        "and commit emr_constructs/data/on_demand_prices.json"
+        "and commit emr_constructs/model/data/on_demand_prices.json"
     )
     return lines

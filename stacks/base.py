@@ -12,9 +12,9 @@ from cdktf import LocalBackend, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderIgnoreTags
 from constructs import Construct
 
-from emr_constructs.contract import ENVIRONMENT_TAG, OPERATIONS_TAGS, PROJECT, STACK_TAG, s3_state_key
 from emr_constructs.framework import AWS_PROVIDER_SOURCE, AWS_PROVIDER_VERSION
-from emr_constructs.layout import local_state_path
+from emr_constructs.model.contract import ENVIRONMENT_TAG, OPERATIONS_TAGS, PROJECT, STACK_TAG, s3_state_key
+from emr_constructs.model.layout import local_state_path
 from environments.settings import Settings
 
 

@@ -37,11 +37,11 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from emr_constructs.cluster_spec import ClusterSpec, Configuration, InstanceGroupSpec
-from emr_constructs.ebs import EbsSpec
 from emr_constructs.emr_cluster import EmrCluster
-from emr_constructs.fleet_spec import FleetInstanceType, InstanceFleetSpec
 from emr_constructs.instance_fleet import TaskInstanceFleet
+from emr_constructs.model.cluster_spec import ClusterSpec, Configuration, InstanceGroupSpec
+from emr_constructs.model.ebs import EbsSpec
+from emr_constructs.model.fleet_spec import FleetInstanceType, InstanceFleetSpec
 from emr_constructs.spot_task_groups import DYNAMIC, SpotGroupSpec, SpotTaskGroup, SpotTaskGroupPair
 from environments.schema import READ_ONLY, READ_WRITE
 from stacks.declaration import (

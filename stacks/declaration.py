@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from emr_constructs.contract import FOUNDATION
-from emr_constructs.errors import ConstructInputError
+from emr_constructs.model.contract import FOUNDATION
+from emr_constructs.model.errors import ConstructInputError
 from environments.schema import DATA_ACCESS_MODES, READ_ONLY
 
 # Data-bucket access of the instance role, narrowest first: none, or one of the words the

@@ -19,9 +19,9 @@ from __future__ import annotations
 from constructs import Construct
 
 from emr_constructs.assets_bucket import AssetsBucket
-from emr_constructs.contract import FOUNDATION
 from emr_constructs.fixed_ip import FixedIp, FixedIpReservation
 from emr_constructs.kms_key import CustomerManagedKey
+from emr_constructs.model.contract import FOUNDATION
 from emr_constructs.subnet_tags import EmrManagedPolicySubnetTags
 from environments.settings import Settings
 from stacks.base import EmrBaseStack

@@ -34,12 +34,12 @@ from cdktf_cdktf_provider_aws.data_aws_kms_alias import DataAwsKmsAlias
 from constructs import Construct
 
 from emr_constructs.bootstrap_assets import BootstrapAssets
-from emr_constructs.cluster_spec import ClusterSpec
 from emr_constructs.emr_cluster import EmrCluster
-from emr_constructs.errors import ConstructInputError
 from emr_constructs.fixed_ip import ReservedIpHolder, use_fixed_ip
-from emr_constructs.fleet_spec import ClusterSubnet
 from emr_constructs.iam_roles import EmrRoles
+from emr_constructs.model.cluster_spec import ClusterSpec
+from emr_constructs.model.errors import ConstructInputError
+from emr_constructs.model.fleet_spec import ClusterSubnet
 from emr_constructs.node_role_tags import tag_nodes_with_role
 from emr_constructs.security_configuration import EmrSecurityConfiguration, imdsv2_supported
 from emr_constructs.security_groups import EmrSecurityGroups, IngressRule

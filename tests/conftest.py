@@ -191,7 +191,7 @@ class Synthesized:
     """The parsed ``cdk.tf.json`` of every stack of one synthesized app."""
 
     def __init__(self, outdir: Path):
-        from emr_constructs.layout import synthesized_stacks
+        from emr_constructs.model.layout import synthesized_stacks
 
         self.outdir = outdir
         self.folders = synthesized_stacks(outdir)

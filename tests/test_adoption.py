@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emr_constructs.layout import synthesized_stacks
+from emr_constructs.model.layout import synthesized_stacks
 from environments.settings import SettingsError, load_settings, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,7 +235,7 @@ def test_adopted_stacks_pass_terraform_validate(adopted, tmp_path):
     ],
 )
 def test_adoption_naming_what_no_stack_has_is_refused(tmp_path, extra, problem):
-    from emr_constructs.errors import ConstructInputError
+    from emr_constructs.model.errors import ConstructInputError
     from stacks.app import build_app
 
     with pytest.raises(ConstructInputError) as exc:

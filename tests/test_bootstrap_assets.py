@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emr_constructs.errors import EmrConfigError
+from emr_constructs.model.errors import EmrConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP = ROOT / "assets" / "bootstrap"

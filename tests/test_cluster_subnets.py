@@ -72,7 +72,7 @@ def test_the_chosen_subnet_moves_that_cluster_only(tmp_path, synth):
 
 
 def test_an_entry_for_a_cluster_no_stack_defines_is_refused(tmp_path):
-    from emr_constructs.errors import ConstructInputError
+    from emr_constructs.model.errors import ConstructInputError
     from stacks.app import build_app
 
     with pytest.raises(ConstructInputError) as info:

@@ -1,4 +1,4 @@
-"""The deploy side and the ops side use the same names (emr_constructs.contract).
+"""The deploy side and the ops side use the same names (emr_constructs.model.contract).
 
 If ``ops`` wrote a tag the provider does not ignore, the next plan would remove it from a
 running cluster in the middle of a Spot rotation; if ops looked for group names the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import inspect
 
-from emr_constructs import contract
+from emr_constructs.model import contract
 from tests.example_app import PURPOSES
 
 ALL_STACKS = ["foundation", *PURPOSES]

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from emr_constructs.cluster_spec import (
+from emr_constructs.model.cluster_spec import (
     BootstrapAction,
     ClusterSpec,
     Configuration,
@@ -19,8 +19,8 @@ from emr_constructs.cluster_spec import (
     ui_urls,
     validate_cluster_spec,
 )
-from emr_constructs.ebs import EbsSpec
-from emr_constructs.errors import EmrConfigError
+from emr_constructs.model.ebs import EbsSpec
+from emr_constructs.model.errors import EmrConfigError
 
 NAMED = {
     "spark-batch": ("spark-batch-production-01", "spark-batch-operation-01", "spark-batch-flex-01"),

@@ -67,7 +67,7 @@ def test_fixed_ip_on_a_three_master_cluster_is_refused_with_the_reason():
 
 def test_cidr_mode_reserves_an_aligned_block_with_spares():
     from emr_constructs.fixed_ip import FixedIp
-    from emr_constructs.fixed_ip_rules import plan_reservation
+    from emr_constructs.model.fixed_ip_rules import plan_reservation
 
     pairs = [FixedIp("a-01", "10.20.1.17"), FixedIp("b-01", "10.20.1.18")]  # not a CIDR by themselves
     assert problems(*[(a.cluster, a.ip) for a in pairs], mode="cidr") == []
@@ -283,7 +283,7 @@ def test_cluster_without_fixed_ip_gets_no_fixed_ip_grant(synth):
 
 
 def test_fixed_ip_on_a_three_master_cluster_is_refused_by_the_stack(synth_stack, settings):
-    from emr_constructs.errors import EmrConfigError
+    from emr_constructs.model.errors import EmrConfigError
     from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 
@@ -320,7 +320,7 @@ def test_tag_script_may_only_write_the_name_tag_of_this_purposes_emr_nodes(synth
 def test_fixed_ip_script_runs_before_the_clusters_own_bootstrap_actions(synth_stack, settings):
     # EMR runs bootstrap actions in order and stops at the first failure: the address must
     # be in place (or the cluster stopped) before any other action runs on the master.
-    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.model.cluster_spec import ClusterSpec, InstanceGroupSpec
     from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 

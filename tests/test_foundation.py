@@ -114,7 +114,7 @@ def test_assets_bucket_refuses_a_retention_below_one_day():
     from cdktf import TerraformStack, Testing
 
     from emr_constructs.assets_bucket import AssetsBucket
-    from emr_constructs.errors import ConstructInputError
+    from emr_constructs.model.errors import ConstructInputError
 
     stack = TerraformStack(Testing.app(), "bucket-test")
     with pytest.raises(ConstructInputError) as err:

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from emr_constructs import framework
-from emr_constructs.layout import synthesized_stacks
+from emr_constructs.model.layout import synthesized_stacks
 from tests.conftest import Synthesized
 from tests.frameworks import ROOT, differences, install_hint, normalized, python_of, synth_with
 
@@ -103,7 +103,7 @@ def test_on_cdk_terrain_the_cdktf_names_are_cdk_terrain_itself():
     if python is None:
         pytest.skip(install_hint("cdktn"))
     probe = (
-        "import sys, emr_constructs.pricing\n"
+        "import sys, emr_constructs.model.pricing\n"
         # The seam is lazy: the pure-Python helpers (the ops side) still load no framework.
         "assert not [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'cdktn', 'jsii')]\n"
         "import cdktf, cdktn, cdktf_cdktf_provider_aws.emr_cluster as a, cdktn_provider_aws.emr_cluster as b\n"
@@ -133,7 +133,7 @@ def test_code_that_needs_no_framework_runs_in_a_virtualenv_without_the_selected_
     # The stand-in server, ops and review import emr_constructs helpers, not cdktf: they
     # must run whatever EMR_CDKTF_FRAMEWORK says; the first cdktf import says what is wrong.
     probe = (
-        "import emr_constructs.layout, emr_constructs.pricing, emr_constructs.contract\n"
+        "import emr_constructs.model.layout, emr_constructs.model.pricing, emr_constructs.model.contract\n"
         "from emr_constructs.framework import FrameworkError\n"
         "try:\n"
         "    import emr_constructs.emr_cluster\n"

@@ -403,7 +403,7 @@ def test_the_app_reports_construct_validations_before_synthesis():
     like any input problem instead of a traceback from inside synthesis."""
     from cdktf import Testing
 
-    from emr_constructs.errors import ConstructInputError
+    from emr_constructs.model.errors import ConstructInputError
     from stacks.app import _run_validations
 
     app = Testing.app()

@@ -105,3 +105,22 @@ def test_packages_import_each_other_only_as_design_md_draws():
     }
     assert real - drawn == set(), f"imports docs/design.md does not draw: {sorted(real - drawn)}"
     assert drawn - real == set(), f"docs/design.md draws imports that no longer exist: {sorted(drawn - real)}"
+
+
+CDKTF = ("cdktf", "cdktf_cdktf_provider_aws", "constructs")
+
+
+def test_the_construct_librarys_model_never_reaches_cdktf():
+    """emr_constructs/model/ is the plain-Python half that ops, review, deploy and the
+    settings share: none of its modules imports cdktf, the provider bindings or a
+    construct module, itself or through another module of the project."""
+    sources = {_module_name(p): p for p in (ROOT / "emr_constructs" / "model").glob("*.py")}
+    graph = import_graph()
+    problems = []
+    for name, path in sorted(sources.items()):
+        external = {
+            i for i in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))) if i.split(".")[0] in CDKTF
+        }
+        project = {t for t in graph[name] if not t.startswith("emr_constructs.model")}
+        problems += [f"{name} imports {i}" for i in sorted(external | project)]
+    assert problems == []

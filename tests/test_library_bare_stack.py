@@ -13,12 +13,12 @@ import json
 
 import pytest
 
-from emr_constructs.cluster_spec import BootstrapAction, ClusterSpec, InstanceGroupSpec, ManagedScalingSpec
-from emr_constructs.contract import DYNAMIC_GROUP, FIXED_IP_TAG, STATIC_A, STATIC_B
-from emr_constructs.ebs import EbsSpec
-from emr_constructs.errors import EmrConfigError
-from emr_constructs.fleet_spec import ClusterSubnet, FleetInstanceType, InstanceFleetSpec
-from emr_constructs.pricing import bid_price, load_price_table
+from emr_constructs.model.cluster_spec import BootstrapAction, ClusterSpec, InstanceGroupSpec, ManagedScalingSpec
+from emr_constructs.model.contract import DYNAMIC_GROUP, FIXED_IP_TAG, STATIC_A, STATIC_B
+from emr_constructs.model.ebs import EbsSpec
+from emr_constructs.model.errors import EmrConfigError
+from emr_constructs.model.fleet_spec import ClusterSubnet, FleetInstanceType, InstanceFleetSpec
+from emr_constructs.model.pricing import bid_price, load_price_table
 
 REGION = "us-east-1"
 ACCOUNT = "210987654321"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from emr_constructs.contract import ENVIRONMENT_TAG, FOUNDATION, STACK_TAG, local_state_file, s3_state_key
-from emr_constructs.layout import local_state_path, stack_folder
+from emr_constructs.model.contract import ENVIRONMENT_TAG, FOUNDATION, STACK_TAG, local_state_file, s3_state_key
+from emr_constructs.model.layout import local_state_path, stack_folder
 from environments.schema import DATA_ACCESS_MODES, READ_ONLY, READ_WRITE
 from ops.state import find_managed_groups
 from stacks.declaration import DECLARED_ACCESS_MODES, DataAccess, Purpose, purpose_problems
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("main.py", "emr_constructs", "environments", "stacks", "ops", "review", "deploy", "devtools", "bench")
 # Each shared spelling and the one module allowed to write it.
 DEFINED_IN = {
-    FOUNDATION: "emr_constructs/contract.py",
+    FOUNDATION: "emr_constructs/model/contract.py",
     READ_ONLY: "environments/schema.py",
     READ_WRITE: "environments/schema.py",
 }
@@ -48,7 +48,7 @@ def test_shared_names_are_written_only_where_they_are_defined():
         if value in DEFINED_IN and path.relative_to(ROOT).as_posix() != DEFINED_IN[value]
     ]
     ups = [
-        f"{path.relative_to(ROOT)}:{line}: {value!r} (use emr_constructs.layout.to_project_root)"
+        f"{path.relative_to(ROOT)}:{line}: {value!r} (use emr_constructs.model.layout.to_project_root)"
         for path in _sources()
         for line, value in _string_constants(path)
         if value.startswith("../")

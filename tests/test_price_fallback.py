@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from emr_constructs import catalog
-from emr_constructs.pricing import (
+from emr_constructs.model import catalog
+from emr_constructs.model.pricing import (
     REFERENCE_REGION,
     PriceError,
     load_price_table,

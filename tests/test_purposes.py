@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from emr_constructs.errors import ConstructInputError
+from emr_constructs.model.errors import ConstructInputError
 from environments.schema import READ_ONLY
 from stacks.declaration import (
     SPARK_HISTORY_UI,
@@ -35,8 +35,8 @@ pytestmark = pytest.mark.synth
 
 
 def spark_ml_01(stack):
-    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
-    from emr_constructs.ebs import EbsSpec
+    from emr_constructs.model.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.model.ebs import EbsSpec
 
     return stack.add_cluster(
         ClusterSpec(
@@ -73,7 +73,7 @@ def with_spark_ml(settings, tmp_path_factory):
     )
     outdir = tmp_path_factory.mktemp("with-spark-ml")
     build_app(opened, outdir=str(outdir), purposes=(*PURPOSE_DECLARATIONS, SPARK_ML)).synth()
-    from emr_constructs.layout import synthesized_stacks
+    from emr_constructs.model.layout import synthesized_stacks
 
     return {name: json.loads((p / "cdk.tf.json").read_text()) for name, p in synthesized_stacks(outdir).items()}
 

@@ -256,7 +256,7 @@ def test_yarn_resourcemanager_opens_with_the_acknowledgement(settings, synth_sta
 
 
 def test_a_ui_the_purpose_does_not_serve_is_reported_before_anything_is_built(settings):
-    from emr_constructs.errors import ConstructInputError
+    from emr_constructs.model.errors import ConstructInputError
     from stacks.app import build_app
 
     wrong = dataclasses.replace(
@@ -300,7 +300,7 @@ def test_data_access_settings_are_checked_all_at_once():
 def test_a_glue_metastore_cluster_needs_glue_databases(settings):
     from cdktf import Testing
 
-    from emr_constructs.errors import ConstructInputError
+    from emr_constructs.model.errors import ConstructInputError
     from stacks.clusters import declared
     from stacks.purpose import PurposeStack
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
-from emr_constructs.ebs import EbsSpec
-from emr_constructs.errors import EmrConfigError
-from emr_constructs.pricing import load_price_table
+from emr_constructs.model.cluster_spec import ClusterSpec, InstanceGroupSpec
+from emr_constructs.model.ebs import EbsSpec
+from emr_constructs.model.errors import EmrConfigError
+from emr_constructs.model.pricing import load_price_table
 
 REGION = "ap-northeast-2"
 CLUSTER = "spark-batch-spot-01"

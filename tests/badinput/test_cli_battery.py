@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from emr_constructs.pricing import PRICE_TABLE_PATH
+from emr_constructs.model.pricing import PRICE_TABLE_PATH
 from tests.badinput.support import PYTHON, ROOT
 
 

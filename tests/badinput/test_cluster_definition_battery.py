@@ -23,7 +23,8 @@ pytestmark = pytest.mark.synth
 def kit():
     """The provider import, paid once: the cluster-definition vocabulary."""
     import main
-    from emr_constructs import cluster_spec, spot_task_groups
+    from emr_constructs import spot_task_groups
+    from emr_constructs.model import cluster_spec
     from stacks.clusters import PURPOSE_DECLARATIONS
 
     return main, cluster_spec, spot_task_groups, PURPOSE_DECLARATIONS
@@ -153,7 +154,7 @@ case(
 
 # --- instance fleets ---------------------------------------------------------------------------------
 def fleet(k, *types, **kw):
-    from emr_constructs.fleet_spec import FleetInstanceType, InstanceFleetSpec
+    from emr_constructs.model.fleet_spec import FleetInstanceType, InstanceFleetSpec
 
     return InstanceFleetSpec(tuple(t if not isinstance(t, str) else FleetInstanceType(t) for t in types), **kw)
 
@@ -219,7 +220,7 @@ case(
 
 
 def _weighted(weight):
-    from emr_constructs.fleet_spec import FleetInstanceType
+    from emr_constructs.model.fleet_spec import FleetInstanceType
 
     return FleetInstanceType("c5.xlarge", weighted_capacity=weight)
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from emr_constructs.pricing import PRICE_TABLE_PATH
+from emr_constructs.model.pricing import PRICE_TABLE_PATH
 from tests.badinput.support import Case
 
 R = "arn:aws:iam::123456789012:role/spark-batch-instance"
@@ -23,9 +23,9 @@ def api():
 
     from emr_constructs.assets_bucket import AssetsBucket
     from emr_constructs.bootstrap_assets import BootstrapAssets
-    from emr_constructs.errors import ConstructInputError
     from emr_constructs.iam_roles import EmrRoles
-    from emr_constructs.pricing import PriceError
+    from emr_constructs.model.errors import ConstructInputError
+    from emr_constructs.model.pricing import PriceError
     from emr_constructs.security_configuration import EmrSecurityConfiguration
     from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
 
@@ -284,8 +284,8 @@ case(
 
 # --- EmrCluster placement of instance fleets ----------------------------------------------------------
 def _fleet_cluster_parts(a, stack):
-    from emr_constructs.cluster_spec import ClusterSpec
-    from emr_constructs.fleet_spec import FleetInstanceType, InstanceFleetSpec
+    from emr_constructs.model.cluster_spec import ClusterSpec
+    from emr_constructs.model.fleet_spec import FleetInstanceType, InstanceFleetSpec
 
     spec = ClusterSpec(
         name="battery-fleet-01",
@@ -301,7 +301,7 @@ def _fleet_cluster_parts(a, stack):
 def _fleet_cluster(subnets):
     def act(a, stack, parts):
         from emr_constructs.emr_cluster import EmrCluster
-        from emr_constructs.fleet_spec import ClusterSubnet
+        from emr_constructs.model.fleet_spec import ClusterSubnet
 
         spec, groups, r = parts
         EmrCluster(
@@ -323,7 +323,7 @@ _TWO_SUBNETS = ("subnet-0a1b2c3d4e5f60701", "subnet-0a1b2c3d4e5f60702")
 
 def _multi_subnet_fleet_cluster(a, stack):
     from emr_constructs.emr_cluster import EmrCluster
-    from emr_constructs.fleet_spec import ClusterSubnet
+    from emr_constructs.model.fleet_spec import ClusterSubnet
 
     spec, groups, r = _fleet_cluster_parts(a, stack)
     return EmrCluster(
@@ -339,8 +339,8 @@ def _multi_subnet_fleet_cluster(a, stack):
 
 
 def _fixed_ip_on_two_subnets(a, stack, cluster):
-    from emr_constructs.cluster_spec import BootstrapAction
     from emr_constructs.fixed_ip import use_fixed_ip
+    from emr_constructs.model.cluster_spec import BootstrapAction
 
     use_fixed_ip(
         cluster,
@@ -405,7 +405,7 @@ PRICE_CASES = [
 
 @pytest.mark.parametrize("name,kwargs,expect", PRICE_CASES, ids=[f"pricing:{c[0]}" for c in PRICE_CASES])
 def test_bid_prices_refuse(name, kwargs, expect):
-    from emr_constructs.pricing import PriceError, bid_price
+    from emr_constructs.model.pricing import PriceError, bid_price
 
     before = PRICE_TABLE_PATH.read_bytes()
     args = {"instance_type": "r5.xlarge", "region": "ap-northeast-2", **kwargs}
@@ -433,7 +433,7 @@ EXPLICIT_BIDS = [
 
 @pytest.mark.parametrize("value,expect", EXPLICIT_BIDS, ids=[f"bid:{v!r}" for v, _ in EXPLICIT_BIDS])
 def test_explicit_bid_prices_refuse(value, expect):
-    from emr_constructs.pricing import check_bid_price
+    from emr_constructs.model.pricing import check_bid_price
 
     problem = check_bid_price(value)
     assert problem is not None and expect in problem

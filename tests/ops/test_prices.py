@@ -22,7 +22,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from emr_constructs.pricing import PRICE_TABLE_PATH, bid_price, load_price_table
+from emr_constructs.model.pricing import PRICE_TABLE_PATH, bid_price, load_price_table
 from ops.cli import main
 from ops.errors import EXIT_ACCESS, EXIT_FAILED, EXIT_OK, EXIT_REFUSED
 from ops.prices import ec2_filters, emr_filters
@@ -357,8 +357,8 @@ def test_unreadable_table_is_refused_and_left_as_is(prices, content):
 def test_refreshed_table_round_trips_into_a_synthesized_bid_price(prices, settings, synth_stack):
     """The table `prices refresh` writes is the one the stacks read: a Spot pair built from
     it carries the bid computed from the refreshed on-demand price."""
-    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
-    from emr_constructs.ebs import EbsSpec
+    from emr_constructs.model.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.model.ebs import EbsSpec
     from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
     from stacks.clusters import declared
     from stacks.purpose import PurposeStack

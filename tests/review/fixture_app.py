@@ -117,10 +117,10 @@ def build(scope: Construct, data: dict, scripts_dir: Path, stack_name: str = STA
     from cdktf_cdktf_provider_aws.provider import AwsProvider
 
     from emr_constructs.bootstrap_assets import BootstrapAssets
-    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
-    from emr_constructs.ebs import EbsSpec
     from emr_constructs.emr_cluster import EmrCluster
     from emr_constructs.iam_roles import EmrRoles
+    from emr_constructs.model.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.model.ebs import EbsSpec
     from emr_constructs.security_groups import EmrSecurityGroups, IngressRule
     from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
 

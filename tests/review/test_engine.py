@@ -174,7 +174,7 @@ def test_cost_matches_hand_computed_figures():
     side = side_from_docs("base", {"s": _base()})
     plan = diff(side, side)
     cluster = clusters(side, plan.base_resolver)[("s", "aws_emr_cluster.stream-prod-01")]
-    from emr_constructs.pricing import load_price_table
+    from emr_constructs.model.pricing import load_price_table
 
     # ap-northeast-2: m5.xlarge 0.236 + 0.048 fee; r5.xlarge 0.304 + 0.063 fee.
     # master 1 x 0.284 + core 3 x 0.367 + task 4 x (bid 0.19 + fee 0.048) = 0.284 + 1.101 + 0.952
@@ -184,7 +184,7 @@ def test_cost_matches_hand_computed_figures():
 def test_cost_uses_the_region_of_the_stack_provider():
     side = side_from_docs("base", {"s": _doc("us-east-1", aws_emr_cluster={"c": copy.deepcopy(CLUSTER)})})
     cluster = clusters(side, diff(side, side).base_resolver)[("s", "aws_emr_cluster.c")]
-    from emr_constructs.pricing import load_price_table
+    from emr_constructs.model.pricing import load_price_table
 
     # us-east-1: m5.xlarge 0.192 + 0.048; r5.xlarge 0.252 + 0.063 -> 0.240 + 3 x 0.315
     assert cost(cluster, load_price_table().price).total == Decimal("1.185")

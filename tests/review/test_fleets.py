@@ -99,7 +99,7 @@ def test_the_guard_stops_a_fleet_change_that_replaces_a_protected_cluster(base):
 
 
 def test_fleet_capacity_is_priced_per_unit_at_the_dearest_type(base):
-    from emr_constructs.pricing import load_price_table
+    from emr_constructs.model.pricing import load_price_table
 
     table = load_price_table()
     side = side_from_docs("base", {STACK: base})

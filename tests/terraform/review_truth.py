@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from emr_constructs.layout import synthesized_stacks
+from emr_constructs.model.layout import synthesized_stacks
 
 VERDICTS = ("created", "destroyed", "replaced", "updated")
 # Terraform wraps its diagnostics at 78 columns: the words may be split by any whitespace.
@@ -93,7 +93,7 @@ def _spec(**changes) -> SpecEdit:
 
 
 def _add_configuration(classification: str, properties: dict[str, str]) -> SpecEdit:
-    from emr_constructs.cluster_spec import Configuration
+    from emr_constructs.model.cluster_spec import Configuration
 
     def edit(spec):
         configs = list(spec.configurations)
@@ -123,7 +123,7 @@ def _task_fleet(edit: Callable[[Any], Any]) -> SpotEdit:
     """The task fleet's InstanceFleetSpec (``TaskInstanceFleet(spec=...)``)."""
 
     def change(kwargs: dict) -> dict:
-        from emr_constructs.fleet_spec import InstanceFleetSpec
+        from emr_constructs.model.fleet_spec import InstanceFleetSpec
 
         spec = kwargs.get("spec")
         return {**kwargs, "spec": edit(spec)} if isinstance(spec, InstanceFleetSpec) else kwargs
@@ -133,7 +133,7 @@ def _task_fleet(edit: Callable[[Any], Any]) -> SpotEdit:
 
 def _fleet_type_added(instance_type: str, weight: int) -> Callable[[Any], Any]:
     def edit(spec):
-        from emr_constructs.fleet_spec import FleetInstanceType
+        from emr_constructs.model.fleet_spec import FleetInstanceType
 
         first = spec.instance_types[0]
         added = FleetInstanceType(instance_type, weighted_capacity=weight, ebs=first.ebs)
@@ -512,7 +512,7 @@ def plan_stack(deployment, stack_dir: Path, planfile: Path) -> StackPlan:
     A refusal by ``prevent_destroy`` is recorded, then the stack is planned again with it
     lifted (override file), so the sets are complete."""
     from devtools.toolchain import TerraformFailed
-    from emr_constructs.layout import stack_name_of
+    from emr_constructs.model.layout import stack_name_of
 
     start = time.monotonic()
     refused: frozenset[str] = frozenset()

@@ -23,7 +23,7 @@ import pytest
 
 from devtools import standin as standin_module
 from devtools.toolchain import TerraformFailed
-from emr_constructs.layout import synthesized_stacks
+from emr_constructs.model.layout import synthesized_stacks
 
 REGION = "ap-northeast-2"
 NAME = "adoptrun"

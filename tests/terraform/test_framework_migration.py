@@ -15,7 +15,7 @@ import json
 import pytest
 
 from emr_constructs import framework
-from emr_constructs.layout import synthesized_stacks
+from emr_constructs.model.layout import synthesized_stacks
 from tests.frameworks import install_hint, python_of, synth_with
 
 CURRENT = framework.selected().name

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from devtools import standin as standin_module
-from emr_constructs.layout import synthesized_stacks
+from emr_constructs.model.layout import synthesized_stacks
 
 REGION = "ap-northeast-2"
 CLUSTER = "spark-batch-production-02"
@@ -34,8 +34,8 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() els
 
 def batch_purpose(bid: str):
     """spark-batch with one cluster whose static Spot groups bid ``bid``."""
-    from emr_constructs.cluster_spec import ClusterSpec, InstanceGroupSpec
-    from emr_constructs.ebs import EbsSpec
+    from emr_constructs.model.cluster_spec import ClusterSpec, InstanceGroupSpec
+    from emr_constructs.model.ebs import EbsSpec
     from emr_constructs.spot_task_groups import SpotGroupSpec, SpotTaskGroupPair
     from stacks.clusters import PURPOSE_DECLARATIONS
 

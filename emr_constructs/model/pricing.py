@@ -33,7 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Mapping
 
-from emr_constructs.errors import ConstructInputError
+from emr_constructs.model.errors import ConstructInputError
 
 PRICE_TABLE_PATH = Path(__file__).resolve().parent / "data" / "on_demand_prices.json"
 REFERENCE_REGION = "us-east-1"
@@ -83,7 +83,7 @@ class PriceTable:
     def price(self, region: str, instance_type: str) -> InstancePrice:
         by_type = self.prices.get(region)
         if by_type is None or instance_type not in by_type:
-            from emr_constructs import catalog
+            from emr_constructs.model import catalog
 
             known = ", ".join(sorted(by_type)) if by_type else "none"
             if region not in catalog.known_regions():
@@ -238,7 +238,7 @@ def spot_bid(
     table = table or load_price_table()
     priced_region = region
     if not table.has_price(region, instance_type):
-        from emr_constructs import catalog
+        from emr_constructs.model import catalog
 
         if (
             region in catalog.commercial_regions()

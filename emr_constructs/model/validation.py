@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Sequence
 
-from emr_constructs import catalog
+from emr_constructs.model import catalog
 
 #: An IPv4 or IPv6 block (ipaddress has no public name for either).
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -3,10 +3,10 @@
 Pure Python, no cdktf: the environment settings use it before the provider bindings load.
 Both lists come from the AWS SDK's own service data (botocore): the regions from its
 ``endpoints.json`` partitions, the instance types from the EC2 API model's
-``InstanceType`` enumeration. Each JSON file under ``emr_constructs/data/`` says which
+``InstanceType`` enumeration. Each JSON file under ``emr_constructs/model/data/`` says which
 botocore version it was read from and when. A region or type that AWS added after that
 version is refused with a message that says how to refresh the list
-(``python -m emr_constructs.catalog``, which reads the botocore installed in .venv).
+(``python -m emr_constructs.model.catalog``, which reads the botocore installed in .venv).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ INSTANCE_TYPES_PATH = DATA_DIR / "instance_types.json"
 # endpoints and are out of scope for this project).
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 COMMERCIAL = "aws"
-REFRESH_COMMAND = ".venv/bin/python -m emr_constructs.catalog"
+REFRESH_COMMAND = ".venv/bin/python -m emr_constructs.model.catalog"
 
 
 @cache

@@ -7,13 +7,13 @@ way ``EbsSpec`` does; ``ClusterSpec.resolve()`` gathers them all and raises one
 ``EmrConfigError``, or returns the normalised form the construct writes out.
 
 T3  The cluster name is the construct id and the root of every Terraform address.
-T5  EBS sizing lives in ``emr_constructs.ebs``.
+T5  EBS sizing lives in ``emr_constructs.model.ebs``.
 T6  Master is always on-demand; Spot on core only with ``allow_spot_core=True``.
 T7  ``dfs.replication`` is resolved here (EMR's default from the core count unless
     given) and checked against the core count; ``render_configurations`` always writes it.
 
 Master and core are instance groups (``InstanceGroupSpec``, the default model) or
-instance fleets (``InstanceFleetSpec``, from ``emr_constructs.fleet_spec``), never one of
+instance fleets (``InstanceFleetSpec``, from ``emr_constructs.model.fleet_spec``), never one of
 each: EMR fixes the model for the cluster's lifetime. With fleets, the core count of T7 is
 the fewest core nodes the core capacity can be met with.
 
@@ -28,12 +28,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from emr_constructs import validation
-from emr_constructs.contract import CORE_GROUP, MANAGED_POLICY_TAG, MASTER_GROUP
-from emr_constructs.ebs import EbsSpec
-from emr_constructs.errors import EmrConfigError
-from emr_constructs.fleet_spec import CORE_FLEET, MASTER_FLEET, InstanceFleetSpec
-from emr_constructs.pricing import check_bid_price
+from emr_constructs.model import validation
+from emr_constructs.model.contract import CORE_GROUP, MANAGED_POLICY_TAG, MASTER_GROUP
+from emr_constructs.model.ebs import EbsSpec
+from emr_constructs.model.errors import EmrConfigError
+from emr_constructs.model.fleet_spec import CORE_FLEET, MASTER_FLEET, InstanceFleetSpec
+from emr_constructs.model.pricing import check_bid_price
 
 CLUSTER_NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", re.ASCII)
 CLUSTER_NAME_MAX = 63
@@ -320,7 +320,7 @@ class ClusterSpec:
     release_label: ``emr-X.Y.Z``. Required.
     applications: EMR application names, any case (written in EMR's spelling). Required.
     master / core: InstanceGroupSpec (instance groups), or InstanceFleetSpec for both
-        (instance fleets; see ``emr_constructs.fleet_spec``). Required.
+        (instance fleets; see ``emr_constructs.model.fleet_spec``). Required.
     configurations: Configuration entries or ``{classification: {property: value}}``;
         default none. Values must be strings.
     dfs_replication: HDFS replication; default EMR's rule from the core count (1 below 4

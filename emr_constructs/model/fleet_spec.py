@@ -26,7 +26,7 @@ T7  ``dfs.replication`` comes from the fewest core nodes the core capacity can b
     with (units / the largest weighted capacity, rounded up), so HDFS never asks for
     more copies than there can be nodes.
 Bid price: each type's Spot bid is its on-demand price x the fleet's ``bid_factor``
-    from the checked-in price table (``emr_constructs.pricing``), as for task groups; an
+    from the checked-in price table (``emr_constructs.model.pricing``), as for task groups; an
     explicit ``bid_price`` string is accepted after validation.
 
 Pure Python (no cdktf import), like ``cluster_spec``.
@@ -39,9 +39,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from emr_constructs import validation
-from emr_constructs.ebs import EbsSpec, no_throughput_block_problems
-from emr_constructs.pricing import DEFAULT_BID_FACTOR, PriceError, PriceTable, check_bid_price, spot_bid
+from emr_constructs.model import validation
+from emr_constructs.model.ebs import EbsSpec, no_throughput_block_problems
+from emr_constructs.model.pricing import DEFAULT_BID_FACTOR, PriceError, PriceTable, check_bid_price, spot_bid
 
 SPOT_ALLOCATION_STRATEGIES = (
     "price-capacity-optimized",

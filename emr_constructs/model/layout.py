@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from emr_constructs.contract import local_state_file
+from emr_constructs.model.contract import local_state_file
 
 STACKS_FOLDER = "stacks"
 MANIFEST_FILE = "manifest.json"
