@@ -3,7 +3,7 @@ the whole loop from a committed change to a converged stack, the guard before ap
 state lock, and the faults a real deploy meets (issue 19).
 
 Every deploy here is the user's command run as a process, with real terraform (the
-mirror's provider, see toolchain.py) against the stand-in (moto + moto_shim.py). Each
+mirror's provider, see devtools/toolchain.py) against the stand-in (moto + devtools/moto_shim.py). Each
 scenario has an environment (and a VPC) of its own in the session's stand-in, so the
 scenarios do not see each other's resources.
 
