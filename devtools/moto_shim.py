@@ -17,6 +17,25 @@ One request at a time:
   gone, and deleting the group fails. AWS applies every API call atomically; the shim
   serializes requests in the server (one lock around moto's WSGI application).
 
+Answers that arrive (the server, not an API):
+
+- moto's server is werkzeug's development server, which answers every request with
+  ``Connection: close`` and closes the socket at once. On a loaded machine the close can
+  overtake what the client has not yet read or sent (its TLS close alert), the kernel then
+  resets the connection, and the client loses an answer to a call the stand-in has already
+  carried out. The provider's SDK retries such a connection error, so the call runs twice:
+  ``InvalidPermission.Duplicate`` on a security-group rule, ``InvalidPermission.NotFound``
+  on a revoke, a second network interface (seen in a terraform debug log: the first attempt
+  answered 200 in the stand-in's log, the SDK logged no answer and sent attempt 2). AWS
+  does not lose answers that way. Two measures: ``LingeringRequestHandler`` closes as
+  careful servers do (a "lingering close": FIN after the answer, then it reads what the
+  client still sends for up to ``LINGER_SECONDS``); that alone did not stop it. And a
+  retried call gets the answer it lost: every AWS SDK sends one ``amz-sdk-invocation-id``
+  for all attempts of one call and ``amz-sdk-request: attempt=N``; the stand-in keeps the
+  last ``ANSWERS_KEPT`` successful (2xx) answers by invocation id and gives an attempt
+  after the first the answer already given, without running the call again. Errors are
+  not kept, so a call retried after a throttling or 5xx answer (real or injected) runs.
+
 EC2 idempotency (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html):
 
 - A create call that carries a ``ClientToken`` (the provider sets one on
@@ -151,6 +170,7 @@ def install() -> None:
         return
     _serialize_requests()
     _honour_client_tokens()
+    _answer_lost_retries()
     _inject_faults()
     _patch_emr()
     _patch_emr_fleets()
@@ -172,6 +192,72 @@ def _serialize_requests() -> None:
             # The body is produced inside the lock too: nothing of one call interleaves
             # with another.
             return list(original(self, environ, start_response))
+
+    DomainDispatcherApplication.__call__ = __call__
+
+
+# ----------------------------------------------------------------------------- the server
+
+LINGER_SECONDS = 2.0
+
+
+def lingering_request_handler() -> type:
+    """moto's request handler with a lingering close (module docstring)."""
+    import socket
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class LingeringRequestHandler(MotoRequestHandler):
+        def finish(self) -> None:
+            super().finish()
+            connection = self.connection
+            try:
+                connection.settimeout(LINGER_SECONDS)
+                # Our side ends after the answer; the client reads it, then closes its side.
+                connection.shutdown(socket.SHUT_WR)
+                deadline = time.monotonic() + LINGER_SECONDS
+                while time.monotonic() < deadline and connection.recv(4096):
+                    pass
+            except OSError:  # the client has gone already: nothing left to protect
+                pass
+
+    return LingeringRequestHandler
+
+
+ANSWERS_KEPT = 5000
+
+
+def _answer_lost_retries() -> None:
+    from collections import OrderedDict
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.__call__
+    answers: OrderedDict[str, tuple[str, list[tuple[str, str]], list[bytes]]] = OrderedDict()
+    lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID", "")
+        attempt = environ.get("HTTP_AMZ_SDK_REQUEST", "").split(";", 1)[0].strip()
+        if invocation and attempt not in ("", "attempt=1"):
+            with lock:
+                given = answers.get(invocation)
+            if given is not None:
+                start_response(given[0], given[1])
+                return given[2]
+        captured: dict[str, Any] = {}
+
+        def capture(status, headers, exc_info=None):
+            captured.update(status=status, headers=list(headers))
+            return start_response(status, headers, exc_info)
+
+        body = list(original(self, environ, capture))
+        if invocation and str(captured.get("status", "")).startswith("2"):
+            with lock:
+                answers[invocation] = (captured["status"], captured["headers"], body)
+                while len(answers) > ANSWERS_KEPT:
+                    answers.popitem(last=False)
+        return body
 
     DomainDispatcherApplication.__call__ = __call__
 

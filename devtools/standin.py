@@ -287,9 +287,19 @@ def serve(port: int, cert: str, key: str) -> None:
     from devtools import moto_shim
 
     moto_shim.install()
-    from moto.server import main as moto_main
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
 
-    moto_main(["-H", "127.0.0.1", "-p", str(port), "--ssl-cert", cert, "--ssl-key", key])
+    # As moto's own server command, with the shim's lingering close (moto_shim docstring).
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(
+        "127.0.0.1",
+        port,
+        app,
+        threaded=True,
+        ssl_context=(cert, key),
+        request_handler=moto_shim.lingering_request_handler(),
+    )
 
 
 # ----------------------------------------------------------------------------- the account

@@ -448,3 +448,30 @@ def test_a_create_retried_with_its_client_token_creates_nothing_more(aws):
             aws.ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, ClientToken=token)
         )
     assert _error(excinfo)[0] == "IdempotentParameterMismatch"
+
+
+def test_a_retried_call_gets_the_answer_it_lost_and_runs_once(aws):
+    """An SDK retry (same amz-sdk-invocation-id, attempt 2) of a call the stand-in already
+    carried out gets that call's answer; a new call (attempt 1) runs."""
+    invocation = str(uuid.uuid4())
+    attempt = {"n": 1}
+
+    def same_invocation(request, **_):
+        request.headers["amz-sdk-invocation-id"] = invocation
+        request.headers["amz-sdk-request"] = f"attempt={attempt['n']}; max=3"
+
+    aws.ec2.meta.events.register("before-send.ec2.CreateSecurityGroup", same_invocation)
+    try:
+        name = f"shim-{invocation[:8]}"
+        first = aws.ec2.create_security_group(GroupName=name, Description="x", VpcId=aws.vpc)["GroupId"]
+        attempt["n"] = 2  # the answer was lost; the SDK sends the same call again
+        again = aws.ec2.create_security_group(GroupName=name, Description="x", VpcId=aws.vpc)["GroupId"]
+        assert again == first
+        attempt["n"] = 1  # a new call with a new attempt count runs, and AWS refuses the name
+        with pytest.raises(ClientError) as excinfo:
+            aws.ec2.create_security_group(GroupName=name, Description="x", VpcId=aws.vpc)
+        assert _error(excinfo)[0] == "InvalidGroup.Duplicate"
+    finally:
+        aws.ec2.meta.events.unregister("before-send.ec2.CreateSecurityGroup", same_invocation)
+    named = aws.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])
+    assert len(named["SecurityGroups"]) == 1
