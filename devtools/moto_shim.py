@@ -227,6 +227,18 @@ def lingering_request_handler() -> type:
 ANSWERS_KEPT = 5000
 
 
+def _answered(original, app, environ, start_response) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    """Run the wrapped application and keep what it answered (status, headers, body)."""
+    captured: dict[str, Any] = {}
+
+    def capture(status, headers, exc_info=None):
+        captured.update(status=status, headers=list(headers))
+        return start_response(status, headers, exc_info)
+
+    body = list(original(app, environ, capture))
+    return str(captured.get("status", "")), captured.get("headers", []), body
+
+
 def _answer_lost_retries() -> None:
     from collections import OrderedDict
 
@@ -245,16 +257,10 @@ def _answer_lost_retries() -> None:
             if given is not None:
                 start_response(given[0], given[1])
                 return given[2]
-        captured: dict[str, Any] = {}
-
-        def capture(status, headers, exc_info=None):
-            captured.update(status=status, headers=list(headers))
-            return start_response(status, headers, exc_info)
-
-        body = list(original(self, environ, capture))
-        if invocation and str(captured.get("status", "")).startswith("2"):
+        status, headers, body = _answered(original, self, environ, start_response)
+        if invocation and status.startswith("2"):
             with lock:
-                answers[invocation] = (captured["status"], captured["headers"], body)
+                answers[invocation] = (status, headers, body)
                 while len(answers) > ANSWERS_KEPT:
                     answers.popitem(last=False)
         return body
@@ -313,16 +319,10 @@ def _honour_client_tokens() -> None:
                 return [mismatch]
             start_response(status, headers)
             return body
-        captured: dict[str, Any] = {}
-
-        def capture(status, headers, exc_info=None):
-            captured.update(status=status, headers=list(headers))
-            return start_response(status, headers, exc_info)
-
-        body = list(original(self, environ, capture))
-        if str(captured.get("status", "")).startswith("200"):
+        status, headers, body = _answered(original, self, environ, start_response)
+        if status.startswith("200"):
             with lock:
-                answers.setdefault(key, (action, captured["status"], captured["headers"], body))
+                answers.setdefault(key, (action, status, headers, body))
         return body
 
     DomainDispatcherApplication.__call__ = __call__
