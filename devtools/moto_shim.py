@@ -284,10 +284,15 @@ def _form(environ: dict) -> tuple[dict[str, str], bytes]:
     return params, body
 
 
-def _region_of(environ: dict) -> str:
+def _credential_scope(environ: dict) -> list[str]:
+    """The credential scope of a SigV4-signed request: key/date/region/service/aws4_request."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     scope = auth.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
-    return scope[2] if len(scope) >= 5 else ""
+    return scope if len(scope) >= 5 else ["", "", "", "", ""]
+
+
+def _region_of(environ: dict) -> str:
+    return _credential_scope(environ)[2]
 
 
 def _honour_client_tokens() -> None:
@@ -381,10 +386,8 @@ FAULTS = FaultPlan()
 
 
 def _service_of(environ: dict) -> str:
-    """The service of a SigV4-signed request (its credential scope: key/date/region/service)."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    scope = auth.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
-    return scope[3] if len(scope) >= 5 else ""
+    """The service of a SigV4-signed request, as named in its credential scope."""
+    return _credential_scope(environ)[3]
 
 
 def fault_response(kind: str, service: str) -> tuple[str, list[tuple[str, str]], bytes]:
